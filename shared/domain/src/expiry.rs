@@ -1,0 +1,63 @@
+//! A window schedule fired.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Customer, CustomerKey, DomainEvent, EventEnvelope, Timestamp};
+
+/// The schedule's input: which customer, and the expiry it was armed for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowFire {
+    pub customer: CustomerKey,
+    pub armed_for: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WindowFireDecision {
+    /// A duplicate or stale fire: another schedule is current, or none is due.
+    Ignore,
+    /// The window was extended since this schedule was armed: arm one for the new expiry.
+    Rearm { customer: Customer, at: Timestamp },
+    /// The window has closed.
+    Expire {
+        customer: Customer,
+        events: Vec<EventEnvelope>,
+    },
+}
+
+pub fn decide_window_fire(
+    customer: Option<&Customer>,
+    fire: &WindowFire,
+    now: Timestamp,
+) -> WindowFireDecision {
+    let Some(customer) = customer else {
+        return WindowFireDecision::Ignore;
+    };
+    let (Some(window), Some(armed)) = (customer.window, customer.armed_expiry) else {
+        return WindowFireDecision::Ignore;
+    };
+    if armed != fire.armed_for {
+        return WindowFireDecision::Ignore;
+    }
+    let mut next = customer.clone();
+    next.version += 1;
+    if window.expires_at > armed {
+        next.armed_expiry = Some(window.expires_at);
+        return WindowFireDecision::Rearm {
+            customer: next,
+            at: window.expires_at,
+        };
+    }
+    next.armed_expiry = None;
+    let events = vec![EventEnvelope::new(
+        DomainEvent::WindowExpired {
+            customer: customer.key.clone(),
+            expired_at: window.expires_at,
+            last_conversation: customer.last_conversation,
+        },
+        now,
+    )];
+    WindowFireDecision::Expire {
+        customer: next,
+        events,
+    }
+}

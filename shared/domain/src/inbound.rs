@@ -1,0 +1,293 @@
+//! A customer's message arrives.
+
+use chrono::Duration;
+
+use crate::{
+    AgentId, Channel, Conversation, ConversationId, ConversationStatus, Customer, CustomerKey,
+    Direction, DomainEvent, EventEnvelope, LiveSession, Message, MessageContent, MessageId,
+    Origin, Timestamp, Wamid, Window,
+};
+
+/// A customer message as WhatsApp delivered it, already parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMessage {
+    pub wamid: Wamid,
+    pub customer: CustomerKey,
+    pub profile_name: Option<String>,
+    pub display_phone_number: String,
+    /// When the customer sent it (WhatsApp's `timestamp`).
+    pub sent_at: Timestamp,
+    pub content: MessageContent,
+}
+
+/// What happens to the conversation the message lands in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConversationChange {
+    /// No live session: a new conversation starts with this message.
+    Started(Conversation),
+    /// The message joins the live session.
+    Continued {
+        id: ConversationId,
+        /// The status it had when decided; the write is conditional on it.
+        expected_status: ConversationStatus,
+        status: ConversationStatus,
+        /// Set when a reopened conversation becomes active with its reopening agent.
+        owner: Option<AgentId>,
+        handling_started_at: Option<Timestamp>,
+        last_inbound_at: Timestamp,
+        unanswered_since: Timestamp,
+    },
+}
+
+impl ConversationChange {
+    pub fn conversation_id(&self) -> ConversationId {
+        match self {
+            Self::Started(conversation) => conversation.id,
+            Self::Continued { id, .. } => *id,
+        }
+    }
+
+    pub fn status(&self) -> ConversationStatus {
+        match self {
+            Self::Started(conversation) => conversation.status,
+            Self::Continued { status, .. } => *status,
+        }
+    }
+}
+
+/// Everything one inbound message changes, to be written atomically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundDecision {
+    /// The customer's new state (its `version` already bumped).
+    pub customer: Customer,
+    /// The version the stored customer must still have; `None`: must not exist yet.
+    pub expected_customer_version: Option<u64>,
+    pub conversation: ConversationChange,
+    pub message: Message,
+    /// Arm a window schedule for this expiry (none is armed for a future time).
+    pub arm_window_at: Option<Timestamp>,
+    pub events: Vec<EventEnvelope>,
+}
+
+/// Decides what a customer message does. `customer` is the stored state (if any),
+/// `unanswered_since` the live conversation's first unanswered message, if known.
+pub fn decide_inbound(
+    customer: Option<&Customer>,
+    channel: &Channel,
+    live_unanswered_since: Option<Timestamp>,
+    msg: InboundMessage,
+    now: Timestamp,
+) -> InboundDecision {
+    let expected_customer_version = customer.map(|c| c.version);
+    let mut next = customer
+        .cloned()
+        .unwrap_or_else(|| Customer::new(msg.customer.clone()));
+    next.version = expected_customer_version.map_or(1, |v| v + 1);
+    if msg.profile_name.is_some() {
+        next.profile_name.clone_from(&msg.profile_name);
+    }
+
+    // A retried webhook can arrive long after the customer wrote; the window runs
+    // from when they wrote, but never from the future.
+    let received_at = msg.sent_at.min(now);
+    let window = next.window.map_or_else(
+        || Window::opened_by(received_at),
+        |w| w.extended_by(received_at),
+    );
+    next.window = Some(window);
+
+    // One schedule is enough: an armed one that fires early re-arms itself.
+    let armed_for_future = next.armed_expiry.is_some_and(|at| at > now);
+    let arm_window_at = if armed_for_future {
+        None
+    } else {
+        let at = window.expires_at.max(now + Duration::minutes(1));
+        next.armed_expiry = Some(at);
+        Some(at)
+    };
+
+    let mut events = Vec::new();
+    let conversation = match next.live {
+        Some(live) => continue_live(&mut next, live, received_at, live_unanswered_since),
+        None => start_session(&mut next, channel, &msg, received_at),
+    };
+    let conversation_id = conversation.conversation_id();
+
+    if let ConversationChange::Started(started) = &conversation {
+        events.push(EventEnvelope::new(
+            DomainEvent::ConversationStarted {
+                conversation_id,
+                customer: next.key.clone(),
+                queue: started.queue.clone(),
+                status: started.status,
+                origin: started.origin,
+                previous: started.previous,
+            },
+            now,
+        ));
+        if next.opt_out.is_opted_out() {
+            // A conversation the customer starts on their own lifts their opt-out.
+            next.opt_out.opted_in_at = Some(now);
+            events.push(EventEnvelope::new(
+                DomainEvent::CustomerOptedIn {
+                    customer: next.key.clone(),
+                    wamid: msg.wamid.clone(),
+                },
+                now,
+            ));
+        }
+    }
+    if let ConversationChange::Continued {
+        expected_status: ConversationStatus::Reopened,
+        owner: Some(agent),
+        ..
+    } = &conversation
+    {
+        events.push(EventEnvelope::new(
+            DomainEvent::ReopenedConversationReplied {
+                conversation_id,
+                customer: next.key.clone(),
+                agent: agent.clone(),
+                queue: channel.default_queue.clone(),
+            },
+            now,
+        ));
+    }
+
+    let message = Message {
+        id: MessageId::derived_from(msg.wamid.as_str()),
+        conversation_id,
+        direction: Direction::Inbound,
+        content: msg.content,
+        author: None,
+        at: received_at,
+        status: None,
+        error: None,
+        wamid: Some(msg.wamid.clone()),
+    };
+    let (queue, owner) = match &conversation {
+        ConversationChange::Started(c) => (c.queue.clone(), c.owner.clone()),
+        ConversationChange::Continued { owner, .. } => {
+            (channel.default_queue.clone(), owner.clone())
+        }
+    };
+    events.push(EventEnvelope::new(
+        DomainEvent::MessageReceived {
+            conversation_id,
+            customer: next.key.clone(),
+            message_id: message.id,
+            wamid: msg.wamid.clone(),
+            message_type: message.content.type_name().to_owned(),
+            queue,
+            owner,
+            conversation_status: conversation.status(),
+        },
+        now,
+    ));
+
+    if message.content.is_stop_request() {
+        next.opt_out.opted_out_at = Some(now);
+        events.push(EventEnvelope::new(
+            DomainEvent::CustomerOptedOut {
+                customer: next.key.clone(),
+                wamid: msg.wamid,
+                conversation_id: Some(conversation_id),
+                session_status: customer.and_then(|c| c.live).map(|live| live.status),
+                owner: None,
+            },
+            now,
+        ));
+    }
+
+    InboundDecision {
+        customer: next,
+        expected_customer_version,
+        conversation,
+        message,
+        arm_window_at,
+        events,
+    }
+}
+
+fn start_session(
+    customer: &mut Customer,
+    channel: &Channel,
+    msg: &InboundMessage,
+    received_at: Timestamp,
+) -> ConversationChange {
+    let status = if channel.bot {
+        ConversationStatus::Bot
+    } else {
+        ConversationStatus::Unanswered
+    };
+    let conversation = Conversation {
+        id: ConversationId::derived_from(&format!("conversation/{}", msg.wamid)),
+        customer: customer.key.clone(),
+        customer_name: customer.profile_name.clone(),
+        display_phone_number: msg.display_phone_number.clone(),
+        status,
+        queue: channel.default_queue.clone(),
+        owner: None,
+        participants: Vec::new(),
+        origin: Origin::Customer,
+        reopened_by: None,
+        previous: customer.last_conversation,
+        created_at: received_at,
+        updated_at: received_at,
+        last_inbound_at: Some(received_at),
+        unanswered_since: Some(received_at),
+        handling_started_at: None,
+        wrap_up_reason: None,
+        done: false,
+    };
+    customer.live = Some(LiveSession {
+        conversation_id: conversation.id,
+        status,
+    });
+    customer.last_conversation = Some(conversation.id);
+    ConversationChange::Started(conversation)
+}
+
+fn continue_live(
+    customer: &mut Customer,
+    live: LiveSession,
+    received_at: Timestamp,
+    live_unanswered_since: Option<Timestamp>,
+) -> ConversationChange {
+    let unanswered_since = live_unanswered_since.unwrap_or(received_at).min(received_at);
+    if live.status == ConversationStatus::Reopened {
+        // The customer answered the agent who reopened: active with them at once.
+        if let Some(agent) = reopening_agent(customer) {
+            customer.live = Some(LiveSession {
+                conversation_id: live.conversation_id,
+                status: ConversationStatus::Active,
+            });
+            return ConversationChange::Continued {
+                id: live.conversation_id,
+                expected_status: live.status,
+                status: ConversationStatus::Active,
+                owner: Some(agent),
+                handling_started_at: Some(received_at),
+                last_inbound_at: received_at,
+                unanswered_since,
+            };
+        }
+    }
+    ConversationChange::Continued {
+        id: live.conversation_id,
+        expected_status: live.status,
+        status: live.status,
+        owner: None,
+        handling_started_at: None,
+        last_inbound_at: received_at,
+        unanswered_since,
+    }
+}
+
+/// Reopening records the agent as the customer's assigned agent (spec 4.4).
+fn reopening_agent(customer: &Customer) -> Option<AgentId> {
+    customer.assigned_agent.clone()
+}
+
+#[cfg(test)]
+mod tests;

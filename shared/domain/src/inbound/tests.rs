@@ -1,0 +1,314 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Duration, Utc};
+use proptest::prelude::*;
+
+use super::*;
+use crate::{
+    decide_window_fire, window::window_length, PhoneNumberId, QueueId, WaId, WindowFire,
+    WindowFireDecision,
+};
+
+fn key(n: u8) -> CustomerKey {
+    CustomerKey::new(
+        PhoneNumberId::parse("1065").unwrap(),
+        WaId::parse(format!("3460000000{n}")).unwrap(),
+    )
+}
+
+fn channel(bot: bool) -> Channel {
+    let mut channel = Channel::unconfigured(PhoneNumberId::parse("1065").unwrap(), "+1 555".into());
+    channel.bot = bot;
+    channel.default_queue = QueueId::parse("sales").unwrap();
+    channel
+}
+
+fn text(customer: CustomerKey, wamid: &str, at: Timestamp, body: &str) -> InboundMessage {
+    InboundMessage {
+        wamid: Wamid::parse(wamid).unwrap(),
+        customer,
+        profile_name: Some("Ana".into()),
+        display_phone_number: "+1 555".into(),
+        sent_at: at,
+        content: MessageContent::Text { text: body.into() },
+    }
+}
+
+#[test]
+fn first_message_starts_an_unanswered_session_and_arms_the_window() {
+    let now = Utc::now();
+    let d = decide_inbound(None, &channel(false), None, text(key(1), "w1", now, "hola"), now);
+    let ConversationChange::Started(conversation) = &d.conversation else {
+        panic!("expected a new conversation");
+    };
+    assert_eq!(conversation.status, ConversationStatus::Unanswered);
+    assert_eq!(conversation.queue.as_str(), "sales");
+    assert_eq!(d.expected_customer_version, None);
+    assert_eq!(d.customer.version, 1);
+    assert_eq!(d.customer.window_expires_at(), Some(now + window_length()));
+    assert_eq!(d.arm_window_at, Some(now + window_length()));
+    assert_eq!(d.customer.live.unwrap().conversation_id, conversation.id);
+    let types: Vec<_> = d.events.iter().map(|e| e.type_name()).collect();
+    assert_eq!(types, ["ConversationStarted", "MessageReceived"]);
+}
+
+#[test]
+fn a_channel_with_a_bot_starts_in_bot() {
+    let now = Utc::now();
+    let d = decide_inbound(None, &channel(true), None, text(key(1), "w1", now, "hi"), now);
+    assert_eq!(d.conversation.status(), ConversationStatus::Bot);
+}
+
+#[test]
+fn a_message_on_a_live_session_joins_it_without_a_scheduler_call() {
+    let now = Utc::now();
+    let first = decide_inbound(None, &channel(false), None, text(key(1), "w1", now, "a"), now);
+    let later = now + Duration::hours(2);
+    let second = decide_inbound(
+        Some(&first.customer),
+        &channel(false),
+        Some(now),
+        text(key(1), "w2", later, "b"),
+        later,
+    );
+    assert_eq!(second.arm_window_at, None);
+    assert_eq!(second.expected_customer_version, Some(1));
+    assert_eq!(
+        second.conversation.conversation_id(),
+        first.conversation.conversation_id()
+    );
+    assert!(matches!(
+        second.conversation,
+        ConversationChange::Continued { unanswered_since, .. } if unanswered_since == now
+    ));
+    assert_eq!(second.customer.window_expires_at(), Some(later + window_length()));
+    // Still armed for the first expiry: that schedule will re-arm when it fires.
+    assert_eq!(second.customer.armed_expiry, Some(now + window_length()));
+}
+
+#[test]
+fn a_message_after_a_finished_session_starts_a_new_linked_one() {
+    let now = Utc::now();
+    let first = decide_inbound(None, &channel(false), None, text(key(1), "w1", now, "a"), now);
+    let mut customer = first.customer.clone();
+    customer.live = None; // finished
+    let later = now + Duration::hours(30);
+    let second = decide_inbound(
+        Some(&customer),
+        &channel(false),
+        None,
+        text(key(1), "w2", later, "b"),
+        later,
+    );
+    let ConversationChange::Started(conversation) = &second.conversation else {
+        panic!("expected a new session");
+    };
+    assert_eq!(conversation.status, ConversationStatus::Unanswered);
+    assert_eq!(conversation.previous, Some(first.conversation.conversation_id()));
+    // The first window's schedule already fired (its time is past): arm again.
+    assert_eq!(second.arm_window_at, Some(later + window_length()));
+}
+
+#[test]
+fn a_reply_to_a_reopened_conversation_makes_it_active_with_the_reopening_agent() {
+    let now = Utc::now();
+    let first = decide_inbound(None, &channel(false), None, text(key(1), "w1", now, "a"), now);
+    let mut customer = first.customer.clone();
+    let id = first.conversation.conversation_id();
+    customer.live = Some(LiveSession {
+        conversation_id: id,
+        status: ConversationStatus::Reopened,
+    });
+    customer.assigned_agent = Some(AgentId::parse("maria").unwrap());
+    let d = decide_inbound(
+        Some(&customer),
+        &channel(true),
+        None,
+        text(key(1), "w2", now, "yes"),
+        now,
+    );
+    assert!(matches!(
+        &d.conversation,
+        ConversationChange::Continued { status: ConversationStatus::Active, owner: Some(agent), .. }
+            if agent.as_str() == "maria"
+    ));
+    assert_eq!(d.customer.live.unwrap().status, ConversationStatus::Active);
+    assert!(d
+        .events
+        .iter()
+        .any(|e| e.type_name() == "ReopenedConversationReplied"));
+}
+
+#[test]
+fn stop_records_an_opt_out_and_a_later_new_session_lifts_it() {
+    let now = Utc::now();
+    let first = decide_inbound(None, &channel(false), None, text(key(1), "w1", now, " #Stop "), now);
+    assert!(first.customer.opt_out.is_opted_out());
+    assert!(first.events.iter().any(|e| e.type_name() == "CustomerOptedOut"));
+
+    let mut customer = first.customer.clone();
+    customer.live = None;
+    let later = now + Duration::hours(1);
+    let again = decide_inbound(Some(&customer), &channel(false), None, text(key(1), "w2", later, "hi"), later);
+    assert!(!again.customer.opt_out.is_opted_out());
+    assert!(again.events.iter().any(|e| e.type_name() == "CustomerOptedIn"));
+}
+
+#[test]
+fn a_late_retry_does_not_pull_the_window_back() {
+    let now = Utc::now();
+    let first = decide_inbound(None, &channel(false), None, text(key(1), "w1", now, "a"), now);
+    let old = now - Duration::hours(5);
+    let d = decide_inbound(Some(&first.customer), &channel(false), Some(now), text(key(1), "w0", old, "z"), now);
+    assert_eq!(d.customer.window_expires_at(), Some(now + window_length()));
+}
+
+#[test]
+fn fires_rearm_for_an_extended_window_and_expire_once() {
+    let t0 = Utc::now();
+    let first = decide_inbound(None, &channel(false), None, text(key(1), "w1", t0, "a"), t0);
+    let t1 = t0 + Duration::hours(10);
+    let second = decide_inbound(Some(&first.customer), &channel(false), None, text(key(1), "w2", t1, "b"), t1);
+    let fire = WindowFire { customer: key(1), armed_for: t0 + window_length() };
+    let WindowFireDecision::Rearm { customer, at } =
+        decide_window_fire(Some(&second.customer), &fire, t0 + window_length())
+    else {
+        panic!("an early fire must re-arm");
+    };
+    assert_eq!(at, t1 + window_length());
+    // The same fire delivered again is stale now.
+    assert_eq!(decide_window_fire(Some(&customer), &fire, t0 + window_length()), WindowFireDecision::Ignore);
+    let due = WindowFire { customer: key(1), armed_for: at };
+    let WindowFireDecision::Expire { customer: expired, events } = decide_window_fire(Some(&customer), &due, at) else {
+        panic!("the due fire must expire the window");
+    };
+    assert_eq!(events.len(), 1);
+    assert_eq!(expired.armed_expiry, None);
+    assert!(!expired.window_is_open(at));
+    assert_eq!(decide_window_fire(Some(&expired), &due, at), WindowFireDecision::Ignore);
+}
+
+/// Commands of a random scenario for the property test.
+#[derive(Debug, Clone)]
+enum Step {
+    Inbound { customer: u8, delay_secs: i64 },
+    Finish { customer: u8 },
+    Advance { secs: i64 },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0u8..3, -3_600i64..3_600).prop_map(|(customer, delay_secs)| Step::Inbound { customer, delay_secs }),
+        1 => (0u8..3).prop_map(|customer| Step::Finish { customer }),
+        2 => (1i64..(40 * 3_600)).prop_map(|secs| Step::Advance { secs }),
+    ]
+}
+
+/// A sequential model of the store and scheduler, applying decisions as the
+/// application does.
+#[derive(Default)]
+struct World {
+    customers: BTreeMap<u8, Customer>,
+    statuses: BTreeMap<ConversationId, (u8, ConversationStatus)>,
+    schedules: BTreeSet<(Timestamp, u8)>,
+    scheduler_calls: usize,
+    expired_events: Vec<(u8, Timestamp)>,
+}
+
+impl World {
+    fn fire_due(&mut self, now: Timestamp) {
+        while let Some(&(at, n)) = self.schedules.iter().next() {
+            if at > now {
+                break;
+            }
+            self.schedules.remove(&(at, n));
+            let fire = WindowFire { customer: key(n), armed_for: at };
+            match decide_window_fire(self.customers.get(&n), &fire, at) {
+                WindowFireDecision::Ignore => {}
+                WindowFireDecision::Rearm { customer, at } => {
+                    self.schedules.insert((at, n));
+                    self.scheduler_calls += 1;
+                    self.customers.insert(n, customer);
+                }
+                WindowFireDecision::Expire { customer, .. } => {
+                    self.expired_events.push((n, at));
+                    self.customers.insert(n, customer);
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn invariants_hold_under_random_scenarios(steps in proptest::collection::vec(step(), 1..60)) {
+        let mut now = Utc::now();
+        let mut world = World::default();
+        let channel = channel(false);
+        let mut seq = 0u32;
+        for step in steps {
+            match step {
+                Step::Inbound { customer: n, delay_secs } => {
+                    seq += 1;
+                    let before = world.customers.get(&n).cloned();
+                    let live_since = None;
+                    let msg = text(key(n), &format!("w{seq}"), now - Duration::seconds(delay_secs.abs()), "x");
+                    let d = decide_inbound(before.as_ref(), &channel, live_since, msg, now);
+                    // The window never moves backwards.
+                    if let (Some(old), Some(new)) = (before.as_ref().and_then(|c| c.window), d.customer.window) {
+                        prop_assert!(new.expires_at >= old.expires_at);
+                    }
+                    // A scheduler call only when nothing is armed for the future.
+                    let armed_before = before.as_ref().and_then(|c| c.armed_expiry).is_some_and(|at| at > now);
+                    prop_assert_eq!(d.arm_window_at.is_some(), !armed_before);
+                    if let Some(at) = d.arm_window_at {
+                        world.schedules.insert((at, n));
+                        world.scheduler_calls += 1;
+                    }
+                    if let ConversationChange::Started(c) = &d.conversation {
+                        prop_assert!(before.as_ref().and_then(|c| c.live).is_none());
+                        world.statuses.insert(c.id, (n, c.status));
+                    }
+                    world.customers.insert(n, d.customer);
+                }
+                Step::Finish { customer: n } => {
+                    if let Some(customer) = world.customers.get_mut(&n) {
+                        if let Some(live) = customer.live.take() {
+                            world.statuses.insert(live.conversation_id, (n, ConversationStatus::Finished));
+                        }
+                    }
+                }
+                Step::Advance { secs } => {
+                    now += Duration::seconds(secs);
+                    world.fire_due(now);
+                }
+            }
+            // One live session per customer.
+            for n in 0..3u8 {
+                let live = world.statuses.values().filter(|(c, s)| *c == n && s.is_live()).count();
+                prop_assert!(live <= 1, "customer {} has {} live sessions", n, live);
+            }
+            // An open window always has a schedule that will see it close.
+            for (n, customer) in &world.customers {
+                if customer.window_is_open(now) {
+                    let armed = customer.armed_expiry;
+                    prop_assert!(armed.is_some());
+                    prop_assert!(world.schedules.contains(&(armed.unwrap(), *n)));
+                }
+            }
+        }
+        // Let every window run out: each customer's last window expires exactly once.
+        now += Duration::hours(100);
+        world.fire_due(now);
+        for (n, customer) in &world.customers {
+            prop_assert!(!customer.window_is_open(now));
+            prop_assert_eq!(customer.armed_expiry, None);
+            let expiry = customer.window.unwrap().expires_at;
+            let times = world.expired_events.iter().filter(|(c, at)| c == n && *at >= expiry).count();
+            prop_assert_eq!(times, 1);
+        }
+        prop_assert!(world.schedules.is_empty());
+    }
+}

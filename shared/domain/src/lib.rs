@@ -1,0 +1,35 @@
+//! The wadesk domain: customers, conversations, messages and the 24-hour
+//! customer-service window, as a pure state machine.
+//!
+//! Nothing here performs I/O or knows about AWS. Each rule is a function that takes
+//! the current state, a command and the time (from a [`Clock`]) and returns the new
+//! state plus the [`DomainEvent`]s it caused. Adapters persist what these functions
+//! decide; they never decide themselves.
+
+pub mod channel;
+pub mod clock;
+pub mod conversation;
+pub mod customer;
+pub mod events;
+pub mod expiry;
+pub mod ids;
+pub mod inbound;
+pub mod message;
+pub mod status;
+pub mod window;
+
+pub use channel::{Channel, TemplateRef};
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use conversation::{Conversation, ConversationStatus, Origin};
+pub use customer::{Customer, LiveSession, OptOut};
+pub use events::{DomainEvent, EventEnvelope};
+pub use expiry::{decide_window_fire, WindowFire, WindowFireDecision};
+pub use ids::{
+    AgentId, ConversationId, CustomerKey, IdError, MessageId, PhoneNumberId, QueueId, WaId, Wamid,
+};
+pub use inbound::{decide_inbound, ConversationChange, InboundDecision, InboundMessage};
+pub use message::{
+    Attachment, DeliveryStatus, Direction, Message, MessageContent, StatusUpdate, TemplateContent,
+};
+pub use status::{decide_status, StatusDecision};
+pub use window::Window;

@@ -1,0 +1,231 @@
+//! Messages and their delivery status.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ConversationId, MessageId, Timestamp, Wamid};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+    System,
+    /// Internal notes: never sent to the customer.
+    Note,
+}
+
+/// A file sent or received: by public `url` (outbound) or WhatsApp `media_id` (inbound).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateContent {
+    pub name: String,
+    pub language: String,
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+/// What a message carries. Types WhatsApp adds later are kept as `Unsupported`
+/// with their name, never rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MessageContent {
+    Text { text: String },
+    Image { attachment: Attachment },
+    Video { attachment: Attachment },
+    Audio { attachment: Attachment },
+    Document { attachment: Attachment },
+    Sticker { attachment: Attachment },
+    /// A quick-reply button the customer tapped.
+    Button { text: String, payload: Option<String> },
+    /// A reply to an interactive list or button message.
+    Interactive { reply_id: String, title: String },
+    Template { template: TemplateContent },
+    Unsupported { whatsapp_type: String },
+}
+
+impl MessageContent {
+    /// The message type as the HTTP contract names it.
+    pub fn type_name(&self) -> &str {
+        match self {
+            Self::Text { .. } => "text",
+            Self::Image { .. } => "image",
+            Self::Video { .. } => "video",
+            Self::Audio { .. } => "audio",
+            Self::Document { .. } => "document",
+            Self::Sticker { .. } => "sticker",
+            Self::Button { .. } => "button",
+            Self::Interactive { .. } => "interactive",
+            Self::Template { .. } => "template",
+            Self::Unsupported { whatsapp_type } => whatsapp_type,
+        }
+    }
+
+    /// The human-readable words of the message, for transcripts and search.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Self::Text { text } | Self::Button { text, .. } => Some(text),
+            Self::Interactive { title, .. } => Some(title),
+            Self::Image { attachment }
+            | Self::Video { attachment }
+            | Self::Audio { attachment }
+            | Self::Document { attachment }
+            | Self::Sticker { attachment } => attachment.caption.as_deref(),
+            Self::Template { .. } | Self::Unsupported { .. } => None,
+        }
+    }
+
+    pub fn attachment(&self) -> Option<&Attachment> {
+        match self {
+            Self::Image { attachment }
+            | Self::Video { attachment }
+            | Self::Audio { attachment }
+            | Self::Document { attachment }
+            | Self::Sticker { attachment } => Some(attachment),
+            _ => None,
+        }
+    }
+
+    /// `#STOP`, trimmed, in any case.
+    pub fn is_stop_request(&self) -> bool {
+        matches!(self, Self::Text { text } if text.trim().eq_ignore_ascii_case("#stop"))
+    }
+}
+
+/// Delivery of an outbound message. Only moves forward:
+/// `pending → sent → delivered → read`, or to `failed` before it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// Whether `self` may follow `current`.
+    pub fn is_after(self, current: DeliveryStatus) -> bool {
+        use DeliveryStatus::*;
+        match (current, self) {
+            (Failed, _) | (Read, _) => false,
+            (_, Failed) => true,
+            (current, next) => next.rank() > current.rank(),
+        }
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Self::Pending => 0,
+            Self::Sent => 1,
+            Self::Delivered => 2,
+            Self::Read => 3,
+            Self::Failed => 4,
+        }
+    }
+}
+
+/// WhatsApp error 131047: more than 24 hours since the customer last wrote.
+pub const REENGAGEMENT_REQUIRED: i64 = 131_047;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryError {
+    pub code: i64,
+    pub title: String,
+}
+
+/// A delivery status callback from WhatsApp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    pub wamid: Wamid,
+    pub status: DeliveryStatus,
+    pub at: Timestamp,
+    pub error: Option<DeliveryError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub direction: Direction,
+    #[serde(flatten)]
+    pub content: MessageContent,
+    /// The agent for outbound messages and notes; `None` for the customer and the system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<DeliveryStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<DeliveryError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wamid: Option<Wamid>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use DeliveryStatus::*;
+
+    #[test]
+    fn status_moves_forward_only() {
+        assert!(Sent.is_after(Pending));
+        assert!(Delivered.is_after(Sent));
+        assert!(Read.is_after(Sent));
+        assert!(!Sent.is_after(Delivered));
+        assert!(!Delivered.is_after(Read));
+        assert!(Failed.is_after(Sent));
+        assert!(!Failed.is_after(Read));
+        assert!(!Read.is_after(Failed));
+        assert!(!Sent.is_after(Sent));
+    }
+
+    #[test]
+    fn stop_is_trimmed_and_case_insensitive() {
+        let text = |t: &str| MessageContent::Text { text: t.into() };
+        assert!(text("#STOP").is_stop_request());
+        assert!(text("  #stop \n").is_stop_request());
+        assert!(text("#Stop").is_stop_request());
+        assert!(!text("# STOP").is_stop_request());
+        assert!(!text("please #STOP").is_stop_request());
+    }
+
+    fn any_status() -> impl Strategy<Value = DeliveryStatus> {
+        prop_oneof![Just(Pending), Just(Sent), Just(Delivered), Just(Read), Just(Failed)]
+    }
+
+    proptest! {
+        /// Applying any sequence of callbacks never moves the status back.
+        #[test]
+        fn applied_statuses_never_regress(updates in proptest::collection::vec(any_status(), 0..30)) {
+            let mut current = Pending;
+            let mut seen = vec![current];
+            for next in updates {
+                if next.is_after(current) {
+                    current = next;
+                    seen.push(current);
+                }
+            }
+            for pair in seen.windows(2) {
+                prop_assert!(pair[1].is_after(pair[0]));
+                prop_assert!(!pair[0].is_after(pair[1]));
+            }
+        }
+    }
+}
