@@ -36,6 +36,10 @@ pub struct Customer {
     pub window: Option<Window>,
     /// The expiry a window schedule is armed for and has not yet fired.
     pub armed_expiry: Option<Timestamp>,
+    /// The armed expiry whose fire closed the window, so a redelivered fire can
+    /// republish (not recount) its event.
+    #[serde(default)]
+    pub expired_for: Option<Timestamp>,
     pub live: Option<LiveSession>,
     /// The most recent conversation, live or finished.
     pub last_conversation: Option<ConversationId>,
@@ -54,6 +58,7 @@ impl Customer {
             profile_name: None,
             window: None,
             armed_expiry: None,
+            expired_for: None,
             live: None,
             last_conversation: None,
             assigned_agent: None,

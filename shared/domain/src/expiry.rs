@@ -15,6 +15,9 @@ pub struct WindowFire {
 pub enum WindowFireDecision {
     /// A duplicate or stale fire: another schedule is current, or none is due.
     Ignore,
+    /// A redelivered fire of a window already closed: publish its events again
+    /// (same ids, so consumers count them once), change nothing.
+    Republish { events: Vec<EventEnvelope> },
     /// The window was extended since this schedule was armed: arm one for the new expiry.
     Rearm { customer: Customer, at: Timestamp },
     /// The window has closed.
@@ -32,7 +35,15 @@ pub fn decide_window_fire(
     let Some(customer) = customer else {
         return WindowFireDecision::Ignore;
     };
-    let (Some(window), Some(armed)) = (customer.window, customer.armed_expiry) else {
+    let Some(window) = customer.window else {
+        return WindowFireDecision::Ignore;
+    };
+    if customer.expired_for == Some(fire.armed_for) {
+        return WindowFireDecision::Republish {
+            events: vec![expired_event(customer, window.expires_at, now)],
+        };
+    }
+    let Some(armed) = customer.armed_expiry else {
         return WindowFireDecision::Ignore;
     };
     if armed != fire.armed_for {
@@ -48,16 +59,20 @@ pub fn decide_window_fire(
         };
     }
     next.armed_expiry = None;
-    let events = vec![EventEnvelope::new(
+    next.expired_for = Some(armed);
+    WindowFireDecision::Expire {
+        customer: next,
+        events: vec![expired_event(customer, window.expires_at, now)],
+    }
+}
+
+fn expired_event(customer: &Customer, expired_at: Timestamp, now: Timestamp) -> EventEnvelope {
+    EventEnvelope::new(
         DomainEvent::WindowExpired {
             customer: customer.key.clone(),
-            expired_at: window.expires_at,
+            expired_at,
             last_conversation: customer.last_conversation,
         },
         now,
-    )];
-    WindowFireDecision::Expire {
-        customer: next,
-        events,
-    }
+    )
 }

@@ -34,8 +34,8 @@ pub enum ConversationChange {
         /// Set when a reopened conversation becomes active with its reopening agent.
         owner: Option<AgentId>,
         handling_started_at: Option<Timestamp>,
-        last_inbound_at: Timestamp,
-        unanswered_since: Timestamp,
+        /// Becomes `last_inbound_at`, and `unanswered_since` where that is not already set.
+        received_at: Timestamp,
     },
 }
 
@@ -69,12 +69,10 @@ pub struct InboundDecision {
     pub events: Vec<EventEnvelope>,
 }
 
-/// Decides what a customer message does. `customer` is the stored state (if any),
-/// `unanswered_since` the live conversation's first unanswered message, if known.
+/// Decides what a customer message does, given the stored customer (if any).
 pub fn decide_inbound(
     customer: Option<&Customer>,
     channel: &Channel,
-    live_unanswered_since: Option<Timestamp>,
     msg: InboundMessage,
     now: Timestamp,
 ) -> InboundDecision {
@@ -108,7 +106,7 @@ pub fn decide_inbound(
 
     let mut events = Vec::new();
     let conversation = match next.live {
-        Some(live) => continue_live(&mut next, live, received_at, live_unanswered_since),
+        Some(live) => continue_live(&mut next, live, received_at),
         None => start_session(&mut next, channel, &msg, received_at),
     };
     let conversation_id = conversation.conversation_id();
@@ -252,9 +250,7 @@ fn continue_live(
     customer: &mut Customer,
     live: LiveSession,
     received_at: Timestamp,
-    live_unanswered_since: Option<Timestamp>,
 ) -> ConversationChange {
-    let unanswered_since = live_unanswered_since.unwrap_or(received_at).min(received_at);
     if live.status == ConversationStatus::Reopened {
         // The customer answered the agent who reopened: active with them at once.
         if let Some(agent) = reopening_agent(customer) {
@@ -268,8 +264,7 @@ fn continue_live(
                 status: ConversationStatus::Active,
                 owner: Some(agent),
                 handling_started_at: Some(received_at),
-                last_inbound_at: received_at,
-                unanswered_since,
+                received_at,
             };
         }
     }
@@ -279,8 +274,7 @@ fn continue_live(
         status: live.status,
         owner: None,
         handling_started_at: None,
-        last_inbound_at: received_at,
-        unanswered_since,
+        received_at,
     }
 }
 

@@ -7,8 +7,10 @@ use crate::{
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusDecision {
-    /// A stale or repeated callback: nothing changes.
+    /// A stale callback: nothing changes.
     Ignore,
+    /// The same callback again: publish its event again (same id), change nothing.
+    Republish { events: Vec<EventEnvelope> },
     Apply {
         /// The status the stored message must still have (the write is conditional).
         expected: Option<DeliveryStatus>,
@@ -27,14 +29,7 @@ pub fn decide_status(
     now: Timestamp,
 ) -> StatusDecision {
     let current = message.status.unwrap_or(DeliveryStatus::Pending);
-    if !update.status.is_after(current) {
-        return StatusDecision::Ignore;
-    }
-    let mut next = message.clone();
-    next.status = Some(update.status);
-    next.error.clone_from(&update.error);
-
-    let mut events = vec![EventEnvelope::new(
+    let changed = EventEnvelope::new(
         DomainEvent::MessageStatusChanged {
             conversation_id: message.conversation_id,
             message_id: message.id,
@@ -43,7 +38,19 @@ pub fn decide_status(
             error_code: update.error.as_ref().map(|e| e.code),
         },
         now,
-    )];
+    );
+    if update.status == current && current != DeliveryStatus::Pending {
+        return StatusDecision::Republish {
+            events: vec![changed],
+        };
+    }
+    if !update.status.is_after(current) {
+        return StatusDecision::Ignore;
+    }
+    let mut next = message.clone();
+    next.status = Some(update.status);
+    next.error.clone_from(&update.error);
+    let mut events = vec![changed];
 
     let reengagement_required = update.status == DeliveryStatus::Failed
         && update
@@ -72,5 +79,89 @@ pub fn decide_status(
         message: next,
         customer,
         events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        message::DeliveryError, ConversationId, CustomerKey, Direction, MessageContent,
+        MessageId, PhoneNumberId, WaId, Wamid, Window,
+    };
+    use chrono::{Duration, Utc};
+
+    fn outbound(status: DeliveryStatus) -> Message {
+        Message {
+            id: MessageId::generate(),
+            conversation_id: ConversationId::generate(),
+            direction: Direction::Outbound,
+            content: MessageContent::Text { text: "hi".into() },
+            author: Some("maria".into()),
+            at: Utc::now(),
+            status: Some(status),
+            error: None,
+            wamid: Some(Wamid::parse("wamid.out").unwrap()),
+        }
+    }
+
+    fn update(status: DeliveryStatus, error: Option<i64>) -> StatusUpdate {
+        StatusUpdate {
+            wamid: Wamid::parse("wamid.out").unwrap(),
+            status,
+            at: Utc::now(),
+            error: error.map(|code| DeliveryError { code, title: "x".into() }),
+        }
+    }
+
+    #[test]
+    fn backward_status_is_ignored_and_repeat_is_republished() {
+        let now = Utc::now();
+        let read = outbound(DeliveryStatus::Read);
+        assert_eq!(decide_status(&read, None, &update(DeliveryStatus::Delivered, None), now), StatusDecision::Ignore);
+        assert!(matches!(
+            decide_status(&read, None, &update(DeliveryStatus::Read, None), now),
+            StatusDecision::Republish { .. }
+        ));
+        let StatusDecision::Apply { expected, message, customer, events } =
+            decide_status(&outbound(DeliveryStatus::Sent), None, &update(DeliveryStatus::Delivered, None), now)
+        else {
+            panic!("forward status applies");
+        };
+        assert_eq!(expected, Some(DeliveryStatus::Sent));
+        assert_eq!(message.status, Some(DeliveryStatus::Delivered));
+        assert!(customer.is_none());
+        assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn reengagement_failure_closes_the_window_at_once() {
+        let now = Utc::now();
+        let mut customer = crate::Customer::new(CustomerKey::new(
+            PhoneNumberId::parse("1").unwrap(),
+            WaId::parse("2").unwrap(),
+        ));
+        customer.window = Some(Window::opened_by(now - Duration::hours(1)));
+        customer.version = 3;
+        let StatusDecision::Apply { customer: Some(closed), events, .. } = decide_status(
+            &outbound(DeliveryStatus::Sent),
+            Some(&customer),
+            &update(DeliveryStatus::Failed, Some(REENGAGEMENT_REQUIRED)),
+            now,
+        ) else {
+            panic!("131047 must close the window");
+        };
+        assert!(!closed.window_is_open(now));
+        assert_eq!(closed.version, 4);
+        assert_eq!(events.len(), 2);
+        // Another failure code leaves the window alone.
+        let StatusDecision::Apply { customer: None, .. } = decide_status(
+            &outbound(DeliveryStatus::Sent),
+            Some(&customer),
+            &update(DeliveryStatus::Failed, Some(131_026)),
+            now,
+        ) else {
+            panic!("other failures keep the window");
+        };
     }
 }

@@ -37,7 +37,7 @@ fn text(customer: CustomerKey, wamid: &str, at: Timestamp, body: &str) -> Inboun
 #[test]
 fn first_message_starts_an_unanswered_session_and_arms_the_window() {
     let now = Utc::now();
-    let d = decide_inbound(None, &channel(false), None, text(key(1), "w1", now, "hola"), now);
+    let d = decide_inbound(None, &channel(false), text(key(1), "w1", now, "hola"), now);
     let ConversationChange::Started(conversation) = &d.conversation else {
         panic!("expected a new conversation");
     };
@@ -55,19 +55,18 @@ fn first_message_starts_an_unanswered_session_and_arms_the_window() {
 #[test]
 fn a_channel_with_a_bot_starts_in_bot() {
     let now = Utc::now();
-    let d = decide_inbound(None, &channel(true), None, text(key(1), "w1", now, "hi"), now);
+    let d = decide_inbound(None, &channel(true), text(key(1), "w1", now, "hi"), now);
     assert_eq!(d.conversation.status(), ConversationStatus::Bot);
 }
 
 #[test]
 fn a_message_on_a_live_session_joins_it_without_a_scheduler_call() {
     let now = Utc::now();
-    let first = decide_inbound(None, &channel(false), None, text(key(1), "w1", now, "a"), now);
+    let first = decide_inbound(None, &channel(false), text(key(1), "w1", now, "a"), now);
     let later = now + Duration::hours(2);
     let second = decide_inbound(
         Some(&first.customer),
         &channel(false),
-        Some(now),
         text(key(1), "w2", later, "b"),
         later,
     );
@@ -79,7 +78,7 @@ fn a_message_on_a_live_session_joins_it_without_a_scheduler_call() {
     );
     assert!(matches!(
         second.conversation,
-        ConversationChange::Continued { unanswered_since, .. } if unanswered_since == now
+        ConversationChange::Continued { received_at, .. } if received_at == later
     ));
     assert_eq!(second.customer.window_expires_at(), Some(later + window_length()));
     // Still armed for the first expiry: that schedule will re-arm when it fires.
@@ -89,14 +88,13 @@ fn a_message_on_a_live_session_joins_it_without_a_scheduler_call() {
 #[test]
 fn a_message_after_a_finished_session_starts_a_new_linked_one() {
     let now = Utc::now();
-    let first = decide_inbound(None, &channel(false), None, text(key(1), "w1", now, "a"), now);
+    let first = decide_inbound(None, &channel(false), text(key(1), "w1", now, "a"), now);
     let mut customer = first.customer.clone();
     customer.live = None; // finished
     let later = now + Duration::hours(30);
     let second = decide_inbound(
         Some(&customer),
         &channel(false),
-        None,
         text(key(1), "w2", later, "b"),
         later,
     );
@@ -112,7 +110,7 @@ fn a_message_after_a_finished_session_starts_a_new_linked_one() {
 #[test]
 fn a_reply_to_a_reopened_conversation_makes_it_active_with_the_reopening_agent() {
     let now = Utc::now();
-    let first = decide_inbound(None, &channel(false), None, text(key(1), "w1", now, "a"), now);
+    let first = decide_inbound(None, &channel(false), text(key(1), "w1", now, "a"), now);
     let mut customer = first.customer.clone();
     let id = first.conversation.conversation_id();
     customer.live = Some(LiveSession {
@@ -123,7 +121,6 @@ fn a_reply_to_a_reopened_conversation_makes_it_active_with_the_reopening_agent()
     let d = decide_inbound(
         Some(&customer),
         &channel(true),
-        None,
         text(key(1), "w2", now, "yes"),
         now,
     );
@@ -142,14 +139,14 @@ fn a_reply_to_a_reopened_conversation_makes_it_active_with_the_reopening_agent()
 #[test]
 fn stop_records_an_opt_out_and_a_later_new_session_lifts_it() {
     let now = Utc::now();
-    let first = decide_inbound(None, &channel(false), None, text(key(1), "w1", now, " #Stop "), now);
+    let first = decide_inbound(None, &channel(false), text(key(1), "w1", now, " #Stop "), now);
     assert!(first.customer.opt_out.is_opted_out());
     assert!(first.events.iter().any(|e| e.type_name() == "CustomerOptedOut"));
 
     let mut customer = first.customer.clone();
     customer.live = None;
     let later = now + Duration::hours(1);
-    let again = decide_inbound(Some(&customer), &channel(false), None, text(key(1), "w2", later, "hi"), later);
+    let again = decide_inbound(Some(&customer), &channel(false), text(key(1), "w2", later, "hi"), later);
     assert!(!again.customer.opt_out.is_opted_out());
     assert!(again.events.iter().any(|e| e.type_name() == "CustomerOptedIn"));
 }
@@ -157,18 +154,18 @@ fn stop_records_an_opt_out_and_a_later_new_session_lifts_it() {
 #[test]
 fn a_late_retry_does_not_pull_the_window_back() {
     let now = Utc::now();
-    let first = decide_inbound(None, &channel(false), None, text(key(1), "w1", now, "a"), now);
+    let first = decide_inbound(None, &channel(false), text(key(1), "w1", now, "a"), now);
     let old = now - Duration::hours(5);
-    let d = decide_inbound(Some(&first.customer), &channel(false), Some(now), text(key(1), "w0", old, "z"), now);
+    let d = decide_inbound(Some(&first.customer), &channel(false), text(key(1), "w0", old, "z"), now);
     assert_eq!(d.customer.window_expires_at(), Some(now + window_length()));
 }
 
 #[test]
 fn fires_rearm_for_an_extended_window_and_expire_once() {
     let t0 = Utc::now();
-    let first = decide_inbound(None, &channel(false), None, text(key(1), "w1", t0, "a"), t0);
+    let first = decide_inbound(None, &channel(false), text(key(1), "w1", t0, "a"), t0);
     let t1 = t0 + Duration::hours(10);
-    let second = decide_inbound(Some(&first.customer), &channel(false), None, text(key(1), "w2", t1, "b"), t1);
+    let second = decide_inbound(Some(&first.customer), &channel(false), text(key(1), "w2", t1, "b"), t1);
     let fire = WindowFire { customer: key(1), armed_for: t0 + window_length() };
     let WindowFireDecision::Rearm { customer, at } =
         decide_window_fire(Some(&second.customer), &fire, t0 + window_length())
@@ -185,7 +182,11 @@ fn fires_rearm_for_an_extended_window_and_expire_once() {
     assert_eq!(events.len(), 1);
     assert_eq!(expired.armed_expiry, None);
     assert!(!expired.window_is_open(at));
-    assert_eq!(decide_window_fire(Some(&expired), &due, at), WindowFireDecision::Ignore);
+    // Redelivered after it closed: the same event again, nothing changed.
+    let WindowFireDecision::Republish { events: again } = decide_window_fire(Some(&expired), &due, at) else {
+        panic!("a redelivered fire republishes");
+    };
+    assert_eq!(again, events);
 }
 
 /// Commands of a random scenario for the property test.
@@ -224,7 +225,7 @@ impl World {
             self.schedules.remove(&(at, n));
             let fire = WindowFire { customer: key(n), armed_for: at };
             match decide_window_fire(self.customers.get(&n), &fire, at) {
-                WindowFireDecision::Ignore => {}
+                WindowFireDecision::Ignore | WindowFireDecision::Republish { .. } => {}
                 WindowFireDecision::Rearm { customer, at } => {
                     self.schedules.insert((at, n));
                     self.scheduler_calls += 1;
@@ -253,9 +254,8 @@ proptest! {
                 Step::Inbound { customer: n, delay_secs } => {
                     seq += 1;
                     let before = world.customers.get(&n).cloned();
-                    let live_since = None;
                     let msg = text(key(n), &format!("w{seq}"), now - Duration::seconds(delay_secs.abs()), "x");
-                    let d = decide_inbound(before.as_ref(), &channel, live_since, msg, now);
+                    let d = decide_inbound(before.as_ref(), &channel, msg, now);
                     // The window never moves backwards.
                     if let (Some(old), Some(new)) = (before.as_ref().and_then(|c| c.window), d.customer.window) {
                         prop_assert!(new.expires_at >= old.expires_at);

@@ -1,0 +1,20 @@
+//! In-process adapters for the local runner and tests: the same contracts as the
+//! AWS adapters, kept in memory.
+
+mod bus;
+mod outbox;
+mod scheduler;
+mod store;
+
+pub use bus::LocalEventBus;
+pub use outbox::{LocalOutbox, OutboxEntry};
+pub use scheduler::LocalScheduler;
+pub use store::EmbeddedStore;
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// A poisoned lock only means another task panicked mid-update; every update here
+/// is applied whole or not at all, so the data is still consistent.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

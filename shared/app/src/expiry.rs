@@ -1,0 +1,75 @@
+//! A window schedule fired.
+
+use tracing::Instrument;
+use wadesk_domain::{decide_window_fire, Clock, WindowFire, WindowFireDecision};
+
+use crate::error::{backoff, MAX_ATTEMPTS};
+use crate::{App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FireOutcome {
+    /// The window closed; `WindowExpired` was published.
+    Expired,
+    /// The window had been extended; a schedule for the new expiry is armed.
+    Rearmed,
+    /// A stale or duplicate fire.
+    Ignored,
+}
+
+pub async fn handle_window_fire<S, E, T, C>(
+    app: &App<S, E, T, C>,
+    fire: WindowFire,
+) -> Result<FireOutcome, AppError>
+where
+    S: ConversationStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+{
+    let span = tracing::info_span!("window_fire", armed_for = %fire.armed_for);
+    async move {
+        for attempt in 0..MAX_ATTEMPTS {
+            let customer = app.store.get_customer(&fire.customer).await?;
+            let expected_version = customer.as_ref().map_or(0, |c| c.version);
+            let outcome = match decide_window_fire(customer.as_ref(), &fire, app.clock.now()) {
+                WindowFireDecision::Ignore => return Ok(FireOutcome::Ignored),
+                WindowFireDecision::Republish { events } => {
+                    app.events.publish(&events).await?;
+                    return Ok(FireOutcome::Ignored);
+                }
+                WindowFireDecision::Rearm { customer, at } => {
+                    let next = WindowFire {
+                        customer: fire.customer.clone(),
+                        armed_for: at,
+                    };
+                    app.timers.arm_window(&next).await?;
+                    app.store
+                        .save_customer(&customer, expected_version)
+                        .await
+                        .map(|()| (FireOutcome::Rearmed, Vec::new()))
+                }
+                WindowFireDecision::Expire { customer, events } => app
+                    .store
+                    .save_customer(&customer, expected_version)
+                    .await
+                    .map(|()| (FireOutcome::Expired, events)),
+            };
+            match outcome {
+                Ok((outcome, events)) => {
+                    app.events.publish(&events).await?;
+                    tracing::info!(?outcome, "window fire handled");
+                    return Ok(outcome);
+                }
+                Err(CommitError::Conflict | CommitError::Duplicate { .. }) => {
+                    backoff(attempt).await;
+                }
+                Err(CommitError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(AppError::Contention {
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,95 @@
+//! A customer's message arrives from the webhook.
+
+use tracing::Instrument;
+use wadesk_domain::{
+    decide_inbound, Channel, Clock, ConversationId, ConversationStatus, InboundMessage, WindowFire,
+};
+
+use crate::error::{backoff, MAX_ATTEMPTS};
+use crate::{App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundOutcome {
+    Stored {
+        conversation_id: ConversationId,
+        status: ConversationStatus,
+    },
+    /// Already stored by an earlier delivery: nothing changed.
+    Duplicate,
+}
+
+/// Stores one customer message: at most one read and one transaction when the
+/// customer has a live session and an armed window, plus one Scheduler call when
+/// the message opens a new window.
+pub async fn receive_message<S, E, T, C>(
+    app: &App<S, E, T, C>,
+    msg: InboundMessage,
+) -> Result<InboundOutcome, AppError>
+where
+    S: ConversationStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+{
+    let span = tracing::info_span!(
+        "receive_message",
+        wamid = %msg.wamid,
+        conversation_id = tracing::field::Empty
+    );
+    async move {
+        for attempt in 0..MAX_ATTEMPTS {
+            let context = app.store.load_inbound_context(&msg.customer).await?;
+            let channel = context.channel.unwrap_or_else(|| {
+                tracing::warn!("message for an unconfigured channel; using defaults");
+                Channel::unconfigured(
+                    msg.customer.phone_number_id.clone(),
+                    msg.display_phone_number.clone(),
+                )
+            });
+            let decision = decide_inbound(
+                context.customer.as_ref(),
+                &channel,
+                msg.clone(),
+                app.clock.now(),
+            );
+            let conversation_id = decision.conversation.conversation_id();
+            tracing::Span::current().record("conversation_id", tracing::field::display(conversation_id));
+
+            // Arm before committing: if the commit then fails, the retry finds no
+            // armed expiry and arms the same (idempotent) schedule again.
+            if let Some(armed_for) = decision.arm_window_at {
+                let fire = WindowFire {
+                    customer: msg.customer.clone(),
+                    armed_for,
+                };
+                app.timers.arm_window(&fire).await?;
+            }
+            match app.store.commit_inbound(&decision).await {
+                Ok(()) => {
+                    app.events.publish(&decision.events).await?;
+                    tracing::info!(status = decision.conversation.status().as_str(), "message stored");
+                    return Ok(InboundOutcome::Stored {
+                        conversation_id,
+                        status: decision.conversation.status(),
+                    });
+                }
+                Err(CommitError::Duplicate { events }) => {
+                    // The first delivery may have died before publishing.
+                    app.events.publish(&events).await?;
+                    tracing::info!("duplicate delivery ignored");
+                    return Ok(InboundOutcome::Duplicate);
+                }
+                Err(CommitError::Conflict) => {
+                    tracing::debug!(attempt, "customer changed concurrently; retrying");
+                    backoff(attempt).await;
+                }
+                Err(CommitError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Err(AppError::Contention {
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,67 @@
+use std::future::Future;
+
+use sha2::{Digest, Sha256};
+use wadesk_domain::{CustomerKey, Timestamp, WindowFire};
+
+#[derive(Debug, thiserror::Error)]
+#[error("scheduling a timer failed")]
+pub struct ScheduleError {
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl ScheduleError {
+    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            source: source.into(),
+        }
+    }
+}
+
+/// One-time timers that call back into wadesk when due.
+pub trait TimerScheduler: Send + Sync + 'static {
+    /// Arms the window-expiry timer for `fire`. Idempotent: arming the same
+    /// fire twice is one timer.
+    fn arm_window(
+        &self,
+        fire: &WindowFire,
+    ) -> impl Future<Output = Result<(), ScheduleError>> + Send;
+}
+
+/// A deterministic schedule name per customer and expiry: `[0-9a-zA-Z-_.]`, at most
+/// 64 characters, and no phone number in it (names show up in consoles and logs).
+pub fn window_schedule_name(customer: &CustomerKey, armed_for: Timestamp) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(customer.phone_number_id.as_str().as_bytes());
+    hasher.update([0]);
+    hasher.update(customer.wa_id.as_str().as_bytes());
+    let digest = hasher.finalize();
+    format!(
+        "window-{}-{}",
+        hex::encode(&digest[..12]),
+        armed_for.timestamp()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wadesk_domain::{PhoneNumberId, WaId};
+
+    #[test]
+    fn schedule_names_are_deterministic_valid_and_opaque() {
+        let key = CustomerKey::new(
+            PhoneNumberId::parse("106540352242922").unwrap_or_else(|e| panic!("{e}")),
+            WaId::parse("34600111222").unwrap_or_else(|e| panic!("{e}")),
+        );
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let name = window_schedule_name(&key, at);
+        assert_eq!(name, window_schedule_name(&key, at));
+        assert!(name.len() <= 64);
+        assert!(name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+        assert!(!name.contains("34600111222"));
+        assert_ne!(name, window_schedule_name(&key, at + chrono::Duration::seconds(1)));
+    }
+}

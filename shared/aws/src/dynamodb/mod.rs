@@ -1,0 +1,11 @@
+//! The DynamoDB conversation store. The table design is written down in
+//! `docs/table-design.md`; `keys` holds the key formats.
+
+mod error;
+mod items;
+mod keys;
+mod store;
+mod table;
+
+pub use store::DynamoStore;
+pub use table::create_table;

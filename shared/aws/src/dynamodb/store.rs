@@ -1,0 +1,523 @@
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use chrono::Duration;
+use wadesk_app::{
+    CommitError, ConversationStore, InboundContext, StatusContext, StoreError, WamidRecord,
+};
+use wadesk_domain::{
+    Channel, Conversation, ConversationChange, ConversationId, Customer, CustomerKey,
+    DeliveryStatus, EventEnvelope, InboundDecision, Message, PhoneNumberId, Wamid,
+};
+
+use super::error::{cancellation, commit_error, store_error, Cancelled};
+use super::items::{from_item, number, string, to_item, to_value};
+use super::keys::{self, Item};
+
+/// How long a WhatsApp message id is remembered: WhatsApp retries for up to
+/// 7 days, and status callbacks for our own messages can come later still.
+const INBOUND_WAMID_TTL: i64 = 8;
+const OUTBOUND_WAMID_TTL: i64 = 30;
+
+/// The conversation store on one DynamoDB table (single-table design).
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Reads up to 100 items by key in one request (plus retries of any the
+    /// service left unprocessed).
+    async fn batch_get(&self, op: &'static str, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(store_error(op))?,
+        );
+        while let Some(request) = pending.take() {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(store_error(op))?;
+            if let Some(items) = output.responses().and_then(|r| r.get(&self.table)) {
+                found.extend(items.iter().cloned());
+            }
+            pending = output
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.table))
+                .filter(|k| !k.keys().is_empty())
+                .cloned();
+        }
+        Ok(found)
+    }
+
+    async fn get(&self, op: &'static str, key: Item) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error(op))?;
+        Ok(output.item)
+    }
+
+    fn put(&self, item: Item) -> aws_sdk_dynamodb::types::builders::PutBuilder {
+        Put::builder().table_name(&self.table).set_item(Some(item))
+    }
+
+    /// `version` must still be `expected`, or the item must not exist yet.
+    fn put_customer(
+        &self,
+        op: &'static str,
+        customer: &Customer,
+        expected: Option<u64>,
+    ) -> Result<TransactWriteItem, CommitError> {
+        let item = to_item(op, customer, keys::customer_pk(&customer.key), keys::CUSTOMER_SK)?;
+        let put = match expected {
+            None => self
+                .put(item)
+                .condition_expression("attribute_not_exists(pk)"),
+            Some(version) => self
+                .put(item)
+                .condition_expression("version = :expected_version")
+                .expression_attribute_values(":expected_version", number(version)),
+        };
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(commit_error(op))?)
+            .build())
+    }
+
+    fn put_message(&self, op: &'static str, message: &Message) -> Result<TransactWriteItem, CommitError> {
+        let item = to_item(
+            op,
+            message,
+            keys::conversation_pk(message.conversation_id),
+            &keys::message_sk(message.at, message.id),
+        )?;
+        Ok(TransactWriteItem::builder()
+            .put(
+                self.put(item)
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map_err(commit_error(op))?,
+            )
+            .build())
+    }
+
+    fn put_wamid(
+        &self,
+        op: &'static str,
+        wamid: &Wamid,
+        message: &Message,
+        customer: &CustomerKey,
+        events: &[EventEnvelope],
+        ttl_days: i64,
+    ) -> Result<TransactWriteItem, CommitError> {
+        let events = serde_json::to_string(events).map_err(commit_error(op))?;
+        let mut item = keys::key(keys::wamid_pk(wamid), keys::WAMID_SK);
+        item.insert(
+            "conversation_id".into(),
+            AttributeValue::S(message.conversation_id.to_string()),
+        );
+        item.insert("message_id".into(), AttributeValue::S(message.id.to_string()));
+        item.insert("message_at".into(), to_value(op, &message.at)?);
+        item.insert("customer".into(), to_value(op, customer)?);
+        item.insert("events".into(), AttributeValue::S(events));
+        item.insert(
+            keys::TTL.into(),
+            number((message.at + Duration::days(ttl_days)).timestamp()),
+        );
+        Ok(TransactWriteItem::builder()
+            .put(
+                self.put(item)
+                    .condition_expression("attribute_not_exists(pk)")
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .build()
+                    .map_err(commit_error(op))?,
+            )
+            .build())
+    }
+
+    fn conversation_write(
+        &self,
+        op: &'static str,
+        change: &ConversationChange,
+    ) -> Result<TransactWriteItem, CommitError> {
+        match change {
+            ConversationChange::Started(conversation) => {
+                let item = to_item(
+                    op,
+                    conversation,
+                    keys::conversation_pk(conversation.id),
+                    keys::CONVERSATION_SK,
+                )?;
+                Ok(TransactWriteItem::builder()
+                    .put(
+                        self.put(item)
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build()
+                            .map_err(commit_error(op))?,
+                    )
+                    .build())
+            }
+            ConversationChange::Continued {
+                id,
+                expected_status,
+                status,
+                owner,
+                handling_started_at,
+                received_at,
+            } => {
+                let mut set = vec![
+                    "#status = :status",
+                    "last_inbound_at = :received",
+                    "updated_at = :received",
+                    "unanswered_since = if_not_exists(unanswered_since, :received)",
+                ];
+                let mut update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(keys::key(keys::conversation_pk(*id), keys::CONVERSATION_SK)))
+                    .condition_expression("#status = :expected_status")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", to_value(op, status)?)
+                    .expression_attribute_values(":expected_status", to_value(op, expected_status)?)
+                    .expression_attribute_values(":received", to_value(op, received_at)?);
+                if let Some(owner) = owner {
+                    set.push("#owner = :owner");
+                    update = update
+                        .expression_attribute_names("#owner", "owner")
+                        .expression_attribute_values(":owner", to_value(op, owner)?);
+                }
+                if let Some(started) = handling_started_at {
+                    set.push("handling_started_at = :handling");
+                    update = update.expression_attribute_values(":handling", to_value(op, started)?);
+                }
+                let update = update
+                    .update_expression(format!("SET {}", set.join(", ")))
+                    .build()
+                    .map_err(commit_error(op))?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            }
+        }
+    }
+
+    async fn transact(
+        &self,
+        op: &'static str,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), TransactFailure> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| match cancellation(&error) {
+                Some(Cancelled::Condition { index, old }) => TransactFailure::Condition { index, old },
+                Some(Cancelled::Conflict) => TransactFailure::Conflict,
+                None => TransactFailure::Store(StoreError::new(op, error)),
+            })
+    }
+
+    /// The events a wamid item recorded (for a duplicate delivery to republish).
+    async fn recorded_events(&self, op: &'static str, wamid: &Wamid, old: Option<Item>) -> Result<Vec<EventEnvelope>, StoreError> {
+        let item = match old {
+            Some(item) => Some(item),
+            None => self.get(op, keys::key(keys::wamid_pk(wamid), keys::WAMID_SK)).await?,
+        };
+        let events = item.as_ref().and_then(|i| string(i, "events"));
+        match events {
+            Some(json) => serde_json::from_str(&json).map_err(store_error(op)),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+enum TransactFailure {
+    Condition { index: usize, old: Option<Item> },
+    Conflict,
+    Store(StoreError),
+}
+
+impl ConversationStore for DynamoStore {
+    #[tracing::instrument(skip_all, err)]
+    async fn load_inbound_context(&self, key: &CustomerKey) -> Result<InboundContext, StoreError> {
+        let op = "load_inbound_context";
+        let customer_pk = keys::customer_pk(key);
+        let items = self
+            .batch_get(
+                op,
+                vec![
+                    keys::key(customer_pk.clone(), keys::CUSTOMER_SK),
+                    keys::key(keys::channel_pk(&key.phone_number_id), keys::CHANNEL_SK),
+                ],
+            )
+            .await?;
+        let mut context = InboundContext::default();
+        for item in items {
+            if string(&item, keys::PK).as_deref() == Some(customer_pk.as_str()) {
+                context.customer = Some(from_item(op, item)?);
+            } else {
+                context.channel = Some(from_item(op, item)?);
+            }
+        }
+        Ok(context)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn commit_inbound(&self, decision: &InboundDecision) -> Result<(), CommitError> {
+        let op = "commit_inbound";
+        let message = &decision.message;
+        let wamid = message
+            .wamid
+            .as_ref()
+            .ok_or_else(|| CommitError::Store(StoreError::new(op, "inbound message without wamid")))?;
+        // The wamid item goes first: its index tells a duplicate from a conflict.
+        let items = vec![
+            self.put_wamid(op, wamid, message, &decision.customer.key, &decision.events, INBOUND_WAMID_TTL)?,
+            self.put_customer(op, &decision.customer, decision.expected_customer_version)?,
+            self.conversation_write(op, &decision.conversation)?,
+            self.put_message(op, message)?,
+        ];
+        match self.transact(op, items).await {
+            Ok(()) => Ok(()),
+            Err(TransactFailure::Condition { index: 0, old }) => Err(CommitError::Duplicate {
+                events: self.recorded_events(op, wamid, old).await?,
+            }),
+            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => Err(CommitError::Conflict),
+            Err(TransactFailure::Store(error)) => Err(error.into()),
+        }
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn find_wamid(&self, wamid: &Wamid) -> Result<Option<WamidRecord>, StoreError> {
+        let op = "find_wamid";
+        let Some(item) = self.get(op, keys::key(keys::wamid_pk(wamid), keys::WAMID_SK)).await? else {
+            return Ok(None);
+        };
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            conversation_id: ConversationId,
+            message_id: wadesk_domain::MessageId,
+            message_at: wadesk_domain::Timestamp,
+            customer: CustomerKey,
+        }
+        let stored: Stored = from_item(op, item)?;
+        Ok(Some(WamidRecord {
+            conversation_id: stored.conversation_id,
+            message_id: stored.message_id,
+            message_at: stored.message_at,
+            customer: stored.customer,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn load_status_context(&self, record: &WamidRecord) -> Result<Option<StatusContext>, StoreError> {
+        let op = "load_status_context";
+        let customer_pk = keys::customer_pk(&record.customer);
+        let items = self
+            .batch_get(
+                op,
+                vec![
+                    keys::key(
+                        keys::conversation_pk(record.conversation_id),
+                        &keys::message_sk(record.message_at, record.message_id),
+                    ),
+                    keys::key(customer_pk.clone(), keys::CUSTOMER_SK),
+                ],
+            )
+            .await?;
+        let mut message = None;
+        let mut customer = None;
+        for item in items {
+            if string(&item, keys::PK).as_deref() == Some(customer_pk.as_str()) {
+                customer = Some(from_item(op, item)?);
+            } else {
+                message = Some(from_item(op, item)?);
+            }
+        }
+        Ok(message.map(|message| StatusContext { message, customer }))
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn commit_status(
+        &self,
+        message: &Message,
+        expected: Option<DeliveryStatus>,
+        customer: Option<&Customer>,
+    ) -> Result<(), CommitError> {
+        let op = "commit_status";
+        let mut set = vec!["#status = :status"];
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::key(
+                keys::conversation_pk(message.conversation_id),
+                &keys::message_sk(message.at, message.id),
+            )))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", to_value(op, &message.status)?);
+        update = match expected {
+            Some(expected) => update
+                .condition_expression("#status = :expected")
+                .expression_attribute_values(":expected", to_value(op, &expected)?),
+            None => update.condition_expression("attribute_exists(pk) AND attribute_not_exists(#status)"),
+        };
+        if let Some(error) = &message.error {
+            set.push("#error = :error");
+            update = update
+                .expression_attribute_names("#error", "error")
+                .expression_attribute_values(":error", to_value(op, error)?);
+        }
+        let update = update
+            .update_expression(format!("SET {}", set.join(", ")))
+            .build()
+            .map_err(commit_error(op))?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        if let Some(customer) = customer {
+            items.push(self.put_customer(op, customer, Some(customer.version - 1))?);
+        }
+        match self.transact(op, items).await {
+            Ok(()) => Ok(()),
+            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => Err(CommitError::Conflict),
+            Err(TransactFailure::Store(error)) => Err(error.into()),
+        }
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn record_outbound(&self, customer: &CustomerKey, message: &Message) -> Result<(), CommitError> {
+        let op = "record_outbound";
+        let mut items = Vec::with_capacity(2);
+        if let Some(wamid) = &message.wamid {
+            items.push(self.put_wamid(op, wamid, message, customer, &[], OUTBOUND_WAMID_TTL)?);
+        }
+        items.push(self.put_message(op, message)?);
+        match self.transact(op, items).await {
+            Ok(()) => Ok(()),
+            Err(TransactFailure::Condition { index: 0, old }) if message.wamid.is_some() => {
+                let wamid = message.wamid.as_ref().ok_or(CommitError::Conflict)?;
+                Err(CommitError::Duplicate {
+                    events: self.recorded_events(op, wamid, old).await?,
+                })
+            }
+            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => Err(CommitError::Conflict),
+            Err(TransactFailure::Store(error)) => Err(error.into()),
+        }
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn get_customer(&self, key: &CustomerKey) -> Result<Option<Customer>, StoreError> {
+        let op = "get_customer";
+        self.get(op, keys::key(keys::customer_pk(key), keys::CUSTOMER_SK))
+            .await?
+            .map(|item| from_item(op, item))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn save_customer(&self, customer: &Customer, expected_version: u64) -> Result<(), CommitError> {
+        let op = "save_customer";
+        let item = to_item(op, customer, keys::customer_pk(&customer.key), keys::CUSTOMER_SK)?;
+        let saved = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("version = :expected_version")
+            .expression_attribute_values(":expected_version", number(expected_version))
+            .send()
+            .await;
+        match saved {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(CommitError::Conflict)
+            }
+            Err(e) => Err(commit_error(op)(e)),
+        }
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn get_conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
+        let op = "get_conversation";
+        self.get(op, keys::key(keys::conversation_pk(id), keys::CONVERSATION_SK))
+            .await?
+            .map(|item| from_item(op, item))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_messages(&self, id: ConversationId) -> Result<Vec<Message>, StoreError> {
+        let op = "list_messages";
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::conversation_pk(id)))
+            .expression_attribute_values(":prefix", AttributeValue::S(keys::MESSAGE_SK_PREFIX.into()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<HashMap<String, AttributeValue>>, _>>()
+            .await
+            .map_err(store_error(op))?;
+        pages.into_iter().map(|item| from_item(op, item)).collect()
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn put_channel(&self, channel: &Channel) -> Result<(), StoreError> {
+        let op = "put_channel";
+        let item = to_item(op, channel, keys::channel_pk(&channel.phone_number_id), keys::CHANNEL_SK)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(store_error(op))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn get_channel(&self, id: &PhoneNumberId) -> Result<Option<Channel>, StoreError> {
+        let op = "get_channel";
+        self.get(op, keys::key(keys::channel_pk(id), keys::CHANNEL_SK))
+            .await?
+            .map(|item| from_item(op, item))
+            .transpose()
+    }
+}

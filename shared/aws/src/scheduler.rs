@@ -1,0 +1,101 @@
+//! Window-expiry timers as one-time EventBridge Scheduler schedules.
+
+use aws_sdk_scheduler::types::{
+    ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, Target,
+};
+use aws_sdk_scheduler::Client;
+use chrono::{DurationRound, TimeDelta};
+use wadesk_app::ports::window_schedule_name;
+use wadesk_app::{ScheduleError, TimerScheduler};
+use wadesk_domain::{Timestamp, WindowFire};
+
+#[derive(Debug, Clone)]
+pub struct EventBridgeScheduler {
+    client: Client,
+    group: String,
+    target_arn: String,
+    role_arn: String,
+}
+
+impl EventBridgeScheduler {
+    pub fn new(
+        client: Client,
+        group: impl Into<String>,
+        target_arn: impl Into<String>,
+        role_arn: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            group: group.into(),
+            target_arn: target_arn.into(),
+            role_arn: role_arn.into(),
+        }
+    }
+}
+
+/// `at(...)` has whole seconds; round up so a fire never comes before its expiry.
+pub fn at_expression(at: Timestamp) -> String {
+    let second = TimeDelta::seconds(1);
+    let rounded = if at.duration_trunc(second).is_ok_and(|t| t == at) {
+        at
+    } else {
+        at.duration_trunc(second).map_or(at, |t| t + second)
+    };
+    format!("at({})", rounded.format("%Y-%m-%dT%H:%M:%S"))
+}
+
+impl TimerScheduler for EventBridgeScheduler {
+    #[tracing::instrument(skip_all, fields(armed_for = %fire.armed_for), err)]
+    async fn arm_window(&self, fire: &WindowFire) -> Result<(), ScheduleError> {
+        let input = serde_json::to_string(fire).map_err(ScheduleError::new)?;
+        let target = Target::builder()
+            .arn(&self.target_arn)
+            .role_arn(&self.role_arn)
+            .input(input)
+            .retry_policy(
+                RetryPolicy::builder()
+                    .maximum_retry_attempts(185)
+                    .maximum_event_age_in_seconds(86_400)
+                    .build(),
+            )
+            .build()
+            .map_err(ScheduleError::new)?;
+        let window = FlexibleTimeWindow::builder()
+            .mode(FlexibleTimeWindowMode::Off)
+            .build()
+            .map_err(ScheduleError::new)?;
+        let created = self
+            .client
+            .create_schedule()
+            .name(window_schedule_name(&fire.customer, fire.armed_for))
+            .group_name(&self.group)
+            .schedule_expression(at_expression(fire.armed_for))
+            .schedule_expression_timezone("UTC")
+            .flexible_time_window(window)
+            .action_after_completion(ActionAfterCompletion::Delete)
+            .target(target)
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            // The name is deterministic: a conflict means this very timer is armed.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conflict_exception()) => Ok(()),
+            Err(e) => Err(ScheduleError::new(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_expressions_round_up_to_the_second() {
+        let exact = chrono::DateTime::parse_from_rfc3339("2026-11-24T12:00:00Z")
+            .map(|t| t.to_utc())
+            .unwrap_or_default();
+        assert_eq!(at_expression(exact), "at(2026-11-24T12:00:00)");
+        let fraction = exact + TimeDelta::milliseconds(1);
+        assert_eq!(at_expression(fraction), "at(2026-11-24T12:00:01)");
+    }
+}
