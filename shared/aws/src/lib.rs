@@ -6,6 +6,7 @@ pub mod counting;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod scheduler;
+pub mod telemetry;
 
 pub use counting::RequestCounter;
 pub use dynamodb::DynamoStore;

@@ -1,0 +1,49 @@
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+
+/// Everything the webhook can answer besides 200, mapped to a status in one place.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WebhookError {
+    #[error("the verify token or mode is wrong")]
+    SubscriptionRefused,
+    #[error("missing or invalid X-Hub-Signature-256")]
+    BadSignature,
+    #[error("the body is not a WhatsApp webhook payload")]
+    Malformed,
+    #[error("the body is too large")]
+    TooLarge,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("the batch could not be stored; retry later")]
+    Unavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+impl WebhookError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::SubscriptionRefused => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::BadSignature => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Malformed => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// The spec's error shape; the message is this enum's own text, never an
+    /// internal error's.
+    pub fn into_response(self) -> Response<Body> {
+        let (status, code) = self.status_and_code();
+        let body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
+        let mut response = Response::new(Body::Text(body.to_string()));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            "content-type",
+            lambda_http::http::HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}

@@ -1,0 +1,119 @@
+//! A plain HTTP/1 server on loopback that hands each request to the same
+//! handlers API Gateway would invoke.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::{Body, RequestExt};
+use tokio::net::TcpListener;
+use wadesk_app::ConversationStore;
+
+use crate::{local_routes, Runner};
+
+type HyperResponse = hyper::Response<Full<Bytes>>;
+
+/// Serves until the task is dropped; also fires due timers every second, as
+/// Scheduler would.
+pub async fn serve<S: ConversationStore>(listener: TcpListener, runner: Arc<Runner<S>>) {
+    let ticker = runner.clone();
+    let _timers = AbortOnDrop(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            ticker.fire_due_timers().await;
+        }
+    }));
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                continue;
+            }
+        };
+        let runner = runner.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let runner = runner.clone();
+                async move { Ok::<_, Infallible>(route(&runner, request).await) }
+            });
+            if let Err(error) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+    }
+}
+
+/// Stops the timer task when the server future is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn route<S: ConversationStore>(runner: &Runner<S>, request: hyper::Request<Incoming>) -> HyperResponse {
+    let request = match into_lambda_request(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let path = request.uri().path().to_owned();
+    let response = if path == "/webhook" {
+        webhook::handle(&runner.app, &runner.webhook, request).await
+    } else {
+        local_routes::handle(runner, request).await
+    };
+    from_lambda_response(response)
+}
+
+/// Builds the request API Gateway would hand the Lambda: the raw body, and the
+/// query string as `queryStringParameters`.
+async fn into_lambda_request(request: hyper::Request<Incoming>) -> Result<lambda_http::Request, HyperResponse> {
+    let (parts, body) = request.into_parts();
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(plain(400, "could not read the request body")),
+    };
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(error) => Body::Binary(error.into_bytes()),
+        }
+    };
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    if let Some(raw) = parts.uri.query() {
+        for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
+            query.entry(name.into_owned()).or_default().push(value.into_owned());
+        }
+    }
+    Ok(lambda_http::Request::from_parts(parts, body).with_query_string_parameters(query))
+}
+
+fn from_lambda_response(response: lambda_http::Response<Body>) -> HyperResponse {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+fn plain(status: u16, message: &str) -> HyperResponse {
+    let body = serde_json::json!({"error": {"code": "invalid_request", "message": message}});
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
+    response
+}

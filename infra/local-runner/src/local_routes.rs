@@ -1,0 +1,181 @@
+//! The runner's local-only surface (spec section 6), so tools and tests drive
+//! it the same way every time.
+
+use chrono::{Duration, SecondsFormat};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use wadesk_app::ConversationStore;
+use wadesk_domain::{Clock, ConversationId, Wamid};
+
+use crate::Runner;
+
+/// The OpenAPI document of the HTTP contract.
+pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
+
+#[derive(Debug, thiserror::Error)]
+enum LocalError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("no such route")]
+    NotFound,
+    #[error("internal error")]
+    Internal,
+}
+
+impl LocalError {
+    fn into_response(self) -> Response<Body> {
+        let (status, code) = match &self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        respond(
+            status,
+            &serde_json::json!({"error": {"code": code, "message": self.to_string()}}),
+        )
+    }
+}
+
+pub async fn handle<S: ConversationStore>(runner: &Runner<S>, request: Request) -> Response<Body> {
+    let path = request.uri().path().to_owned();
+    let result = match (request.method().clone(), path.as_str()) {
+        (Method::POST, "/_local/inbound") => inbound(runner, &request).await,
+        (Method::POST, "/_local/clock/advance") => advance(runner, &request).await,
+        (Method::GET, "/_local/clock") => Ok(json(&serde_json::json!({"now": rfc3339(runner.app.clock.now())}))),
+        (Method::GET, "/_local/outbox") => Ok(json(&serde_json::json!({"items": runner.outbox.entries()}))),
+        (Method::GET, "/_local/events") => Ok(json(&serde_json::json!({"items": runner.app.events.published()}))),
+        (Method::GET, "/_local/timers") => Ok(json(&serde_json::json!({"items": runner.app.timers.armed()}))),
+        (Method::GET, "/openapi.json") => Ok(Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(Body::Text(OPENAPI_JSON.to_owned()))
+            .unwrap_or_default()),
+        (Method::GET, p) if p.starts_with("/_local/conversations/") => conversation(runner, p).await,
+        _ => Err(LocalError::NotFound),
+    };
+    result.unwrap_or_else(LocalError::into_response)
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(request: &Request) -> Result<T, LocalError> {
+    serde_json::from_slice(request.body().as_ref())
+        .map_err(|e| LocalError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+#[derive(Deserialize)]
+struct InboundRequest {
+    from: String,
+    #[serde(default)]
+    name: Option<String>,
+    text: String,
+    #[serde(default)]
+    phone_number_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct InboundResponse {
+    wamid: String,
+    /// What the webhook answered.
+    webhook_status: u16,
+    conversation_id: Option<ConversationId>,
+    conversation_status: Option<&'static str>,
+}
+
+/// Builds the body WhatsApp would send, signs it with the app secret, and hands
+/// it to the webhook handler as API Gateway would.
+async fn inbound<S: ConversationStore>(runner: &Runner<S>, request: &Request) -> Result<Response<Body>, LocalError> {
+    let input: InboundRequest = parse_body(request)?;
+    let wamid = format!("wamid.LOCAL{}", uuid::Uuid::now_v7().simple());
+    let phone_number_id = input.phone_number_id.unwrap_or_else(|| runner.settings.phone_number_id.clone());
+    let body = wadesk_whatsapp::text_message_body(
+        &phone_number_id,
+        &runner.settings.display_phone_number,
+        &input.from,
+        input.name.as_deref().unwrap_or("Customer"),
+        &input.text,
+        &wamid,
+        runner.app.clock.now().timestamp(),
+    )
+    .to_string();
+    let signature = wadesk_whatsapp::signature::sign(runner.webhook.app_secret(), body.as_bytes());
+    let webhook_request = lambda_http::http::Request::builder()
+        .method(Method::POST)
+        .uri("/webhook")
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature)
+        .body(Body::Text(body))
+        .map_err(|_| LocalError::Internal)?;
+    let answer = webhook::handle(&runner.app, &runner.webhook, webhook_request).await;
+
+    let (mut conversation_id, mut conversation_status) = (None, None);
+    if let Ok(parsed) = Wamid::parse(wamid.clone()) {
+        if let Ok(Some(record)) = runner.app.store.find_wamid(&parsed).await {
+            conversation_id = Some(record.conversation_id);
+            if let Ok(Some(conversation)) = runner.app.store.get_conversation(record.conversation_id).await {
+                conversation_status = Some(conversation.status.as_str());
+            }
+        }
+    }
+    let status = if answer.status().is_success() { StatusCode::OK } else { answer.status() };
+    Ok(respond(
+        status,
+        &InboundResponse {
+            wamid,
+            webhook_status: answer.status().as_u16(),
+            conversation_id,
+            conversation_status,
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct AdvanceRequest {
+    seconds: i64,
+}
+
+async fn advance<S: ConversationStore>(runner: &Runner<S>, request: &Request) -> Result<Response<Body>, LocalError> {
+    let input: AdvanceRequest = parse_body(request)?;
+    if !(0..=366 * 86_400).contains(&input.seconds) {
+        return Err(LocalError::BadRequest(
+            "seconds must be between 0 and one year".into(),
+        ));
+    }
+    let now = runner.app.clock.advance(Duration::seconds(input.seconds));
+    let fired = runner.fire_due_timers().await;
+    Ok(json(&serde_json::json!({"now": rfc3339(now), "timers_fired": fired})))
+}
+
+async fn conversation<S: ConversationStore>(runner: &Runner<S>, path: &str) -> Result<Response<Body>, LocalError> {
+    let id: ConversationId = path
+        .trim_start_matches("/_local/conversations/")
+        .parse()
+        .map_err(|_| LocalError::NotFound)?;
+    let conversation = runner
+        .app
+        .store
+        .get_conversation(id)
+        .await
+        .map_err(|_| LocalError::Internal)?
+        .ok_or(LocalError::NotFound)?;
+    let messages = runner.app.store.list_messages(id).await.map_err(|_| LocalError::Internal)?;
+    Ok(json(&serde_json::json!({"conversation": conversation, "messages": messages})))
+}
+
+fn rfc3339(at: wadesk_domain::Timestamp) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn json<B: Serialize>(body: &B) -> Response<Body> {
+    respond(StatusCode::OK, body)
+}
+
+fn respond<B: Serialize>(status: StatusCode, body: &B) -> Response<Body> {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        "content-type",
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,58 @@
+use std::env;
+use std::net::SocketAddr;
+
+/// The runner's settings, each with a local default that is printed at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `WADESK_LISTEN`: 127.0.0.1 only unless told otherwise.
+    pub listen: SocketAddr,
+    /// `WADESK_JWT_SECRET`: HS256 secret for agent tokens.
+    pub jwt_secret: String,
+    /// `WHATSAPP_APP_SECRET`: signs simulated inbound messages; verifies real ones.
+    pub app_secret: String,
+    /// `WHATSAPP_VERIFY_TOKEN`: for `GET /webhook`.
+    pub verify_token: String,
+    /// `WADESK_PHONE_NUMBER_ID` / `WADESK_DISPLAY_PHONE_NUMBER`: the demo channel.
+    pub phone_number_id: String,
+    pub display_phone_number: String,
+    /// `WADESK_TABLE`: the table used when `AWS_ENDPOINT_URL` points at DynamoDB.
+    pub table: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            jwt_secret: "local-jwt-secret".into(),
+            app_secret: "local-app-secret".into(),
+            verify_token: "local-verify-token".into(),
+            phone_number_id: "100000000000001".into(),
+            display_phone_number: "+1 555 0100".into(),
+            table: "wadesk-local".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("WADESK_LISTEN is not an address like 127.0.0.1:8080")]
+pub struct BadListenAddress;
+
+impl Settings {
+    pub fn from_env() -> Result<Self, BadListenAddress> {
+        let defaults = Self::default();
+        let var = |name: &str, default: String| env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or(default);
+        let listen = match env::var("WADESK_LISTEN") {
+            Ok(value) if !value.is_empty() => value.parse().map_err(|_| BadListenAddress)?,
+            _ => defaults.listen,
+        };
+        Ok(Self {
+            listen,
+            jwt_secret: var("WADESK_JWT_SECRET", defaults.jwt_secret),
+            app_secret: var("WHATSAPP_APP_SECRET", defaults.app_secret),
+            verify_token: var("WHATSAPP_VERIFY_TOKEN", defaults.verify_token),
+            phone_number_id: var("WADESK_PHONE_NUMBER_ID", defaults.phone_number_id),
+            display_phone_number: var("WADESK_DISPLAY_PHONE_NUMBER", defaults.display_phone_number),
+            table: var("WADESK_TABLE", defaults.table),
+        })
+    }
+}
