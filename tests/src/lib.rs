@@ -1,1 +1,188 @@
+//! Helpers shared by the integration tests: moto's server for AWS, test data,
+//! and a [`TestApp`] that runs the local runner on a free loopback port.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use chrono::{DateTime, Utc};
+use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalScheduler};
+use wadesk_app::{App, ConversationStore};
+use wadesk_aws::{DynamoStore, RequestCounter};
+use wadesk_domain::{CustomerKey, InboundMessage, ManualClock, MessageContent, PhoneNumberId, WaId, Wamid};
+use wadesk_local_runner::{Runner, Settings};
+
+/// moto's server, started by `scripts/test.sh`.
+pub fn moto_endpoint() -> String {
+    std::env::var("WADESK_MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("WADESK_MOTO_ENDPOINT is not set: run the tests with scripts/test.sh, which starts moto's server")
+    })
+}
+
+pub async fn moto_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await
+}
+
+pub async fn dynamodb_client(counter: Option<&RequestCounter>) -> aws_sdk_dynamodb::Client {
+    let sdk = moto_sdk_config().await;
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
+    if let Some(counter) = counter {
+        config = config.interceptor(counter.clone());
+    }
+    aws_sdk_dynamodb::Client::from_conf(config.build())
+}
+
+pub async fn scheduler_client(counter: Option<&RequestCounter>) -> aws_sdk_scheduler::Client {
+    let sdk = moto_sdk_config().await;
+    let mut config = aws_sdk_scheduler::config::Builder::from(&sdk);
+    if let Some(counter) = counter {
+        config = config.interceptor(counter.clone());
+    }
+    aws_sdk_scheduler::Client::from_conf(config.build())
+}
+
+pub async fn eventbridge_client(counter: Option<&RequestCounter>) -> aws_sdk_eventbridge::Client {
+    let sdk = moto_sdk_config().await;
+    let mut config = aws_sdk_eventbridge::config::Builder::from(&sdk);
+    if let Some(counter) = counter {
+        config = config.interceptor(counter.clone());
+    }
+    aws_sdk_eventbridge::Client::from_conf(config.build())
+}
+
+/// A name no other test in this run uses.
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A fresh table on moto, as the template declares it.
+pub async fn dynamo_store(counter: Option<&RequestCounter>) -> DynamoStore {
+    let client = dynamodb_client(counter).await;
+    let table = unique_name("wadesk-test");
+    wadesk_aws::dynamodb::create_table(&client, &table)
+        .await
+        .unwrap_or_else(|e| panic!("creating table {table} on moto: {e:?}"));
+    if let Some(counter) = counter {
+        counter.reset();
+    }
+    DynamoStore::new(client, table)
+}
+
+pub fn embedded_store() -> EmbeddedStore {
+    EmbeddedStore::new()
+}
+
+pub type TestServices<S> = App<S, LocalEventBus, LocalScheduler, ManualClock>;
+
+/// The application over `store` with local bus and scheduler, at a fixed time.
+pub fn services<S: ConversationStore>(store: S, now: DateTime<Utc>) -> Arc<TestServices<S>> {
+    Arc::new(App::new(
+        store,
+        LocalEventBus::new(),
+        LocalScheduler::new(),
+        ManualClock::frozen_at(now),
+    ))
+}
+
+pub const PHONE_NUMBER_ID: &str = "106540352242922";
+pub const DISPLAY_PHONE_NUMBER: &str = "+1 555 0100";
+
+pub fn customer(wa_id: &str) -> CustomerKey {
+    CustomerKey::new(
+        PhoneNumberId::parse(PHONE_NUMBER_ID).unwrap_or_else(|e| panic!("{e}")),
+        WaId::parse(wa_id).unwrap_or_else(|e| panic!("{e}")),
+    )
+}
+
+pub fn text_message(customer: &CustomerKey, wamid: &str, sent_at: DateTime<Utc>, text: &str) -> InboundMessage {
+    InboundMessage {
+        wamid: Wamid::parse(wamid).unwrap_or_else(|e| panic!("{e}")),
+        customer: customer.clone(),
+        profile_name: Some("Ana".into()),
+        display_phone_number: DISPLAY_PHONE_NUMBER.into(),
+        sent_at,
+        content: MessageContent::Text { text: text.into() },
+    }
+}
+
+/// Truncated to whole seconds, as WhatsApp's timestamps are.
+pub fn now_seconds() -> DateTime<Utc> {
+    DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default()
+}
+
+/// The local runner on a free loopback port, with its embedded store.
+pub struct TestApp {
+    pub address: String,
+    pub settings: Settings,
+    pub runner: Arc<Runner<EmbeddedStore>>,
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let settings = Settings {
+            listen: ([127, 0, 0, 1], 0).into(),
+            ..Settings::default()
+        };
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .unwrap_or_else(|e| panic!("binding a loopback port: {e}"));
+        let address = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+        let runner = Runner::start(EmbeddedStore::new(), settings.clone())
+            .await
+            .unwrap_or_else(|e| panic!("starting the runner: {e}"));
+        let server = tokio::spawn(wadesk_local_runner::serve(listener, runner.clone()));
+        Self {
+            address,
+            settings,
+            runner,
+            http: reqwest::Client::new(),
+            server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}

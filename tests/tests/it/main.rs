@@ -1,1 +1,14 @@
-fn main(){}
+//! The one integration-test binary: store contract suite on every adapter,
+//! webhook and window behaviour through the handlers, the AWS adapters and the
+//! request budget against moto's server, and the local runner over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// The SDK futures nest deeply.
+#![recursion_limit = "256"]
+
+mod aws_adapters;
+mod lambda_events;
+mod local_runner;
+mod request_budget;
+mod store_contract;
+mod webhook;
+mod window;
