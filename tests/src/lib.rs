@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalScheduler};
 use wadesk_app::{App, ConversationStore};
 use wadesk_aws::{DynamoStore, RequestCounter};
-use wadesk_domain::{CustomerKey, InboundMessage, ManualClock, MessageContent, PhoneNumberId, WaId, Wamid};
+use wadesk_domain::{
+    CustomerKey, InboundMessage, ManualClock, MessageContent, PhoneNumberId, WaId, Wamid,
+};
 use wadesk_local_runner::{Runner, Settings};
 
 /// moto's server, started by `scripts/test.sh`.
@@ -105,7 +107,12 @@ pub fn customer(wa_id: &str) -> CustomerKey {
     )
 }
 
-pub fn text_message(customer: &CustomerKey, wamid: &str, sent_at: DateTime<Utc>, text: &str) -> InboundMessage {
+pub fn text_message(
+    customer: &CustomerKey,
+    wamid: &str,
+    sent_at: DateTime<Utc>,
+    text: &str,
+) -> InboundMessage {
     InboundMessage {
         wamid: Wamid::parse(wamid).unwrap_or_else(|e| panic!("{e}")),
         customer: customer.clone(),
@@ -139,7 +146,10 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .unwrap_or_else(|e| panic!("binding a loopback port: {e}"));
-        let address = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+        let address = format!(
+            "http://{}",
+            listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        );
         let runner = Runner::start(EmbeddedStore::new(), settings.clone())
             .await
             .unwrap_or_else(|e| panic!("starting the runner: {e}"));
@@ -166,7 +176,10 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("POST {path}: {e}"));
         let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -177,7 +190,10 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
         let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 }
 

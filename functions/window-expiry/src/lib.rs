@@ -14,7 +14,10 @@ pub struct FireResult {
     pub outcome: &'static str,
 }
 
-pub async fn handle<S, E, T, C>(app: &App<S, E, T, C>, fire: WindowFire) -> Result<FireResult, AppError>
+pub async fn handle<S, E, T, C>(
+    app: &App<S, E, T, C>,
+    fire: WindowFire,
+) -> Result<FireResult, AppError>
 where
     S: ConversationStore,
     E: EventPublisher,

@@ -25,13 +25,15 @@ async fn main() -> Result<(), Error> {
         SystemClock,
     );
     let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<WindowFire>| async move {
-        window_expiry::handle(app, event.payload)
-            .await
-            .map_err(|error| {
-                tracing::error!(%error, "window fire failed; Scheduler will retry");
-                Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
-            })
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<WindowFire>| async move {
+            window_expiry::handle(app, event.payload)
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "window fire failed; Scheduler will retry");
+                    Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
+                })
+        },
+    ))
     .await
 }

@@ -61,7 +61,10 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn route<S: ConversationStore>(runner: &Runner<S>, request: hyper::Request<Incoming>) -> HyperResponse {
+async fn route<S: ConversationStore>(
+    runner: &Runner<S>,
+    request: hyper::Request<Incoming>,
+) -> HyperResponse {
     let request = match into_lambda_request(request).await {
         Ok(request) => request,
         Err(response) => return response,
@@ -77,7 +80,9 @@ async fn route<S: ConversationStore>(runner: &Runner<S>, request: hyper::Request
 
 /// Builds the request API Gateway would hand the Lambda: the raw body, and the
 /// query string as `queryStringParameters`.
-async fn into_lambda_request(request: hyper::Request<Incoming>) -> Result<lambda_http::Request, HyperResponse> {
+async fn into_lambda_request(
+    request: hyper::Request<Incoming>,
+) -> Result<lambda_http::Request, HyperResponse> {
     let (parts, body) = request.into_parts();
     let bytes = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -94,7 +99,10 @@ async fn into_lambda_request(request: hyper::Request<Incoming>) -> Result<lambda
     let mut query: HashMap<String, Vec<String>> = HashMap::new();
     if let Some(raw) = parts.uri.query() {
         for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
-            query.entry(name.into_owned()).or_default().push(value.into_owned());
+            query
+                .entry(name.into_owned())
+                .or_default()
+                .push(value.into_owned());
         }
     }
     Ok(lambda_http::Request::from_parts(parts, body).with_query_string_parameters(query))
@@ -114,6 +122,7 @@ fn from_lambda_response(response: lambda_http::Response<Body>) -> HyperResponse 
 fn plain(status: u16, message: &str) -> HyperResponse {
     let body = serde_json::json!({"error": {"code": "invalid_request", "message": message}});
     let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
     response
 }

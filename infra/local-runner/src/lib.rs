@@ -34,15 +34,12 @@ impl<S: ConversationStore> Runner<S> {
     /// Wires the stack around `store` and registers the demo channel.
     pub async fn start(store: S, settings: Settings) -> Result<Arc<Self>, wadesk_app::StoreError> {
         let clock = ManualClock::following_wall_time();
-        let webhook = WebhookSettings::new(
-            settings.app_secret.clone(),
-            settings.verify_token.clone(),
-        );
+        let webhook =
+            WebhookSettings::new(settings.app_secret.clone(), settings.verify_token.clone());
         let app = App::new(store, LocalEventBus::new(), LocalScheduler::new(), clock);
         if let Ok(id) = PhoneNumberId::parse(settings.phone_number_id.clone()) {
             if app.store.get_channel(&id).await?.is_none() {
-                let channel =
-                    Channel::unconfigured(id, settings.display_phone_number.clone());
+                let channel = Channel::unconfigured(id, settings.display_phone_number.clone());
                 app.store.put_channel(&channel).await?;
             }
         }

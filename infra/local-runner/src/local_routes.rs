@@ -42,16 +42,26 @@ pub async fn handle<S: ConversationStore>(runner: &Runner<S>, request: Request) 
     let result = match (request.method().clone(), path.as_str()) {
         (Method::POST, "/_local/inbound") => inbound(runner, &request).await,
         (Method::POST, "/_local/clock/advance") => advance(runner, &request).await,
-        (Method::GET, "/_local/clock") => Ok(json(&serde_json::json!({"now": rfc3339(runner.app.clock.now())}))),
-        (Method::GET, "/_local/outbox") => Ok(json(&serde_json::json!({"items": runner.outbox.entries()}))),
-        (Method::GET, "/_local/events") => Ok(json(&serde_json::json!({"items": runner.app.events.published()}))),
-        (Method::GET, "/_local/timers") => Ok(json(&serde_json::json!({"items": runner.app.timers.armed()}))),
+        (Method::GET, "/_local/clock") => Ok(json(
+            &serde_json::json!({"now": rfc3339(runner.app.clock.now())}),
+        )),
+        (Method::GET, "/_local/outbox") => {
+            Ok(json(&serde_json::json!({"items": runner.outbox.entries()})))
+        }
+        (Method::GET, "/_local/events") => Ok(json(
+            &serde_json::json!({"items": runner.app.events.published()}),
+        )),
+        (Method::GET, "/_local/timers") => Ok(json(
+            &serde_json::json!({"items": runner.app.timers.armed()}),
+        )),
         (Method::GET, "/openapi.json") => Ok(Response::builder()
             .status(StatusCode::OK)
             .header("content-type", "application/json")
             .body(Body::Text(OPENAPI_JSON.to_owned()))
             .unwrap_or_default()),
-        (Method::GET, p) if p.starts_with("/_local/conversations/") => conversation(runner, p).await,
+        (Method::GET, p) if p.starts_with("/_local/conversations/") => {
+            conversation(runner, p).await
+        }
         _ => Err(LocalError::NotFound),
     };
     result.unwrap_or_else(LocalError::into_response)
@@ -83,10 +93,15 @@ struct InboundResponse {
 
 /// Builds the body WhatsApp would send, signs it with the app secret, and hands
 /// it to the webhook handler as API Gateway would.
-async fn inbound<S: ConversationStore>(runner: &Runner<S>, request: &Request) -> Result<Response<Body>, LocalError> {
+async fn inbound<S: ConversationStore>(
+    runner: &Runner<S>,
+    request: &Request,
+) -> Result<Response<Body>, LocalError> {
     let input: InboundRequest = parse_body(request)?;
     let wamid = format!("wamid.LOCAL{}", uuid::Uuid::now_v7().simple());
-    let phone_number_id = input.phone_number_id.unwrap_or_else(|| runner.settings.phone_number_id.clone());
+    let phone_number_id = input
+        .phone_number_id
+        .unwrap_or_else(|| runner.settings.phone_number_id.clone());
     let body = wadesk_whatsapp::text_message_body(
         &phone_number_id,
         &runner.settings.display_phone_number,
@@ -111,12 +126,21 @@ async fn inbound<S: ConversationStore>(runner: &Runner<S>, request: &Request) ->
     if let Ok(parsed) = Wamid::parse(wamid.clone()) {
         if let Ok(Some(record)) = runner.app.store.find_wamid(&parsed).await {
             conversation_id = Some(record.conversation_id);
-            if let Ok(Some(conversation)) = runner.app.store.get_conversation(record.conversation_id).await {
+            if let Ok(Some(conversation)) = runner
+                .app
+                .store
+                .get_conversation(record.conversation_id)
+                .await
+            {
                 conversation_status = Some(conversation.status.as_str());
             }
         }
     }
-    let status = if answer.status().is_success() { StatusCode::OK } else { answer.status() };
+    let status = if answer.status().is_success() {
+        StatusCode::OK
+    } else {
+        answer.status()
+    };
     Ok(respond(
         status,
         &InboundResponse {
@@ -133,7 +157,10 @@ struct AdvanceRequest {
     seconds: i64,
 }
 
-async fn advance<S: ConversationStore>(runner: &Runner<S>, request: &Request) -> Result<Response<Body>, LocalError> {
+async fn advance<S: ConversationStore>(
+    runner: &Runner<S>,
+    request: &Request,
+) -> Result<Response<Body>, LocalError> {
     let input: AdvanceRequest = parse_body(request)?;
     if !(0..=366 * 86_400).contains(&input.seconds) {
         return Err(LocalError::BadRequest(
@@ -142,10 +169,15 @@ async fn advance<S: ConversationStore>(runner: &Runner<S>, request: &Request) ->
     }
     let now = runner.app.clock.advance(Duration::seconds(input.seconds));
     let fired = runner.fire_due_timers().await;
-    Ok(json(&serde_json::json!({"now": rfc3339(now), "timers_fired": fired})))
+    Ok(json(
+        &serde_json::json!({"now": rfc3339(now), "timers_fired": fired}),
+    ))
 }
 
-async fn conversation<S: ConversationStore>(runner: &Runner<S>, path: &str) -> Result<Response<Body>, LocalError> {
+async fn conversation<S: ConversationStore>(
+    runner: &Runner<S>,
+    path: &str,
+) -> Result<Response<Body>, LocalError> {
     let id: ConversationId = path
         .trim_start_matches("/_local/conversations/")
         .parse()
@@ -157,8 +189,15 @@ async fn conversation<S: ConversationStore>(runner: &Runner<S>, path: &str) -> R
         .await
         .map_err(|_| LocalError::Internal)?
         .ok_or(LocalError::NotFound)?;
-    let messages = runner.app.store.list_messages(id).await.map_err(|_| LocalError::Internal)?;
-    Ok(json(&serde_json::json!({"conversation": conversation, "messages": messages})))
+    let messages = runner
+        .app
+        .store
+        .list_messages(id)
+        .await
+        .map_err(|_| LocalError::Internal)?;
+    Ok(json(
+        &serde_json::json!({"conversation": conversation, "messages": messages}),
+    ))
 }
 
 fn rfc3339(at: wadesk_domain::Timestamp) -> String {

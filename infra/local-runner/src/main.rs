@@ -14,14 +14,21 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let settings = Settings::from_env()?;
     let listener = TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
-    match std::env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()) {
+    match std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
         Some(endpoint) => {
-            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await;
             let client = aws_sdk_dynamodb::Client::new(&sdk);
             wadesk_aws::dynamodb::create_table(&client, &settings.table).await?;
             let store = DynamoStore::new(client, settings.table.clone());
@@ -37,7 +44,10 @@ async fn main() -> Result<(), BoxError> {
     }
 }
 
-async fn run<S: ConversationStore>(listener: TcpListener, runner: Arc<Runner<S>>) -> Result<(), BoxError> {
+async fn run<S: ConversationStore>(
+    listener: TcpListener,
+    runner: Arc<Runner<S>>,
+) -> Result<(), BoxError> {
     tokio::select! {
         () = serve(listener, runner) => {}
         _ = tokio::signal::ctrl_c() => println!("stopping"),

@@ -40,7 +40,12 @@ pub struct BadListenAddress;
 impl Settings {
     pub fn from_env() -> Result<Self, BadListenAddress> {
         let defaults = Self::default();
-        let var = |name: &str, default: String| env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or(default);
+        let var = |name: &str, default: String| {
+            env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or(default)
+        };
         let listen = match env::var("WADESK_LISTEN") {
             Ok(value) if !value.is_empty() => value.parse().map_err(|_| BadListenAddress)?,
             _ => defaults.listen,

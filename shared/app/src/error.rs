@@ -20,6 +20,8 @@ pub(crate) const MAX_ATTEMPTS: usize = 8;
 
 /// A short, growing pause between retries so racing writers spread out.
 pub(crate) async fn backoff(attempt: usize) {
-    let millis = 2u64.saturating_pow(u32::try_from(attempt).unwrap_or(u32::MAX)).min(64);
+    let millis = 2u64
+        .saturating_pow(u32::try_from(attempt).unwrap_or(u32::MAX))
+        .min(64);
     tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
 }

@@ -53,7 +53,8 @@ where
                 app.clock.now(),
             );
             let conversation_id = decision.conversation.conversation_id();
-            tracing::Span::current().record("conversation_id", tracing::field::display(conversation_id));
+            tracing::Span::current()
+                .record("conversation_id", tracing::field::display(conversation_id));
 
             // Arm before committing: if the commit then fails, the retry finds no
             // armed expiry and arms the same (idempotent) schedule again.
@@ -67,7 +68,10 @@ where
             match app.store.commit_inbound(&decision).await {
                 Ok(()) => {
                     app.events.publish(&decision.events).await?;
-                    tracing::info!(status = decision.conversation.status().as_str(), "message stored");
+                    tracing::info!(
+                        status = decision.conversation.status().as_str(),
+                        "message stored"
+                    );
                     return Ok(InboundOutcome::Stored {
                         conversation_id,
                         status: decision.conversation.status(),

@@ -15,7 +15,12 @@ pub enum IdError {
     BadCharacters { what: &'static str },
 }
 
-fn check(value: &str, what: &'static str, max: usize, allowed: fn(char) -> bool) -> Result<(), IdError> {
+fn check(
+    value: &str,
+    what: &'static str,
+    max: usize,
+    allowed: fn(char) -> bool,
+) -> Result<(), IdError> {
     if value.is_empty() {
         return Err(IdError::Empty { what });
     }
@@ -183,7 +188,9 @@ mod tests {
         assert!(WaId::parse("34600111222").is_ok());
         assert!(WaId::parse("US.13491208655302741918").is_ok());
         assert!(WaId::parse("a b").is_err());
-        assert!(Wamid::parse("wamid.HBgLMTY1MDUwNzY1MjAVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=").is_ok());
+        assert!(
+            Wamid::parse("wamid.HBgLMTY1MDUwNzY1MjAVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=").is_ok()
+        );
         assert!(Wamid::parse("x".repeat(257)).is_err());
     }
 

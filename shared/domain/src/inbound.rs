@@ -4,8 +4,8 @@ use chrono::Duration;
 
 use crate::{
     AgentId, Channel, Conversation, ConversationId, ConversationStatus, Customer, CustomerKey,
-    Direction, DomainEvent, EventEnvelope, LiveSession, Message, MessageContent, MessageId,
-    Origin, Timestamp, Wamid, Window,
+    Direction, DomainEvent, EventEnvelope, LiveSession, Message, MessageContent, MessageId, Origin,
+    Timestamp, Wamid, Window,
 };
 
 /// A customer message as WhatsApp delivered it, already parsed.
@@ -21,6 +21,8 @@ pub struct InboundMessage {
 }
 
 /// What happens to the conversation the message lands in.
+// A decision is made once per request and consumed at once; boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConversationChange {
     /// No live session: a new conversation starts with this message.

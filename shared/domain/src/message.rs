@@ -44,18 +44,40 @@ pub struct TemplateContent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MessageContent {
-    Text { text: String },
-    Image { attachment: Attachment },
-    Video { attachment: Attachment },
-    Audio { attachment: Attachment },
-    Document { attachment: Attachment },
-    Sticker { attachment: Attachment },
+    Text {
+        text: String,
+    },
+    Image {
+        attachment: Attachment,
+    },
+    Video {
+        attachment: Attachment,
+    },
+    Audio {
+        attachment: Attachment,
+    },
+    Document {
+        attachment: Attachment,
+    },
+    Sticker {
+        attachment: Attachment,
+    },
     /// A quick-reply button the customer tapped.
-    Button { text: String, payload: Option<String> },
+    Button {
+        text: String,
+        payload: Option<String>,
+    },
     /// A reply to an interactive list or button message.
-    Interactive { reply_id: String, title: String },
-    Template { template: TemplateContent },
-    Unsupported { whatsapp_type: String },
+    Interactive {
+        reply_id: String,
+        title: String,
+    },
+    Template {
+        template: TemplateContent,
+    },
+    Unsupported {
+        whatsapp_type: String,
+    },
 }
 
 impl MessageContent {
@@ -207,7 +229,13 @@ mod tests {
     }
 
     fn any_status() -> impl Strategy<Value = DeliveryStatus> {
-        prop_oneof![Just(Pending), Just(Sent), Just(Delivered), Just(Read), Just(Failed)]
+        prop_oneof![
+            Just(Pending),
+            Just(Sent),
+            Just(Delivered),
+            Just(Read),
+            Just(Failed)
+        ]
     }
 
     proptest! {

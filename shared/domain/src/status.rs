@@ -5,6 +5,8 @@ use crate::{
     StatusUpdate, Timestamp,
 };
 
+// A decision is made once per request and consumed at once; boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusDecision {
     /// A stale callback: nothing changes.
@@ -86,8 +88,8 @@ pub fn decide_status(
 mod tests {
     use super::*;
     use crate::{
-        message::DeliveryError, ConversationId, CustomerKey, Direction, MessageContent,
-        MessageId, PhoneNumberId, WaId, Wamid, Window,
+        message::DeliveryError, ConversationId, CustomerKey, Direction, MessageContent, MessageId,
+        PhoneNumberId, WaId, Wamid, Window,
     };
     use chrono::{Duration, Utc};
 
@@ -110,7 +112,10 @@ mod tests {
             wamid: Wamid::parse("wamid.out").unwrap(),
             status,
             at: Utc::now(),
-            error: error.map(|code| DeliveryError { code, title: "x".into() }),
+            error: error.map(|code| DeliveryError {
+                code,
+                title: "x".into(),
+            }),
         }
     }
 
@@ -118,13 +123,25 @@ mod tests {
     fn backward_status_is_ignored_and_repeat_is_republished() {
         let now = Utc::now();
         let read = outbound(DeliveryStatus::Read);
-        assert_eq!(decide_status(&read, None, &update(DeliveryStatus::Delivered, None), now), StatusDecision::Ignore);
+        assert_eq!(
+            decide_status(&read, None, &update(DeliveryStatus::Delivered, None), now),
+            StatusDecision::Ignore
+        );
         assert!(matches!(
             decide_status(&read, None, &update(DeliveryStatus::Read, None), now),
             StatusDecision::Republish { .. }
         ));
-        let StatusDecision::Apply { expected, message, customer, events } =
-            decide_status(&outbound(DeliveryStatus::Sent), None, &update(DeliveryStatus::Delivered, None), now)
+        let StatusDecision::Apply {
+            expected,
+            message,
+            customer,
+            events,
+        } = decide_status(
+            &outbound(DeliveryStatus::Sent),
+            None,
+            &update(DeliveryStatus::Delivered, None),
+            now,
+        )
         else {
             panic!("forward status applies");
         };
@@ -143,12 +160,17 @@ mod tests {
         ));
         customer.window = Some(Window::opened_by(now - Duration::hours(1)));
         customer.version = 3;
-        let StatusDecision::Apply { customer: Some(closed), events, .. } = decide_status(
+        let StatusDecision::Apply {
+            customer: Some(closed),
+            events,
+            ..
+        } = decide_status(
             &outbound(DeliveryStatus::Sent),
             Some(&customer),
             &update(DeliveryStatus::Failed, Some(REENGAGEMENT_REQUIRED)),
             now,
-        ) else {
+        )
+        else {
             panic!("131047 must close the window");
         };
         assert!(!closed.window_is_open(now));

@@ -12,7 +12,12 @@ pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
 
 pub async fn schedule_group(client: &aws_sdk_scheduler::Client) -> String {
     let group = unique_name("wadesk");
-    client.create_schedule_group().name(&group).send().await.unwrap();
+    client
+        .create_schedule_group()
+        .name(&group)
+        .send()
+        .await
+        .unwrap();
     group
 }
 
@@ -21,13 +26,22 @@ async fn a_window_schedule_is_one_time_deterministic_and_idempotent() {
     let client = wadesk_tests::scheduler_client(None).await;
     let group = schedule_group(&client).await;
     let scheduler = EventBridgeScheduler::new(client.clone(), &group, TARGET_ARN, ROLE_ARN);
-    let fire = WindowFire { customer: customer("34633000001"), armed_for: now_seconds() + Duration::hours(24) };
+    let fire = WindowFire {
+        customer: customer("34633000001"),
+        armed_for: now_seconds() + Duration::hours(24),
+    };
     scheduler.arm_window(&fire).await.unwrap();
     // A duplicate create (a retried webhook) is harmless.
     scheduler.arm_window(&fire).await.unwrap();
 
     let name = wadesk_app::ports::window_schedule_name(&fire.customer, fire.armed_for);
-    let schedule = client.get_schedule().group_name(&group).name(&name).send().await.unwrap();
+    let schedule = client
+        .get_schedule()
+        .group_name(&group)
+        .name(&name)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         schedule.schedule_expression(),
         Some(format!("at({})", fire.armed_for.format("%Y-%m-%dT%H:%M:%S")).as_str())
@@ -41,7 +55,12 @@ async fn a_window_schedule_is_one_time_deterministic_and_idempotent() {
     assert_eq!(target.arn(), TARGET_ARN);
     let input: WindowFire = serde_json::from_str(target.input().unwrap()).unwrap();
     assert_eq!(input, fire);
-    let listed = client.list_schedules().group_name(&group).send().await.unwrap();
+    let listed = client
+        .list_schedules()
+        .group_name(&group)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listed.schedules().len(), 1);
 }
 
@@ -56,7 +75,10 @@ async fn events_are_published_in_chunks_of_ten() {
     let events: Vec<_> = (0..25)
         .map(|n| {
             EventEnvelope::new(
-                DomainEvent::WindowClosedEarly { customer: customer(&format!("3463300{n:04}")), error_code: 131047 },
+                DomainEvent::WindowClosedEarly {
+                    customer: customer(&format!("3463300{n:04}")),
+                    error_code: 131047,
+                },
                 now_seconds(),
             )
         })
@@ -64,7 +86,11 @@ async fn events_are_published_in_chunks_of_ten() {
     publisher.publish(&events).await.unwrap();
     assert_eq!(counter.count("eventbridge"), 3);
     publisher.publish(&[]).await.unwrap();
-    assert_eq!(counter.count("eventbridge"), 3, "nothing to publish costs nothing");
+    assert_eq!(
+        counter.count("eventbridge"),
+        3,
+        "nothing to publish costs nothing"
+    );
 }
 
 #[tokio::test]
@@ -93,6 +119,9 @@ async fn a_store_failure_answers_5xx_so_whatsapp_retries() {
     assert_eq!(response.status(), 503);
     let text = String::from_utf8_lossy(response.body().as_ref()).to_string();
     assert!(text.contains("\"unavailable\""), "{text}");
-    assert!(!text.to_lowercase().contains("resource"), "no internal error text: {text}");
+    assert!(
+        !text.to_lowercase().contains("resource"),
+        "no internal error text: {text}"
+    );
     assert!(app.events.published().is_empty());
 }

@@ -6,7 +6,8 @@ use wadesk_tests::{now_seconds, services};
 use webhook::{handle, WebhookSettings};
 
 fn event(method: &str, query: &str, body: Option<&str>, signature: Option<&str>) -> String {
-    let mut headers = serde_json::json!({"content-type": "application/json", "user-agent": "facebookexternalua"});
+    let mut headers =
+        serde_json::json!({"content-type": "application/json", "user-agent": "facebookexternalua"});
     if let Some(signature) = signature {
         headers["x-hub-signature-256"] = signature.into();
     }
@@ -43,7 +44,12 @@ fn url_pairs(query: &str) -> serde_json::Map<String, serde_json::Value> {
 async fn a_real_v2_get_event_verifies_the_subscription() {
     let app = services(EmbeddedStore::new(), now_seconds());
     let settings = WebhookSettings::new("secret", "tok");
-    let raw = event("GET", "hub.mode=subscribe&hub.verify_token=tok&hub.challenge=31337", None, None);
+    let raw = event(
+        "GET",
+        "hub.mode=subscribe&hub.verify_token=tok&hub.challenge=31337",
+        None,
+        None,
+    );
     let request = lambda_http::request::from_str(&raw).unwrap();
     let response = handle(&app, &settings, request).await;
     assert_eq!(response.status(), 200);
@@ -65,7 +71,8 @@ async fn a_real_v2_post_event_is_verified_over_the_raw_body_and_stored() {
     )
     .to_string();
     let signature = wadesk_whatsapp::signature::sign(b"secret", body.as_bytes());
-    let request = lambda_http::request::from_str(&event("POST", "", Some(&body), Some(&signature))).unwrap();
+    let request =
+        lambda_http::request::from_str(&event("POST", "", Some(&body), Some(&signature))).unwrap();
     let response = handle(&app, &settings, request).await;
     assert_eq!(response.status(), 200);
     assert_eq!(app.store.conversations().len(), 1);

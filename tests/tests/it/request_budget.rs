@@ -19,7 +19,12 @@ async fn inbound_messages_stay_within_the_request_budget() {
     let group = schedule_group(&scheduler_client).await;
     let events_client = wadesk_tests::eventbridge_client(Some(&counter)).await;
     let bus = unique_name("wadesk-bus");
-    events_client.create_event_bus().name(&bus).send().await.unwrap();
+    events_client
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .unwrap();
     let t0 = now_seconds();
     let clock = ManualClock::frozen_at(t0);
     let app = App::new(
@@ -31,25 +36,65 @@ async fn inbound_messages_stay_within_the_request_budget() {
     let key = customer("34644000001");
 
     counter.reset();
-    receive_message(&app, text_message(&key, "wamid.BUDGET1", t0, "first")).await.unwrap();
-    let first = (counter.count("dynamodb"), counter.count("scheduler"), counter.count("eventbridge"));
-    println!("first message of a new window: dynamodb={} scheduler={} eventbridge={} {:?}", first.0, first.1, first.2, counter.requests());
-    assert_eq!(first.1, 1, "a new window costs exactly one Scheduler request");
+    receive_message(&app, text_message(&key, "wamid.BUDGET1", t0, "first"))
+        .await
+        .unwrap();
+    let first = (
+        counter.count("dynamodb"),
+        counter.count("scheduler"),
+        counter.count("eventbridge"),
+    );
+    println!(
+        "first message of a new window: dynamodb={} scheduler={} eventbridge={} {:?}",
+        first.0,
+        first.1,
+        first.2,
+        counter.requests()
+    );
+    assert_eq!(
+        first.1, 1,
+        "a new window costs exactly one Scheduler request"
+    );
     assert!(first.0 <= 2);
 
     clock.advance(Duration::minutes(10));
     counter.reset();
-    receive_message(&app, text_message(&key, "wamid.BUDGET2", t0 + Duration::minutes(10), "second")).await.unwrap();
-    let second = (counter.count("dynamodb"), counter.count("scheduler"), counter.count("eventbridge"));
+    receive_message(
+        &app,
+        text_message(&key, "wamid.BUDGET2", t0 + Duration::minutes(10), "second"),
+    )
+    .await
+    .unwrap();
+    let second = (
+        counter.count("dynamodb"),
+        counter.count("scheduler"),
+        counter.count("eventbridge"),
+    );
     println!("message on a live session with an armed window: dynamodb={} scheduler={} eventbridge={} {:?}", second.0, second.1, second.2, counter.requests());
-    assert!(second.0 <= 2, "at most 2 DynamoDB requests, got {}", second.0);
-    assert_eq!(second.1, 0, "no Scheduler request while a schedule is armed");
+    assert!(
+        second.0 <= 2,
+        "at most 2 DynamoDB requests, got {}",
+        second.0
+    );
+    assert_eq!(
+        second.1, 0,
+        "no Scheduler request while a schedule is armed"
+    );
 
     // A duplicate delivery: one read, one refused transaction (which returns the
     // recorded events), no Scheduler call.
     counter.reset();
-    receive_message(&app, text_message(&key, "wamid.BUDGET2", t0 + Duration::minutes(10), "second")).await.unwrap();
-    println!("duplicate delivery: dynamodb={} scheduler={}", counter.count("dynamodb"), counter.count("scheduler"));
+    receive_message(
+        &app,
+        text_message(&key, "wamid.BUDGET2", t0 + Duration::minutes(10), "second"),
+    )
+    .await
+    .unwrap();
+    println!(
+        "duplicate delivery: dynamodb={} scheduler={}",
+        counter.count("dynamodb"),
+        counter.count("scheduler")
+    );
     assert_eq!(counter.count("scheduler"), 0);
     assert!(counter.count("dynamodb") <= 3);
 }

@@ -29,7 +29,12 @@ pub async fn first_message_is_stored_whole<S: ConversationStore>(store: S) {
     assert_eq!(context.customer, None);
     assert_eq!(context.channel, Some(channel()));
 
-    let decision = decide_inbound(None, &channel(), text_message(&key, "wamid.A1", now, "hola"), now);
+    let decision = decide_inbound(
+        None,
+        &channel(),
+        text_message(&key, "wamid.A1", now, "hola"),
+        now,
+    );
     store.commit_inbound(&decision).await.unwrap();
 
     let context = store.load_inbound_context(&key).await.unwrap();
@@ -38,7 +43,10 @@ pub async fn first_message_is_stored_whole<S: ConversationStore>(store: S) {
     let conversation = store.get_conversation(id).await.unwrap().unwrap();
     assert_eq!(conversation.status, ConversationStatus::Unanswered);
     assert_eq!(conversation.queue.as_str(), "sales");
-    assert_eq!(store.list_messages(id).await.unwrap(), vec![decision.message.clone()]);
+    assert_eq!(
+        store.list_messages(id).await.unwrap(),
+        vec![decision.message.clone()]
+    );
     let record = store
         .find_wamid(decision.message.wamid.as_ref().unwrap())
         .await
@@ -46,17 +54,30 @@ pub async fn first_message_is_stored_whole<S: ConversationStore>(store: S) {
         .unwrap();
     assert_eq!(record.conversation_id, id);
     assert_eq!(record.message_id, decision.message.id);
-    assert_eq!(store.get_customer(&key).await.unwrap(), Some(decision.customer));
+    assert_eq!(
+        store.get_customer(&key).await.unwrap(),
+        Some(decision.customer)
+    );
 }
 
 pub async fn a_duplicate_wamid_is_refused_with_its_events<S: ConversationStore>(store: S) {
     let now = now_seconds();
     let key = customer("34600000002");
-    let first = decide_inbound(None, &channel(), text_message(&key, "wamid.D1", now, "a"), now);
+    let first = decide_inbound(
+        None,
+        &channel(),
+        text_message(&key, "wamid.D1", now, "a"),
+        now,
+    );
     store.commit_inbound(&first).await.unwrap();
     // The same wamid again, decided on the current state.
     let customer_now = store.get_customer(&key).await.unwrap();
-    let again = decide_inbound(customer_now.as_ref(), &channel(), text_message(&key, "wamid.D1", now, "a"), now);
+    let again = decide_inbound(
+        customer_now.as_ref(),
+        &channel(),
+        text_message(&key, "wamid.D1", now, "a"),
+        now,
+    );
     match store.commit_inbound(&again).await {
         Err(CommitError::Duplicate { events }) => assert_eq!(events, first.events),
         other => panic!("expected a duplicate, got {other:?}"),
@@ -69,65 +90,147 @@ pub async fn a_duplicate_wamid_is_refused_with_its_events<S: ConversationStore>(
 pub async fn a_stale_customer_version_changes_nothing<S: ConversationStore>(store: S) {
     let now = now_seconds();
     let key = customer("34600000003");
-    let first = decide_inbound(None, &channel(), text_message(&key, "wamid.S1", now, "a"), now);
+    let first = decide_inbound(
+        None,
+        &channel(),
+        text_message(&key, "wamid.S1", now, "a"),
+        now,
+    );
     store.commit_inbound(&first).await.unwrap();
     // Decided on "no customer yet": a second session must not open.
-    let racing = decide_inbound(None, &channel(), text_message(&key, "wamid.S2", now, "b"), now);
-    assert!(matches!(racing.conversation, ConversationChange::Started(_)));
-    assert!(matches!(store.commit_inbound(&racing).await, Err(CommitError::Conflict)));
-    assert!(store.get_conversation(racing.conversation.conversation_id()).await.unwrap().is_none());
-    assert!(store.find_wamid(racing.message.wamid.as_ref().unwrap()).await.unwrap().is_none());
-    assert_eq!(store.get_customer(&key).await.unwrap(), Some(first.customer.clone()));
+    let racing = decide_inbound(
+        None,
+        &channel(),
+        text_message(&key, "wamid.S2", now, "b"),
+        now,
+    );
+    assert!(matches!(
+        racing.conversation,
+        ConversationChange::Started(_)
+    ));
+    assert!(matches!(
+        store.commit_inbound(&racing).await,
+        Err(CommitError::Conflict)
+    ));
+    assert!(store
+        .get_conversation(racing.conversation.conversation_id())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .find_wamid(racing.message.wamid.as_ref().unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.get_customer(&key).await.unwrap(),
+        Some(first.customer.clone())
+    );
 
     // Decided on the right version: joins the live session.
-    let next = decide_inbound(Some(&first.customer), &channel(), text_message(&key, "wamid.S3", now, "c"), now);
+    let next = decide_inbound(
+        Some(&first.customer),
+        &channel(),
+        text_message(&key, "wamid.S3", now, "c"),
+        now,
+    );
     store.commit_inbound(&next).await.unwrap();
     // And the same decision again is now stale.
-    let mut stale = decide_inbound(Some(&first.customer), &channel(), text_message(&key, "wamid.S4", now, "d"), now);
+    let mut stale = decide_inbound(
+        Some(&first.customer),
+        &channel(),
+        text_message(&key, "wamid.S4", now, "d"),
+        now,
+    );
     stale.message.id = MessageId::generate();
-    assert!(matches!(store.commit_inbound(&stale).await, Err(CommitError::Conflict)));
+    assert!(matches!(
+        store.commit_inbound(&stale).await,
+        Err(CommitError::Conflict)
+    ));
     let id = first.conversation.conversation_id();
     assert_eq!(store.list_messages(id).await.unwrap().len(), 2);
 }
 
-pub async fn a_continued_conversation_must_have_its_expected_status<S: ConversationStore>(store: S) {
+pub async fn a_continued_conversation_must_have_its_expected_status<S: ConversationStore>(
+    store: S,
+) {
     let now = now_seconds();
     let key = customer("34600000004");
-    let first = decide_inbound(None, &channel(), text_message(&key, "wamid.C1", now, "a"), now);
+    let first = decide_inbound(
+        None,
+        &channel(),
+        text_message(&key, "wamid.C1", now, "a"),
+        now,
+    );
     store.commit_inbound(&first).await.unwrap();
-    let mut next = decide_inbound(Some(&first.customer), &channel(), text_message(&key, "wamid.C2", now, "b"), now);
-    if let ConversationChange::Continued { expected_status, .. } = &mut next.conversation {
+    let mut next = decide_inbound(
+        Some(&first.customer),
+        &channel(),
+        text_message(&key, "wamid.C2", now, "b"),
+        now,
+    );
+    if let ConversationChange::Continued {
+        expected_status, ..
+    } = &mut next.conversation
+    {
         *expected_status = ConversationStatus::Active;
     }
-    assert!(matches!(store.commit_inbound(&next).await, Err(CommitError::Conflict)));
+    assert!(matches!(
+        store.commit_inbound(&next).await,
+        Err(CommitError::Conflict)
+    ));
 }
 
 pub async fn unanswered_since_is_kept_and_last_inbound_moves<S: ConversationStore>(store: S) {
     let t0 = now_seconds();
     let key = customer("34600000005");
-    let first = decide_inbound(None, &channel(), text_message(&key, "wamid.U1", t0, "a"), t0);
+    let first = decide_inbound(
+        None,
+        &channel(),
+        text_message(&key, "wamid.U1", t0, "a"),
+        t0,
+    );
     store.commit_inbound(&first).await.unwrap();
     let t1 = t0 + Duration::minutes(5);
-    let next = decide_inbound(Some(&first.customer), &channel(), text_message(&key, "wamid.U2", t1, "b"), t1);
+    let next = decide_inbound(
+        Some(&first.customer),
+        &channel(),
+        text_message(&key, "wamid.U2", t1, "b"),
+        t1,
+    );
     store.commit_inbound(&next).await.unwrap();
-    let conversation = store.get_conversation(first.conversation.conversation_id()).await.unwrap().unwrap();
+    let conversation = store
+        .get_conversation(first.conversation.conversation_id())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(conversation.unanswered_since, Some(t0));
     assert_eq!(conversation.last_inbound_at, Some(t1));
     let transcript = store.list_messages(conversation.id).await.unwrap();
-    let texts: Vec<_> = transcript.iter().map(|m| m.content.text().unwrap().to_owned()).collect();
+    let texts: Vec<_> = transcript
+        .iter()
+        .map(|m| m.content.text().unwrap().to_owned())
+        .collect();
     assert_eq!(texts, ["a", "b"], "oldest first");
 }
 
 pub async fn statuses_move_forward_only<S: ConversationStore>(store: S) {
     let now = now_seconds();
     let key = customer("34600000006");
-    let first = decide_inbound(None, &channel(), text_message(&key, "wamid.O1", now, "a"), now);
+    let first = decide_inbound(
+        None,
+        &channel(),
+        text_message(&key, "wamid.O1", now, "a"),
+        now,
+    );
     store.commit_inbound(&first).await.unwrap();
     let outbound = Message {
         id: MessageId::generate(),
         conversation_id: first.conversation.conversation_id(),
         direction: Direction::Outbound,
-        content: MessageContent::Text { text: "hello".into() },
+        content: MessageContent::Text {
+            text: "hello".into(),
+        },
         author: Some("maria".into()),
         at: now + Duration::seconds(1),
         status: Some(DeliveryStatus::Pending),
@@ -139,37 +242,63 @@ pub async fn statuses_move_forward_only<S: ConversationStore>(store: S) {
         store.record_outbound(&key, &outbound).await,
         Err(CommitError::Duplicate { .. })
     ));
-    let record = store.find_wamid(outbound.wamid.as_ref().unwrap()).await.unwrap().unwrap();
+    let record = store
+        .find_wamid(outbound.wamid.as_ref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let context = store.load_status_context(&record).await.unwrap().unwrap();
     assert_eq!(context.message, outbound);
     assert_eq!(context.customer.as_ref().map(|c| c.version), Some(1));
 
     let mut delivered = outbound.clone();
     delivered.status = Some(DeliveryStatus::Delivered);
-    store.commit_status(&delivered, Some(DeliveryStatus::Pending), None).await.unwrap();
+    store
+        .commit_status(&delivered, Some(DeliveryStatus::Pending), None)
+        .await
+        .unwrap();
     // A writer that still believes it is pending loses.
     let mut sent = outbound.clone();
     sent.status = Some(DeliveryStatus::Sent);
     assert!(matches!(
-        store.commit_status(&sent, Some(DeliveryStatus::Pending), None).await,
+        store
+            .commit_status(&sent, Some(DeliveryStatus::Pending), None)
+            .await,
         Err(CommitError::Conflict)
     ));
     let transcript = store.list_messages(outbound.conversation_id).await.unwrap();
-    assert_eq!(transcript.last().unwrap().status, Some(DeliveryStatus::Delivered));
+    assert_eq!(
+        transcript.last().unwrap().status,
+        Some(DeliveryStatus::Delivered)
+    );
 }
 
 pub async fn save_customer_is_conditional<S: ConversationStore>(store: S) {
     let now = now_seconds();
     let key = customer("34600000007");
-    let first = decide_inbound(None, &channel(), text_message(&key, "wamid.V1", now, "a"), now);
+    let first = decide_inbound(
+        None,
+        &channel(),
+        text_message(&key, "wamid.V1", now, "a"),
+        now,
+    );
     store.commit_inbound(&first).await.unwrap();
     let mut changed = first.customer.clone();
     changed.version = 2;
     changed.armed_expiry = None;
-    assert!(matches!(store.save_customer(&changed, 7).await, Err(CommitError::Conflict)));
+    assert!(matches!(
+        store.save_customer(&changed, 7).await,
+        Err(CommitError::Conflict)
+    ));
     store.save_customer(&changed, 1).await.unwrap();
-    assert_eq!(store.get_customer(&key).await.unwrap(), Some(changed.clone()));
-    assert!(matches!(store.save_customer(&changed, 1).await, Err(CommitError::Conflict)));
+    assert_eq!(
+        store.get_customer(&key).await.unwrap(),
+        Some(changed.clone())
+    );
+    assert!(matches!(
+        store.save_customer(&changed, 1).await,
+        Err(CommitError::Conflict)
+    ));
 }
 
 /// Many first messages of one customer at once: one session, every message in it.
@@ -186,7 +315,9 @@ pub async fn racing_first_messages_open_one_session<S: ConversationStore>(store:
     let mut conversations = std::collections::BTreeSet::new();
     while let Some(result) = tasks.join_next().await {
         match result.unwrap().unwrap() {
-            InboundOutcome::Stored { conversation_id, .. } => {
+            InboundOutcome::Stored {
+                conversation_id, ..
+            } => {
                 conversations.insert(conversation_id);
             }
             InboundOutcome::Duplicate => panic!("distinct wamids are not duplicates"),
@@ -195,7 +326,12 @@ pub async fn racing_first_messages_open_one_session<S: ConversationStore>(store:
     assert_eq!(conversations.len(), 1, "one live session per customer");
     let id = *conversations.first().unwrap();
     assert_eq!(app.store.list_messages(id).await.unwrap().len(), 8);
-    let started = app.events.published().iter().filter(|e| e.type_name() == "ConversationStarted").count();
+    let started = app
+        .events
+        .published()
+        .iter()
+        .filter(|e| e.type_name() == "ConversationStarted")
+        .count();
     assert_eq!(started, 1);
     assert_eq!(app.timers.armed().len(), 1, "one window schedule");
 }
@@ -215,7 +351,9 @@ pub async fn racing_duplicates_store_once<S: ConversationStore>(store: S) {
     let mut conversation = None;
     while let Some(result) = tasks.join_next().await {
         match result.unwrap().unwrap() {
-            InboundOutcome::Stored { conversation_id, .. } => {
+            InboundOutcome::Stored {
+                conversation_id, ..
+            } => {
                 stored += 1;
                 conversation = Some(conversation_id);
             }
@@ -223,11 +361,19 @@ pub async fn racing_duplicates_store_once<S: ConversationStore>(store: S) {
         }
     }
     assert_eq!((stored, duplicates), (1, 7));
-    let messages = app.store.list_messages(conversation.unwrap()).await.unwrap();
+    let messages = app
+        .store
+        .list_messages(conversation.unwrap())
+        .await
+        .unwrap();
     assert_eq!(messages.len(), 1);
     // Every delivery (re)published the same events: consumers see one id each.
     let ids: std::collections::BTreeSet<_> = app.events.published().iter().map(|e| e.id).collect();
-    assert_eq!(ids.len(), 2, "ConversationStarted and MessageReceived, by id");
+    assert_eq!(
+        ids.len(),
+        2,
+        "ConversationStarted and MessageReceived, by id"
+    );
 }
 
 macro_rules! contract_suite {

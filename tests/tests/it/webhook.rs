@@ -5,7 +5,9 @@ use lambda_http::{Body, Request};
 use wadesk_app::embedded::EmbeddedStore;
 use wadesk_app::ConversationStore;
 use wadesk_domain::{DeliveryStatus, Direction, Message, MessageContent, MessageId, Wamid};
-use wadesk_tests::{customer, now_seconds, services, TestServices, DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID};
+use wadesk_tests::{
+    customer, now_seconds, services, TestServices, DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID,
+};
 use wadesk_whatsapp::{signature, WebhookBuilder};
 use webhook::{handle, WebhookSettings};
 
@@ -27,7 +29,10 @@ fn post(body: &str, signature: Option<String>) -> Request {
 }
 
 fn signed(body: &str) -> Request {
-    post(body, Some(signature::sign(SECRET.as_bytes(), body.as_bytes())))
+    post(
+        body,
+        Some(signature::sign(SECRET.as_bytes(), body.as_bytes())),
+    )
 }
 
 async fn send(app: &TestServices<EmbeddedStore>, request: Request) -> (u16, serde_json::Value) {
@@ -38,7 +43,16 @@ async fn send(app: &TestServices<EmbeddedStore>, request: Request) -> (u16, serd
 }
 
 fn one_text(wa_id: &str, wamid: &str, at: i64) -> String {
-    wadesk_whatsapp::text_message_body(PHONE_NUMBER_ID, DISPLAY_PHONE_NUMBER, wa_id, "Ana", "hola", wamid, at).to_string()
+    wadesk_whatsapp::text_message_body(
+        PHONE_NUMBER_ID,
+        DISPLAY_PHONE_NUMBER,
+        wa_id,
+        "Ana",
+        "hola",
+        wamid,
+        at,
+    )
+    .to_string()
 }
 
 #[tokio::test]
@@ -51,7 +65,10 @@ async fn a_bad_or_missing_signature_is_401_and_stores_nothing() {
         post(&body, None),
         post(&body, Some(wrong)),
         post(&body, Some("sha256=zz".into())),
-        post(&format!("{body} "), Some(signature::sign(SECRET.as_bytes(), body.as_bytes()))),
+        post(
+            &format!("{body} "),
+            Some(signature::sign(SECRET.as_bytes(), body.as_bytes())),
+        ),
     ] {
         let (status, answer) = send(&app, request).await;
         assert_eq!(status, 401);
@@ -59,7 +76,12 @@ async fn a_bad_or_missing_signature_is_401_and_stores_nothing() {
     }
     assert!(app.store.conversations().is_empty());
     assert!(app.events.published().is_empty());
-    assert!(app.store.get_customer(&customer("34611000001")).await.unwrap().is_none());
+    assert!(app
+        .store
+        .get_customer(&customer("34611000001"))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -91,7 +113,10 @@ async fn every_message_and_status_of_a_batch_is_processed_once() {
     assert_eq!(summary["statuses_ignored"], 1);
     let conversations = app.store.conversations();
     assert_eq!(conversations.len(), 2);
-    let ana = conversations.iter().find(|c| c.customer == customer("34611000002")).unwrap();
+    let ana = conversations
+        .iter()
+        .find(|c| c.customer == customer("34611000002"))
+        .unwrap();
     assert_eq!(app.store.list_messages(ana.id).await.unwrap().len(), 2);
 
     // WhatsApp delivers the same batch again: nothing new.
@@ -125,26 +150,44 @@ async fn unknown_message_types_are_stored_as_such() {
     assert_eq!(status, 200);
     let conversation = &app.store.conversations()[0];
     let messages = app.store.list_messages(conversation.id).await.unwrap();
-    assert_eq!(messages[0].content, MessageContent::Unsupported { whatsapp_type: "hologram".into() });
+    assert_eq!(
+        messages[0].content,
+        MessageContent::Unsupported {
+            whatsapp_type: "hologram".into()
+        }
+    );
 }
 
-async fn outbound_in_new_conversation(app: &TestServices<EmbeddedStore>, wa_id: &str, wamid: &str) -> Message {
+async fn outbound_in_new_conversation(
+    app: &TestServices<EmbeddedStore>,
+    wa_id: &str,
+    wamid: &str,
+) -> Message {
     let now = app.clock_now();
-    let (status, _) = send(app, signed(&one_text(wa_id, &format!("{wamid}.in"), now.timestamp()))).await;
+    let (status, _) = send(
+        app,
+        signed(&one_text(wa_id, &format!("{wamid}.in"), now.timestamp())),
+    )
+    .await;
     assert_eq!(status, 200);
     let conversation = app.store.conversations()[0].clone();
     let message = Message {
         id: MessageId::generate(),
         conversation_id: conversation.id,
         direction: Direction::Outbound,
-        content: MessageContent::Text { text: "hello".into() },
+        content: MessageContent::Text {
+            text: "hello".into(),
+        },
         author: Some("maria".into()),
         at: now + Duration::seconds(1),
         status: Some(DeliveryStatus::Pending),
         error: None,
         wamid: Some(Wamid::parse(wamid).unwrap()),
     };
-    app.store.record_outbound(&customer(wa_id), &message).await.unwrap();
+    app.store
+        .record_outbound(&customer(wa_id), &message)
+        .await
+        .unwrap();
     message
 }
 
@@ -159,7 +202,16 @@ impl ClockNow for TestServices<EmbeddedStore> {
 }
 
 fn status(wamid: &str, wa_id: &str, status: &str, at: i64, error: Option<(i64, &str)>) -> String {
-    wadesk_whatsapp::status_body(PHONE_NUMBER_ID, DISPLAY_PHONE_NUMBER, wamid, wa_id, status, at, error).to_string()
+    wadesk_whatsapp::status_body(
+        PHONE_NUMBER_ID,
+        DISPLAY_PHONE_NUMBER,
+        wamid,
+        wa_id,
+        status,
+        at,
+        error,
+    )
+    .to_string()
 }
 
 #[tokio::test]
@@ -175,7 +227,11 @@ async fn a_delivery_status_never_moves_backward() {
         ("sent", DeliveryStatus::Read),
         ("failed", DeliveryStatus::Read),
     ] {
-        let (code, _) = send(&app, signed(&status("wamid.OUT5", "34611000005", name, t, None))).await;
+        let (code, _) = send(
+            &app,
+            signed(&status("wamid.OUT5", "34611000005", name, t, None)),
+        )
+        .await;
         assert_eq!(code, 200);
         let messages = app.store.list_messages(sent.conversation_id).await.unwrap();
         let stored = messages.iter().find(|m| m.id == sent.id).unwrap();
@@ -189,14 +245,30 @@ async fn reengagement_failure_closes_the_window_at_once() {
     let app = services(EmbeddedStore::new(), now);
     outbound_in_new_conversation(&app, "34611000006", "wamid.OUT6").await;
     let key = customer("34611000006");
-    assert!(app.store.get_customer(&key).await.unwrap().unwrap().window_is_open(now));
-    let body = status("wamid.OUT6", "34611000006", "failed", now.timestamp(), Some((131047, "Re-engagement message")));
+    assert!(app
+        .store
+        .get_customer(&key)
+        .await
+        .unwrap()
+        .unwrap()
+        .window_is_open(now));
+    let body = status(
+        "wamid.OUT6",
+        "34611000006",
+        "failed",
+        now.timestamp(),
+        Some((131047, "Re-engagement message")),
+    );
     let (code, summary) = send(&app, signed(&body)).await;
     assert_eq!(code, 200);
     assert_eq!(summary["statuses_applied"], 1);
     let stored = app.store.get_customer(&key).await.unwrap().unwrap();
     assert!(!stored.window_is_open(now));
-    assert!(app.events.published().iter().any(|e| e.type_name() == "WindowClosedEarly"));
+    assert!(app
+        .events
+        .published()
+        .iter()
+        .any(|e| e.type_name() == "WindowClosedEarly"));
 }
 
 #[tokio::test]

@@ -27,7 +27,8 @@ impl LocalScheduler {
             .filter(|(_, fire)| fire.armed_for <= now)
             .map(|(name, _)| name.clone())
             .collect();
-        let mut fires: Vec<WindowFire> = due.iter().filter_map(|name| timers.remove(name)).collect();
+        let mut fires: Vec<WindowFire> =
+            due.iter().filter_map(|name| timers.remove(name)).collect();
         fires.sort_by_key(|fire| fire.armed_for);
         fires
     }
@@ -41,7 +42,9 @@ impl LocalScheduler {
 impl TimerScheduler for LocalScheduler {
     async fn arm_window(&self, fire: &WindowFire) -> Result<(), ScheduleError> {
         let name = window_schedule_name(&fire.customer, fire.armed_for);
-        lock(&self.timers).entry(name).or_insert_with(|| fire.clone());
+        lock(&self.timers)
+            .entry(name)
+            .or_insert_with(|| fire.clone());
         Ok(())
     }
 }

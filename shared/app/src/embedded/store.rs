@@ -37,7 +37,7 @@ impl EmbeddedStore {
     pub fn conversations(&self) -> Vec<Conversation> {
         let state = lock(&self.state);
         let mut all: Vec<_> = state.conversations.values().cloned().collect();
-        all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        all.sort_by_key(|c| std::cmp::Reverse(c.created_at));
         all
     }
 }
@@ -73,7 +73,10 @@ impl ConversationStore for EmbeddedStore {
     async fn commit_inbound(&self, decision: &InboundDecision) -> Result<(), CommitError> {
         let mut state = lock(&self.state);
         let wamid = decision.message.wamid.clone().ok_or_else(|| {
-            CommitError::Store(StoreError::new("commit_inbound", "inbound message without wamid"))
+            CommitError::Store(StoreError::new(
+                "commit_inbound",
+                "inbound message without wamid",
+            ))
         })?;
         if let Some((_, events)) = state.wamids.get(&wamid) {
             return Err(CommitError::Duplicate {
@@ -230,7 +233,10 @@ impl ConversationStore for EmbeddedStore {
         Ok(())
     }
 
-    async fn get_conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
+    async fn get_conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
         Ok(lock(&self.state).conversations.get(&id).cloned())
     }
 

@@ -130,7 +130,8 @@ pub trait ConversationStore: Send + Sync + 'static {
         id: ConversationId,
     ) -> impl Future<Output = Result<Vec<Message>, StoreError>> + Send;
 
-    fn put_channel(&self, channel: &Channel) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_channel(&self, channel: &Channel)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn get_channel(
         &self,

@@ -62,6 +62,9 @@ mod tests {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
         assert!(!name.contains("34600111222"));
-        assert_ne!(name, window_schedule_name(&key, at + chrono::Duration::seconds(1)));
+        assert_ne!(
+            name,
+            window_schedule_name(&key, at + chrono::Duration::seconds(1))
+        );
     }
 }

@@ -80,7 +80,10 @@ fn a_message_on_a_live_session_joins_it_without_a_scheduler_call() {
         second.conversation,
         ConversationChange::Continued { received_at, .. } if received_at == later
     ));
-    assert_eq!(second.customer.window_expires_at(), Some(later + window_length()));
+    assert_eq!(
+        second.customer.window_expires_at(),
+        Some(later + window_length())
+    );
     // Still armed for the first expiry: that schedule will re-arm when it fires.
     assert_eq!(second.customer.armed_expiry, Some(now + window_length()));
 }
@@ -102,7 +105,10 @@ fn a_message_after_a_finished_session_starts_a_new_linked_one() {
         panic!("expected a new session");
     };
     assert_eq!(conversation.status, ConversationStatus::Unanswered);
-    assert_eq!(conversation.previous, Some(first.conversation.conversation_id()));
+    assert_eq!(
+        conversation.previous,
+        Some(first.conversation.conversation_id())
+    );
     // The first window's schedule already fired (its time is past): arm again.
     assert_eq!(second.arm_window_at, Some(later + window_length()));
 }
@@ -139,16 +145,32 @@ fn a_reply_to_a_reopened_conversation_makes_it_active_with_the_reopening_agent()
 #[test]
 fn stop_records_an_opt_out_and_a_later_new_session_lifts_it() {
     let now = Utc::now();
-    let first = decide_inbound(None, &channel(false), text(key(1), "w1", now, " #Stop "), now);
+    let first = decide_inbound(
+        None,
+        &channel(false),
+        text(key(1), "w1", now, " #Stop "),
+        now,
+    );
     assert!(first.customer.opt_out.is_opted_out());
-    assert!(first.events.iter().any(|e| e.type_name() == "CustomerOptedOut"));
+    assert!(first
+        .events
+        .iter()
+        .any(|e| e.type_name() == "CustomerOptedOut"));
 
     let mut customer = first.customer.clone();
     customer.live = None;
     let later = now + Duration::hours(1);
-    let again = decide_inbound(Some(&customer), &channel(false), text(key(1), "w2", later, "hi"), later);
+    let again = decide_inbound(
+        Some(&customer),
+        &channel(false),
+        text(key(1), "w2", later, "hi"),
+        later,
+    );
     assert!(!again.customer.opt_out.is_opted_out());
-    assert!(again.events.iter().any(|e| e.type_name() == "CustomerOptedIn"));
+    assert!(again
+        .events
+        .iter()
+        .any(|e| e.type_name() == "CustomerOptedIn"));
 }
 
 #[test]
@@ -156,7 +178,12 @@ fn a_late_retry_does_not_pull_the_window_back() {
     let now = Utc::now();
     let first = decide_inbound(None, &channel(false), text(key(1), "w1", now, "a"), now);
     let old = now - Duration::hours(5);
-    let d = decide_inbound(Some(&first.customer), &channel(false), text(key(1), "w0", old, "z"), now);
+    let d = decide_inbound(
+        Some(&first.customer),
+        &channel(false),
+        text(key(1), "w0", old, "z"),
+        now,
+    );
     assert_eq!(d.customer.window_expires_at(), Some(now + window_length()));
 }
 
@@ -165,8 +192,16 @@ fn fires_rearm_for_an_extended_window_and_expire_once() {
     let t0 = Utc::now();
     let first = decide_inbound(None, &channel(false), text(key(1), "w1", t0, "a"), t0);
     let t1 = t0 + Duration::hours(10);
-    let second = decide_inbound(Some(&first.customer), &channel(false), text(key(1), "w2", t1, "b"), t1);
-    let fire = WindowFire { customer: key(1), armed_for: t0 + window_length() };
+    let second = decide_inbound(
+        Some(&first.customer),
+        &channel(false),
+        text(key(1), "w2", t1, "b"),
+        t1,
+    );
+    let fire = WindowFire {
+        customer: key(1),
+        armed_for: t0 + window_length(),
+    };
     let WindowFireDecision::Rearm { customer, at } =
         decide_window_fire(Some(&second.customer), &fire, t0 + window_length())
     else {
@@ -174,16 +209,28 @@ fn fires_rearm_for_an_extended_window_and_expire_once() {
     };
     assert_eq!(at, t1 + window_length());
     // The same fire delivered again is stale now.
-    assert_eq!(decide_window_fire(Some(&customer), &fire, t0 + window_length()), WindowFireDecision::Ignore);
-    let due = WindowFire { customer: key(1), armed_for: at };
-    let WindowFireDecision::Expire { customer: expired, events } = decide_window_fire(Some(&customer), &due, at) else {
+    assert_eq!(
+        decide_window_fire(Some(&customer), &fire, t0 + window_length()),
+        WindowFireDecision::Ignore
+    );
+    let due = WindowFire {
+        customer: key(1),
+        armed_for: at,
+    };
+    let WindowFireDecision::Expire {
+        customer: expired,
+        events,
+    } = decide_window_fire(Some(&customer), &due, at)
+    else {
         panic!("the due fire must expire the window");
     };
     assert_eq!(events.len(), 1);
     assert_eq!(expired.armed_expiry, None);
     assert!(!expired.window_is_open(at));
     // Redelivered after it closed: the same event again, nothing changed.
-    let WindowFireDecision::Republish { events: again } = decide_window_fire(Some(&expired), &due, at) else {
+    let WindowFireDecision::Republish { events: again } =
+        decide_window_fire(Some(&expired), &due, at)
+    else {
         panic!("a redelivered fire republishes");
     };
     assert_eq!(again, events);
@@ -223,7 +270,10 @@ impl World {
                 break;
             }
             self.schedules.remove(&(at, n));
-            let fire = WindowFire { customer: key(n), armed_for: at };
+            let fire = WindowFire {
+                customer: key(n),
+                armed_for: at,
+            };
             match decide_window_fire(self.customers.get(&n), &fire, at) {
                 WindowFireDecision::Ignore | WindowFireDecision::Republish { .. } => {}
                 WindowFireDecision::Rearm { customer, at } => {

@@ -1,0 +1,294 @@
+//! Maps a webhook body onto domain types.
+//!
+//! Every entry, change, message and status is read: one POST can carry up to a
+//! thousand updates. A single item that cannot be understood is skipped and counted,
+//! never allowed to fail the batch, because WhatsApp retries a refused batch for days.
+
+use chrono::DateTime;
+use wadesk_domain::message::DeliveryError;
+use wadesk_domain::{
+    Attachment, CustomerKey, DeliveryStatus, InboundMessage, MessageContent, PhoneNumberId,
+    StatusUpdate, Timestamp, WaId, Wamid,
+};
+
+use crate::lenient::{Int, List, Obj};
+use crate::payload::{
+    self, Contact, Envelope, Interactive, Media, Message, Status, StatusError, Value,
+};
+
+/// Everything one webhook POST carried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookBatch {
+    pub messages: Vec<InboundMessage>,
+    pub statuses: Vec<StatusUpdate>,
+    /// Items skipped because they could not be understood: a message or status with a
+    /// bad id, sender, timestamp, status or content, or a container of them that was
+    /// not the JSON type the Cloud API documents. Worth a log line, not a retry.
+    pub rejected: usize,
+}
+
+impl WebhookBatch {
+    /// Nothing usable arrived (and nothing was rejected either).
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty() && self.statuses.is_empty() && self.rejected == 0
+    }
+}
+
+/// The body is not a WhatsApp Business webhook at all; the handler answers 400.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("the body is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the body is not a JSON object")]
+    NotAnObject,
+    #[error("`object` is {found:?}, expected \"whatsapp_business_account\"")]
+    UnexpectedObject { found: Option<String> },
+    #[error("`entry` is missing or not an array")]
+    NoEntries,
+}
+
+/// How much of a foreign `object` value an error message repeats.
+const ECHO_LIMIT: usize = 64;
+
+/// Parses a webhook body (the raw bytes whose signature was checked) in one pass.
+///
+/// # Errors
+///
+/// [`ParseError`] when the body is not JSON or not a WhatsApp Business webhook
+/// (no object, another `object`, no `entry` array). Problems inside `entry[]` never
+/// fail the batch: they are counted in [`WebhookBatch::rejected`].
+pub fn parse_webhook(raw_body: &[u8]) -> Result<WebhookBatch, ParseError> {
+    let Obj(envelope) = serde_json::from_slice::<Obj<Envelope<'_>>>(raw_body)?;
+    let envelope = envelope.ok_or(ParseError::NotAnObject)?;
+    let object = envelope.object.as_deref();
+    if object != Some(payload::WHATSAPP_BUSINESS_ACCOUNT) {
+        return Err(ParseError::UnexpectedObject {
+            found: object.map(|o| o.chars().take(ECHO_LIMIT).collect()),
+        });
+    }
+    let Some(List::Valid(entries)) = envelope.entry else {
+        return Err(ParseError::NoEntries);
+    };
+
+    let mut batch = WebhookBatch::default();
+    for Obj(entry) in entries {
+        let Some(entry) = entry else {
+            batch.rejected += 1;
+            continue;
+        };
+        for Obj(change) in entry.changes.into_items(&mut batch.rejected) {
+            let Some(change) = change else {
+                batch.rejected += 1;
+                continue;
+            };
+            // Other subscriptions (template updates, account alerts…) are not ours.
+            if change.field.as_deref() != Some(payload::MESSAGES_FIELD) {
+                continue;
+            }
+            match change.value.0 {
+                Some(value) => batch.add(value),
+                None => batch.rejected += 1,
+            }
+        }
+    }
+    Ok(batch)
+}
+
+/// The business number a change is about, parsed once for all its messages.
+struct Business {
+    /// `None` when missing or invalid: the change's messages are then rejected
+    /// (statuses do not need it).
+    phone_number_id: Option<PhoneNumberId>,
+    display_phone_number: String,
+}
+
+impl WebhookBatch {
+    fn add(&mut self, value: Value<'_>) {
+        let metadata = value.metadata.0;
+        let business = Business {
+            phone_number_id: metadata
+                .as_ref()
+                .and_then(|m| m.phone_number_id.as_deref())
+                .and_then(|id| PhoneNumberId::parse(id).ok()),
+            display_phone_number: metadata
+                .and_then(|m| m.display_phone_number.into_owned())
+                .unwrap_or_default(),
+        };
+        // Contacts only lend names: a broken list costs names, not messages.
+        let contacts: Vec<Contact<'_>> = match value.contacts {
+            List::Valid(contacts) => contacts.into_iter().filter_map(|c| c.0).collect(),
+            List::Invalid => Vec::new(),
+        };
+
+        for Obj(message) in value.messages.into_items(&mut self.rejected) {
+            match message.and_then(|m| inbound(m, &business, &contacts)) {
+                Some(message) => self.messages.push(message),
+                None => self.rejected += 1,
+            }
+        }
+        for Obj(status) in value.statuses.into_items(&mut self.rejected) {
+            match status.and_then(status_update) {
+                Some(status) => self.statuses.push(status),
+                None => self.rejected += 1,
+            }
+        }
+    }
+}
+
+fn inbound(
+    message: Message<'_>,
+    business: &Business,
+    contacts: &[Contact<'_>],
+) -> Option<InboundMessage> {
+    let phone_number_id = business.phone_number_id.clone()?;
+    let wamid = Wamid::parse(message.id.as_deref()?).ok()?;
+    // `from` (phone based) while Meta still sends it, else the business-scoped id.
+    let sender = message
+        .from
+        .non_empty()
+        .or(message.from_user_id.non_empty())?;
+    let wa_id = WaId::parse(sender).ok()?;
+    let sent_at = timestamp(message.timestamp)?;
+    let profile_name = profile_name(contacts, &message);
+    let content = content(message)?;
+    Some(InboundMessage {
+        wamid,
+        customer: CustomerKey::new(phone_number_id, wa_id),
+        profile_name,
+        display_phone_number: business.display_phone_number.clone(),
+        sent_at,
+        content,
+    })
+}
+
+/// The sender's contact (by `wa_id` or `user_id`), else the only contact there is.
+fn profile_name(contacts: &[Contact<'_>], message: &Message<'_>) -> Option<String> {
+    let from = message.from.non_empty();
+    let from_user_id = message.from_user_id.non_empty();
+    let is_sender = |contact: &&Contact<'_>| {
+        (from.is_some() && contact.wa_id.non_empty() == from)
+            || (from_user_id.is_some() && contact.user_id.non_empty() == from_user_id)
+    };
+    let contact = contacts.iter().find(is_sender).or(match contacts {
+        [only] => Some(only),
+        _ => None,
+    })?;
+    let name = contact.profile.0.as_ref()?.name.non_empty()?;
+    Some(name.to_owned())
+}
+
+/// Epoch seconds; zero, negative or out-of-range values are not a real send time.
+fn timestamp(raw: Int) -> Option<Timestamp> {
+    raw.0
+        .filter(|secs| *secs > 0)
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+}
+
+/// The message's content. A known type without its essential member is rejected;
+/// a type wadesk does not handle is kept as `Unsupported`, never rejected.
+fn content(message: Message<'_>) -> Option<MessageContent> {
+    let kind = message.kind.non_empty()?;
+    let content = match kind {
+        "text" => MessageContent::Text {
+            text: message.text.0?.body.into_owned()?,
+        },
+        "image" => MessageContent::Image {
+            attachment: attachment(message.image)?,
+        },
+        "video" => MessageContent::Video {
+            attachment: attachment(message.video)?,
+        },
+        "audio" => MessageContent::Audio {
+            attachment: attachment(message.audio)?,
+        },
+        "document" => MessageContent::Document {
+            attachment: attachment(message.document)?,
+        },
+        "sticker" => MessageContent::Sticker {
+            attachment: attachment(message.sticker)?,
+        },
+        "button" => {
+            let button = message.button.0?;
+            MessageContent::Button {
+                text: button.text.into_owned()?,
+                payload: button.payload.into_owned(),
+            }
+        }
+        "interactive" => interactive(message.interactive.0?)?,
+        other => MessageContent::Unsupported {
+            whatsapp_type: other.to_owned(),
+        },
+    };
+    Some(content)
+}
+
+/// Inbound media arrive as a media id to download later, never as a public URL.
+fn attachment(media: Obj<Media<'_>>) -> Option<Attachment> {
+    let media = media.0?;
+    let media_id = media.id.non_empty()?.to_owned();
+    Some(Attachment {
+        url: None,
+        media_id: Some(media_id),
+        filename: media.filename.into_owned(),
+        mime_type: media.mime_type.into_owned(),
+        size_bytes: None,
+        caption: media.caption.into_owned(),
+    })
+}
+
+/// A reply to our buttons or list; other interactive replies (flows…) are kept as
+/// unsupported `interactive` messages.
+fn interactive(interactive: Interactive<'_>) -> Option<MessageContent> {
+    let reply = match interactive.kind.as_deref() {
+        Some("button_reply") => interactive.button_reply,
+        Some("list_reply") => interactive.list_reply,
+        _ => {
+            return Some(MessageContent::Unsupported {
+                whatsapp_type: "interactive".to_owned(),
+            })
+        }
+    };
+    let reply = reply.0?;
+    let reply_id = reply.id.non_empty()?.to_owned();
+    Some(MessageContent::Interactive {
+        reply_id,
+        title: reply.title.into_owned().unwrap_or_default(),
+    })
+}
+
+/// A status WhatsApp reports; others (`deleted`, `warning`, `played`…) are rejected.
+fn status_update(status: Status<'_>) -> Option<StatusUpdate> {
+    let wamid = Wamid::parse(status.id.as_deref()?).ok()?;
+    let delivery = match status.status.as_deref()? {
+        "sent" => DeliveryStatus::Sent,
+        "delivered" => DeliveryStatus::Delivered,
+        "read" => DeliveryStatus::Read,
+        "failed" => DeliveryStatus::Failed,
+        _ => return None,
+    };
+    let at = timestamp(status.timestamp)?;
+    let error = status
+        .errors
+        .first()
+        .and_then(|error| error.0.as_ref())
+        .map(delivery_error);
+    Some(StatusUpdate {
+        wamid,
+        status: delivery,
+        at,
+        error,
+    })
+}
+
+/// `errors[0]`; a missing code reads as 0 so the title is not lost with it.
+fn delivery_error(error: &StatusError<'_>) -> DeliveryError {
+    DeliveryError {
+        code: error.code.0.unwrap_or(0),
+        title: error
+            .title
+            .non_empty()
+            .or(error.message.non_empty())
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
