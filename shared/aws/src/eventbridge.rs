@@ -38,7 +38,9 @@ impl EventBridgePublisher {
             .source(EVENT_SOURCE)
             .detail_type(event.type_name())
             .detail(detail)
-            .time(aws_smithy_types::DateTime::from_millis(event.at.timestamp_millis()))
+            .time(aws_smithy_types::DateTime::from_millis(
+                event.at.timestamp_millis(),
+            ))
             .build())
     }
 
@@ -79,7 +81,10 @@ impl EventBridgePublisher {
                 .filter(|(_, result)| result.error_code().is_some())
                 .map(|(entry, _)| entry)
                 .collect();
-            tracing::warn!(failed = entries.len(), "PutEvents partly failed; retrying the failed entries");
+            tracing::warn!(
+                failed = entries.len(),
+                "PutEvents partly failed; retrying the failed entries"
+            );
         }
         Err(PublishError {
             failed: entries.len(),

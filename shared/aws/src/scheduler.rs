@@ -79,7 +79,12 @@ impl TimerScheduler for EventBridgeScheduler {
         match created {
             Ok(_) => Ok(()),
             // The name is deterministic: a conflict means this very timer is armed.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conflict_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(ScheduleError::new(e)),
         }
     }

@@ -14,18 +14,23 @@ pub fn to_item<T: Serialize>(
     pk: String,
     sk: &str,
 ) -> Result<Item, StoreError> {
-    let mut item: Item =
-        serde_dynamo::to_item(value).map_err(|e| StoreError::new(operation, e))?;
+    let mut item: Item = serde_dynamo::to_item(value).map_err(|e| StoreError::new(operation, e))?;
     item.retain(|_, v| !matches!(v, AttributeValue::Null(_)));
     item.extend(keys::key(pk, sk));
     Ok(item)
 }
 
-pub fn from_item<T: DeserializeOwned>(operation: &'static str, item: Item) -> Result<T, StoreError> {
+pub fn from_item<T: DeserializeOwned>(
+    operation: &'static str,
+    item: Item,
+) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::new(operation, e))
 }
 
-pub fn to_value<T: Serialize>(operation: &'static str, value: &T) -> Result<AttributeValue, StoreError> {
+pub fn to_value<T: Serialize>(
+    operation: &'static str,
+    value: &T,
+) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::new(operation, e))
 }
 

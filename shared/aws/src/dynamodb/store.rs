@@ -1,8 +1,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::Duration;
@@ -101,7 +101,12 @@ impl DynamoStore {
         customer: &Customer,
         expected: Option<u64>,
     ) -> Result<TransactWriteItem, CommitError> {
-        let item = to_item(op, customer, keys::customer_pk(&customer.key), keys::CUSTOMER_SK)?;
+        let item = to_item(
+            op,
+            customer,
+            keys::customer_pk(&customer.key),
+            keys::CUSTOMER_SK,
+        )?;
         let put = match expected {
             None => self
                 .put(item)
@@ -116,7 +121,11 @@ impl DynamoStore {
             .build())
     }
 
-    fn put_message(&self, op: &'static str, message: &Message) -> Result<TransactWriteItem, CommitError> {
+    fn put_message(
+        &self,
+        op: &'static str,
+        message: &Message,
+    ) -> Result<TransactWriteItem, CommitError> {
         let item = to_item(
             op,
             message,
@@ -148,7 +157,10 @@ impl DynamoStore {
             "conversation_id".into(),
             AttributeValue::S(message.conversation_id.to_string()),
         );
-        item.insert("message_id".into(), AttributeValue::S(message.id.to_string()));
+        item.insert(
+            "message_id".into(),
+            AttributeValue::S(message.id.to_string()),
+        );
         item.insert("message_at".into(), to_value(op, &message.at)?);
         item.insert("customer".into(), to_value(op, customer)?);
         item.insert("events".into(), AttributeValue::S(events));
@@ -207,7 +219,10 @@ impl DynamoStore {
                 ];
                 let mut update = Update::builder()
                     .table_name(&self.table)
-                    .set_key(Some(keys::key(keys::conversation_pk(*id), keys::CONVERSATION_SK)))
+                    .set_key(Some(keys::key(
+                        keys::conversation_pk(*id),
+                        keys::CONVERSATION_SK,
+                    )))
                     .condition_expression("#status = :expected_status")
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":status", to_value(op, status)?)
@@ -221,7 +236,8 @@ impl DynamoStore {
                 }
                 if let Some(started) = handling_started_at {
                     set.push("handling_started_at = :handling");
-                    update = update.expression_attribute_values(":handling", to_value(op, started)?);
+                    update =
+                        update.expression_attribute_values(":handling", to_value(op, started)?);
                 }
                 let update = update
                     .update_expression(format!("SET {}", set.join(", ")))
@@ -244,17 +260,27 @@ impl DynamoStore {
             .await
             .map(|_| ())
             .map_err(|error| match cancellation(&error) {
-                Some(Cancelled::Condition { index, old }) => TransactFailure::Condition { index, old },
+                Some(Cancelled::Condition { index, old }) => {
+                    TransactFailure::Condition { index, old }
+                }
                 Some(Cancelled::Conflict) => TransactFailure::Conflict,
                 None => TransactFailure::Store(StoreError::new(op, error)),
             })
     }
 
     /// The events a wamid item recorded (for a duplicate delivery to republish).
-    async fn recorded_events(&self, op: &'static str, wamid: &Wamid, old: Option<Item>) -> Result<Vec<EventEnvelope>, StoreError> {
+    async fn recorded_events(
+        &self,
+        op: &'static str,
+        wamid: &Wamid,
+        old: Option<Item>,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
         let item = match old {
             Some(item) => Some(item),
-            None => self.get(op, keys::key(keys::wamid_pk(wamid), keys::WAMID_SK)).await?,
+            None => {
+                self.get(op, keys::key(keys::wamid_pk(wamid), keys::WAMID_SK))
+                    .await?
+            }
         };
         let events = item.as_ref().and_then(|i| string(i, "events"));
         match events {
@@ -299,13 +325,19 @@ impl ConversationStore for DynamoStore {
     async fn commit_inbound(&self, decision: &InboundDecision) -> Result<(), CommitError> {
         let op = "commit_inbound";
         let message = &decision.message;
-        let wamid = message
-            .wamid
-            .as_ref()
-            .ok_or_else(|| CommitError::Store(StoreError::new(op, "inbound message without wamid")))?;
+        let wamid = message.wamid.as_ref().ok_or_else(|| {
+            CommitError::Store(StoreError::new(op, "inbound message without wamid"))
+        })?;
         // The wamid item goes first: its index tells a duplicate from a conflict.
         let items = vec![
-            self.put_wamid(op, wamid, message, &decision.customer.key, &decision.events, INBOUND_WAMID_TTL)?,
+            self.put_wamid(
+                op,
+                wamid,
+                message,
+                &decision.customer.key,
+                &decision.events,
+                INBOUND_WAMID_TTL,
+            )?,
             self.put_customer(op, &decision.customer, decision.expected_customer_version)?,
             self.conversation_write(op, &decision.conversation)?,
             self.put_message(op, message)?,
@@ -315,7 +347,9 @@ impl ConversationStore for DynamoStore {
             Err(TransactFailure::Condition { index: 0, old }) => Err(CommitError::Duplicate {
                 events: self.recorded_events(op, wamid, old).await?,
             }),
-            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => Err(CommitError::Conflict),
+            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => {
+                Err(CommitError::Conflict)
+            }
             Err(TransactFailure::Store(error)) => Err(error.into()),
         }
     }
@@ -323,7 +357,10 @@ impl ConversationStore for DynamoStore {
     #[tracing::instrument(skip_all, err)]
     async fn find_wamid(&self, wamid: &Wamid) -> Result<Option<WamidRecord>, StoreError> {
         let op = "find_wamid";
-        let Some(item) = self.get(op, keys::key(keys::wamid_pk(wamid), keys::WAMID_SK)).await? else {
+        let Some(item) = self
+            .get(op, keys::key(keys::wamid_pk(wamid), keys::WAMID_SK))
+            .await?
+        else {
             return Ok(None);
         };
         #[derive(serde::Deserialize)]
@@ -343,7 +380,10 @@ impl ConversationStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, err)]
-    async fn load_status_context(&self, record: &WamidRecord) -> Result<Option<StatusContext>, StoreError> {
+    async fn load_status_context(
+        &self,
+        record: &WamidRecord,
+    ) -> Result<Option<StatusContext>, StoreError> {
         let op = "load_status_context";
         let customer_pk = keys::customer_pk(&record.customer);
         let items = self
@@ -391,7 +431,8 @@ impl ConversationStore for DynamoStore {
             Some(expected) => update
                 .condition_expression("#status = :expected")
                 .expression_attribute_values(":expected", to_value(op, &expected)?),
-            None => update.condition_expression("attribute_exists(pk) AND attribute_not_exists(#status)"),
+            None => update
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(#status)"),
         };
         if let Some(error) = &message.error {
             set.push("#error = :error");
@@ -409,13 +450,19 @@ impl ConversationStore for DynamoStore {
         }
         match self.transact(op, items).await {
             Ok(()) => Ok(()),
-            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => Err(CommitError::Conflict),
+            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => {
+                Err(CommitError::Conflict)
+            }
             Err(TransactFailure::Store(error)) => Err(error.into()),
         }
     }
 
     #[tracing::instrument(skip_all, err)]
-    async fn record_outbound(&self, customer: &CustomerKey, message: &Message) -> Result<(), CommitError> {
+    async fn record_outbound(
+        &self,
+        customer: &CustomerKey,
+        message: &Message,
+    ) -> Result<(), CommitError> {
         let op = "record_outbound";
         let mut items = Vec::with_capacity(2);
         if let Some(wamid) = &message.wamid {
@@ -430,7 +477,9 @@ impl ConversationStore for DynamoStore {
                     events: self.recorded_events(op, wamid, old).await?,
                 })
             }
-            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => Err(CommitError::Conflict),
+            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => {
+                Err(CommitError::Conflict)
+            }
             Err(TransactFailure::Store(error)) => Err(error.into()),
         }
     }
@@ -445,9 +494,18 @@ impl ConversationStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, err)]
-    async fn save_customer(&self, customer: &Customer, expected_version: u64) -> Result<(), CommitError> {
+    async fn save_customer(
+        &self,
+        customer: &Customer,
+        expected_version: u64,
+    ) -> Result<(), CommitError> {
         let op = "save_customer";
-        let item = to_item(op, customer, keys::customer_pk(&customer.key), keys::CUSTOMER_SK)?;
+        let item = to_item(
+            op,
+            customer,
+            keys::customer_pk(&customer.key),
+            keys::CUSTOMER_SK,
+        )?;
         let saved = self
             .client
             .put_item()
@@ -470,12 +528,18 @@ impl ConversationStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, err)]
-    async fn get_conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
+    async fn get_conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
         let op = "get_conversation";
-        self.get(op, keys::key(keys::conversation_pk(id), keys::CONVERSATION_SK))
-            .await?
-            .map(|item| from_item(op, item))
-            .transpose()
+        self.get(
+            op,
+            keys::key(keys::conversation_pk(id), keys::CONVERSATION_SK),
+        )
+        .await?
+        .map(|item| from_item(op, item))
+        .transpose()
     }
 
     #[tracing::instrument(skip_all, err)]
@@ -487,7 +551,10 @@ impl ConversationStore for DynamoStore {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", AttributeValue::S(keys::conversation_pk(id)))
-            .expression_attribute_values(":prefix", AttributeValue::S(keys::MESSAGE_SK_PREFIX.into()))
+            .expression_attribute_values(
+                ":prefix",
+                AttributeValue::S(keys::MESSAGE_SK_PREFIX.into()),
+            )
             .consistent_read(true)
             .into_paginator()
             .items()
@@ -501,7 +568,12 @@ impl ConversationStore for DynamoStore {
     #[tracing::instrument(skip_all, err)]
     async fn put_channel(&self, channel: &Channel) -> Result<(), StoreError> {
         let op = "put_channel";
-        let item = to_item(op, channel, keys::channel_pk(&channel.phone_number_id), keys::CHANNEL_SK)?;
+        let item = to_item(
+            op,
+            channel,
+            keys::channel_pk(&channel.phone_number_id),
+            keys::CHANNEL_SK,
+        )?;
         self.client
             .put_item()
             .table_name(&self.table)
