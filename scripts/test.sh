@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The project's test command.
+#
+#   scripts/test.sh [extra cargo test args...]     e.g. scripts/test.sh -p wadesk-domain
+#
+# 1. makes .venv (repo root) with the pinned moto[server] and cfn-lint,
+# 2. lints infra/template.yaml,
+# 3. starts moto's server on a free loopback port (log: target/moto.log) and
+#    exports WADESK_MOTO_ENDPOINT plus dummy AWS credentials,
+# 4. runs `cargo test --workspace --all-targets` then `cargo test --workspace --doc`
+#    (extra arguments go to both), and stops moto on any exit.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+VENV="$ROOT/.venv"
+REQS="$ROOT/scripts/requirements-test.txt"
+MOTO_VERSION="5.2.5"
+CFN_LINT_VERSION="1.58.0"
+MOTO_PID=""
+
+log() { printf '[test.sh] %s\n' "$*" >&2; }
+
+ensure_venv() {
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        log "creating virtualenv at .venv"
+        python3 -m venv "$VENV"
+    fi
+    # Skip pip entirely when the pinned versions are already there.
+    if "$VENV/bin/python" - "$MOTO_VERSION" "$CFN_LINT_VERSION" <<'PY' 2>/dev/null; then
+import sys
+from importlib.metadata import version
+want_moto, want_lint = sys.argv[1], sys.argv[2]
+ok = version("moto") == want_moto and version("cfn-lint") == want_lint
+# moto's server extra pulls in flask; without it moto_server cannot start.
+version("flask")
+sys.exit(0 if ok else 1)
+PY
+        log "venv ok (moto $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION)"
+    else
+        log "installing test tools into .venv"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
+    fi
+}
+
+free_port() {
+    "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+stop_moto() {
+    if [[ -n "$MOTO_PID" ]] && kill -0 "$MOTO_PID" 2>/dev/null; then
+        kill "$MOTO_PID" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$MOTO_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
+    fi
+    MOTO_PID=""
+}
+
+start_moto() {
+    mkdir -p "$ROOT/target"
+    local port
+    port="$(free_port)"
+    # moto's server with requests handled one at a time: see the docstring of
+    # scripts/moto_server.py for why moto_server alone would lose writes.
+    local -a cmd=("$VENV/bin/python" "$ROOT/scripts/moto_server.py" 127.0.0.1 "$port")
+    log "starting ${cmd[*]#"$ROOT/"} (log: target/moto.log)"
+    "${cmd[@]}" >"$ROOT/target/moto.log" 2>&1 &
+    MOTO_PID=$!
+    local url="http://127.0.0.1:$port"
+    local deadline=$((SECONDS + 20))
+    until "$VENV/bin/python" - "$url/moto-api/" <<'PY' 2>/dev/null; do
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=1).read()
+PY
+        if ! kill -0 "$MOTO_PID" 2>/dev/null; then
+            log "moto_server exited during start-up; target/moto.log says:"
+            cat "$ROOT/target/moto.log" >&2 || true
+            MOTO_PID=""
+            return 1
+        fi
+        if ((SECONDS >= deadline)); then
+            log "moto_server did not answer on $url within 20 s; target/moto.log says:"
+            cat "$ROOT/target/moto.log" >&2 || true
+            return 1
+        fi
+        sleep 0.2
+    done
+    log "moto_server ready at $url"
+    export WADESK_MOTO_ENDPOINT="$url"
+}
+
+aws_test_env() {
+    # Never let a developer's real AWS identity leak into the tests.
+    unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN \
+        AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
+        AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_AUTHORIZATION_TOKEN AWS_ENDPOINT_URL
+    export AWS_ACCESS_KEY_ID=testing
+    export AWS_SECRET_ACCESS_KEY=testing
+    export AWS_REGION=us-east-1
+    export AWS_DEFAULT_REGION=us-east-1
+    export AWS_CONFIG_FILE=/dev/null
+    export AWS_SHARED_CREDENTIALS_FILE=/dev/null
+    export AWS_EC2_METADATA_DISABLED=true
+}
+
+main() {
+    trap stop_moto EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    ensure_venv
+
+    log "cfn-lint infra/template.yaml"
+    "$VENV/bin/cfn-lint" infra/template.yaml
+
+    aws_test_env
+    start_moto
+
+    # `--workspace` would override a `-p` given here (cargo then selects every
+    # member), and an explicit target selection conflicts with --all-targets
+    # and --doc: adapt the two cargo invocations to the extra arguments.
+    local scope=(--workspace) targets=(--all-targets) run_doc=1 arg
+    for arg in "$@"; do
+        case "$arg" in
+            --) break ;;
+            -p | -p* | --package | --package=*) scope=() ;;
+            --lib | --bins | --bin | --bin=* | --tests | --test | --test=* | --benches | --bench | --bench=* | \
+                --examples | --example | --example=* | --all-targets | --doc)
+                targets=()
+                run_doc=0
+                ;;
+        esac
+    done
+
+    # Test binaries' stdout is also kept in target/test-output.log, to total the
+    # results at the end (the doc-test run, often "0 passed", would otherwise
+    # be the last result line printed).
+    local out="$ROOT/target/test-output.log"
+    : >"$out"
+    log "cargo test $(printf '%s ' "${scope[@]}" "${targets[@]}" "$@")"
+    cargo test "${scope[@]}" "${targets[@]}" "$@" | tee -a "$out"
+    if ((run_doc)); then
+        log "cargo test $(printf '%s ' "${scope[@]}" --doc "$@")"
+        cargo test "${scope[@]}" --doc "$@" | tee -a "$out"
+    else
+        log "target selection given: skipping the separate doc-test run"
+    fi
+    summarize "$out"
+}
+
+summarize() {
+    # Sums cargo's "test result: ok. N passed; N failed; N ignored; ..." lines.
+    awk '
+        /^test result: / {
+            for (i = 1; i <= NF; i++) {
+                if ($(i + 1) ~ /^passed/) passed += $i
+                if ($(i + 1) ~ /^failed/) failed += $i
+                if ($(i + 1) ~ /^ignored/) ignored += $i
+            }
+        }
+        END { printf "total: %d passed, %d failed, %d skipped\n", passed, failed, ignored }
+    ' "$1"
+}
+
+# Sourcing the file (e.g. to try start_moto alone) defines the functions only.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    main "$@"
+fi
