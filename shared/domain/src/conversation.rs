@@ -72,4 +72,51 @@ pub struct Conversation {
     pub wrap_up_reason: Option<String>,
     #[serde(default)]
     pub done: bool,
+    /// The agent an offer is waiting on, and since when.
+    #[serde(default)]
+    pub offered_to: Option<AgentId>,
+    #[serde(default)]
+    pub offered_at: Option<Timestamp>,
+    /// When it last entered a queue (the offer shows the waiting time).
+    #[serde(default)]
+    pub queued_at: Option<Timestamp>,
+    /// An agent invited to a conference who has not accepted yet.
+    #[serde(default)]
+    pub invited: Option<AgentId>,
+    /// Agents who left (transfer, conference exit) and owe a wrap-up reason.
+    #[serde(default)]
+    pub pending_wrap_up: Vec<AgentId>,
+    /// At least one agent replied.
+    #[serde(default)]
+    pub answered: bool,
+    /// Optimistic-concurrency version: every write checks and bumps it.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Conversation {
+    /// Agents who see this conversation in their own lists, and why.
+    pub fn agent_links(&self) -> Vec<(AgentId, &'static str)> {
+        let mut links = Vec::new();
+        if let Some(owner) = &self.owner {
+            links.push((owner.clone(), "owner"));
+        }
+        if let Some(agent) = &self.offered_to {
+            links.push((agent.clone(), "offered"));
+        }
+        if let Some(agent) = &self.invited {
+            links.push((agent.clone(), "invited"));
+        }
+        for agent in &self.participants {
+            if Some(agent) != self.owner.as_ref() {
+                links.push((agent.clone(), "participant"));
+            }
+        }
+        for agent in &self.pending_wrap_up {
+            links.push((agent.clone(), "wrap_up"));
+        }
+        links.sort();
+        links.dedup_by(|a, b| a.0 == b.0);
+        links
+    }
 }

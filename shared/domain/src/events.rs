@@ -68,6 +68,74 @@ pub enum DomainEvent {
         customer: CustomerKey,
         wamid: Wamid,
     },
+    ConversationOffered {
+        conversation_id: ConversationId,
+        agent: AgentId,
+        queue: QueueId,
+    },
+    /// An offer was not accepted in time: the agent went to RONA.
+    OfferTimedOut {
+        conversation_id: ConversationId,
+        agent: AgentId,
+        queue: QueueId,
+    },
+    ConversationAccepted {
+        conversation_id: ConversationId,
+        agent: AgentId,
+        queue: QueueId,
+    },
+    /// An agent took a conversation; with `previous_owner`, overtook it.
+    ConversationTaken {
+        conversation_id: ConversationId,
+        agent: AgentId,
+        queue: QueueId,
+        previous_owner: Option<AgentId>,
+    },
+    AgentReplied {
+        conversation_id: ConversationId,
+        agent: AgentId,
+        queue: QueueId,
+        message_id: MessageId,
+        /// Seconds since the first unanswered customer message, for a first reply.
+        response_seconds: Option<i64>,
+        first_reply: bool,
+    },
+    ConversationTransferred {
+        conversation_id: ConversationId,
+        from: AgentId,
+        to_agent: Option<AgentId>,
+        to_queue: QueueId,
+    },
+    ConferenceInvited {
+        conversation_id: ConversationId,
+        owner: AgentId,
+        guest: AgentId,
+    },
+    ConferenceJoined {
+        conversation_id: ConversationId,
+        guest: AgentId,
+    },
+    ConferenceLeft {
+        conversation_id: ConversationId,
+        guest: AgentId,
+    },
+    ConversationEnded {
+        conversation_id: ConversationId,
+        agent: AgentId,
+        queue: QueueId,
+    },
+    ConversationFinished {
+        conversation_id: ConversationId,
+        customer: CustomerKey,
+        agent: AgentId,
+        queue: QueueId,
+        reason: String,
+        handling_seconds: Option<i64>,
+    },
+    AgentStateChanged {
+        agent: AgentId,
+        state: crate::AgentState,
+    },
 }
 
 impl DomainEvent {
@@ -81,10 +149,23 @@ impl DomainEvent {
             Self::WindowClosedEarly { .. } => "WindowClosedEarly",
             Self::CustomerOptedOut { .. } => "CustomerOptedOut",
             Self::CustomerOptedIn { .. } => "CustomerOptedIn",
+            Self::ConversationOffered { .. } => "ConversationOffered",
+            Self::OfferTimedOut { .. } => "OfferTimedOut",
+            Self::ConversationAccepted { .. } => "ConversationAccepted",
+            Self::ConversationTaken { .. } => "ConversationTaken",
+            Self::AgentReplied { .. } => "AgentReplied",
+            Self::ConversationTransferred { .. } => "ConversationTransferred",
+            Self::ConferenceInvited { .. } => "ConferenceInvited",
+            Self::ConferenceJoined { .. } => "ConferenceJoined",
+            Self::ConferenceLeft { .. } => "ConferenceLeft",
+            Self::ConversationEnded { .. } => "ConversationEnded",
+            Self::ConversationFinished { .. } => "ConversationFinished",
+            Self::AgentStateChanged { .. } => "AgentStateChanged",
         }
     }
 
-    /// What makes this fact unique; the event id is derived from it.
+    /// What makes this fact unique; the event id is derived from it. Desk events
+    /// carry the conversation version they produced (see `EventEnvelope::for_change`).
     fn natural_key(&self, at: Timestamp) -> String {
         let ty = self.type_name();
         match self {
@@ -110,6 +191,20 @@ impl DomainEvent {
                 customer.wa_id,
                 expired_at.timestamp()
             ),
+            Self::AgentStateChanged { agent, .. } => format!("{ty}/{agent}/{}", at.timestamp_micros()),
+            Self::ConversationOffered { conversation_id, .. }
+            | Self::OfferTimedOut { conversation_id, .. }
+            | Self::ConversationAccepted { conversation_id, .. }
+            | Self::ConversationTaken { conversation_id, .. }
+            | Self::AgentReplied { conversation_id, .. }
+            | Self::ConversationTransferred { conversation_id, .. }
+            | Self::ConferenceInvited { conversation_id, .. }
+            | Self::ConferenceJoined { conversation_id, .. }
+            | Self::ConferenceLeft { conversation_id, .. }
+            | Self::ConversationEnded { conversation_id, .. }
+            | Self::ConversationFinished { conversation_id, .. } => {
+                format!("{ty}/{conversation_id}/{}", at.timestamp_micros())
+            }
             Self::WindowClosedEarly { customer, .. } => format!(
                 "{ty}/{}/{}/{}",
                 customer.phone_number_id,
@@ -140,6 +235,22 @@ impl EventEnvelope {
 
     pub fn type_name(&self) -> &'static str {
         self.event.type_name()
+    }
+
+    /// An event caused by the change that gave `subject` (a conversation, an
+    /// agent) its `version`: unique, and the same when the change is redelivered.
+    pub fn for_change(
+        event: DomainEvent,
+        subject: impl std::fmt::Display,
+        version: u64,
+        at: Timestamp,
+    ) -> Self {
+        let key = format!("{}/{subject}/v{version}", event.type_name());
+        Self {
+            id: Uuid::new_v5(&EVENT_NAMESPACE, key.as_bytes()),
+            at,
+            event,
+        }
     }
 }
 

@@ -239,6 +239,13 @@ fn start_session(
         handling_started_at: None,
         wrap_up_reason: None,
         done: false,
+        offered_to: None,
+        offered_at: None,
+        queued_at: (status == ConversationStatus::Unanswered).then_some(received_at),
+        invited: None,
+        pending_wrap_up: Vec::new(),
+        answered: false,
+        version: 1,
     };
     customer.live = Some(LiveSession {
         conversation_id: conversation.id,

@@ -6,9 +6,11 @@
 //! state plus the [`DomainEvent`]s it caused. Adapters persist what these functions
 //! decide; they never decide themselves.
 
+pub mod agent;
 pub mod channel;
 pub mod clock;
 pub mod conversation;
+pub mod desk;
 pub mod customer;
 pub mod events;
 pub mod expiry;
@@ -18,10 +20,12 @@ pub mod message;
 pub mod status;
 pub mod window;
 
+pub use agent::{Agent, AgentState, Queue, Role};
 pub use channel::{Channel, TemplateRef};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use conversation::{Conversation, ConversationStatus, Origin};
 pub use customer::{Customer, LiveSession, OptOut};
+pub use desk::{AgentChange, DeskDecision, DeskError};
 pub use events::{DomainEvent, EventEnvelope};
 pub use expiry::{decide_window_fire, WindowFire, WindowFireDecision};
 pub use ids::{

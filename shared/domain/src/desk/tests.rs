@@ -1,0 +1,434 @@
+use std::collections::BTreeMap;
+
+use chrono::{Duration, Utc};
+use proptest::prelude::*;
+
+use super::*;
+use crate::{
+    decide_inbound, Channel, ConversationChange, CustomerKey, InboundMessage, PhoneNumberId, WaId,
+    Wamid,
+};
+
+fn id(s: &str) -> AgentId {
+    AgentId::parse(s).unwrap()
+}
+
+fn sales() -> QueueId {
+    QueueId::parse("sales").unwrap()
+}
+
+fn agent(name: &str, max: u32, now: Timestamp) -> Agent {
+    let mut agent = Agent::new(id(name), name.to_uppercase(), Role::Agent, vec![sales()], max, now);
+    agent.state = AgentState::Available;
+    agent
+}
+
+fn actor(name: &str) -> Actor {
+    Actor { id: id(name), role: Role::Agent }
+}
+
+/// A customer with a fresh unanswered conversation in `sales`.
+fn unanswered(n: u8, now: Timestamp) -> (Customer, Conversation) {
+    let mut channel = Channel::unconfigured(PhoneNumberId::parse("1").unwrap(), "+1".into());
+    channel.default_queue = sales();
+    let key = CustomerKey::new(PhoneNumberId::parse("1").unwrap(), WaId::parse(format!("34{n}")).unwrap());
+    let d = decide_inbound(
+        None,
+        &channel,
+        InboundMessage {
+            wamid: Wamid::parse(format!("wamid.{n}")).unwrap(),
+            customer: key,
+            profile_name: None,
+            display_phone_number: "+1".into(),
+            sent_at: now,
+            content: MessageContent::Text { text: "hi".into() },
+        },
+        now,
+    );
+    let ConversationChange::Started(conversation) = d.conversation else { unreachable!() };
+    (d.customer, conversation)
+}
+
+struct World {
+    now: Timestamp,
+    agents: BTreeMap<AgentId, Agent>,
+    conversation: Conversation,
+    customer: Customer,
+}
+
+impl World {
+    fn new(agents: &[(&str, u32)]) -> Self {
+        let now = Utc::now();
+        let (customer, conversation) = unanswered(1, now);
+        Self {
+            now,
+            agents: agents.iter().map(|(n, max)| (id(n), agent(n, *max, now))).collect(),
+            conversation,
+            customer,
+        }
+    }
+
+    fn ctx(&self) -> DeskContext<'_> {
+        DeskContext {
+            conversation: &self.conversation,
+            agents: &self.agents,
+            customer: Some(&self.customer),
+            now: self.now,
+        }
+    }
+
+    fn apply(&mut self, decision: DeskDecision) -> DeskDecision {
+        assert_eq!(decision.before.version + 1, decision.conversation.version);
+        self.conversation = decision.conversation.clone();
+        for change in &decision.agents {
+            assert_eq!(self.agents[&change.agent.id].version, change.expected_version);
+            self.agents.insert(change.agent.id.clone(), change.agent.clone());
+        }
+        if let Some((customer, expected)) = &decision.customer {
+            assert_eq!(self.customer.version, *expected);
+            self.customer = customer.clone();
+        }
+        decision
+    }
+
+    fn load(&self, name: &str) -> u32 {
+        self.agents[&id(name)].load
+    }
+}
+
+#[test]
+fn offer_accept_and_the_offer_counts_once() {
+    let mut w = World::new(&[("ana", 2)]);
+    let d = w.apply(offer(&w.ctx(), &id("ana")).unwrap());
+    assert!(d.arm_offer_timeout.is_some());
+    assert_eq!(w.load("ana"), 1);
+    assert_eq!(accept(&w.ctx(), &actor("bob")), Err(DeskError::NotOffered));
+    w.apply(accept(&w.ctx(), &actor("ana")).unwrap());
+    assert_eq!(w.conversation.status, ConversationStatus::Active);
+    assert_eq!(w.conversation.owner, Some(id("ana")));
+    assert_eq!(w.load("ana"), 1);
+    assert_eq!(w.customer.live.unwrap().status, ConversationStatus::Active);
+}
+
+#[test]
+fn an_unaccepted_offer_puts_the_agent_in_rona_and_requeues() {
+    let mut w = World::new(&[("ana", 2)]);
+    let d = w.apply(offer(&w.ctx(), &id("ana")).unwrap());
+    let timeout = d.arm_offer_timeout.unwrap();
+    let d = w.apply(offer_timed_out(&w.ctx(), &timeout).unwrap());
+    assert!(d.needs_routing);
+    assert!(d.freed.is_empty(), "a RONA agent gets no new offer");
+    assert_eq!(w.agents[&id("ana")].state, AgentState::Rona);
+    assert_eq!(w.load("ana"), 0);
+    assert_eq!(w.conversation.offered_to, None);
+    // The same timer again (or after an accept) changes nothing.
+    assert!(offer_timed_out(&w.ctx(), &timeout).is_none());
+    assert!(offer(&w.ctx(), &id("ana")).is_err(), "no offers in RONA");
+}
+
+#[test]
+fn offers_respect_capacity_but_take_does_not() {
+    let now = Utc::now();
+    let mut w = World::new(&[("ana", 1)]);
+    w.agents.get_mut(&id("ana")).unwrap().load = 1;
+    assert_eq!(offer(&w.ctx(), &id("ana")), Err(DeskError::Forbidden));
+    w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    assert_eq!(w.load("ana"), 2);
+    assert!(routing_candidates(&unanswered(2, now).1, None, w.agents.values()).is_empty());
+}
+
+#[test]
+fn taking_a_taken_conversation_names_the_owner_and_force_overtakes() {
+    let mut w = World::new(&[("ana", 2), ("bob", 2)]);
+    w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    assert_eq!(
+        take(&w.ctx(), &actor("bob"), false),
+        Err(DeskError::AlreadyTaken { owner: id("ana") })
+    );
+    let d = w.apply(take(&w.ctx(), &actor("bob"), true).unwrap());
+    assert_eq!(w.conversation.owner, Some(id("bob")));
+    assert_eq!((w.load("ana"), w.load("bob")), (0, 1));
+    assert_eq!(d.freed, vec![id("ana")]);
+    assert!(d.events.iter().any(|e| matches!(
+        &e.event,
+        DomainEvent::ConversationTaken { previous_owner: Some(p), .. } if *p == id("ana")
+    )));
+}
+
+#[test]
+fn taking_an_offered_conversation_withdraws_the_offer() {
+    let mut w = World::new(&[("ana", 2), ("bob", 2)]);
+    w.apply(offer(&w.ctx(), &id("ana")).unwrap());
+    w.apply(take(&w.ctx(), &actor("bob"), false).unwrap());
+    assert_eq!((w.load("ana"), w.load("bob")), (0, 1));
+    assert_eq!(w.conversation.offered_to, None);
+}
+
+#[test]
+fn agents_take_only_from_their_queues() {
+    let mut w = World::new(&[("ana", 2)]);
+    w.agents.get_mut(&id("ana")).unwrap().queues = vec![QueueId::parse("billing").unwrap()];
+    assert_eq!(take(&w.ctx(), &actor("ana"), false), Err(DeskError::Forbidden));
+}
+
+#[test]
+fn sending_takes_an_unanswered_conversation_and_records_the_response_time() {
+    let mut w = World::new(&[("ana", 2)]);
+    w.now += Duration::seconds(42);
+    let d = w
+        .apply(send(&w.ctx(), &actor("ana"), MessageContent::Text { text: "hello".into() }).unwrap());
+    assert_eq!(w.conversation.status, ConversationStatus::Active);
+    assert!(w.conversation.answered);
+    assert_eq!(w.conversation.unanswered_since, None);
+    assert_eq!(d.messages.len(), 1);
+    assert_eq!(d.messages[0].status, Some(crate::DeliveryStatus::Pending));
+    assert!(d.events.iter().any(|e| matches!(
+        e.event,
+        DomainEvent::AgentReplied { response_seconds: Some(42), first_reply: true, .. }
+    )));
+}
+
+#[test]
+fn free_form_messages_need_an_open_window() {
+    let mut w = World::new(&[("ana", 2)]);
+    w.now += Duration::hours(25);
+    assert_eq!(
+        send(&w.ctx(), &actor("ana"), MessageContent::Text { text: "late".into() }),
+        Err(DeskError::WindowClosed)
+    );
+}
+
+#[test]
+fn outgoing_messages_are_checked() {
+    let text = |n: usize| Outgoing::Text("x".repeat(n));
+    assert!(validate_outgoing(None, &text(4096)).is_ok());
+    assert!(matches!(validate_outgoing(None, &text(4097)), Err(DeskError::Invalid(m)) if m.contains("4096")));
+    assert!(validate_outgoing(None, &text(0)).is_err());
+    let file = |name: &str, size: u64| {
+        Outgoing::Attachment(Attachment {
+            url: Some("https://files.example.com/f".into()),
+            filename: Some(name.into()),
+            size_bytes: Some(size),
+            ..Attachment::default()
+        })
+    };
+    assert!(matches!(validate_outgoing(Some("image"), &file("a.PNG", 10)), Ok(MessageContent::Image { .. })));
+    assert!(matches!(validate_outgoing(None, &file("clip.m4v", 10)), Ok(MessageContent::Video { .. })));
+    assert!(matches!(validate_outgoing(None, &file("terms.pdf", MAX_ATTACHMENT_BYTES)), Ok(MessageContent::Document { .. })));
+    assert!(matches!(validate_outgoing(None, &file("terms.pdf", MAX_ATTACHMENT_BYTES + 1)), Err(DeskError::Invalid(m)) if m.contains("10 MB")));
+    assert!(matches!(validate_outgoing(None, &file("tool.exe", 10)), Err(DeskError::Invalid(m)) if m.contains(".exe")));
+    assert!(validate_outgoing(Some("video"), &file("a.png", 10)).is_err());
+}
+
+#[test]
+fn transfer_to_an_available_agent_offers_it_and_the_sender_wraps_up() {
+    let mut w = World::new(&[("ana", 2), ("bob", 2)]);
+    w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    let d = w.apply(transfer(&w.ctx(), &actor("ana"), &TransferTarget::Agent(id("bob"))).unwrap());
+    assert_eq!(w.conversation.status, ConversationStatus::Unanswered);
+    assert_eq!(w.conversation.offered_to, Some(id("bob")));
+    assert_eq!(w.conversation.pending_wrap_up, vec![id("ana")]);
+    assert_eq!((w.load("ana"), w.load("bob")), (0, 1));
+    assert!(d.arm_offer_timeout.is_some());
+    // Bob lets it time out: back in the queue, not lost.
+    let d = w.apply(offer_timed_out(&w.ctx(), &d.arm_offer_timeout.unwrap()).unwrap());
+    assert!(d.needs_routing);
+    assert_eq!(w.conversation.status, ConversationStatus::Unanswered);
+    // Ana wraps up her part; the conversation is untouched.
+    let reasons = vec!["resolved".to_owned()];
+    w.apply(wrap_up(&w.ctx(), &actor("ana"), "resolved", &reasons).unwrap());
+    assert!(w.conversation.pending_wrap_up.is_empty());
+    assert_eq!(w.conversation.status, ConversationStatus::Unanswered);
+}
+
+#[test]
+fn transfer_to_a_busy_agent_waits_in_the_queue() {
+    let mut w = World::new(&[("ana", 2), ("bob", 1)]);
+    w.agents.get_mut(&id("bob")).unwrap().state = AgentState::NotReady;
+    w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    let d = w.apply(transfer(&w.ctx(), &actor("ana"), &TransferTarget::Queue(sales())).unwrap());
+    assert!(d.needs_routing);
+    assert_eq!(w.conversation.offered_to, None);
+}
+
+#[test]
+fn conference_invite_accept_exit_and_end() {
+    let mut w = World::new(&[("ana", 2), ("bob", 2), ("eve", 2)]);
+    w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    w.apply(conference_invite(&w.ctx(), &actor("ana"), &id("bob")).unwrap());
+    assert_eq!(conference_accept(&w.ctx(), &actor("eve")), Err(DeskError::NotOffered));
+    let d = w.apply(conference_accept(&w.ctx(), &actor("bob")).unwrap());
+    assert!(d.messages[0].content.text().unwrap().contains("BOB joined"));
+    assert_eq!(w.conversation.participants, vec![id("ana"), id("bob")]);
+    assert_eq!(w.load("bob"), 1);
+    w.apply(conference_exit(&w.ctx(), &actor("bob")).unwrap());
+    assert_eq!(w.load("bob"), 0);
+    assert_eq!(w.conversation.pending_wrap_up, vec![id("bob")]);
+    w.apply(conference_invite(&w.ctx(), &actor("ana"), &id("eve")).unwrap());
+    w.apply(conference_accept(&w.ctx(), &actor("eve")).unwrap());
+    w.apply(conference_end(&w.ctx(), &actor("ana")).unwrap());
+    assert_eq!(w.conversation.participants, vec![id("ana")]);
+    assert_eq!(w.load("eve"), 0);
+}
+
+#[test]
+fn end_then_wrap_up_finishes_and_assigns_the_customer() {
+    let mut w = World::new(&[("ana", 2)]);
+    w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    w.now += Duration::seconds(300);
+    w.apply(end(&w.ctx(), &actor("ana")).unwrap());
+    assert_eq!(w.conversation.status, ConversationStatus::WrapUp);
+    assert_eq!(w.load("ana"), 0);
+    let reasons = vec!["resolved".to_owned(), "spam".to_owned()];
+    assert!(matches!(wrap_up(&w.ctx(), &actor("ana"), "bored", &reasons), Err(DeskError::Invalid(_))));
+    let d = w.apply(wrap_up(&w.ctx(), &actor("ana"), "resolved", &reasons).unwrap());
+    assert_eq!(w.conversation.status, ConversationStatus::Finished);
+    assert_eq!(w.customer.live, None);
+    assert_eq!(w.customer.assigned_agent, Some(id("ana")));
+    assert!(d.events.iter().any(|e| matches!(
+        e.event,
+        DomainEvent::ConversationFinished { handling_seconds: Some(300), .. }
+    )));
+    w.apply(done(&w.ctx(), &actor("ana")).unwrap());
+    assert!(w.conversation.done);
+}
+
+#[test]
+fn only_the_owner_acts_on_an_active_conversation() {
+    let mut w = World::new(&[("ana", 2), ("bob", 2)]);
+    w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    assert_eq!(end(&w.ctx(), &actor("bob")), Err(DeskError::Forbidden));
+    assert_eq!(transfer(&w.ctx(), &actor("bob"), &TransferTarget::Queue(sales())), Err(DeskError::Forbidden));
+    assert_eq!(
+        send(&w.ctx(), &actor("bob"), MessageContent::Text { text: "x".into() }),
+        Err(DeskError::AlreadyTaken { owner: id("ana") })
+    );
+    assert_eq!(note(&w.ctx(), &actor("bob"), "psst"), Err(DeskError::Forbidden));
+    let supervisor = Actor { id: id("sue"), role: Role::Supervisor };
+    let d = note(&w.ctx(), &supervisor, "offer the discount").unwrap();
+    assert_eq!(d.messages[0].direction, Direction::Note);
+}
+
+#[test]
+fn rona_is_left_only_by_the_agent_and_not_to_rona() {
+    let now = Utc::now();
+    let mut a = agent("ana", 2, now);
+    a.state = AgentState::Rona;
+    assert!(change_state(&a, AgentState::Rona, now).is_err());
+    let (change, _) = change_state(&a, AgentState::Available, now).unwrap();
+    assert_eq!(change.agent.state, AgentState::Available);
+    assert_eq!(change.expected_version, a.version);
+}
+
+#[test]
+fn routing_prefers_the_assigned_agent_then_the_longest_idle() {
+    let now = Utc::now();
+    let (_, conversation) = unanswered(1, now);
+    let mut ana = agent("ana", 2, now);
+    let mut bob = agent("bob", 2, now - Duration::minutes(10));
+    let mut cid = agent("cid", 2, now - Duration::minutes(5));
+    assert_eq!(routing_candidates(&conversation, None, [&ana, &bob, &cid]), vec![id("bob"), id("cid"), id("ana")]);
+    assert_eq!(routing_candidates(&conversation, Some(&id("ana")), [&ana, &bob, &cid])[0], id("ana"));
+    ana.state = AgentState::NotReady;
+    bob.load = 2;
+    cid.queues.clear();
+    assert!(routing_candidates(&conversation, Some(&id("ana")), [&ana, &bob, &cid]).is_empty());
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Offer(usize, usize),
+    Timeout(usize),
+    Accept(usize, usize),
+    Take(usize, usize, bool),
+    End(usize, usize),
+    Transfer(usize, usize, usize),
+    Invite(usize, usize, usize),
+    JoinConference(usize, usize),
+    Exit(usize, usize),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let c = 0usize..3;
+    let a = 0usize..3;
+    prop_oneof![
+        (c.clone(), a.clone()).prop_map(|(c, a)| Step::Offer(c, a)),
+        c.clone().prop_map(Step::Timeout),
+        (c.clone(), a.clone()).prop_map(|(c, a)| Step::Accept(c, a)),
+        (c.clone(), a.clone(), any::<bool>()).prop_map(|(c, a, f)| Step::Take(c, a, f)),
+        (c.clone(), a.clone()).prop_map(|(c, a)| Step::End(c, a)),
+        (c.clone(), a.clone(), a.clone()).prop_map(|(c, a, b)| Step::Transfer(c, a, b)),
+        (c.clone(), a.clone(), a.clone()).prop_map(|(c, a, b)| Step::Invite(c, a, b)),
+        (c.clone(), a.clone()).prop_map(|(c, a)| Step::JoinConference(c, a)),
+        (c, a).prop_map(|(c, a)| Step::Exit(c, a)),
+    ]
+}
+
+proptest! {
+    /// Under any sequence of desk actions, each agent's load is exactly the
+    /// conversations offered to them or active with them, and offers never
+    /// push an agent past their limit.
+    #[test]
+    fn load_always_matches_what_agents_hold(steps in proptest::collection::vec(step(), 1..60)) {
+        let now = Utc::now();
+        let names = ["ana", "bob", "cid"];
+        let mut agents: BTreeMap<AgentId, Agent> = names.iter().map(|n| (id(n), agent(n, 2, now))).collect();
+        let mut world: Vec<(Customer, Conversation)> = (0..3u8).map(|n| unanswered(n, now)).collect();
+        let mut timeouts: Vec<Option<OfferTimeout>> = vec![None; 3];
+        for step in steps {
+            let (c, result) = {
+                let run = |c: usize, f: &dyn Fn(&DeskContext<'_>) -> Result<DeskDecision, DeskError>| {
+                    let ctx = DeskContext { conversation: &world[c].1, agents: &agents, customer: Some(&world[c].0), now };
+                    (c, f(&ctx))
+                };
+                match step {
+                    Step::Offer(c, a) => {
+                        let before: u32 = agents[&id(names[a])].load;
+                        let r = run(c, &|ctx| offer(ctx, &id(names[a])));
+                        if r.1.is_ok() { prop_assert!(before < 2); }
+                        r
+                    }
+                    Step::Timeout(c) => match timeouts[c].clone() {
+                        Some(t) => {
+                            let ctx = DeskContext { conversation: &world[c].1, agents: &agents, customer: Some(&world[c].0), now };
+                            (c, offer_timed_out(&ctx, &t).ok_or(DeskError::NotOffered))
+                        }
+                        None => (c, Err(DeskError::NotOffered)),
+                    },
+                    Step::Accept(c, a) => run(c, &|ctx| accept(ctx, &actor(names[a]))),
+                    Step::Take(c, a, f) => run(c, &|ctx| take(ctx, &actor(names[a]), f)),
+                    Step::End(c, a) => run(c, &|ctx| end(ctx, &actor(names[a]))),
+                    Step::Transfer(c, a, b) => run(c, &|ctx| transfer(ctx, &actor(names[a]), &TransferTarget::Agent(id(names[b])))),
+                    Step::Invite(c, a, b) => run(c, &|ctx| conference_invite(ctx, &actor(names[a]), &id(names[b]))),
+                    Step::JoinConference(c, a) => run(c, &|ctx| conference_accept(ctx, &actor(names[a]))),
+                    Step::Exit(c, a) => run(c, &|ctx| conference_exit(ctx, &actor(names[a]))),
+                }
+            };
+            if let Ok(decision) = result {
+                if decision.arm_offer_timeout.is_some() {
+                    timeouts[c] = decision.arm_offer_timeout.clone();
+                }
+                world[c].1 = decision.conversation;
+                if let Some((customer, _)) = decision.customer { world[c].0 = customer; }
+                for change in decision.agents { agents.insert(change.agent.id.clone(), change.agent); }
+            }
+            for name in names {
+                let held = world.iter().filter(|(_, conv)| {
+                    conv.offered_to == Some(id(name))
+                        || (conv.status == ConversationStatus::Active && conv.participants.contains(&id(name)))
+                }).count();
+                prop_assert_eq!(agents[&id(name)].load as usize, held, "agent {}", name);
+            }
+            for (customer, conv) in &world {
+                // The customer's mirror always matches a live conversation.
+                if conv.status.is_live() {
+                    prop_assert_eq!(customer.live.map(|l| l.status), Some(conv.status));
+                }
+                if conv.status == ConversationStatus::Active {
+                    prop_assert!(conv.owner.is_some());
+                    prop_assert!(conv.participants.contains(conv.owner.as_ref().unwrap()));
+                }
+            }
+        }
+    }
+}
