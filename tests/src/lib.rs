@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use chrono::{DateTime, Utc};
-use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalScheduler};
+use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalOutbox, LocalScheduler};
 use wadesk_app::{App, ConversationStore};
 use wadesk_aws::{DynamoStore, RequestCounter};
 use wadesk_domain::{
@@ -85,15 +85,17 @@ pub fn embedded_store() -> EmbeddedStore {
     EmbeddedStore::new()
 }
 
-pub type TestServices<S> = App<S, LocalEventBus, LocalScheduler, ManualClock>;
+pub type TestServices<S> = App<S, LocalEventBus, LocalScheduler, ManualClock, LocalOutbox>;
 
-/// The application over `store` with local bus and scheduler, at a fixed time.
+/// The application over `store` with local bus, scheduler and outbox, at a fixed time.
 pub fn services<S: ConversationStore>(store: S, now: DateTime<Utc>) -> Arc<TestServices<S>> {
+    let clock = ManualClock::frozen_at(now);
     Arc::new(App::new(
         store,
         LocalEventBus::new(),
         LocalScheduler::new(),
-        ManualClock::frozen_at(now),
+        clock.clone(),
+        LocalOutbox::new(clock),
     ))
 }
 
@@ -175,6 +177,38 @@ impl TestApp {
             .send()
             .await
             .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// A token for `sub` with `role`, minted as the identity provider would.
+    pub fn token(&self, sub: &str, role: &str) -> String {
+        wadesk_local_runner::auth::mint(self.settings.jwt_secret.as_bytes(), sub, role, 3600)
+            .unwrap_or_else(|e| panic!("minting a token: {e}"))
+    }
+
+    /// A request as `token`'s holder; answers status and JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.http.request(method.clone(), self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = response.status().as_u16();
         (
             status,

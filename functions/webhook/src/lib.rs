@@ -15,8 +15,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::status::{apply_status, StatusOutcome};
-use wadesk_app::{App, ConversationStore, EventPublisher, TimerScheduler};
-use wadesk_domain::Clock;
+use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_domain::{Clock, ConversationStatus};
 use wadesk_whatsapp::{parse_webhook, signature, subscription};
 
 /// WhatsApp sends at most about 3 MB; anything far larger is not WhatsApp.
@@ -33,16 +33,17 @@ pub struct BatchSummary {
 }
 
 /// Routes one API Gateway request.
-pub async fn handle<S, E, T, C>(
-    app: &App<S, E, T, C>,
+pub async fn handle<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
     settings: &WebhookSettings,
     request: Request,
 ) -> Response<Body>
 where
-    S: ConversationStore,
+    S: DeskStore,
     E: EventPublisher,
     T: TimerScheduler,
     C: Clock,
+    W: WhatsAppClient,
 {
     let result = match *request.method() {
         Method::GET => verify_subscription(settings, &request),
@@ -75,16 +76,17 @@ fn verify_subscription(
 }
 
 #[tracing::instrument(name = "webhook_batch", skip_all, fields(bytes = request.body().len()))]
-async fn receive<S, E, T, C>(
-    app: &App<S, E, T, C>,
+async fn receive<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
     settings: &WebhookSettings,
     request: &Request,
 ) -> Result<BatchSummary, WebhookError>
 where
-    S: ConversationStore,
+    S: DeskStore,
     E: EventPublisher,
     T: TimerScheduler,
     C: Clock,
+    W: WhatsAppClient,
 {
     let body: &[u8] = request.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
@@ -113,7 +115,19 @@ where
     let mut failures = 0usize;
     for message in batch.messages {
         match receive_message(app, message).await {
-            Ok(InboundOutcome::Stored { .. }) => summary.messages_stored += 1,
+            Ok(InboundOutcome::Stored {
+                conversation_id,
+                status,
+                started,
+            }) => {
+                summary.messages_stored += 1;
+                if started && status == ConversationStatus::Unanswered {
+                    // Stored first; a routing failure leaves it waiting in its queue.
+                    if let Err(error) = wadesk_app::desk::route(app, conversation_id).await {
+                        tracing::error!(error = %error_chain(&error), "routing failed");
+                    }
+                }
+            }
             Ok(InboundOutcome::Duplicate) => summary.duplicates += 1,
             Err(error) => {
                 failures += 1;

@@ -3,34 +3,20 @@
 #![recursion_limit = "256"]
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use wadesk_app::App;
-use wadesk_aws::config::{load_sdk_config, Resources};
-use wadesk_aws::{telemetry, DynamoStore, EventBridgePublisher, EventBridgeScheduler};
-use wadesk_domain::{SystemClock, WindowFire};
+use wadesk_aws::{lambda::lambda_app, telemetry};
+use wadesk_domain::TimerInput;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
-    let resources = Resources::from_env()?;
-    let sdk = load_sdk_config().await;
-    let app = App::new(
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), resources.table),
-        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), resources.event_bus),
-        EventBridgeScheduler::new(
-            aws_sdk_scheduler::Client::new(&sdk),
-            resources.schedule_group,
-            resources.window_expiry_target_arn,
-            resources.scheduler_role_arn,
-        ),
-        SystemClock,
-    );
+    let app = lambda_app().await?;
     let app = &app;
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<WindowFire>| async move {
+        move |event: LambdaEvent<TimerInput>| async move {
             window_expiry::handle(app, event.payload)
                 .await
                 .map_err(|error| {
-                    tracing::error!(%error, "window fire failed; Scheduler will retry");
+                    tracing::error!(%error, "timer failed; Scheduler will retry");
                     Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
                 })
         },

@@ -11,7 +11,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::{Body, RequestExt};
 use tokio::net::TcpListener;
-use wadesk_app::ConversationStore;
+use wadesk_app::DeskStore;
 
 use crate::{local_routes, Runner};
 
@@ -19,7 +19,7 @@ type HyperResponse = hyper::Response<Full<Bytes>>;
 
 /// Serves until the task is dropped; also fires due timers every second, as
 /// Scheduler would.
-pub async fn serve<S: ConversationStore>(listener: TcpListener, runner: Arc<Runner<S>>) {
+pub async fn serve<S: DeskStore>(listener: TcpListener, runner: Arc<Runner<S>>) {
     let ticker = runner.clone();
     let _timers = AbortOnDrop(tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -61,7 +61,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn route<S: ConversationStore>(
+async fn route<S: DeskStore>(
     runner: &Runner<S>,
     request: hyper::Request<Incoming>,
 ) -> HyperResponse {
@@ -72,6 +72,9 @@ async fn route<S: ConversationStore>(
     let path = request.uri().path().to_owned();
     let response = if path == "/webhook" {
         webhook::handle(&runner.app, &runner.webhook, request).await
+    } else if agent_api::serves(&path) {
+        let request = crate::auth::authorize(request, runner.settings.jwt_secret.as_bytes());
+        agent_api::handle(&runner.app, request).await
     } else {
         local_routes::handle(runner, request).await
     };

@@ -5,22 +5,25 @@
 //! local scheduler that fires due timers, a local event bus and a WhatsApp
 //! outbox. The clock can be moved forward, so a 24-hour expiry takes seconds.
 
+pub mod auth;
 mod http;
 mod local_routes;
 pub mod settings;
+mod whatsapp;
 
 pub use http::serve;
 pub use settings::Settings;
+pub use whatsapp::LocalWhatsApp;
 
 use std::sync::Arc;
 
 use wadesk_app::embedded::{LocalEventBus, LocalOutbox, LocalScheduler};
-use wadesk_app::{App, ConversationStore};
-use wadesk_domain::{Channel, Clock, ManualClock, PhoneNumberId};
+use wadesk_app::{App, DeskStore};
+use wadesk_domain::{Channel, Clock, ManualClock, PhoneNumberId, Queue, QueueId};
 use webhook::WebhookSettings;
 
 /// The app as the local runner wires it, for any store.
-pub type LocalApp<S> = App<S, LocalEventBus, LocalScheduler, ManualClock>;
+pub type LocalApp<S> = App<S, LocalEventBus, LocalScheduler, ManualClock, LocalWhatsApp>;
 
 /// Everything one running stack holds.
 pub struct Runner<S> {
@@ -30,13 +33,58 @@ pub struct Runner<S> {
     pub settings: Settings,
 }
 
-impl<S: ConversationStore> Runner<S> {
-    /// Wires the stack around `store` and registers the demo channel.
-    pub async fn start(store: S, settings: Settings) -> Result<Arc<Self>, wadesk_app::StoreError> {
+/// Wrap-up reasons a fresh local stack starts with (an admin can replace them).
+const DEMO_WRAP_UP_REASONS: [&str; 3] = ["Resolved", "Follow-up needed", "No response"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] wadesk_app::StoreError),
+    #[error("the Graph API client could not be built")]
+    Graph(#[from] wadesk_graph::BuildError),
+}
+
+impl<S: DeskStore> Runner<S> {
+    /// Wires the stack around `store`, with a demo channel, queue and wrap-up reasons.
+    pub async fn start(store: S, settings: Settings) -> Result<Arc<Self>, StartError> {
         let clock = ManualClock::following_wall_time();
         let webhook =
             WebhookSettings::new(settings.app_secret.clone(), settings.verify_token.clone());
-        let app = App::new(store, LocalEventBus::new(), LocalScheduler::new(), clock);
+        let outbox = LocalOutbox::new(clock.clone());
+        let graph = match &settings.graph_api_token {
+            Some(token) => Some(wadesk_graph::GraphApiClient::new(
+                settings.graph_api_base_url.clone(),
+                token.clone(),
+            )?),
+            None => None,
+        };
+        let whatsapp = LocalWhatsApp {
+            outbox: outbox.clone(),
+            graph,
+        };
+        let app = App::new(
+            store,
+            LocalEventBus::new(),
+            LocalScheduler::new(),
+            clock,
+            whatsapp,
+        )
+        .with_offer_timeout(chrono::Duration::seconds(settings.offer_timeout_seconds));
+        let queue = QueueId::default_queue();
+        if app.store.get_queue(&queue).await?.is_none() {
+            let default = Queue {
+                id: queue,
+                name: "Default".to_owned(),
+            };
+            app.store.put_queue(&default).await?;
+        }
+        if app.store.get_wrap_up_reasons().await?.is_empty() {
+            let reasons: Vec<String> = DEMO_WRAP_UP_REASONS
+                .iter()
+                .map(|r| (*r).to_owned())
+                .collect();
+            app.store.put_wrap_up_reasons(&reasons).await?;
+        }
         if let Ok(id) = PhoneNumberId::parse(settings.phone_number_id.clone()) {
             if app.store.get_channel(&id).await?.is_none() {
                 let channel = Channel::unconfigured(id, settings.display_phone_number.clone());
@@ -45,7 +93,7 @@ impl<S: ConversationStore> Runner<S> {
         }
         Ok(Arc::new(Self {
             app,
-            outbox: LocalOutbox::new(),
+            outbox,
             webhook,
             settings,
         }))
@@ -60,13 +108,12 @@ impl<S: ConversationStore> Runner<S> {
             if due.is_empty() {
                 return fired;
             }
-            for fire in due {
+            for timer in due {
                 fired += 1;
-                if let Err(error) = window_expiry::handle(&self.app, fire.clone()).await {
+                if let Err(error) = window_expiry::handle(&self.app, timer.clone()).await {
                     // As Scheduler would: keep the timer and try again later.
-                    tracing::error!(%error, "window fire failed; will retry");
-                    use wadesk_app::TimerScheduler;
-                    let _ = self.app.timers.arm_window(&fire).await;
+                    tracing::error!(%error, "timer failed; will retry");
+                    self.app.timers.rearm(timer);
                     return fired;
                 }
             }

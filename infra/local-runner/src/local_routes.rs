@@ -5,7 +5,7 @@ use chrono::{Duration, SecondsFormat};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
-use wadesk_app::ConversationStore;
+use wadesk_app::DeskStore;
 use wadesk_domain::{Clock, ConversationId, Wamid};
 
 use crate::Runner;
@@ -37,7 +37,7 @@ impl LocalError {
     }
 }
 
-pub async fn handle<S: ConversationStore>(runner: &Runner<S>, request: Request) -> Response<Body> {
+pub async fn handle<S: DeskStore>(runner: &Runner<S>, request: Request) -> Response<Body> {
     let path = request.uri().path().to_owned();
     let result = match (request.method().clone(), path.as_str()) {
         (Method::POST, "/_local/inbound") => inbound(runner, &request).await,
@@ -54,6 +54,7 @@ pub async fn handle<S: ConversationStore>(runner: &Runner<S>, request: Request) 
         (Method::GET, "/_local/timers") => Ok(json(
             &serde_json::json!({"items": runner.app.timers.armed()}),
         )),
+        (Method::POST, "/_local/token") => token(runner, &request),
         (Method::GET, "/openapi.json") => Ok(Response::builder()
             .status(StatusCode::OK)
             .header("content-type", "application/json")
@@ -93,7 +94,7 @@ struct InboundResponse {
 
 /// Builds the body WhatsApp would send, signs it with the app secret, and hands
 /// it to the webhook handler as API Gateway would.
-async fn inbound<S: ConversationStore>(
+async fn inbound<S: DeskStore>(
     runner: &Runner<S>,
     request: &Request,
 ) -> Result<Response<Body>, LocalError> {
@@ -153,11 +154,40 @@ async fn inbound<S: ConversationStore>(
 }
 
 #[derive(Deserialize)]
+struct TokenRequest {
+    sub: String,
+    #[serde(default = "agent_role")]
+    role: String,
+}
+
+fn agent_role() -> String {
+    "agent".to_owned()
+}
+
+/// Mints a local agent token (what the identity provider does in production).
+fn token<S>(runner: &Runner<S>, request: &Request) -> Result<Response<Body>, LocalError> {
+    let input: TokenRequest = parse_body(request)?;
+    if !["agent", "supervisor", "admin", "bot"].contains(&input.role.as_str()) {
+        return Err(LocalError::BadRequest(
+            "role must be agent, supervisor, admin or bot".into(),
+        ));
+    }
+    let token = crate::auth::mint(
+        runner.settings.jwt_secret.as_bytes(),
+        &input.sub,
+        &input.role,
+        12 * 3600,
+    )
+    .map_err(|_| LocalError::Internal)?;
+    Ok(json(&serde_json::json!({ "token": token })))
+}
+
+#[derive(Deserialize)]
 struct AdvanceRequest {
     seconds: i64,
 }
 
-async fn advance<S: ConversationStore>(
+async fn advance<S: DeskStore>(
     runner: &Runner<S>,
     request: &Request,
 ) -> Result<Response<Body>, LocalError> {
@@ -174,7 +204,7 @@ async fn advance<S: ConversationStore>(
     ))
 }
 
-async fn conversation<S: ConversationStore>(
+async fn conversation<S: DeskStore>(
     runner: &Runner<S>,
     path: &str,
 ) -> Result<Response<Body>, LocalError> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use wadesk_app::embedded::EmbeddedStore;
-use wadesk_app::ConversationStore;
+use wadesk_app::DeskStore;
 use wadesk_aws::DynamoStore;
 use wadesk_local_runner::{serve, Runner, Settings};
 
@@ -44,10 +44,7 @@ async fn main() -> Result<(), BoxError> {
     }
 }
 
-async fn run<S: ConversationStore>(
-    listener: TcpListener,
-    runner: Arc<Runner<S>>,
-) -> Result<(), BoxError> {
+async fn run<S: DeskStore>(listener: TcpListener, runner: Arc<Runner<S>>) -> Result<(), BoxError> {
     tokio::select! {
         () = serve(listener, runner) => {}
         _ = tokio::signal::ctrl_c() => println!("stopping"),
@@ -67,6 +64,7 @@ fn announce<S>(runner: &Runner<S>, address: std::net::SocketAddr, store: &str) {
 
 Try it:
   curl -s -XPOST http://{address}/_local/inbound -d '{{\"from\":\"34600111222\",\"name\":\"Ana\",\"text\":\"Hola\"}}'
+  curl -s -XPOST http://{address}/_local/token -d '{{\"sub\":\"maria\",\"role\":\"admin\"}}'
   curl -s http://{address}/_local/events
   curl -s -XPOST http://{address}/_local/clock/advance -d '{{\"seconds\":86400}}'
   curl -s http://{address}/_local/outbox

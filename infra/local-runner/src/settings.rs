@@ -17,6 +17,12 @@ pub struct Settings {
     pub display_phone_number: String,
     /// `WADESK_TABLE`: the table used when `AWS_ENDPOINT_URL` points at DynamoDB.
     pub table: String,
+    /// `WADESK_OFFER_TIMEOUT_SECONDS`: how long an offer waits (default 30).
+    pub offer_timeout_seconds: i64,
+    /// `WHATSAPP_GRAPH_API_TOKEN`: when set, messages really go to WhatsApp.
+    pub graph_api_token: Option<String>,
+    /// `WHATSAPP_GRAPH_API_BASE_URL`.
+    pub graph_api_base_url: String,
 }
 
 impl Default for Settings {
@@ -29,6 +35,9 @@ impl Default for Settings {
             phone_number_id: "100000000000001".into(),
             display_phone_number: "+1 555 0100".into(),
             table: "wadesk-local".into(),
+            offer_timeout_seconds: wadesk_app::DEFAULT_OFFER_TIMEOUT_SECONDS,
+            graph_api_token: None,
+            graph_api_base_url: "https://graph.facebook.com/v21.0".into(),
         }
     }
 }
@@ -58,6 +67,15 @@ impl Settings {
             phone_number_id: var("WADESK_PHONE_NUMBER_ID", defaults.phone_number_id),
             display_phone_number: var("WADESK_DISPLAY_PHONE_NUMBER", defaults.display_phone_number),
             table: var("WADESK_TABLE", defaults.table),
+            offer_timeout_seconds: env::var("WADESK_OFFER_TIMEOUT_SECONDS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|s| (1..=3600).contains(s))
+                .unwrap_or(defaults.offer_timeout_seconds),
+            graph_api_token: env::var("WHATSAPP_GRAPH_API_TOKEN")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            graph_api_base_url: var("WHATSAPP_GRAPH_API_BASE_URL", defaults.graph_api_base_url),
         })
     }
 }

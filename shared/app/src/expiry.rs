@@ -4,7 +4,9 @@ use tracing::Instrument;
 use wadesk_domain::{decide_window_fire, Clock, WindowFire, WindowFireDecision};
 
 use crate::error::{backoff, MAX_ATTEMPTS};
-use crate::{App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler};
+use crate::{
+    App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler, WhatsAppClient,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FireOutcome {
@@ -16,8 +18,8 @@ pub enum FireOutcome {
     Ignored,
 }
 
-pub async fn handle_window_fire<S, E, T, C>(
-    app: &App<S, E, T, C>,
+pub async fn handle_window_fire<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
     fire: WindowFire,
 ) -> Result<FireOutcome, AppError>
 where
@@ -25,6 +27,7 @@ where
     E: EventPublisher,
     T: TimerScheduler,
     C: Clock,
+    W: WhatsAppClient,
 {
     let span = tracing::info_span!("window_fire", armed_for = %fire.armed_for);
     async move {

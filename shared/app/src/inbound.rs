@@ -6,13 +6,17 @@ use wadesk_domain::{
 };
 
 use crate::error::{backoff, MAX_ATTEMPTS};
-use crate::{App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler};
+use crate::{
+    App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler, WhatsAppClient,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboundOutcome {
     Stored {
         conversation_id: ConversationId,
         status: ConversationStatus,
+        /// The message started a new conversation.
+        started: bool,
     },
     /// Already stored by an earlier delivery: nothing changed.
     Duplicate,
@@ -21,8 +25,8 @@ pub enum InboundOutcome {
 /// Stores one customer message: at most one read and one transaction when the
 /// customer has a live session and an armed window, plus one Scheduler call when
 /// the message opens a new window.
-pub async fn receive_message<S, E, T, C>(
-    app: &App<S, E, T, C>,
+pub async fn receive_message<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
     msg: InboundMessage,
 ) -> Result<InboundOutcome, AppError>
 where
@@ -30,6 +34,7 @@ where
     E: EventPublisher,
     T: TimerScheduler,
     C: Clock,
+    W: WhatsAppClient,
 {
     let span = tracing::info_span!(
         "receive_message",
@@ -68,6 +73,9 @@ where
             match app.store.commit_inbound(&decision).await {
                 Ok(()) => {
                     app.events.publish(&decision.events).await?;
+                    if let Some(reply) = &decision.auto_reply {
+                        send_auto_reply(app, &msg, conversation_id, reply).await;
+                    }
                     tracing::info!(
                         status = decision.conversation.status().as_str(),
                         "message stored"
@@ -75,6 +83,10 @@ where
                     return Ok(InboundOutcome::Stored {
                         conversation_id,
                         status: decision.conversation.status(),
+                        started: matches!(
+                            decision.conversation,
+                            wadesk_domain::ConversationChange::Started(_)
+                        ),
                     });
                 }
                 Err(CommitError::Duplicate { events }) => {
@@ -96,4 +108,49 @@ where
     }
     .instrument(span)
     .await
+}
+
+/// Sends and records an automatic reply. A failure is logged: the customer's
+/// message is stored either way.
+async fn send_auto_reply<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    msg: &InboundMessage,
+    conversation_id: ConversationId,
+    reply: &str,
+) where
+    S: ConversationStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let content = crate::OutboundContent::Text {
+        body: reply.to_owned(),
+    };
+    let key = &msg.customer;
+    match app
+        .whatsapp
+        .send(&key.phone_number_id, &key.wa_id, &content)
+        .await
+    {
+        Ok(wamid) => {
+            let message = wadesk_domain::Message {
+                id: wadesk_domain::MessageId::derived_from(&format!("auto-reply/{}", msg.wamid)),
+                conversation_id,
+                direction: wadesk_domain::Direction::System,
+                content: wadesk_domain::MessageContent::Text {
+                    text: reply.to_owned(),
+                },
+                author: None,
+                at: app.clock.now(),
+                status: Some(wadesk_domain::DeliveryStatus::Pending),
+                error: None,
+                wamid: Some(wamid),
+            };
+            if let Err(error) = app.store.record_outbound(key, &message).await {
+                tracing::error!(%error, "automatic reply sent but not recorded");
+            }
+        }
+        Err(error) => tracing::error!(%error, "automatic reply not sent"),
+    }
 }

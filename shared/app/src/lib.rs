@@ -2,6 +2,7 @@
 //! services that drive the domain through them. Handlers of every Lambda and the
 //! local runner call these services; adapters implement the ports.
 
+pub mod desk;
 pub mod embedded;
 pub mod error;
 pub mod expiry;
@@ -11,34 +12,48 @@ pub mod status;
 
 pub use error::AppError;
 pub use ports::{
-    CommitError, ConversationStore, EventPublisher, InboundContext, PublishError, ScheduleError,
-    StatusContext, StoreError, TimerScheduler, WamidRecord,
+    CommitError, ConversationStore, DeskStore, EventPublisher, InboundContext, OutboundContent,
+    PublishError, ScheduleError, SendError, StatusContext, StoreError, TimerScheduler, WamidRecord,
+    WhatsAppClient,
 };
 
 use wadesk_domain::Clock;
 
+/// How long an offer waits for the agent before they go to RONA (spec: 30 s).
+pub const DEFAULT_OFFER_TIMEOUT_SECONDS: i64 = 30;
+
 /// The ports one function works with, wired once at start-up.
 #[derive(Debug, Clone)]
-pub struct App<S, E, T, C> {
+pub struct App<S, E, T, C, W> {
     pub store: S,
     pub events: E,
     pub timers: T,
     pub clock: C,
+    pub whatsapp: W,
+    pub offer_timeout: chrono::Duration,
 }
 
-impl<S, E, T, C> App<S, E, T, C>
+impl<S, E, T, C, W> App<S, E, T, C, W>
 where
     S: ConversationStore,
     E: EventPublisher,
     T: TimerScheduler,
     C: Clock,
+    W: WhatsAppClient,
 {
-    pub fn new(store: S, events: E, timers: T, clock: C) -> Self {
+    pub fn new(store: S, events: E, timers: T, clock: C, whatsapp: W) -> Self {
         Self {
             store,
             events,
             timers,
             clock,
+            whatsapp,
+            offer_timeout: chrono::Duration::seconds(DEFAULT_OFFER_TIMEOUT_SECONDS),
         }
+    }
+
+    pub fn with_offer_timeout(mut self, timeout: chrono::Duration) -> Self {
+        self.offer_timeout = timeout;
+        self
     }
 }

@@ -4,7 +4,9 @@ use tracing::Instrument;
 use wadesk_domain::{decide_status, Clock, StatusDecision, StatusUpdate};
 
 use crate::error::{backoff, MAX_ATTEMPTS};
-use crate::{App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler};
+use crate::{
+    App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler, WhatsAppClient,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusOutcome {
@@ -13,8 +15,8 @@ pub enum StatusOutcome {
     Ignored,
 }
 
-pub async fn apply_status<S, E, T, C>(
-    app: &App<S, E, T, C>,
+pub async fn apply_status<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
     update: StatusUpdate,
 ) -> Result<StatusOutcome, AppError>
 where
@@ -22,6 +24,7 @@ where
     E: EventPublisher,
     T: TimerScheduler,
     C: Clock,
+    W: WhatsAppClient,
 {
     let span = tracing::info_span!(
         "apply_status",

@@ -5,9 +5,9 @@ use aws_sdk_scheduler::types::{
 };
 use aws_sdk_scheduler::Client;
 use chrono::{DurationRound, TimeDelta};
-use wadesk_app::ports::window_schedule_name;
+use wadesk_app::ports::{offer_schedule_name, window_schedule_name};
 use wadesk_app::{ScheduleError, TimerScheduler};
-use wadesk_domain::{Timestamp, WindowFire};
+use wadesk_domain::{OfferTimeout, TimerInput, Timestamp, WindowFire};
 
 #[derive(Debug, Clone)]
 pub struct EventBridgeScheduler {
@@ -44,10 +44,15 @@ pub fn at_expression(at: Timestamp) -> String {
     format!("at({})", rounded.format("%Y-%m-%dT%H:%M:%S"))
 }
 
-impl TimerScheduler for EventBridgeScheduler {
-    #[tracing::instrument(skip_all, fields(armed_for = %fire.armed_for), err)]
-    async fn arm_window(&self, fire: &WindowFire) -> Result<(), ScheduleError> {
-        let input = serde_json::to_string(fire).map_err(ScheduleError::new)?;
+impl EventBridgeScheduler {
+    /// Creates one one-time schedule that calls the timer function with `input`.
+    async fn create(
+        &self,
+        name: String,
+        at: Timestamp,
+        input: &TimerInput,
+    ) -> Result<(), ScheduleError> {
+        let input = serde_json::to_string(input).map_err(ScheduleError::new)?;
         let target = Target::builder()
             .arn(&self.target_arn)
             .role_arn(&self.role_arn)
@@ -67,9 +72,9 @@ impl TimerScheduler for EventBridgeScheduler {
         let created = self
             .client
             .create_schedule()
-            .name(window_schedule_name(&fire.customer, fire.armed_for))
+            .name(name)
             .group_name(&self.group)
-            .schedule_expression(at_expression(fire.armed_for))
+            .schedule_expression(at_expression(at))
             .schedule_expression_timezone("UTC")
             .flexible_time_window(window)
             .action_after_completion(ActionAfterCompletion::Delete)
@@ -87,6 +92,25 @@ impl TimerScheduler for EventBridgeScheduler {
             }
             Err(e) => Err(ScheduleError::new(e)),
         }
+    }
+}
+
+impl TimerScheduler for EventBridgeScheduler {
+    #[tracing::instrument(skip_all, fields(armed_for = %fire.armed_for), err)]
+    async fn arm_window(&self, fire: &WindowFire) -> Result<(), ScheduleError> {
+        let name = window_schedule_name(&fire.customer, fire.armed_for);
+        self.create(name, fire.armed_for, &TimerInput::Window(fire.clone()))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(conversation_id = %offer.conversation_id), err)]
+    async fn arm_offer(&self, offer: &OfferTimeout) -> Result<(), ScheduleError> {
+        self.create(
+            offer_schedule_name(offer),
+            offer.due_at,
+            &TimerInput::Offer(offer.clone()),
+        )
+        .await
     }
 }
 

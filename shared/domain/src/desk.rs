@@ -58,6 +58,8 @@ pub struct OfferTimeout {
     pub conversation_id: ConversationId,
     pub agent: AgentId,
     pub offered_at: Timestamp,
+    /// When the offer times out (set by the service from its configured time-out).
+    pub due_at: Timestamp,
 }
 
 /// Everything one desk action changes.
@@ -119,7 +121,12 @@ impl<'a> Draft<'a> {
 
     fn agent(&mut self, id: &AgentId) -> Result<&mut Agent, DeskError> {
         if !self.agents.contains_key(id) {
-            let agent = self.ctx.agents.get(id).cloned().ok_or(DeskError::NotFound)?;
+            let agent = self
+                .ctx
+                .agents
+                .get(id)
+                .cloned()
+                .ok_or(DeskError::NotFound)?;
             self.agents.insert(id.clone(), agent);
         }
         self.agents.get_mut(id).ok_or(DeskError::NotFound)
@@ -164,7 +171,9 @@ impl<'a> Draft<'a> {
         let ctx = self.ctx;
         let conversation = self.conversation;
         let customer = ctx.customer.and_then(|customer| {
-            let live = customer.live.filter(|l| l.conversation_id == conversation.id)?;
+            let live = customer
+                .live
+                .filter(|l| l.conversation_id == conversation.id)?;
             let mut next = customer.clone();
             if conversation.status == ConversationStatus::Finished {
                 next.live = None;
@@ -195,7 +204,9 @@ impl<'a> Draft<'a> {
         let events = self
             .events
             .into_iter()
-            .map(|event| EventEnvelope::for_change(event, conversation.id, conversation.version, ctx.now))
+            .map(|event| {
+                EventEnvelope::for_change(event, conversation.id, conversation.version, ctx.now)
+            })
             .collect();
         let mut freed = self.freed;
         freed.sort();
@@ -214,7 +225,10 @@ impl<'a> Draft<'a> {
     }
 }
 
-fn require_status(conversation: &Conversation, allowed: &[ConversationStatus]) -> Result<(), DeskError> {
+fn require_status(
+    conversation: &Conversation,
+    allowed: &[ConversationStatus],
+) -> Result<(), DeskError> {
     if allowed.contains(&conversation.status) {
         Ok(())
     } else {
@@ -242,7 +256,10 @@ fn may_take(ctx: &DeskContext<'_>, actor: &Actor) -> bool {
 /// Whether `actor` may see the conversation at all.
 pub fn may_view(conversation: &Conversation, actor: &Actor, actor_agent: Option<&Agent>) -> bool {
     actor.role.oversees()
-        || conversation.agent_links().iter().any(|(id, _)| *id == actor.id)
+        || conversation
+            .agent_links()
+            .iter()
+            .any(|(id, _)| *id == actor.id)
         || (conversation.status == ConversationStatus::Unanswered
             && actor_agent.is_some_and(|a| a.serves(&conversation.queue)))
 }
@@ -266,6 +283,7 @@ pub fn offer(ctx: &DeskContext<'_>, agent: &AgentId) -> Result<DeskDecision, Des
         conversation_id: conversation.id,
         agent: agent.clone(),
         offered_at: ctx.now,
+        due_at: ctx.now,
     });
     draft.events.push(DomainEvent::ConversationOffered {
         conversation_id: conversation.id,
@@ -334,7 +352,10 @@ pub fn take(ctx: &DeskContext<'_>, actor: &Actor, force: bool) -> Result<DeskDec
 fn take_into(draft: &mut Draft<'_>, actor: &Actor, force: bool) -> Result<(), DeskError> {
     let ctx = draft.ctx;
     let conversation = ctx.conversation;
-    require_status(conversation, &[ConversationStatus::Unanswered, ConversationStatus::Active])?;
+    require_status(
+        conversation,
+        &[ConversationStatus::Unanswered, ConversationStatus::Active],
+    )?;
     if !may_take(ctx, actor) {
         return Err(DeskError::Forbidden);
     }
@@ -348,28 +369,36 @@ fn take_into(draft: &mut Draft<'_>, actor: &Actor, force: bool) -> Result<(), De
         (ConversationStatus::Active, Some(owner)) => Some(owner.clone()),
         _ => None,
     };
-    match &conversation.offered_to {
-        // Their own offer already counts towards their load.
-        Some(offered) if *offered == actor.id => {}
-        Some(offered) => {
-            draft.remove_load(offered);
-            draft.add_load(&actor.id)?;
-        }
-        None => draft.add_load(&actor.id)?,
+    // Their own offer, or their place in a conference, already counts towards their load.
+    let already_held = conversation.offered_to.as_ref() == Some(&actor.id)
+        || conversation.participants.contains(&actor.id);
+    if let Some(offered) = conversation.offered_to.as_ref().filter(|o| **o != actor.id) {
+        draft.remove_load(offered);
+    }
+    if !already_held {
+        draft.add_load(&actor.id)?;
     }
     if let Some(previous) = &previous_owner {
         draft.remove_load(previous);
-        draft.system_message(format!("{} took over the conversation", draft.agent_name(&actor.id)));
+        draft.system_message(format!(
+            "{} took over the conversation",
+            draft.agent_name(&actor.id)
+        ));
     }
     let c = &mut draft.conversation;
     c.status = ConversationStatus::Active;
     c.owner = Some(actor.id.clone());
-    c.participants.retain(|p| Some(p) != previous_owner.as_ref());
+    c.participants
+        .retain(|p| Some(p) != previous_owner.as_ref());
     if !c.participants.contains(&actor.id) {
         c.participants.insert(0, actor.id.clone());
     }
     c.offered_to = None;
     c.offered_at = None;
+    if c.invited.as_ref() == Some(&actor.id) {
+        // Taking over answers the invitation too.
+        c.invited = None;
+    }
     if c.handling_started_at.is_none() || conversation.status == ConversationStatus::Unanswered {
         c.handling_started_at = Some(ctx.now);
     }
@@ -395,7 +424,10 @@ const VIDEO_EXTENSIONS: &[&str] = &["mov", "m4v", "mp4"];
 const DOCUMENT_EXTENSIONS: &[&str] = &["odt", "ppt", "txt", "doc", "pdf"];
 
 /// Checks what an agent wants to send, before anything else happens.
-pub fn validate_outgoing(kind: Option<&str>, outgoing: &Outgoing) -> Result<MessageContent, DeskError> {
+pub fn validate_outgoing(
+    kind: Option<&str>,
+    outgoing: &Outgoing,
+) -> Result<MessageContent, DeskError> {
     match outgoing {
         Outgoing::Text(text) => {
             if text.trim().is_empty() {
@@ -417,7 +449,9 @@ pub fn validate_outgoing(kind: Option<&str>, outgoing: &Outgoing) -> Result<Mess
                 .ok_or_else(|| DeskError::Invalid("attachment.filename is required".into()))?;
             let url = attachment.url.as_deref().unwrap_or_default();
             if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(DeskError::Invalid("attachment.url must be an http(s) URL".into()));
+                return Err(DeskError::Invalid(
+                    "attachment.url must be an http(s) URL".into(),
+                ));
             }
             let extension = filename
                 .rsplit_once('.')
@@ -460,9 +494,16 @@ pub fn validate_outgoing(kind: Option<&str>, outgoing: &Outgoing) -> Result<Mess
 }
 
 /// An agent sends a message. Sending to an unanswered conversation takes it.
-pub fn send(ctx: &DeskContext<'_>, actor: &Actor, content: MessageContent) -> Result<DeskDecision, DeskError> {
+pub fn send(
+    ctx: &DeskContext<'_>,
+    actor: &Actor,
+    content: MessageContent,
+) -> Result<DeskDecision, DeskError> {
     let conversation = ctx.conversation;
-    require_status(conversation, &[ConversationStatus::Unanswered, ConversationStatus::Active])?;
+    require_status(
+        conversation,
+        &[ConversationStatus::Unanswered, ConversationStatus::Active],
+    )?;
     let mut draft = Draft::new(ctx);
     match (&conversation.status, &conversation.owner) {
         (ConversationStatus::Active, Some(owner)) if *owner == actor.id => {}
@@ -517,7 +558,9 @@ pub fn note(ctx: &DeskContext<'_>, actor: &Actor, text: &str) -> Result<DeskDeci
         id: MessageId::generate(),
         conversation_id: ctx.conversation.id,
         direction: Direction::Note,
-        content: MessageContent::Text { text: text.to_owned() },
+        content: MessageContent::Text {
+            text: text.to_owned(),
+        },
         author: Some(actor.id.to_string()),
         at: ctx.now,
         status: None,
@@ -535,7 +578,11 @@ pub enum TransferTarget {
 /// The owner hands the conversation to an agent or a queue and goes to wrap-up.
 /// An agent target gets an offer if they can take one; otherwise, or if they
 /// let it time out, the conversation waits in the queue: never lost.
-pub fn transfer(ctx: &DeskContext<'_>, actor: &Actor, target: &TransferTarget) -> Result<DeskDecision, DeskError> {
+pub fn transfer(
+    ctx: &DeskContext<'_>,
+    actor: &Actor,
+    target: &TransferTarget,
+) -> Result<DeskDecision, DeskError> {
     let conversation = ctx.conversation;
     require_status(conversation, &[ConversationStatus::Active])?;
     require_owner(conversation, actor)?;
@@ -550,7 +597,11 @@ pub fn transfer(ctx: &DeskContext<'_>, actor: &Actor, target: &TransferTarget) -
             let queue = if target.serves(&conversation.queue) {
                 conversation.queue.clone()
             } else {
-                target.queues.first().cloned().unwrap_or_else(|| conversation.queue.clone())
+                target
+                    .queues
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| conversation.queue.clone())
             };
             (Some(agent.clone()), queue)
         }
@@ -580,6 +631,7 @@ pub fn transfer(ctx: &DeskContext<'_>, actor: &Actor, target: &TransferTarget) -
                 conversation_id: conversation.id,
                 agent: id.clone(),
                 offered_at: ctx.now,
+                due_at: ctx.now,
             });
             draft.events.push(DomainEvent::ConversationOffered {
                 conversation_id: conversation.id,
@@ -602,15 +654,23 @@ pub fn transfer(ctx: &DeskContext<'_>, actor: &Actor, target: &TransferTarget) -
     Ok(draft.finish())
 }
 
-pub fn conference_invite(ctx: &DeskContext<'_>, actor: &Actor, guest: &AgentId) -> Result<DeskDecision, DeskError> {
+pub fn conference_invite(
+    ctx: &DeskContext<'_>,
+    actor: &Actor,
+    guest: &AgentId,
+) -> Result<DeskDecision, DeskError> {
     let conversation = ctx.conversation;
     require_status(conversation, &[ConversationStatus::Active])?;
     require_owner(conversation, actor)?;
     if conversation.participants.contains(guest) || *guest == actor.id {
-        return Err(DeskError::Invalid("that agent is already in the conversation".into()));
+        return Err(DeskError::Invalid(
+            "that agent is already in the conversation".into(),
+        ));
     }
     if conversation.invited.is_some() {
-        return Err(DeskError::Invalid("a conference invitation is already pending".into()));
+        return Err(DeskError::Invalid(
+            "a conference invitation is already pending".into(),
+        ));
     }
     if !ctx.agents.contains_key(guest) {
         return Err(DeskError::NotFound);
@@ -631,12 +691,23 @@ pub fn conference_accept(ctx: &DeskContext<'_>, actor: &Actor) -> Result<DeskDec
         return Err(DeskError::NotOffered);
     }
     require_status(conversation, &[ConversationStatus::Active])?;
+    if conversation.participants.contains(&actor.id) {
+        return Err(DeskError::Invalid(
+            "you are already in the conversation".into(),
+        ));
+    }
     let mut draft = Draft::new(ctx);
     draft.add_load(&actor.id)?;
     draft.conversation.invited = None;
     draft.conversation.participants.push(actor.id.clone());
-    draft.conversation.pending_wrap_up.retain(|a| *a != actor.id);
-    draft.system_message(format!("{} joined the conversation", draft.agent_name(&actor.id)));
+    draft
+        .conversation
+        .pending_wrap_up
+        .retain(|a| *a != actor.id);
+    draft.system_message(format!(
+        "{} joined the conversation",
+        draft.agent_name(&actor.id)
+    ));
     draft.events.push(DomainEvent::ConferenceJoined {
         conversation_id: conversation.id,
         guest: actor.id.clone(),
@@ -649,7 +720,9 @@ pub fn conference_exit(ctx: &DeskContext<'_>, actor: &Actor) -> Result<DeskDecis
     let conversation = ctx.conversation;
     require_status(conversation, &[ConversationStatus::Active])?;
     if conversation.owner.as_ref() == Some(&actor.id) {
-        return Err(DeskError::Invalid("the owner ends the conference instead".into()));
+        return Err(DeskError::Invalid(
+            "the owner ends the conference instead".into(),
+        ));
     }
     if !conversation.participants.contains(&actor.id) {
         return Err(DeskError::Forbidden);
@@ -737,7 +810,10 @@ pub fn wrap_up(
     }
     let mut draft = Draft::new(ctx);
     if conversation.pending_wrap_up.contains(&actor.id) {
-        draft.conversation.pending_wrap_up.retain(|a| *a != actor.id);
+        draft
+            .conversation
+            .pending_wrap_up
+            .retain(|a| *a != actor.id);
         return Ok(draft.finish());
     }
     require_status(conversation, &[ConversationStatus::WrapUp])?;
@@ -771,9 +847,15 @@ pub fn done(ctx: &DeskContext<'_>, actor: &Actor) -> Result<DeskDecision, DeskEr
 
 /// An agent changes their own state. Only `available` and `not_ready` may be
 /// chosen; leaving `rona` is the agent's own manual change.
-pub fn change_state(agent: &Agent, state: AgentState, now: Timestamp) -> Result<(AgentChange, EventEnvelope), DeskError> {
+pub fn change_state(
+    agent: &Agent,
+    state: AgentState,
+    now: Timestamp,
+) -> Result<(AgentChange, EventEnvelope), DeskError> {
     if state == AgentState::Rona {
-        return Err(DeskError::Invalid("state must be available or not_ready".into()));
+        return Err(DeskError::Invalid(
+            "state must be available or not_ready".into(),
+        ));
     }
     let mut next = agent.clone();
     next.state = state;

@@ -191,18 +191,42 @@ impl DomainEvent {
                 customer.wa_id,
                 expired_at.timestamp()
             ),
-            Self::AgentStateChanged { agent, .. } => format!("{ty}/{agent}/{}", at.timestamp_micros()),
-            Self::ConversationOffered { conversation_id, .. }
-            | Self::OfferTimedOut { conversation_id, .. }
-            | Self::ConversationAccepted { conversation_id, .. }
-            | Self::ConversationTaken { conversation_id, .. }
-            | Self::AgentReplied { conversation_id, .. }
-            | Self::ConversationTransferred { conversation_id, .. }
-            | Self::ConferenceInvited { conversation_id, .. }
-            | Self::ConferenceJoined { conversation_id, .. }
-            | Self::ConferenceLeft { conversation_id, .. }
-            | Self::ConversationEnded { conversation_id, .. }
-            | Self::ConversationFinished { conversation_id, .. } => {
+            Self::AgentStateChanged { agent, .. } => {
+                format!("{ty}/{agent}/{}", at.timestamp_micros())
+            }
+            Self::ConversationOffered {
+                conversation_id, ..
+            }
+            | Self::OfferTimedOut {
+                conversation_id, ..
+            }
+            | Self::ConversationAccepted {
+                conversation_id, ..
+            }
+            | Self::ConversationTaken {
+                conversation_id, ..
+            }
+            | Self::AgentReplied {
+                conversation_id, ..
+            }
+            | Self::ConversationTransferred {
+                conversation_id, ..
+            }
+            | Self::ConferenceInvited {
+                conversation_id, ..
+            }
+            | Self::ConferenceJoined {
+                conversation_id, ..
+            }
+            | Self::ConferenceLeft {
+                conversation_id, ..
+            }
+            | Self::ConversationEnded {
+                conversation_id, ..
+            }
+            | Self::ConversationFinished {
+                conversation_id, ..
+            } => {
                 format!("{ty}/{conversation_id}/{}", at.timestamp_micros())
             }
             Self::WindowClosedEarly { customer, .. } => format!(

@@ -11,6 +11,24 @@ pub struct WindowFire {
     pub armed_for: Timestamp,
 }
 
+/// What a one-time timer carries when it fires: the same function handles both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TimerInput {
+    Window(WindowFire),
+    Offer(crate::desk::OfferTimeout),
+}
+
+impl TimerInput {
+    /// When the timer is due.
+    pub fn due_at(&self) -> Timestamp {
+        match self {
+            Self::Window(fire) => fire.armed_for,
+            Self::Offer(offer) => offer.due_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WindowFireDecision {
     /// A duplicate or stale fire: another schedule is current, or none is due.

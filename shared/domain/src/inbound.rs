@@ -69,7 +69,13 @@ pub struct InboundDecision {
     /// Arm a window schedule for this expiry (none is armed for a future time).
     pub arm_window_at: Option<Timestamp>,
     pub events: Vec<EventEnvelope>,
+    /// A message to send the customer at once (chat disabled on the channel).
+    pub auto_reply: Option<String>,
 }
+
+/// What a customer hears when the channel's chat is disabled.
+pub const CHAT_UNAVAILABLE_REPLY: &str =
+    "Sorry, chat is not available on this number right now. Your message has been kept.";
 
 /// Decides what a customer message does, given the stored customer (if any).
 pub fn decide_inbound(
@@ -199,6 +205,12 @@ pub fn decide_inbound(
         ));
     }
 
+    let auto_reply = match &conversation {
+        ConversationChange::Started(c) if c.status == ConversationStatus::Finished => {
+            Some(CHAT_UNAVAILABLE_REPLY.to_owned())
+        }
+        _ => None,
+    };
     InboundDecision {
         customer: next,
         expected_customer_version,
@@ -206,6 +218,7 @@ pub fn decide_inbound(
         message,
         arm_window_at,
         events,
+        auto_reply,
     }
 }
 
@@ -215,7 +228,11 @@ fn start_session(
     msg: &InboundMessage,
     received_at: Timestamp,
 ) -> ConversationChange {
-    let status = if channel.bot {
+    // With chat disabled the message is kept in a conversation that goes
+    // straight to the archive: nobody is offered it, nothing is queued.
+    let status = if !channel.chat_enabled {
+        ConversationStatus::Finished
+    } else if channel.bot {
         ConversationStatus::Bot
     } else {
         ConversationStatus::Unanswered
@@ -247,7 +264,7 @@ fn start_session(
         answered: false,
         version: 1,
     };
-    customer.live = Some(LiveSession {
+    customer.live = status.is_live().then_some(LiveSession {
         conversation_id: conversation.id,
         status,
     });

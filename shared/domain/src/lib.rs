@@ -10,12 +10,13 @@ pub mod agent;
 pub mod channel;
 pub mod clock;
 pub mod conversation;
-pub mod desk;
 pub mod customer;
+pub mod desk;
 pub mod events;
 pub mod expiry;
 pub mod ids;
 pub mod inbound;
+pub mod masking;
 pub mod message;
 pub mod status;
 pub mod window;
@@ -25,9 +26,9 @@ pub use channel::{Channel, TemplateRef};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use conversation::{Conversation, ConversationStatus, Origin};
 pub use customer::{Customer, LiveSession, OptOut};
-pub use desk::{AgentChange, DeskDecision, DeskError};
+pub use desk::{Actor, AgentChange, DeskContext, DeskDecision, DeskError, OfferTimeout};
 pub use events::{DomainEvent, EventEnvelope};
-pub use expiry::{decide_window_fire, WindowFire, WindowFireDecision};
+pub use expiry::{decide_window_fire, TimerInput, WindowFire, WindowFireDecision};
 pub use ids::{
     AgentId, ConversationId, CustomerKey, IdError, MessageId, PhoneNumberId, QueueId, WaId, Wamid,
 };
@@ -35,5 +36,5 @@ pub use inbound::{decide_inbound, ConversationChange, InboundDecision, InboundMe
 pub use message::{
     Attachment, DeliveryStatus, Direction, Message, MessageContent, StatusUpdate, TemplateContent,
 };
-pub use status::{decide_status, StatusDecision};
+pub use status::{decide_send_failure, decide_status, StatusDecision};
 pub use window::Window;

@@ -84,6 +84,43 @@ pub fn decide_status(
     }
 }
 
+/// WhatsApp refused to send an outbound message (synchronously): the message
+/// fails, and with 131047 the window closes at once, as for a `failed` callback.
+pub fn decide_send_failure(
+    message: &Message,
+    customer: Option<&Customer>,
+    error: crate::message::DeliveryError,
+    now: Timestamp,
+) -> StatusDecision {
+    let mut failed = message.clone();
+    failed.status = Some(DeliveryStatus::Failed);
+    let reengagement = error.code == REENGAGEMENT_REQUIRED;
+    failed.error = Some(error);
+    let mut events = Vec::new();
+    let customer = match customer {
+        Some(customer) if reengagement && customer.window_is_open(now) => {
+            let mut closed = customer.clone();
+            closed.window = closed.window.map(|w| w.closed_early(now));
+            closed.version += 1;
+            events.push(EventEnvelope::new(
+                DomainEvent::WindowClosedEarly {
+                    customer: customer.key.clone(),
+                    error_code: REENGAGEMENT_REQUIRED,
+                },
+                now,
+            ));
+            Some(closed)
+        }
+        _ => None,
+    };
+    StatusDecision::Apply {
+        expected: message.status,
+        message: failed,
+        customer,
+        events,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

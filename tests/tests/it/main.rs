@@ -6,6 +6,8 @@
 #![recursion_limit = "256"]
 
 mod aws_adapters;
+mod desk;
+mod desk_store_contract;
 mod lambda_events;
 mod local_runner;
 mod request_budget;

@@ -4,7 +4,7 @@ use chrono::Duration;
 use wadesk_app::embedded::EmbeddedStore;
 use wadesk_app::inbound::receive_message;
 use wadesk_app::ConversationStore;
-use wadesk_domain::{Clock, ManualClock, WindowFire};
+use wadesk_domain::{Clock, ManualClock, TimerInput, WindowFire};
 use wadesk_tests::{customer, now_seconds, text_message};
 
 #[tokio::test]
@@ -16,6 +16,7 @@ async fn an_expiry_fired_for_an_extended_window_rearms_instead_of_expiring() {
         wadesk_app::embedded::LocalEventBus::new(),
         wadesk_app::embedded::LocalScheduler::new(),
         clock.clone(),
+        wadesk_app::embedded::LocalOutbox::new(clock.clone()),
     );
     let key = customer("34622000001");
     receive_message(&app, text_message(&key, "wamid.W1", t0, "a"))
@@ -49,7 +50,7 @@ async fn an_expiry_fired_for_an_extended_window_rearms_instead_of_expiring() {
         .unwrap()
         .unwrap()
         .window_is_open(clock.now()));
-    let rearmed = app.timers.armed();
+    let rearmed = app.timers.armed_windows();
     assert_eq!(rearmed.len(), 1);
     assert_eq!(rearmed[0].armed_for, t0 + Duration::hours(44));
 
@@ -84,7 +85,7 @@ async fn an_expiry_fired_for_an_extended_window_rearms_instead_of_expiring() {
         .map(|e| e.id)
         .collect();
     assert_eq!(ids.len(), 1);
-    assert!(app.timers.armed().is_empty());
+    assert!(app.timers.armed_windows().is_empty());
 }
 
 #[tokio::test]
@@ -95,7 +96,10 @@ async fn a_fire_for_an_unknown_customer_is_ignored() {
         armed_for: now_seconds(),
     };
     assert_eq!(
-        window_expiry::handle(&app, fire).await.unwrap().outcome,
+        window_expiry::handle(&app, TimerInput::Window(fire))
+            .await
+            .unwrap()
+            .outcome,
         "ignored"
     );
 }

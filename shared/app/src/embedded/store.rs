@@ -2,13 +2,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use wadesk_domain::{
-    Channel, Conversation, ConversationChange, ConversationId, Customer, CustomerKey,
-    DeliveryStatus, EventEnvelope, InboundDecision, Message, PhoneNumberId, Wamid,
+    Agent, AgentChange, AgentId, Channel, Conversation, ConversationChange, ConversationId,
+    ConversationStatus, Customer, CustomerKey, DeliveryStatus, DeskDecision, EventEnvelope,
+    InboundDecision, Message, PhoneNumberId, Queue, QueueId, WaId, Wamid,
 };
 
 use super::lock;
 use crate::{
-    CommitError, ConversationStore, InboundContext, StatusContext, StoreError, WamidRecord,
+    CommitError, ConversationStore, DeskStore, InboundContext, StatusContext, StoreError,
+    WamidRecord,
 };
 
 #[derive(Debug, Default)]
@@ -19,6 +21,9 @@ struct State {
     messages: HashMap<ConversationId, Vec<Message>>,
     wamids: HashMap<Wamid, (WamidRecord, Vec<EventEnvelope>)>,
     channels: HashMap<PhoneNumberId, Channel>,
+    agents: HashMap<AgentId, Agent>,
+    queues: HashMap<QueueId, Queue>,
+    wrap_up_reasons: Vec<String>,
 }
 
 /// The embedded store: one lock around the whole state, so every commit is
@@ -117,6 +122,7 @@ impl ConversationStore for EmbeddedStore {
                 conversation.last_inbound_at = Some(*received_at);
                 conversation.unanswered_since.get_or_insert(*received_at);
                 conversation.updated_at = *received_at;
+                conversation.version += 1;
             }
         }
         state.wamids.insert(
@@ -257,5 +263,157 @@ impl ConversationStore for EmbeddedStore {
 
     async fn get_channel(&self, id: &PhoneNumberId) -> Result<Option<Channel>, StoreError> {
         Ok(lock(&self.state).channels.get(id).cloned())
+    }
+}
+
+impl DeskStore for EmbeddedStore {
+    async fn get_agent(&self, id: &AgentId) -> Result<Option<Agent>, StoreError> {
+        Ok(lock(&self.state).agents.get(id).cloned())
+    }
+
+    async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
+        let mut agents: Vec<_> = lock(&self.state).agents.values().cloned().collect();
+        agents.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(agents)
+    }
+
+    async fn save_agent(&self, change: &AgentChange) -> Result<(), CommitError> {
+        let mut state = lock(&self.state);
+        let stored = state.agents.get(&change.agent.id).map_or(0, |a| a.version);
+        if stored != change.expected_version {
+            return Err(CommitError::Conflict);
+        }
+        state
+            .agents
+            .insert(change.agent.id.clone(), change.agent.clone());
+        Ok(())
+    }
+
+    async fn put_queue(&self, queue: &Queue) -> Result<(), StoreError> {
+        lock(&self.state)
+            .queues
+            .insert(queue.id.clone(), queue.clone());
+        Ok(())
+    }
+
+    async fn get_queue(&self, id: &QueueId) -> Result<Option<Queue>, StoreError> {
+        Ok(lock(&self.state).queues.get(id).cloned())
+    }
+
+    async fn put_wrap_up_reasons(&self, reasons: &[String]) -> Result<(), StoreError> {
+        lock(&self.state).wrap_up_reasons = reasons.to_vec();
+        Ok(())
+    }
+
+    async fn get_wrap_up_reasons(&self) -> Result<Vec<String>, StoreError> {
+        Ok(lock(&self.state).wrap_up_reasons.clone())
+    }
+
+    async fn commit_desk(&self, decision: &DeskDecision) -> Result<(), CommitError> {
+        let mut state = lock(&self.state);
+        let before = &decision.before;
+        let stored = state.conversations.get(&before.id).map(|c| c.version);
+        if stored != Some(before.version) {
+            return Err(CommitError::Conflict);
+        }
+        for change in &decision.agents {
+            let stored = state.agents.get(&change.agent.id).map(|a| a.version);
+            if stored != Some(change.expected_version) {
+                return Err(CommitError::Conflict);
+            }
+        }
+        if let Some((customer, expected)) = &decision.customer {
+            check_customer_version(&state, &customer.key, Some(*expected))?;
+        }
+        state
+            .conversations
+            .insert(decision.conversation.id, decision.conversation.clone());
+        for change in &decision.agents {
+            state
+                .agents
+                .insert(change.agent.id.clone(), change.agent.clone());
+        }
+        if let Some((customer, _)) = &decision.customer {
+            state
+                .customers
+                .insert(customer.key.clone(), customer.clone());
+        }
+        for message in &decision.messages {
+            insert_message(&mut state, message);
+        }
+        Ok(())
+    }
+
+    async fn record_sent(
+        &self,
+        customer: &CustomerKey,
+        message: &Message,
+    ) -> Result<(), CommitError> {
+        let mut state = lock(&self.state);
+        let wamid = message.wamid.clone().ok_or_else(|| {
+            CommitError::Store(StoreError::new("record_sent", "message without wamid"))
+        })?;
+        if state.wamids.contains_key(&wamid) {
+            return Err(CommitError::Duplicate { events: Vec::new() });
+        }
+        let stored = state
+            .messages
+            .get_mut(&message.conversation_id)
+            .and_then(|list| list.iter_mut().find(|m| m.id == message.id))
+            .filter(|m| m.wamid.is_none())
+            .ok_or(CommitError::Conflict)?;
+        stored.wamid = Some(wamid.clone());
+        state.wamids.insert(
+            wamid,
+            (
+                WamidRecord {
+                    conversation_id: message.conversation_id,
+                    message_id: message.id,
+                    message_at: message.at,
+                    customer: customer.clone(),
+                },
+                Vec::new(),
+            ),
+        );
+        Ok(())
+    }
+
+    async fn list_for_agent(&self, agent: &AgentId) -> Result<Vec<Conversation>, StoreError> {
+        let state = lock(&self.state);
+        let mut list: Vec<_> = state
+            .conversations
+            .values()
+            .filter(|c| c.agent_links().iter().any(|(id, _)| id == agent))
+            .cloned()
+            .collect();
+        list.sort_by_key(|c| (c.created_at, c.id));
+        Ok(list)
+    }
+
+    async fn list_by_status(
+        &self,
+        status: ConversationStatus,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let state = lock(&self.state);
+        let mut list: Vec<_> = state
+            .conversations
+            .values()
+            .filter(|c| c.status == status)
+            .cloned()
+            .collect();
+        list.sort_by_key(|c| (c.queued_at.unwrap_or(c.created_at), c.id));
+        Ok(list)
+    }
+
+    async fn list_customer_history(&self, wa_id: &WaId) -> Result<Vec<Conversation>, StoreError> {
+        let state = lock(&self.state);
+        let mut list: Vec<_> = state
+            .conversations
+            .values()
+            .filter(|c| c.customer.wa_id == *wa_id)
+            .cloned()
+            .collect();
+        list.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.id)));
+        Ok(list)
     }
 }

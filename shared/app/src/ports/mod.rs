@@ -1,11 +1,15 @@
 //! The ports, named for what they do.
 
+mod desk_store;
 mod events;
 mod store;
 mod timers;
+mod whatsapp;
 
+pub use desk_store::DeskStore;
 pub use events::{EventPublisher, PublishError};
 pub use store::{
     CommitError, ConversationStore, InboundContext, StatusContext, StoreError, WamidRecord,
 };
-pub use timers::{window_schedule_name, ScheduleError, TimerScheduler};
+pub use timers::{offer_schedule_name, window_schedule_name, ScheduleError, TimerScheduler};
+pub use whatsapp::{MediaKind, OutboundContent, SendError, WhatsAppClient};

@@ -1,7 +1,7 @@
 use std::future::Future;
 
 use sha2::{Digest, Sha256};
-use wadesk_domain::{CustomerKey, Timestamp, WindowFire};
+use wadesk_domain::{CustomerKey, OfferTimeout, Timestamp, WindowFire};
 
 #[derive(Debug, thiserror::Error)]
 #[error("scheduling a timer failed")]
@@ -26,6 +26,21 @@ pub trait TimerScheduler: Send + Sync + 'static {
         &self,
         fire: &WindowFire,
     ) -> impl Future<Output = Result<(), ScheduleError>> + Send;
+
+    /// Arms the time-out of an offer, due at `offer.due_at`. Idempotent.
+    fn arm_offer(
+        &self,
+        offer: &OfferTimeout,
+    ) -> impl Future<Output = Result<(), ScheduleError>> + Send;
+}
+
+/// A deterministic schedule name per offer.
+pub fn offer_schedule_name(offer: &OfferTimeout) -> String {
+    format!(
+        "offer-{}-{}",
+        offer.conversation_id.as_uuid().simple(),
+        offer.offered_at.timestamp_micros()
+    )
 }
 
 /// A deterministic schedule name per customer and expiry: `[0-9a-zA-Z-_.]`, at most

@@ -5,6 +5,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{de::DeserializeOwned, Serialize};
 use wadesk_app::StoreError;
+use wadesk_domain::{Agent, AgentId, Conversation, ConversationId};
 
 use super::keys::{self, Item};
 
@@ -43,4 +44,80 @@ pub fn string(item: &Item, name: &str) -> Option<String> {
 
 pub fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// The conversation with its `gsi1` attributes: every write of a conversation
+/// goes through here, so `list_by_status` never misses one.
+pub fn conversation_item(
+    operation: &'static str,
+    conversation: &Conversation,
+) -> Result<Item, StoreError> {
+    let mut item = to_item(
+        operation,
+        conversation,
+        keys::conversation_pk(conversation.id),
+        keys::CONVERSATION_SK,
+    )?;
+    item.insert(
+        keys::GSI1_PK.into(),
+        AttributeValue::S(keys::status_gsi_pk(conversation.status)),
+    );
+    item.insert(
+        keys::GSI1_SK.into(),
+        AttributeValue::S(keys::status_gsi_sk(conversation)),
+    );
+    Ok(item)
+}
+
+/// The agent with its `gsi1` attributes (the directory listing).
+pub fn agent_item(operation: &'static str, agent: &Agent) -> Result<Item, StoreError> {
+    let mut item = to_item(operation, agent, keys::agent_pk(&agent.id), keys::AGENT_SK)?;
+    item.insert(
+        keys::GSI1_PK.into(),
+        AttributeValue::S(keys::AGENTS_GSI_PK.into()),
+    );
+    item.insert(
+        keys::GSI1_SK.into(),
+        AttributeValue::S(agent.id.to_string()),
+    );
+    Ok(item)
+}
+
+/// One of `Conversation::agent_links()`, in the agent's partition.
+pub fn agent_link_item(agent: &AgentId, conversation: ConversationId, relation: &str) -> Item {
+    let mut item = keys::key(keys::agent_pk(agent), &keys::agent_link_sk(conversation));
+    item.insert(
+        CONVERSATION_ID.into(),
+        AttributeValue::S(conversation.to_string()),
+    );
+    item.insert("relation".into(), AttributeValue::S(relation.to_owned()));
+    item
+}
+
+/// The entry of a new conversation in its customer's history.
+pub fn history_item(conversation: &Conversation) -> Item {
+    let mut item = keys::key(
+        keys::history_pk(&conversation.customer.wa_id),
+        &keys::history_sk(conversation.created_at, conversation.id),
+    );
+    item.insert(
+        CONVERSATION_ID.into(),
+        AttributeValue::S(conversation.id.to_string()),
+    );
+    item.insert(
+        "phone_number_id".into(),
+        AttributeValue::S(conversation.customer.phone_number_id.to_string()),
+    );
+    item
+}
+
+/// The attribute link and history items point to their conversation with.
+pub const CONVERSATION_ID: &str = "conversation_id";
+
+/// The conversation a link or history item points to.
+pub fn conversation_id(operation: &'static str, item: &Item) -> Result<ConversationId, StoreError> {
+    string(item, CONVERSATION_ID)
+        .ok_or_else(|| StoreError::new(operation, "item without conversation_id"))?
+        .parse()
+        .map_err(|e| StoreError::new(operation, e))
 }

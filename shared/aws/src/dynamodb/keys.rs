@@ -3,7 +3,10 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::SecondsFormat;
 use std::collections::HashMap;
-use wadesk_domain::{ConversationId, CustomerKey, MessageId, PhoneNumberId, Timestamp, Wamid};
+use wadesk_domain::{
+    AgentId, Conversation, ConversationId, ConversationStatus, CustomerKey, MessageId,
+    PhoneNumberId, QueueId, Timestamp, WaId, Wamid,
+};
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
@@ -32,10 +35,12 @@ pub const CONVERSATION_SK: &str = "META";
 /// Messages sort by time, then id: a Query on the conversation reads the
 /// transcript oldest first.
 pub fn message_sk(at: Timestamp, id: MessageId) -> String {
-    format!(
-        "MSG#{}#{id}",
-        at.to_rfc3339_opts(SecondsFormat::Micros, true)
-    )
+    format!("MSG#{}#{id}", sortable(at))
+}
+
+/// Fixed-width RFC 3339 with microseconds and `Z`: sorts as the time does.
+fn sortable(at: Timestamp) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 pub const MESSAGE_SK_PREFIX: &str = "MSG#";
 
@@ -43,6 +48,54 @@ pub fn wamid_pk(wamid: &Wamid) -> String {
     format!("WAMID#{wamid}")
 }
 pub const WAMID_SK: &str = "WAMID";
+
+pub fn agent_pk(id: &AgentId) -> String {
+    format!("AGENT#{id}")
+}
+pub const AGENT_SK: &str = "PROFILE";
+/// Every agent item carries this `gsi1pk` (and its id as `gsi1sk`): the
+/// directory is one Query on `gsi1`.
+pub const AGENTS_GSI_PK: &str = "AGENTS";
+
+/// An agent's link to a conversation they see in their own lists; it lives in
+/// the agent's partition, so their list is one Query.
+pub fn agent_link_sk(id: ConversationId) -> String {
+    format!("CONV#{id}")
+}
+pub const AGENT_LINK_SK_PREFIX: &str = "CONV#";
+
+pub fn queue_pk(id: &QueueId) -> String {
+    format!("QUEUE#{id}")
+}
+pub const QUEUE_SK: &str = "QUEUE";
+
+pub const CONFIG_PK: &str = "CONFIG";
+pub const WRAP_UP_REASONS_SK: &str = "WRAP_UP_REASONS";
+
+/// Conversations by status on `gsi1`.
+pub fn status_gsi_pk(status: ConversationStatus) -> String {
+    format!("STATUS#{}", status.as_str())
+}
+
+/// Within a status, oldest first: by the time it (last) entered a queue, else
+/// its creation, then id (the embedded store's order).
+pub fn status_gsi_sk(conversation: &Conversation) -> String {
+    format!(
+        "{}#{}",
+        sortable(conversation.queued_at.unwrap_or(conversation.created_at)),
+        conversation.id
+    )
+}
+
+/// A customer's conversations across channels, by `wa_id`.
+pub fn history_pk(wa_id: &WaId) -> String {
+    format!("HIST#{wa_id}")
+}
+
+pub fn history_sk(created_at: Timestamp, id: ConversationId) -> String {
+    format!("{HISTORY_SK_PREFIX}{}#{id}", sortable(created_at))
+}
+pub const HISTORY_SK_PREFIX: &str = "CONV#";
 
 pub fn key(pk: String, sk: &str) -> Item {
     HashMap::from([

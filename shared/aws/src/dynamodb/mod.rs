@@ -1,6 +1,7 @@
-//! The DynamoDB conversation store. The table design is written down in
+//! The DynamoDB conversation and desk store. The table design is written down in
 //! `docs/table-design.md`; `keys` holds the key formats.
 
+mod desk;
 mod error;
 mod items;
 mod keys;

@@ -1,5 +1,4 @@
-use std::collections::HashMap;
-
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
     Update,
@@ -15,15 +14,17 @@ use wadesk_domain::{
 };
 
 use super::error::{cancellation, commit_error, store_error, Cancelled};
-use super::items::{from_item, number, string, to_item, to_value};
+use super::items::{
+    agent_link_item, conversation_item, from_item, history_item, number, string, to_item, to_value,
+};
 use super::keys::{self, Item};
 
 /// How long a WhatsApp message id is remembered: WhatsApp retries for up to
 /// 7 days, and status callbacks for our own messages can come later still.
 const INBOUND_WAMID_TTL: i64 = 8;
-const OUTBOUND_WAMID_TTL: i64 = 30;
+pub(super) const OUTBOUND_WAMID_TTL: i64 = 30;
 
-/// The conversation store on one DynamoDB table (single-table design).
+/// The conversation and desk store on one DynamoDB table (single-table design).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
@@ -48,7 +49,11 @@ impl DynamoStore {
 
     /// Reads up to 100 items by key in one request (plus retries of any the
     /// service left unprocessed).
-    async fn batch_get(&self, op: &'static str, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn batch_get(
+        &self,
+        op: &'static str,
+        keys: Vec<Item>,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::new();
         let mut pending = Some(
             KeysAndAttributes::builder()
@@ -77,7 +82,11 @@ impl DynamoStore {
         Ok(found)
     }
 
-    async fn get(&self, op: &'static str, key: Item) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn get(
+        &self,
+        op: &'static str,
+        key: Item,
+    ) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -90,12 +99,12 @@ impl DynamoStore {
         Ok(output.item)
     }
 
-    fn put(&self, item: Item) -> aws_sdk_dynamodb::types::builders::PutBuilder {
+    pub(super) fn put(&self, item: Item) -> aws_sdk_dynamodb::types::builders::PutBuilder {
         Put::builder().table_name(&self.table).set_item(Some(item))
     }
 
     /// `version` must still be `expected`, or the item must not exist yet.
-    fn put_customer(
+    pub(super) fn put_customer(
         &self,
         op: &'static str,
         customer: &Customer,
@@ -121,7 +130,7 @@ impl DynamoStore {
             .build())
     }
 
-    fn put_message(
+    pub(super) fn put_message(
         &self,
         op: &'static str,
         message: &Message,
@@ -142,7 +151,7 @@ impl DynamoStore {
             .build())
     }
 
-    fn put_wamid(
+    pub(super) fn put_wamid(
         &self,
         op: &'static str,
         wamid: &Wamid,
@@ -188,12 +197,7 @@ impl DynamoStore {
     ) -> Result<TransactWriteItem, CommitError> {
         match change {
             ConversationChange::Started(conversation) => {
-                let item = to_item(
-                    op,
-                    conversation,
-                    keys::conversation_pk(conversation.id),
-                    keys::CONVERSATION_SK,
-                )?;
+                let item = conversation_item(op, conversation)?;
                 Ok(TransactWriteItem::builder()
                     .put(
                         self.put(item)
@@ -211,11 +215,16 @@ impl DynamoStore {
                 handling_started_at,
                 received_at,
             } => {
+                // The status index moves with the status; `gsi1sk` (queued or
+                // created time) does not change here. The version bump keeps
+                // desk decisions made before this message from committing.
                 let mut set = vec![
                     "#status = :status",
+                    "gsi1pk = :gsi1pk",
                     "last_inbound_at = :received",
                     "updated_at = :received",
                     "unanswered_since = if_not_exists(unanswered_since, :received)",
+                    "version = if_not_exists(version, :zero) + :one",
                 ];
                 let mut update = Update::builder()
                     .table_name(&self.table)
@@ -226,6 +235,12 @@ impl DynamoStore {
                     .condition_expression("#status = :expected_status")
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":status", to_value(op, status)?)
+                    .expression_attribute_values(
+                        ":gsi1pk",
+                        AttributeValue::S(keys::status_gsi_pk(*status)),
+                    )
+                    .expression_attribute_values(":zero", number(0))
+                    .expression_attribute_values(":one", number(1))
                     .expression_attribute_values(":expected_status", to_value(op, expected_status)?)
                     .expression_attribute_values(":received", to_value(op, received_at)?);
                 if let Some(owner) = owner {
@@ -248,7 +263,34 @@ impl DynamoStore {
         }
     }
 
-    async fn transact(
+    /// A plain Put of an item no condition guards (the transaction's other
+    /// conditions do).
+    pub(super) fn put_unconditional(
+        &self,
+        op: &'static str,
+        item: Item,
+    ) -> Result<TransactWriteItem, CommitError> {
+        Ok(TransactWriteItem::builder()
+            .put(self.put(item).build().map_err(commit_error(op))?)
+            .build())
+    }
+
+    /// Every item of a Query, all pages.
+    pub(super) async fn query_all(
+        &self,
+        op: &'static str,
+        query: QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        query
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<Item>, _>>()
+            .await
+            .map_err(store_error(op))
+    }
+
+    pub(super) async fn transact(
         &self,
         op: &'static str,
         items: Vec<TransactWriteItem>,
@@ -290,7 +332,7 @@ impl DynamoStore {
     }
 }
 
-enum TransactFailure {
+pub(super) enum TransactFailure {
     Condition { index: usize, old: Option<Item> },
     Conflict,
     Store(StoreError),
@@ -329,7 +371,7 @@ impl ConversationStore for DynamoStore {
             CommitError::Store(StoreError::new(op, "inbound message without wamid"))
         })?;
         // The wamid item goes first: its index tells a duplicate from a conflict.
-        let items = vec![
+        let mut items = vec![
             self.put_wamid(
                 op,
                 wamid,
@@ -342,6 +384,27 @@ impl ConversationStore for DynamoStore {
             self.conversation_write(op, &decision.conversation)?,
             self.put_message(op, message)?,
         ];
+        // The agents' links and the customer's history follow the conversation
+        // in the same transaction, so the lists never disagree with it.
+        match &decision.conversation {
+            ConversationChange::Started(conversation) => {
+                items.push(self.put_unconditional(op, history_item(conversation))?);
+                for (agent, relation) in conversation.agent_links() {
+                    items.push(self.put_unconditional(
+                        op,
+                        agent_link_item(&agent, conversation.id, relation),
+                    )?);
+                }
+            }
+            // A reopened conversation becoming active with its reopening agent:
+            // that agent owns it now.
+            ConversationChange::Continued {
+                id,
+                owner: Some(owner),
+                ..
+            } => items.push(self.put_unconditional(op, agent_link_item(owner, *id, "owner"))?),
+            ConversationChange::Continued { .. } => {}
+        }
         match self.transact(op, items).await {
             Ok(()) => Ok(()),
             Err(TransactFailure::Condition { index: 0, old }) => Err(CommitError::Duplicate {
@@ -545,7 +608,7 @@ impl ConversationStore for DynamoStore {
     #[tracing::instrument(skip_all, err)]
     async fn list_messages(&self, id: ConversationId) -> Result<Vec<Message>, StoreError> {
         let op = "list_messages";
-        let pages = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
@@ -555,14 +618,12 @@ impl ConversationStore for DynamoStore {
                 ":prefix",
                 AttributeValue::S(keys::MESSAGE_SK_PREFIX.into()),
             )
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<HashMap<String, AttributeValue>>, _>>()
-            .await
-            .map_err(store_error(op))?;
-        pages.into_iter().map(|item| from_item(op, item)).collect()
+            .consistent_read(true);
+        self.query_all(op, query)
+            .await?
+            .into_iter()
+            .map(|item| from_item(op, item))
+            .collect()
     }
 
     #[tracing::instrument(skip_all, err)]

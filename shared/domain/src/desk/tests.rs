@@ -18,20 +18,33 @@ fn sales() -> QueueId {
 }
 
 fn agent(name: &str, max: u32, now: Timestamp) -> Agent {
-    let mut agent = Agent::new(id(name), name.to_uppercase(), Role::Agent, vec![sales()], max, now);
+    let mut agent = Agent::new(
+        id(name),
+        name.to_uppercase(),
+        Role::Agent,
+        vec![sales()],
+        max,
+        now,
+    );
     agent.state = AgentState::Available;
     agent
 }
 
 fn actor(name: &str) -> Actor {
-    Actor { id: id(name), role: Role::Agent }
+    Actor {
+        id: id(name),
+        role: Role::Agent,
+    }
 }
 
 /// A customer with a fresh unanswered conversation in `sales`.
 fn unanswered(n: u8, now: Timestamp) -> (Customer, Conversation) {
     let mut channel = Channel::unconfigured(PhoneNumberId::parse("1").unwrap(), "+1".into());
     channel.default_queue = sales();
-    let key = CustomerKey::new(PhoneNumberId::parse("1").unwrap(), WaId::parse(format!("34{n}")).unwrap());
+    let key = CustomerKey::new(
+        PhoneNumberId::parse("1").unwrap(),
+        WaId::parse(format!("34{n}")).unwrap(),
+    );
     let d = decide_inbound(
         None,
         &channel,
@@ -45,7 +58,9 @@ fn unanswered(n: u8, now: Timestamp) -> (Customer, Conversation) {
         },
         now,
     );
-    let ConversationChange::Started(conversation) = d.conversation else { unreachable!() };
+    let ConversationChange::Started(conversation) = d.conversation else {
+        unreachable!()
+    };
     (d.customer, conversation)
 }
 
@@ -62,7 +77,10 @@ impl World {
         let (customer, conversation) = unanswered(1, now);
         Self {
             now,
-            agents: agents.iter().map(|(n, max)| (id(n), agent(n, *max, now))).collect(),
+            agents: agents
+                .iter()
+                .map(|(n, max)| (id(n), agent(n, *max, now)))
+                .collect(),
             conversation,
             customer,
         }
@@ -81,8 +99,12 @@ impl World {
         assert_eq!(decision.before.version + 1, decision.conversation.version);
         self.conversation = decision.conversation.clone();
         for change in &decision.agents {
-            assert_eq!(self.agents[&change.agent.id].version, change.expected_version);
-            self.agents.insert(change.agent.id.clone(), change.agent.clone());
+            assert_eq!(
+                self.agents[&change.agent.id].version,
+                change.expected_version
+            );
+            self.agents
+                .insert(change.agent.id.clone(), change.agent.clone());
         }
         if let Some((customer, expected)) = &decision.customer {
             assert_eq!(self.customer.version, *expected);
@@ -168,15 +190,26 @@ fn taking_an_offered_conversation_withdraws_the_offer() {
 fn agents_take_only_from_their_queues() {
     let mut w = World::new(&[("ana", 2)]);
     w.agents.get_mut(&id("ana")).unwrap().queues = vec![QueueId::parse("billing").unwrap()];
-    assert_eq!(take(&w.ctx(), &actor("ana"), false), Err(DeskError::Forbidden));
+    assert_eq!(
+        take(&w.ctx(), &actor("ana"), false),
+        Err(DeskError::Forbidden)
+    );
 }
 
 #[test]
 fn sending_takes_an_unanswered_conversation_and_records_the_response_time() {
     let mut w = World::new(&[("ana", 2)]);
     w.now += Duration::seconds(42);
-    let d = w
-        .apply(send(&w.ctx(), &actor("ana"), MessageContent::Text { text: "hello".into() }).unwrap());
+    let d = w.apply(
+        send(
+            &w.ctx(),
+            &actor("ana"),
+            MessageContent::Text {
+                text: "hello".into(),
+            },
+        )
+        .unwrap(),
+    );
     assert_eq!(w.conversation.status, ConversationStatus::Active);
     assert!(w.conversation.answered);
     assert_eq!(w.conversation.unanswered_since, None);
@@ -184,7 +217,11 @@ fn sending_takes_an_unanswered_conversation_and_records_the_response_time() {
     assert_eq!(d.messages[0].status, Some(crate::DeliveryStatus::Pending));
     assert!(d.events.iter().any(|e| matches!(
         e.event,
-        DomainEvent::AgentReplied { response_seconds: Some(42), first_reply: true, .. }
+        DomainEvent::AgentReplied {
+            response_seconds: Some(42),
+            first_reply: true,
+            ..
+        }
     )));
 }
 
@@ -193,7 +230,13 @@ fn free_form_messages_need_an_open_window() {
     let mut w = World::new(&[("ana", 2)]);
     w.now += Duration::hours(25);
     assert_eq!(
-        send(&w.ctx(), &actor("ana"), MessageContent::Text { text: "late".into() }),
+        send(
+            &w.ctx(),
+            &actor("ana"),
+            MessageContent::Text {
+                text: "late".into()
+            }
+        ),
         Err(DeskError::WindowClosed)
     );
 }
@@ -202,7 +245,9 @@ fn free_form_messages_need_an_open_window() {
 fn outgoing_messages_are_checked() {
     let text = |n: usize| Outgoing::Text("x".repeat(n));
     assert!(validate_outgoing(None, &text(4096)).is_ok());
-    assert!(matches!(validate_outgoing(None, &text(4097)), Err(DeskError::Invalid(m)) if m.contains("4096")));
+    assert!(
+        matches!(validate_outgoing(None, &text(4097)), Err(DeskError::Invalid(m)) if m.contains("4096"))
+    );
     assert!(validate_outgoing(None, &text(0)).is_err());
     let file = |name: &str, size: u64| {
         Outgoing::Attachment(Attachment {
@@ -212,11 +257,24 @@ fn outgoing_messages_are_checked() {
             ..Attachment::default()
         })
     };
-    assert!(matches!(validate_outgoing(Some("image"), &file("a.PNG", 10)), Ok(MessageContent::Image { .. })));
-    assert!(matches!(validate_outgoing(None, &file("clip.m4v", 10)), Ok(MessageContent::Video { .. })));
-    assert!(matches!(validate_outgoing(None, &file("terms.pdf", MAX_ATTACHMENT_BYTES)), Ok(MessageContent::Document { .. })));
-    assert!(matches!(validate_outgoing(None, &file("terms.pdf", MAX_ATTACHMENT_BYTES + 1)), Err(DeskError::Invalid(m)) if m.contains("10 MB")));
-    assert!(matches!(validate_outgoing(None, &file("tool.exe", 10)), Err(DeskError::Invalid(m)) if m.contains(".exe")));
+    assert!(matches!(
+        validate_outgoing(Some("image"), &file("a.PNG", 10)),
+        Ok(MessageContent::Image { .. })
+    ));
+    assert!(matches!(
+        validate_outgoing(None, &file("clip.m4v", 10)),
+        Ok(MessageContent::Video { .. })
+    ));
+    assert!(matches!(
+        validate_outgoing(None, &file("terms.pdf", MAX_ATTACHMENT_BYTES)),
+        Ok(MessageContent::Document { .. })
+    ));
+    assert!(
+        matches!(validate_outgoing(None, &file("terms.pdf", MAX_ATTACHMENT_BYTES + 1)), Err(DeskError::Invalid(m)) if m.contains("10 MB"))
+    );
+    assert!(
+        matches!(validate_outgoing(None, &file("tool.exe", 10)), Err(DeskError::Invalid(m)) if m.contains(".exe"))
+    );
     assert!(validate_outgoing(Some("video"), &file("a.png", 10)).is_err());
 }
 
@@ -256,7 +314,10 @@ fn conference_invite_accept_exit_and_end() {
     let mut w = World::new(&[("ana", 2), ("bob", 2), ("eve", 2)]);
     w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
     w.apply(conference_invite(&w.ctx(), &actor("ana"), &id("bob")).unwrap());
-    assert_eq!(conference_accept(&w.ctx(), &actor("eve")), Err(DeskError::NotOffered));
+    assert_eq!(
+        conference_accept(&w.ctx(), &actor("eve")),
+        Err(DeskError::NotOffered)
+    );
     let d = w.apply(conference_accept(&w.ctx(), &actor("bob")).unwrap());
     assert!(d.messages[0].content.text().unwrap().contains("BOB joined"));
     assert_eq!(w.conversation.participants, vec![id("ana"), id("bob")]);
@@ -280,14 +341,20 @@ fn end_then_wrap_up_finishes_and_assigns_the_customer() {
     assert_eq!(w.conversation.status, ConversationStatus::WrapUp);
     assert_eq!(w.load("ana"), 0);
     let reasons = vec!["resolved".to_owned(), "spam".to_owned()];
-    assert!(matches!(wrap_up(&w.ctx(), &actor("ana"), "bored", &reasons), Err(DeskError::Invalid(_))));
+    assert!(matches!(
+        wrap_up(&w.ctx(), &actor("ana"), "bored", &reasons),
+        Err(DeskError::Invalid(_))
+    ));
     let d = w.apply(wrap_up(&w.ctx(), &actor("ana"), "resolved", &reasons).unwrap());
     assert_eq!(w.conversation.status, ConversationStatus::Finished);
     assert_eq!(w.customer.live, None);
     assert_eq!(w.customer.assigned_agent, Some(id("ana")));
     assert!(d.events.iter().any(|e| matches!(
         e.event,
-        DomainEvent::ConversationFinished { handling_seconds: Some(300), .. }
+        DomainEvent::ConversationFinished {
+            handling_seconds: Some(300),
+            ..
+        }
     )));
     w.apply(done(&w.ctx(), &actor("ana")).unwrap());
     assert!(w.conversation.done);
@@ -298,13 +365,26 @@ fn only_the_owner_acts_on_an_active_conversation() {
     let mut w = World::new(&[("ana", 2), ("bob", 2)]);
     w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
     assert_eq!(end(&w.ctx(), &actor("bob")), Err(DeskError::Forbidden));
-    assert_eq!(transfer(&w.ctx(), &actor("bob"), &TransferTarget::Queue(sales())), Err(DeskError::Forbidden));
     assert_eq!(
-        send(&w.ctx(), &actor("bob"), MessageContent::Text { text: "x".into() }),
+        transfer(&w.ctx(), &actor("bob"), &TransferTarget::Queue(sales())),
+        Err(DeskError::Forbidden)
+    );
+    assert_eq!(
+        send(
+            &w.ctx(),
+            &actor("bob"),
+            MessageContent::Text { text: "x".into() }
+        ),
         Err(DeskError::AlreadyTaken { owner: id("ana") })
     );
-    assert_eq!(note(&w.ctx(), &actor("bob"), "psst"), Err(DeskError::Forbidden));
-    let supervisor = Actor { id: id("sue"), role: Role::Supervisor };
+    assert_eq!(
+        note(&w.ctx(), &actor("bob"), "psst"),
+        Err(DeskError::Forbidden)
+    );
+    let supervisor = Actor {
+        id: id("sue"),
+        role: Role::Supervisor,
+    };
     let d = note(&w.ctx(), &supervisor, "offer the discount").unwrap();
     assert_eq!(d.messages[0].direction, Direction::Note);
 }
@@ -327,8 +407,14 @@ fn routing_prefers_the_assigned_agent_then_the_longest_idle() {
     let mut ana = agent("ana", 2, now);
     let mut bob = agent("bob", 2, now - Duration::minutes(10));
     let mut cid = agent("cid", 2, now - Duration::minutes(5));
-    assert_eq!(routing_candidates(&conversation, None, [&ana, &bob, &cid]), vec![id("bob"), id("cid"), id("ana")]);
-    assert_eq!(routing_candidates(&conversation, Some(&id("ana")), [&ana, &bob, &cid])[0], id("ana"));
+    assert_eq!(
+        routing_candidates(&conversation, None, [&ana, &bob, &cid]),
+        vec![id("bob"), id("cid"), id("ana")]
+    );
+    assert_eq!(
+        routing_candidates(&conversation, Some(&id("ana")), [&ana, &bob, &cid])[0],
+        id("ana")
+    );
     ana.state = AgentState::NotReady;
     bob.load = 2;
     cid.queues.clear();

@@ -53,6 +53,24 @@ fn first_message_starts_an_unanswered_session_and_arms_the_window() {
 }
 
 #[test]
+fn with_chat_disabled_the_message_is_kept_answered_and_not_queued() {
+    let now = Utc::now();
+    let mut disabled = channel(false);
+    disabled.chat_enabled = false;
+    let d = decide_inbound(None, &disabled, text(key(1), "w1", now, "hello?"), now);
+    assert_eq!(d.conversation.status(), ConversationStatus::Finished);
+    assert_eq!(d.customer.live, None, "no live session, nothing queued");
+    assert!(d.auto_reply.is_some());
+    assert_eq!(
+        d.message.content.text(),
+        Some("hello?"),
+        "the message is kept"
+    );
+    let enabled = decide_inbound(None, &channel(false), text(key(2), "w2", now, "hi"), now);
+    assert_eq!(enabled.auto_reply, None);
+}
+
+#[test]
 fn a_channel_with_a_bot_starts_in_bot() {
     let now = Utc::now();
     let d = decide_inbound(None, &channel(true), text(key(1), "w1", now, "hi"), now);

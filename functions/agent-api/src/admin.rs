@@ -1,0 +1,169 @@
+//! The directory, admin-only: agents, queues, channels, wrap-up reasons.
+
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use wadesk_app::desk::{self as service, AgentProfile};
+use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_domain::{
+    Actor, AgentId, Channel, Clock, PhoneNumberId, Queue, QueueId, Role, TemplateRef,
+};
+
+use crate::auth::require_admin;
+use crate::views::AgentView;
+use crate::{body, ok, ApiError, Result};
+
+/// The most conversations one agent may hold at once.
+const MAX_CONCURRENT_LIMIT: u32 = 100;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentBody {
+    name: String,
+    role: Role,
+    queues: Vec<String>,
+    max_concurrent: u32,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct QueueBody {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonsBody {
+    reasons: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelBody {
+    display_phone_number: String,
+    #[serde(default = "yes")]
+    chat_enabled: bool,
+    default_queue: String,
+    #[serde(default)]
+    bot: bool,
+    #[serde(default)]
+    mask_sensitive_data: bool,
+    reopen_message: String,
+    push_template: Option<TemplateRef>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::Invalid(message.into())
+}
+
+fn name(raw: &str, what: &str) -> Result<String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > 200 {
+        return Err(invalid(format!("{what} must be 1 to 200 characters")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+async fn existing_queue<S: DeskStore>(store: &S, raw: &str) -> Result<QueueId> {
+    let id = QueueId::parse(raw.to_owned()).map_err(|e| invalid(e.to_string()))?;
+    if store.get_queue(&id).await?.is_none() {
+        return Err(invalid(format!("no queue {id}; create it first")));
+    }
+    Ok(id)
+}
+
+pub async fn put<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    path: &[&str],
+    request: &Request,
+) -> Result<Response<Body>>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    require_admin(actor)?;
+    match path {
+        ["agents", id] => {
+            let id = AgentId::parse((*id).to_owned()).map_err(|e| invalid(e.to_string()))?;
+            let input: AgentBody = body(request)?;
+            if !(1..=MAX_CONCURRENT_LIMIT).contains(&input.max_concurrent) {
+                return Err(invalid(format!(
+                    "max_concurrent must be 1 to {MAX_CONCURRENT_LIMIT}"
+                )));
+            }
+            let mut queues = Vec::with_capacity(input.queues.len());
+            for queue in &input.queues {
+                let queue = existing_queue(&app.store, queue).await?;
+                if !queues.contains(&queue) {
+                    queues.push(queue);
+                }
+            }
+            let profile = AgentProfile {
+                name: name(&input.name, "name")?,
+                role: input.role,
+                queues,
+                max_concurrent: input.max_concurrent,
+            };
+            let agent = service::upsert_agent(app, &id, profile).await?;
+            ok(&AgentView::from(&agent))
+        }
+        ["queues", id] => {
+            let id = QueueId::parse((*id).to_owned()).map_err(|e| invalid(e.to_string()))?;
+            let input: QueueBody = body(request)?;
+            let queue = Queue {
+                id,
+                name: name(&input.name, "name")?,
+            };
+            app.store.put_queue(&queue).await?;
+            ok(&serde_json::json!({"id": queue.id, "name": queue.name}))
+        }
+        ["channels", id] => {
+            let id = PhoneNumberId::parse((*id).to_owned()).map_err(|e| invalid(e.to_string()))?;
+            let input: ChannelBody = body(request)?;
+            if input.reopen_message.trim().is_empty() || input.reopen_message.chars().count() > 4096
+            {
+                return Err(invalid("reopen_message must be 1 to 4096 characters"));
+            }
+            if let Some(template) = &input.push_template {
+                if template.name.trim().is_empty() || template.language.trim().is_empty() {
+                    return Err(invalid("push_template needs a name and a language"));
+                }
+            }
+            let channel = Channel {
+                phone_number_id: id,
+                display_phone_number: name(&input.display_phone_number, "display_phone_number")?,
+                chat_enabled: input.chat_enabled,
+                default_queue: existing_queue(&app.store, &input.default_queue).await?,
+                bot: input.bot,
+                mask_sensitive_data: input.mask_sensitive_data,
+                reopen_message: input.reopen_message,
+                push_template: input.push_template,
+            };
+            app.store.put_channel(&channel).await?;
+            ok(&channel)
+        }
+        ["wrap-up-reasons"] => {
+            let input: ReasonsBody = body(request)?;
+            let mut reasons: Vec<String> = Vec::with_capacity(input.reasons.len());
+            for reason in &input.reasons {
+                let reason = name(reason, "each reason")?;
+                if !reasons.contains(&reason) {
+                    reasons.push(reason);
+                }
+            }
+            if reasons.is_empty() {
+                return Err(invalid("give at least one reason"));
+            }
+            app.store.put_wrap_up_reasons(&reasons).await?;
+            ok(&serde_json::json!({ "reasons": reasons }))
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}

@@ -1,0 +1,112 @@
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use wadesk_app::desk::DeskFailure;
+use wadesk_app::StoreError;
+use wadesk_domain::{AgentId, DeskError};
+
+/// Every answer besides success, mapped to a status and a code in one place.
+/// Messages are written here for people; internal error text never leaves.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("missing or invalid credentials")]
+    Unauthenticated,
+    #[error("you may not do this")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("the conversation is already taken by {owner}; repeat with force to overtake it")]
+    AlreadyTaken { owner: AgentId },
+    #[error("the conversation is not offered to you")]
+    NotOffered,
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("the customer's 24-hour window is closed; only a template can be sent")]
+    WindowClosed,
+    #[error("the request body is too large")]
+    TooLarge,
+    #[error("the service is unavailable; try again")]
+    Unavailable,
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::AlreadyTaken { .. } => (StatusCode::CONFLICT, "already_taken"),
+            Self::NotOffered => (StatusCode::CONFLICT, "not_offered"),
+            Self::InvalidState(_) => (StatusCode::CONFLICT, "invalid_state"),
+            Self::WindowClosed => (StatusCode::CONFLICT, "window_closed"),
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        }
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let (status, code) = self.status_and_code();
+        let mut error = serde_json::json!({"code": code, "message": self.to_string()});
+        if let Self::AlreadyTaken { owner } = &self {
+            error["owner"] = serde_json::Value::String(owner.to_string());
+        }
+        let mut response = Response::new(Body::Text(
+            serde_json::json!({ "error": error }).to_string(),
+        ));
+        *response.status_mut() = status;
+        response
+            .headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        response
+    }
+}
+
+impl From<DeskError> for ApiError {
+    fn from(error: DeskError) -> Self {
+        match error {
+            DeskError::Invalid(message) => Self::Invalid(message),
+            DeskError::Forbidden => Self::Forbidden,
+            DeskError::NotFound => Self::NotFound,
+            DeskError::AlreadyTaken { owner } => Self::AlreadyTaken { owner },
+            DeskError::NotOffered => Self::NotOffered,
+            DeskError::InvalidState(_) => Self::InvalidState(error.to_string()),
+            DeskError::WindowClosed => Self::WindowClosed,
+        }
+    }
+}
+
+impl From<DeskFailure> for ApiError {
+    fn from(failure: DeskFailure) -> Self {
+        match failure {
+            DeskFailure::Rule(error) => error.into(),
+            DeskFailure::SendRejected { code } => {
+                Self::Invalid(format!("WhatsApp refused the message (error {code})"))
+            }
+            DeskFailure::App(error) => {
+                tracing::error!(error = %error_chain(&error), "request failed");
+                Self::Unavailable
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(error = %error_chain(&error), "store failed");
+        Self::Unavailable
+    }
+}
+
+/// The error and its sources, for logs only.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

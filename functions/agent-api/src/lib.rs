@@ -1,0 +1,168 @@
+//! The agent UI's HTTP endpoints (spec section 5): the desk, the agents' and
+//! supervisors' views, and the admin directory.
+//!
+//! `handle` is generic over the ports, so the Lambda and the local runner run
+//! this very code with different adapters.
+
+mod admin;
+mod auth;
+mod conversations;
+mod error;
+mod views;
+
+pub use error::ApiError;
+
+use lambda_http::http::{HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_domain::{Clock, ConversationId};
+
+/// The largest request body the API reads (a message is at most 4096 characters).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Every route this function serves, as `(method, path template)`; the OpenAPI
+/// document must describe each (a test checks it).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/me"),
+    ("PUT", "/me/state"),
+    ("GET", "/conversations"),
+    ("GET", "/conversations/{id}"),
+    ("GET", "/conversations/{id}/messages"),
+    ("POST", "/conversations/{id}/messages"),
+    ("POST", "/conversations/{id}/accept"),
+    ("POST", "/conversations/{id}/take"),
+    ("POST", "/conversations/{id}/transfer"),
+    ("POST", "/conversations/{id}/conference"),
+    ("POST", "/conversations/{id}/conference/accept"),
+    ("POST", "/conversations/{id}/conference/exit"),
+    ("POST", "/conversations/{id}/conference/end"),
+    ("POST", "/conversations/{id}/end"),
+    ("POST", "/conversations/{id}/wrap-up"),
+    ("POST", "/conversations/{id}/done"),
+    ("POST", "/conversations/{id}/notes"),
+    ("GET", "/customers/{wa_id}/history"),
+    ("GET", "/supervise/conversations"),
+    ("PUT", "/admin/agents/{id}"),
+    ("PUT", "/admin/queues/{id}"),
+    ("PUT", "/admin/channels/{phone_number_id}"),
+    ("PUT", "/admin/wrap-up-reasons"),
+];
+
+/// Whether this function serves `path` (the local runner dispatches on it).
+pub fn serves(path: &str) -> bool {
+    [
+        "/me",
+        "/conversations",
+        "/customers/",
+        "/supervise/",
+        "/admin/",
+    ]
+    .iter()
+    .any(|prefix| {
+        path == *prefix
+            || path.starts_with(prefix)
+                && (prefix.ends_with('/') || path[prefix.len()..].starts_with('/'))
+    })
+}
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// Routes one API Gateway request.
+pub async fn handle<S, E, T, C, W>(app: &App<S, E, T, C, W>, request: Request) -> Response<Body>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    use tracing::Instrument;
+    let path = request.uri().path().to_owned();
+    let span = tracing::info_span!(
+        "agent_api",
+        method = %request.method(),
+        conversation_id = tracing::field::Empty
+    );
+    async move {
+        match route(app, &request, &path).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn route<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    request: &Request,
+    path: &str,
+) -> Result<Response<Body>>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let actor = auth::actor(request)?;
+    if request.body().len() > MAX_BODY_BYTES {
+        return Err(ApiError::TooLarge);
+    }
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let method = request.method().clone();
+    match (method, segments.as_slice()) {
+        (Method::GET, ["me"]) => conversations::me(app, &actor).await,
+        (Method::PUT, ["me", "state"]) => conversations::set_state(app, &actor, request).await,
+        (Method::GET, ["conversations"]) => conversations::list(app, &actor, request).await,
+        (Method::GET, ["conversations", id]) => {
+            conversations::detail(app, &actor, parse_id(id)?).await
+        }
+        (Method::GET, ["conversations", id, "messages"]) => {
+            conversations::transcript(app, &actor, parse_id(id)?).await
+        }
+        (Method::POST, ["conversations", id, action @ ..]) => {
+            tracing::Span::current().record("conversation_id", *id);
+            conversations::act(app, &actor, parse_id(id)?, action, request).await
+        }
+        (Method::GET, ["customers", wa_id, "history"]) => {
+            conversations::history(app, &actor, wa_id, request).await
+        }
+        (Method::GET, ["supervise", "conversations"]) => {
+            conversations::supervise(app, &actor, request).await
+        }
+        (Method::PUT, ["admin", rest @ ..]) => admin::put(app, &actor, rest, request).await,
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+fn parse_id(raw: &str) -> Result<ConversationId> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// Parses a JSON body; an empty body is `{}`.
+pub(crate) fn body<B: DeserializeOwned>(request: &Request) -> Result<B> {
+    let bytes: &[u8] = request.body().as_ref();
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        bytes
+    };
+    serde_json::from_slice(bytes).map_err(|e| ApiError::Invalid(format!("invalid JSON body: {e}")))
+}
+
+pub(crate) fn json<B: Serialize>(status: StatusCode, body: &B) -> Result<Response<Body>> {
+    let text = serde_json::to_string(body).map_err(|_| ApiError::Unavailable)?;
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    Ok(response)
+}
+
+pub(crate) fn ok<B: Serialize>(body: &B) -> Result<Response<Body>> {
+    json(StatusCode::OK, body)
+}

@@ -1,0 +1,31 @@
+//! The runner's WhatsApp: the outbox, and the real Graph API when a token is given.
+
+use wadesk_app::embedded::LocalOutbox;
+use wadesk_app::{OutboundContent, SendError, WhatsAppClient};
+use wadesk_domain::{PhoneNumberId, WaId, Wamid};
+use wadesk_graph::GraphApiClient;
+
+#[derive(Debug, Clone)]
+pub struct LocalWhatsApp {
+    pub outbox: LocalOutbox,
+    /// Sends for real when set; every send is recorded in the outbox either way.
+    pub graph: Option<GraphApiClient>,
+}
+
+impl WhatsAppClient for LocalWhatsApp {
+    async fn send(
+        &self,
+        from: &PhoneNumberId,
+        to: &WaId,
+        content: &OutboundContent,
+    ) -> Result<Wamid, SendError> {
+        match &self.graph {
+            None => self.outbox.send(from, to, content).await,
+            Some(graph) => {
+                let wamid = graph.send(from, to, content).await?;
+                self.outbox.record(from, to, content, &wamid);
+                Ok(wamid)
+            }
+        }
+    }
+}

@@ -1,0 +1,749 @@
+//! The agent desk: runs desk decisions against the store, then does what
+//! follows a commit (offer timers, events, routing, sending to WhatsApp).
+
+use std::collections::BTreeMap;
+
+use wadesk_domain::desk::{self, Outgoing, TransferTarget};
+use wadesk_domain::{
+    decide_send_failure, Actor, Agent, AgentId, AgentState, Clock, Conversation, ConversationId,
+    ConversationStatus, DeskContext, DeskDecision, DeskError, MessageContent, OfferTimeout, Role,
+    StatusDecision,
+};
+
+use crate::error::{backoff, MAX_ATTEMPTS};
+use crate::ports::MediaKind;
+use crate::{
+    App, AppError, CommitError, DeskStore, EventPublisher, OutboundContent, SendError, StoreError,
+    TimerScheduler, WhatsAppClient,
+};
+
+/// Why a desk request did not happen: the rules said no, or the platform failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskFailure {
+    #[error(transparent)]
+    Rule(#[from] DeskError),
+    #[error("WhatsApp refused the message (code {code})")]
+    SendRejected { code: i64 },
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<StoreError> for DeskFailure {
+    fn from(error: StoreError) -> Self {
+        Self::App(AppError::Store(error))
+    }
+}
+
+fn contention() -> DeskFailure {
+    DeskFailure::App(AppError::Contention {
+        attempts: MAX_ATTEMPTS,
+    })
+}
+
+async fn load_agents<S: DeskStore>(
+    store: &S,
+    ids: impl IntoIterator<Item = AgentId>,
+) -> Result<BTreeMap<AgentId, Agent>, StoreError> {
+    let mut agents = BTreeMap::new();
+    for id in ids {
+        if agents.contains_key(&id) {
+            continue;
+        }
+        if let Some(agent) = store.get_agent(&id).await? {
+            agents.insert(id, agent);
+        }
+    }
+    Ok(agents)
+}
+
+/// One desk action, as data: (a closure here would trip rustc's proof that the
+/// service futures are `Send` for every lifetime).
+enum Action<'a> {
+    Accept(&'a Actor),
+    Take(&'a Actor, bool),
+    Send(&'a Actor, &'a MessageContent),
+    Note(&'a Actor, &'a str),
+    Transfer(&'a Actor, &'a TransferTarget),
+    Invite(&'a Actor, &'a AgentId),
+    Conference(&'a Actor, Conference),
+    End(&'a Actor),
+    WrapUp(&'a Actor, &'a str, &'a [String]),
+    Done(&'a Actor),
+    OfferTimedOut(&'a OfferTimeout),
+}
+
+impl Action<'_> {
+    fn decide(&self, ctx: &DeskContext<'_>) -> Result<DeskDecision, DeskError> {
+        match self {
+            Self::Accept(actor) => desk::accept(ctx, actor),
+            Self::Take(actor, force) => desk::take(ctx, actor, *force),
+            Self::Send(actor, content) => desk::send(ctx, actor, (*content).clone()),
+            Self::Note(actor, text) => desk::note(ctx, actor, text),
+            Self::Transfer(actor, target) => desk::transfer(ctx, actor, target),
+            Self::Invite(actor, guest) => desk::conference_invite(ctx, actor, guest),
+            Self::Conference(actor, Conference::Accept) => desk::conference_accept(ctx, actor),
+            Self::Conference(actor, Conference::Exit) => desk::conference_exit(ctx, actor),
+            Self::Conference(actor, Conference::End) => desk::conference_end(ctx, actor),
+            Self::End(actor) => desk::end(ctx, actor),
+            Self::WrapUp(actor, reason, reasons) => desk::wrap_up(ctx, actor, reason, reasons),
+            Self::Done(actor) => desk::done(ctx, actor),
+            Self::OfferTimedOut(timeout) => {
+                desk::offer_timed_out(ctx, timeout).ok_or(DeskError::NotOffered)
+            }
+        }
+    }
+}
+
+/// Runs `action` on the current state of conversation `id` and commits it,
+/// re-reading and retrying when a concurrent change wins.
+async fn act<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    id: ConversationId,
+    involved: &[AgentId],
+    action: Action<'_>,
+) -> Result<DeskDecision, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let conversation = app
+            .store
+            .get_conversation(id)
+            .await?
+            .ok_or(DeskError::NotFound)?;
+        let customer = app.store.get_customer(&conversation.customer).await?;
+        // Collected before awaiting: an iterator with a closure over `&str`
+        // held across an await trips rustc's `Send` proof.
+        let mut ids: Vec<AgentId> = conversation
+            .agent_links()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        ids.extend(involved.iter().cloned());
+        let agents = load_agents(&app.store, ids).await?;
+        let ctx = DeskContext {
+            conversation: &conversation,
+            agents: &agents,
+            customer: customer.as_ref(),
+            now: app.clock.now(),
+        };
+        let mut decision = action.decide(&ctx)?;
+        match commit(app, &mut decision).await {
+            Ok(()) => {
+                follow_up(app, &decision).await;
+                return Ok(decision);
+            }
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
+            Err(CommitError::Store(error)) => return Err(error.into()),
+        }
+    }
+    Err(contention())
+}
+
+/// Arms the offer timer (before the commit, so a committed offer always has
+/// one), commits, and publishes the events.
+async fn commit<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    decision: &mut DeskDecision,
+) -> Result<(), CommitError>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    if let Some(offer) = decision.arm_offer_timeout.as_mut() {
+        offer.due_at = offer.offered_at + app.offer_timeout;
+        app.timers
+            .arm_offer(offer)
+            .await
+            .map_err(|e| CommitError::Store(StoreError::new("arm_offer", e)))?;
+    }
+    app.store.commit_desk(decision).await?;
+    if let Err(error) = app.events.publish(&decision.events).await {
+        // The change stands; its events are lost only if every retry failed.
+        tracing::error!(%error, "desk events not published");
+    }
+    Ok(())
+}
+
+/// Routing that a committed change asks for. Failures are logged, not
+/// returned: the change itself stands and the conversation waits in its queue.
+async fn follow_up<S, E, T, C, W>(app: &App<S, E, T, C, W>, decision: &DeskDecision)
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    if decision.needs_routing {
+        if let Err(error) = route(app, decision.conversation.id).await {
+            tracing::error!(%error, "routing failed; the conversation waits in its queue");
+        }
+    }
+    for agent in &decision.freed {
+        if let Err(error) = offer_waiting_to(app, agent).await {
+            tracing::error!(%error, "offering waiting conversations failed");
+        }
+    }
+}
+
+/// Offers an unanswered conversation to the best available agent of its queue.
+#[tracing::instrument(skip(app), err)]
+pub async fn route<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    id: ConversationId,
+) -> Result<(), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let Some(conversation) = app.store.get_conversation(id).await? else {
+            return Ok(());
+        };
+        if conversation.status != ConversationStatus::Unanswered
+            || conversation.offered_to.is_some()
+        {
+            return Ok(());
+        }
+        let customer = app.store.get_customer(&conversation.customer).await?;
+        let agents: BTreeMap<AgentId, Agent> = app
+            .store
+            .list_agents()
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        let assigned = customer.as_ref().and_then(|c| c.assigned_agent.as_ref());
+        let candidates = desk::routing_candidates(&conversation, assigned, agents.values());
+        let Some(candidate) = candidates.first() else {
+            tracing::info!("no agent available; the conversation waits in its queue");
+            return Ok(());
+        };
+        let ctx = DeskContext {
+            conversation: &conversation,
+            agents: &agents,
+            customer: customer.as_ref(),
+            now: app.clock.now(),
+        };
+        let mut decision = desk::offer(&ctx, candidate)?;
+        match commit(app, &mut decision).await {
+            Ok(()) => return Ok(()),
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
+            Err(CommitError::Store(error)) => return Err(error.into()),
+        }
+    }
+    Err(contention())
+}
+
+/// When an agent becomes available or frees capacity: offer them the oldest
+/// conversations waiting in their queues, up to their limit.
+#[tracing::instrument(skip(app), err)]
+pub async fn offer_waiting_to<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    agent_id: &AgentId,
+) -> Result<(), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let mut conflicts = 0;
+    loop {
+        let Some(agent) = app.store.get_agent(agent_id).await? else {
+            return Ok(());
+        };
+        let waiting = app
+            .store
+            .list_by_status(ConversationStatus::Unanswered)
+            .await?;
+        let Some(conversation) = waiting
+            .into_iter()
+            .filter(|c| c.offered_to.is_none() && agent.can_be_offered(&c.queue))
+            .min_by_key(|c| (c.queued_at.unwrap_or(c.created_at), c.id))
+        else {
+            return Ok(());
+        };
+        let customer = app.store.get_customer(&conversation.customer).await?;
+        let agents = BTreeMap::from([(agent.id.clone(), agent.clone())]);
+        let ctx = DeskContext {
+            conversation: &conversation,
+            agents: &agents,
+            customer: customer.as_ref(),
+            now: app.clock.now(),
+        };
+        let mut decision = desk::offer(&ctx, agent_id)?;
+        match commit(app, &mut decision).await {
+            Ok(()) => conflicts = 0,
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => {
+                conflicts += 1;
+                if conflicts >= MAX_ATTEMPTS {
+                    return Err(contention());
+                }
+                backoff(conflicts).await;
+            }
+            Err(CommitError::Store(error)) => return Err(error.into()),
+        }
+    }
+}
+
+pub async fn accept<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    Ok(act(
+        app,
+        id,
+        std::slice::from_ref(&actor.id),
+        Action::Accept(actor),
+    )
+    .await?
+    .conversation)
+}
+
+pub async fn take<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+    force: bool,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    Ok(act(
+        app,
+        id,
+        std::slice::from_ref(&actor.id),
+        Action::Take(actor, force),
+    )
+    .await?
+    .conversation)
+}
+
+pub async fn transfer<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+    target: TransferTarget,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let mut involved = vec![actor.id.clone()];
+    match &target {
+        TransferTarget::Agent(agent) => {
+            if app.store.get_agent(agent).await?.is_none() {
+                return Err(DeskError::Invalid(format!("no agent {agent}")).into());
+            }
+            involved.push(agent.clone());
+        }
+        TransferTarget::Queue(queue) => {
+            if app.store.get_queue(queue).await?.is_none() {
+                return Err(DeskError::Invalid(format!("no queue {queue}")).into());
+            }
+        }
+    }
+    Ok(act(app, id, &involved, Action::Transfer(actor, &target))
+        .await?
+        .conversation)
+}
+
+/// The conference actions, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conference {
+    Accept,
+    Exit,
+    End,
+}
+
+pub async fn conference_invite<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+    guest: &AgentId,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let involved = [actor.id.clone(), guest.clone()];
+    Ok(act(app, id, &involved, Action::Invite(actor, guest))
+        .await?
+        .conversation)
+}
+
+pub async fn conference<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+    action: Conference,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let involved = std::slice::from_ref(&actor.id);
+    Ok(act(app, id, involved, Action::Conference(actor, action))
+        .await?
+        .conversation)
+}
+
+pub async fn end<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    Ok(
+        act(app, id, std::slice::from_ref(&actor.id), Action::End(actor))
+            .await?
+            .conversation,
+    )
+}
+
+pub async fn wrap_up<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+    reason: &str,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let reasons = app.store.get_wrap_up_reasons().await?;
+    Ok(act(
+        app,
+        id,
+        std::slice::from_ref(&actor.id),
+        Action::WrapUp(actor, reason, &reasons),
+    )
+    .await?
+    .conversation)
+}
+
+pub async fn done<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    Ok(act(
+        app,
+        id,
+        std::slice::from_ref(&actor.id),
+        Action::Done(actor),
+    )
+    .await?
+    .conversation)
+}
+
+pub async fn add_note<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+    text: &str,
+) -> Result<wadesk_domain::Message, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let decision = act(app, id, &[], Action::Note(actor, text)).await?;
+    decision
+        .messages
+        .into_iter()
+        .next()
+        .ok_or_else(|| DeskError::Invalid("empty note".into()).into())
+}
+
+/// An agent sends text or an attachment: validated, committed as `pending`,
+/// sent to WhatsApp, then its wamid recorded (or the failure, with 131047
+/// closing the window at once).
+pub async fn send<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+    kind: Option<&str>,
+    outgoing: Outgoing,
+) -> Result<wadesk_domain::Message, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let content = desk::validate_outgoing(kind, &outgoing)?;
+    let decision = act(
+        app,
+        id,
+        std::slice::from_ref(&actor.id),
+        Action::Send(actor, &content),
+    )
+    .await?;
+    let conversation = decision.conversation;
+    let mut message = decision
+        .messages
+        .into_iter()
+        .last()
+        .ok_or_else(|| DeskFailure::from(DeskError::Invalid("nothing to send".into())))?;
+    let customer = conversation.customer.clone();
+    match app
+        .whatsapp
+        .send(
+            &customer.phone_number_id,
+            &customer.wa_id,
+            &outbound(&content),
+        )
+        .await
+    {
+        Ok(wamid) => {
+            message.wamid = Some(wamid);
+            match app.store.record_sent(&customer, &message).await {
+                Ok(()) | Err(CommitError::Duplicate { .. }) => Ok(message),
+                Err(CommitError::Conflict) => Err(contention()),
+                Err(CommitError::Store(error)) => Err(error.into()),
+            }
+        }
+        Err(error) => {
+            let (code, title) = match &error {
+                SendError::ReengagementRequired => (
+                    wadesk_domain::message::REENGAGEMENT_REQUIRED,
+                    "re-engagement required".to_owned(),
+                ),
+                SendError::Rejected { code, title } => (*code, title.clone()),
+                SendError::Unavailable { .. } => (0, "WhatsApp unavailable".to_owned()),
+            };
+            tracing::warn!(%error, "send failed");
+            let current = app.store.get_customer(&customer).await?;
+            if let StatusDecision::Apply {
+                expected,
+                message: failed,
+                customer: closed,
+                events,
+            } = decide_send_failure(
+                &message,
+                current.as_ref(),
+                wadesk_domain::message::DeliveryError { code, title },
+                app.clock.now(),
+            ) {
+                if let Err(error) = app
+                    .store
+                    .commit_status(&failed, expected, closed.as_ref())
+                    .await
+                {
+                    tracing::error!(%error, "recording the failed send failed");
+                }
+                if let Err(error) = app.events.publish(&events).await {
+                    tracing::error!(%error, "events of the failed send not published");
+                }
+            }
+            Err(match error {
+                SendError::ReengagementRequired => DeskError::WindowClosed.into(),
+                SendError::Rejected { code, .. } => DeskFailure::SendRejected { code },
+                SendError::Unavailable { source } => {
+                    DeskFailure::App(AppError::Store(StoreError {
+                        operation: "whatsapp_send",
+                        source,
+                    }))
+                }
+            })
+        }
+    }
+}
+
+fn outbound(content: &MessageContent) -> OutboundContent {
+    let media = |kind, a: &wadesk_domain::Attachment| OutboundContent::Media {
+        kind,
+        link: a.url.clone().unwrap_or_default(),
+        filename: a.filename.clone(),
+        caption: a.caption.clone(),
+    };
+    match content {
+        MessageContent::Image { attachment } => media(MediaKind::Image, attachment),
+        MessageContent::Video { attachment } => media(MediaKind::Video, attachment),
+        MessageContent::Document { attachment } => media(MediaKind::Document, attachment),
+        MessageContent::Template { template } => OutboundContent::Template {
+            name: template.name.clone(),
+            language: template.language.clone(),
+            parameters: template.parameters.clone(),
+        },
+        other => OutboundContent::Text {
+            body: other.text().unwrap_or_default().to_owned(),
+        },
+    }
+}
+
+/// An offer timer fired.
+pub async fn handle_offer_timeout<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    timeout: &OfferTimeout,
+) -> Result<(), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let result = act(
+        app,
+        timeout.conversation_id,
+        std::slice::from_ref(&timeout.agent),
+        Action::OfferTimedOut(timeout),
+    )
+    .await;
+    match result {
+        Ok(_) | Err(DeskFailure::Rule(DeskError::NotOffered | DeskError::NotFound)) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// An agent sets their own state; becoming available brings offers.
+pub async fn set_state<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    agent_id: &AgentId,
+    state: AgentState,
+) -> Result<Agent, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let agent = app
+            .store
+            .get_agent(agent_id)
+            .await?
+            .ok_or(DeskError::NotFound)?;
+        let (change, event) = desk::change_state(&agent, state, app.clock.now())?;
+        match app.store.save_agent(&change).await {
+            Ok(()) => {
+                if let Err(error) = app.events.publish(&[event]).await {
+                    tracing::error!(%error, "state event not published");
+                }
+                if state == AgentState::Available {
+                    if let Err(error) = offer_waiting_to(app, agent_id).await {
+                        tracing::error!(%error, "offering waiting conversations failed");
+                    }
+                }
+                return Ok(app.store.get_agent(agent_id).await?.unwrap_or(change.agent));
+            }
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
+            Err(CommitError::Store(error)) => return Err(error.into()),
+        }
+    }
+    Err(contention())
+}
+
+/// What an admin says of an agent.
+#[derive(Debug, Clone)]
+pub struct AgentProfile {
+    pub name: String,
+    pub role: Role,
+    pub queues: Vec<wadesk_domain::QueueId>,
+    pub max_concurrent: u32,
+}
+
+/// Creates or updates an agent, keeping their state and load.
+pub async fn upsert_agent<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    id: &AgentId,
+    profile: AgentProfile,
+) -> Result<Agent, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let stored = app.store.get_agent(id).await?;
+        let expected_version = stored.as_ref().map_or(0, |a| a.version);
+        let mut agent = stored.unwrap_or_else(|| {
+            Agent::new(
+                id.clone(),
+                profile.name.clone(),
+                profile.role,
+                Vec::new(),
+                0,
+                app.clock.now(),
+            )
+        });
+        agent.name.clone_from(&profile.name);
+        agent.role = profile.role;
+        agent.queues.clone_from(&profile.queues);
+        agent.max_concurrent = profile.max_concurrent;
+        agent.version = expected_version + 1;
+        let change = wadesk_domain::AgentChange {
+            agent: agent.clone(),
+            expected_version,
+        };
+        match app.store.save_agent(&change).await {
+            Ok(()) => {
+                if let Err(error) = offer_waiting_to(app, id).await {
+                    tracing::error!(%error, "offering waiting conversations failed");
+                }
+                return Ok(agent);
+            }
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
+            Err(CommitError::Store(error)) => return Err(error.into()),
+        }
+    }
+    Err(contention())
+}

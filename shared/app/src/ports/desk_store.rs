@@ -1,0 +1,74 @@
+use std::future::Future;
+
+use wadesk_domain::{
+    Agent, AgentChange, AgentId, Conversation, ConversationStatus, CustomerKey, DeskDecision,
+    Message, Queue, QueueId, WaId,
+};
+
+use crate::{CommitError, ConversationStore, StoreError};
+
+/// What the agent desk needs beyond the conversation store: the directory, the
+/// desk's atomic commits and the agents' and supervisors' lists.
+pub trait DeskStore: ConversationStore {
+    fn get_agent(
+        &self,
+        id: &AgentId,
+    ) -> impl Future<Output = Result<Option<Agent>, StoreError>> + Send;
+
+    fn list_agents(&self) -> impl Future<Output = Result<Vec<Agent>, StoreError>> + Send;
+
+    /// Writes the agent if the stored one still has `expected_version`
+    /// (0: must not exist yet).
+    fn save_agent(
+        &self,
+        change: &AgentChange,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send;
+
+    fn put_queue(&self, queue: &Queue) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_queue(
+        &self,
+        id: &QueueId,
+    ) -> impl Future<Output = Result<Option<Queue>, StoreError>> + Send;
+
+    fn put_wrap_up_reasons(
+        &self,
+        reasons: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_wrap_up_reasons(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Writes a desk decision in one transaction: the conversation (if it still has
+    /// `before.version`), every agent (if still at its expected version), the
+    /// customer's live-session mirror, and the new messages.
+    fn commit_desk(
+        &self,
+        decision: &DeskDecision,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send;
+
+    /// After WhatsApp accepted an outbound message: its wamid, on the stored
+    /// message and as a wamid record (for delivery statuses).
+    fn record_sent(
+        &self,
+        customer: &CustomerKey,
+        message: &Message,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send;
+
+    /// Conversations an agent owns, is offered, invited to, in, or owes a wrap-up for.
+    fn list_for_agent(
+        &self,
+        agent: &AgentId,
+    ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
+
+    /// Conversations with a status, oldest first.
+    fn list_by_status(
+        &self,
+        status: ConversationStatus,
+    ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
+
+    /// Every conversation of a customer (by `wa_id`, across channels), newest first.
+    fn list_customer_history(
+        &self,
+        wa_id: &WaId,
+    ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
+}

@@ -1,0 +1,71 @@
+use std::future::Future;
+
+use wadesk_domain::{PhoneNumberId, WaId, Wamid};
+
+/// What wadesk sends to a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboundContent {
+    Text {
+        body: String,
+    },
+    /// A file by public URL (`link`).
+    Media {
+        kind: MediaKind,
+        link: String,
+        filename: Option<String>,
+        caption: Option<String>,
+    },
+    /// A pre-approved template (the only thing allowed outside the window).
+    Template {
+        name: String,
+        language: String,
+        /// Body parameters, in order.
+        parameters: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Image,
+    Video,
+    Document,
+}
+
+impl MediaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Image => "image",
+            Self::Video => "video",
+            Self::Document => "document",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Error 131047: the 24-hour window is closed; only a template may be sent.
+    #[error("WhatsApp requires a template: the customer-service window is closed")]
+    ReengagementRequired,
+    /// WhatsApp refused this message (bad recipient, bad media, policy...).
+    #[error("WhatsApp refused the message (code {code})")]
+    Rejected { code: i64, title: String },
+    /// WhatsApp could not be reached or failed: worth retrying.
+    #[error("WhatsApp is unavailable")]
+    Unavailable {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Sends messages through the WhatsApp Cloud API (or records them, locally).
+pub trait WhatsAppClient: Send + Sync + 'static {
+    /// Sends `content` from the business number `from` to customer `to`;
+    /// answers with the message's wamid. A success means WhatsApp accepted it,
+    /// not that it was delivered (statuses come through the webhook).
+    fn send(
+        &self,
+        from: &PhoneNumberId,
+        to: &WaId,
+        content: &OutboundContent,
+    ) -> impl Future<Output = Result<Wamid, SendError>> + Send;
+}

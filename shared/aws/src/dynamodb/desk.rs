@@ -1,0 +1,365 @@
+//! The agent desk's side of the table: the directory, desk commits, and the
+//! agents' and supervisors' lists (see docs/table-design.md).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+use wadesk_app::{CommitError, DeskStore, StoreError};
+use wadesk_domain::{
+    Agent, AgentChange, AgentId, Conversation, ConversationId, ConversationStatus, CustomerKey,
+    DeskDecision, Message, Queue, QueueId, WaId,
+};
+
+use super::error::{commit_error, store_error};
+use super::items::{
+    agent_item, agent_link_item, conversation_id, conversation_item, from_item, number, to_item,
+    to_value, CONVERSATION_ID,
+};
+use super::keys::{self, Item};
+use super::store::{DynamoStore, TransactFailure, OUTBOUND_WAMID_TTL};
+
+/// BatchGetItem reads at most this many keys per request.
+const BATCH_GET_MAX: usize = 100;
+
+/// The wrap-up reasons item: one list, replaced whole by the admin.
+#[derive(Serialize, Deserialize)]
+struct WrapUpReasons {
+    #[serde(default)]
+    reasons: Vec<String>,
+}
+
+impl DynamoStore {
+    /// Conversations by id, in no particular order: ⌈n/100⌉ consistent
+    /// BatchGetItem requests. Ids whose conversation is gone are skipped.
+    async fn get_conversations(
+        &self,
+        op: &'static str,
+        ids: &[ConversationId],
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let mut conversations = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(BATCH_GET_MAX) {
+            let keys = chunk
+                .iter()
+                .map(|id| keys::key(keys::conversation_pk(*id), keys::CONVERSATION_SK))
+                .collect();
+            for item in self.batch_get(op, keys).await? {
+                conversations.push(from_item(op, item)?);
+            }
+        }
+        Ok(conversations)
+    }
+
+    /// The conversation ids a Query of link or history items names, in its order.
+    async fn linked_ids(
+        &self,
+        op: &'static str,
+        pk: String,
+        prefix: &str,
+        newest_first: bool,
+    ) -> Result<Vec<ConversationId>, StoreError> {
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            .projection_expression(CONVERSATION_ID)
+            .scan_index_forward(!newest_first)
+            .consistent_read(true);
+        self.query_all(op, query)
+            .await?
+            .iter()
+            .map(|item| conversation_id(op, item))
+            .collect()
+    }
+
+    /// Every item of one `gsi1` partition, in `gsi1sk` order.
+    async fn query_gsi1(&self, op: &'static str, gsi1pk: String) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :gsi1pk")
+            .expression_attribute_values(":gsi1pk", AttributeValue::S(gsi1pk));
+        self.query_all(op, query).await
+    }
+
+    /// The agent, if the stored one is still at `expected_version`.
+    fn put_agent(
+        &self,
+        op: &'static str,
+        change: &AgentChange,
+    ) -> Result<TransactWriteItem, CommitError> {
+        let put = self
+            .put(agent_item(op, &change.agent)?)
+            .condition_expression("version = :expected_version")
+            .expression_attribute_values(":expected_version", number(change.expected_version))
+            .build()
+            .map_err(commit_error(op))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The conversation, if the stored one is still at `before.version`.
+    fn put_desk_conversation(
+        &self,
+        op: &'static str,
+        decision: &DeskDecision,
+    ) -> Result<TransactWriteItem, CommitError> {
+        let put = self
+            .put(conversation_item(op, &decision.conversation)?)
+            .condition_expression("version = :before_version")
+            .expression_attribute_values(":before_version", number(decision.before.version))
+            .build()
+            .map_err(commit_error(op))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The agent links that change: added or changed ones put, removed ones
+    /// deleted. Unchanged links cost nothing.
+    fn link_writes(
+        &self,
+        op: &'static str,
+        decision: &DeskDecision,
+    ) -> Result<Vec<TransactWriteItem>, CommitError> {
+        let id = decision.conversation.id;
+        let before: BTreeMap<AgentId, &str> = decision.before.agent_links().into_iter().collect();
+        let after: BTreeMap<AgentId, &str> =
+            decision.conversation.agent_links().into_iter().collect();
+        let mut writes = Vec::new();
+        for (agent, relation) in &after {
+            if before.get(agent) != Some(relation) {
+                writes.push(self.put_unconditional(op, agent_link_item(agent, id, relation))?);
+            }
+        }
+        for agent in before.keys().filter(|agent| !after.contains_key(*agent)) {
+            let delete = Delete::builder()
+                .table_name(self.table())
+                .set_key(Some(keys::key(
+                    keys::agent_pk(agent),
+                    &keys::agent_link_sk(id),
+                )))
+                .build()
+                .map_err(commit_error(op))?;
+            writes.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        Ok(writes)
+    }
+}
+
+impl DeskStore for DynamoStore {
+    #[tracing::instrument(skip_all, err)]
+    async fn get_agent(&self, id: &AgentId) -> Result<Option<Agent>, StoreError> {
+        let op = "get_agent";
+        self.get(op, keys::key(keys::agent_pk(id), keys::AGENT_SK))
+            .await?
+            .map(|item| from_item(op, item))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
+        let op = "list_agents";
+        let mut agents = self
+            .query_gsi1(op, keys::AGENTS_GSI_PK.to_owned())
+            .await?
+            .into_iter()
+            .map(|item| from_item::<Agent>(op, item))
+            .collect::<Result<Vec<_>, _>>()?;
+        // `gsi1sk` is the id already; sorting again pins the port's order.
+        agents.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(agents)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn save_agent(&self, change: &AgentChange) -> Result<(), CommitError> {
+        let op = "save_agent";
+        let put = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(agent_item(op, &change.agent)?))
+            .expression_attribute_values(":expected_version", number(change.expected_version));
+        // Version 0 means "not stored yet" (as the embedded store reads a missing agent).
+        let put = if change.expected_version == 0 {
+            put.condition_expression("attribute_not_exists(pk) OR version = :expected_version")
+        } else {
+            put.condition_expression("version = :expected_version")
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_conditional_check_failed_exception()
+                        || s.is_transaction_conflict_exception()
+                }) =>
+            {
+                Err(CommitError::Conflict)
+            }
+            Err(e) => Err(commit_error(op)(e)),
+        }
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn put_queue(&self, queue: &Queue) -> Result<(), StoreError> {
+        let op = "put_queue";
+        let item = to_item(op, queue, keys::queue_pk(&queue.id), keys::QUEUE_SK)?;
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(store_error(op))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn get_queue(&self, id: &QueueId) -> Result<Option<Queue>, StoreError> {
+        let op = "get_queue";
+        self.get(op, keys::key(keys::queue_pk(id), keys::QUEUE_SK))
+            .await?
+            .map(|item| from_item(op, item))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn put_wrap_up_reasons(&self, reasons: &[String]) -> Result<(), StoreError> {
+        let op = "put_wrap_up_reasons";
+        let item = to_item(
+            op,
+            &WrapUpReasons {
+                reasons: reasons.to_vec(),
+            },
+            keys::CONFIG_PK.to_owned(),
+            keys::WRAP_UP_REASONS_SK,
+        )?;
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(store_error(op))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn get_wrap_up_reasons(&self) -> Result<Vec<String>, StoreError> {
+        let op = "get_wrap_up_reasons";
+        let item = self
+            .get(
+                op,
+                keys::key(keys::CONFIG_PK.to_owned(), keys::WRAP_UP_REASONS_SK),
+            )
+            .await?;
+        Ok(match item {
+            Some(item) => from_item::<WrapUpReasons>(op, item)?.reasons,
+            None => Vec::new(),
+        })
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn commit_desk(&self, decision: &DeskDecision) -> Result<(), CommitError> {
+        let op = "commit_desk";
+        let mut items = vec![self.put_desk_conversation(op, decision)?];
+        for change in &decision.agents {
+            items.push(self.put_agent(op, change)?);
+        }
+        if let Some((customer, expected)) = &decision.customer {
+            items.push(self.put_customer(op, customer, Some(*expected))?);
+        }
+        for message in &decision.messages {
+            items.push(self.put_message(op, message)?);
+        }
+        items.extend(self.link_writes(op, decision)?);
+        match self.transact(op, items).await {
+            Ok(()) => Ok(()),
+            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => {
+                Err(CommitError::Conflict)
+            }
+            Err(TransactFailure::Store(error)) => Err(error.into()),
+        }
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn record_sent(
+        &self,
+        customer: &CustomerKey,
+        message: &Message,
+    ) -> Result<(), CommitError> {
+        let op = "record_sent";
+        let wamid = message
+            .wamid
+            .as_ref()
+            .ok_or_else(|| CommitError::Store(StoreError::new(op, "message without wamid")))?;
+        // The message must be stored and not yet sent: a second wamid for it
+        // would orphan the first one's statuses.
+        let update = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(keys::key(
+                keys::conversation_pk(message.conversation_id),
+                &keys::message_sk(message.at, message.id),
+            )))
+            .update_expression("SET wamid = :wamid")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(wamid)")
+            .expression_attribute_values(":wamid", to_value(op, wamid)?)
+            .build()
+            .map_err(commit_error(op))?;
+        // The wamid item goes first: its index tells a duplicate from a conflict.
+        let items = vec![
+            self.put_wamid(op, wamid, message, customer, &[], OUTBOUND_WAMID_TTL)?,
+            TransactWriteItem::builder().update(update).build(),
+        ];
+        match self.transact(op, items).await {
+            Ok(()) => Ok(()),
+            Err(TransactFailure::Condition { index: 0, .. }) => {
+                Err(CommitError::Duplicate { events: Vec::new() })
+            }
+            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => {
+                Err(CommitError::Conflict)
+            }
+            Err(TransactFailure::Store(error)) => Err(error.into()),
+        }
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_for_agent(&self, agent: &AgentId) -> Result<Vec<Conversation>, StoreError> {
+        let op = "list_for_agent";
+        let ids = self
+            .linked_ids(op, keys::agent_pk(agent), keys::AGENT_LINK_SK_PREFIX, false)
+            .await?;
+        let mut list = self.get_conversations(op, &ids).await?;
+        list.sort_by_key(|c| (c.created_at, c.id));
+        Ok(list)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_by_status(
+        &self,
+        status: ConversationStatus,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let op = "list_by_status";
+        // `gsi1sk` is (queued or created time, id): the index order is the
+        // port's order, oldest first.
+        self.query_gsi1(op, keys::status_gsi_pk(status))
+            .await?
+            .into_iter()
+            .map(|item| from_item(op, item))
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_customer_history(&self, wa_id: &WaId) -> Result<Vec<Conversation>, StoreError> {
+        let op = "list_customer_history";
+        let ids = self
+            .linked_ids(op, keys::history_pk(wa_id), keys::HISTORY_SK_PREFIX, true)
+            .await?;
+        let mut list = self.get_conversations(op, &ids).await?;
+        // BatchGetItem answers in any order.
+        list.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.id)));
+        Ok(list)
+    }
+}

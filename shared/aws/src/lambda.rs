@@ -1,0 +1,46 @@
+//! The one wiring every Lambda shares: AWS adapters built once at start-up.
+
+use std::env;
+
+use wadesk_app::App;
+use wadesk_domain::SystemClock;
+use wadesk_graph::GraphApiClient;
+
+use crate::config::{load_sdk_config, required, Resources};
+use crate::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
+
+/// The application as it runs on Lambda.
+pub type LambdaApp =
+    App<DynamoStore, EventBridgePublisher, EventBridgeScheduler, SystemClock, GraphApiClient>;
+
+const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com/v21.0";
+
+/// Reads the settings (`WADESK_*`, `WHATSAPP_GRAPH_API_*`) and builds the clients.
+pub async fn lambda_app() -> Result<LambdaApp, Box<dyn std::error::Error + Send + Sync>> {
+    let resources = Resources::from_env()?;
+    let graph_base = env::var("WHATSAPP_GRAPH_API_BASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned());
+    let whatsapp = GraphApiClient::new(graph_base, required("WHATSAPP_GRAPH_API_TOKEN")?)?;
+    let sdk = load_sdk_config().await;
+    let mut app = App::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), resources.table),
+        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), resources.event_bus),
+        EventBridgeScheduler::new(
+            aws_sdk_scheduler::Client::new(&sdk),
+            resources.schedule_group,
+            resources.window_expiry_target_arn,
+            resources.scheduler_role_arn,
+        ),
+        SystemClock,
+        whatsapp,
+    );
+    if let Some(seconds) = env::var("WADESK_OFFER_TIMEOUT_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+    {
+        app = app.with_offer_timeout(chrono::Duration::seconds(seconds.clamp(5, 600)));
+    }
+    Ok(app)
+}

@@ -1,0 +1,357 @@
+//! [`GraphApiClient`]: one HTTPS connection pool to the Graph API, built once at
+//! cold start and shared by every send.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use wadesk_app::ports::{OutboundContent, SendError, WhatsAppClient};
+use wadesk_domain::{PhoneNumberId, WaId, Wamid};
+
+use crate::error::{BuildError, GraphApiError};
+use crate::wire::{ErrorResponse, SendRequest, SendResponse};
+
+/// How long to wait for a TCP connection: Meta's edge answers in milliseconds, so
+/// a slow connect means a network problem better surfaced early.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a whole send may take (connect, TLS, request, answer): well under the
+/// API Gateway and Lambda limits of the handler that waits for it.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Idle pooled connections are dropped after this: a Lambda sandbox can be frozen
+/// for minutes, and a connection Meta has closed meanwhile would fail the next send.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The send answer is a few hundred bytes; anything far larger is not the Graph API.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// Error 131047: the customer-service window is closed.
+const REENGAGEMENT_REQUIRED: i64 = 131_047;
+
+/// Codes Meta documents as temporary (throttling, "try again later"), which come
+/// with HTTP 400 yet are worth retrying: API unknown/service (1, 2), too many
+/// calls (4), WABA rate limit (80007), throughput (130429), something went wrong
+/// (131000), service unavailable (131016), pair rate limit (131056), server
+/// temporarily unavailable (133004).
+const TRANSIENT_CODES: [i64; 9] = [1, 2, 4, 80_007, 130_429, 131_000, 131_016, 131_056, 133_004];
+
+type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// Sends WhatsApp messages through the Cloud API.
+///
+/// Cheap to clone (the pool is shared). Its `Debug` never shows the token.
+#[derive(Clone)]
+pub struct GraphApiClient {
+    http: HttpClient,
+    /// Without a trailing slash, e.g. `https://graph.facebook.com/v21.0`.
+    base_url: String,
+    /// `Bearer <token>`, marked sensitive so hyper never logs it either.
+    authorization: HeaderValue,
+    timeout: Duration,
+}
+
+impl GraphApiClient {
+    /// A client for `base_url` (e.g. `https://graph.facebook.com/v21.0`, with or
+    /// without a trailing slash) with the default timeouts.
+    pub fn new(
+        base_url: impl Into<String>,
+        access_token: impl Into<String>,
+    ) -> Result<Self, BuildError> {
+        Self::with_timeouts(
+            base_url,
+            access_token,
+            DEFAULT_CONNECT_TIMEOUT,
+            DEFAULT_TIMEOUT,
+        )
+    }
+
+    /// Like [`GraphApiClient::new`] with explicit timeouts: `connect_timeout` for
+    /// the TCP connection, `timeout` for the whole send.
+    pub fn with_timeouts(
+        base_url: impl Into<String>,
+        access_token: impl Into<String>,
+        connect_timeout: Duration,
+        timeout: Duration,
+    ) -> Result<Self, BuildError> {
+        let base_url = normalize_base_url(base_url.into())?;
+        let authorization = bearer(access_token.into())?;
+
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(connect_timeout));
+        http.set_nodelay(true);
+        // Let the TLS layer see https URLs; plain http stays allowed for local stubs.
+        http.enforce_http(false);
+        let https = HttpsConnectorBuilder::new()
+            // Explicit provider: no panic if another crate ever enables rustls' ring too.
+            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+            .map_err(BuildError::Tls)?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let http = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(https);
+
+        Ok(Self {
+            http,
+            base_url,
+            authorization,
+            timeout,
+        })
+    }
+
+    /// The base URL in use, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    async fn post_message(
+        &self,
+        from: &PhoneNumberId,
+        to: &WaId,
+        content: &OutboundContent,
+    ) -> Result<Wamid, SendError> {
+        let body = serde_json::to_vec(&SendRequest::new(to.as_str(), content))
+            .map_err(|e| unavailable(GraphApiError::Serialize(e)))?;
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}/{}/messages", self.base_url, from.as_str()))
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| unavailable(GraphApiError::Request(e)))?;
+
+        let exchange = async {
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(GraphApiError::Transport)?;
+            let status = response.status();
+            let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+                .collect()
+                .await
+                .map_err(|source| GraphApiError::ReadBody { status, source })?
+                .to_bytes();
+            Ok::<_, GraphApiError>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| GraphApiError::Timeout(self.timeout))
+            .and_then(|answer| answer)
+            .map_err(|error| {
+                tracing::warn!(%error, "Graph API send failed");
+                unavailable(error)
+            })?;
+
+        interpret(status, &body)
+    }
+}
+
+impl fmt::Debug for GraphApiClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GraphApiClient")
+            .field("base_url", &self.base_url)
+            .field("access_token", &"<redacted>")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WhatsAppClient for GraphApiClient {
+    /// The span names the business number and the message type only: never the
+    /// recipient, the content or the token.
+    #[tracing::instrument(
+        name = "graph_api.send",
+        skip_all,
+        fields(phone_number_id = %from, message_type = message_type(content))
+    )]
+    async fn send(
+        &self,
+        from: &PhoneNumberId,
+        to: &WaId,
+        content: &OutboundContent,
+    ) -> Result<Wamid, SendError> {
+        self.post_message(from, to, content).await
+    }
+}
+
+fn message_type(content: &OutboundContent) -> &'static str {
+    match content {
+        OutboundContent::Text { .. } => "text",
+        OutboundContent::Media { kind, .. } => kind.as_str(),
+        OutboundContent::Template { .. } => "template",
+    }
+}
+
+fn unavailable(error: GraphApiError) -> SendError {
+    SendError::Unavailable {
+        source: Box::new(error),
+    }
+}
+
+/// Turns the Graph API's answer into the port's outcome.
+fn interpret(status: StatusCode, body: &[u8]) -> Result<Wamid, SendError> {
+    if status.is_success() {
+        let answer: SendResponse = serde_json::from_slice(body)
+            .map_err(|source| unavailable(GraphApiError::UnexpectedBody { status, source }))?;
+        let id = answer
+            .messages
+            .into_iter()
+            .next()
+            .ok_or_else(|| unavailable(GraphApiError::MissingWamid { status }))?
+            .id;
+        let wamid = Wamid::parse(id)
+            .map_err(|source| unavailable(GraphApiError::InvalidWamid { status, source }))?;
+        tracing::debug!(%wamid, "Graph API accepted the message");
+        return Ok(wamid);
+    }
+
+    let error = match serde_json::from_slice::<ErrorResponse>(body) {
+        Ok(answer) => answer.error,
+        Err(source) => {
+            tracing::warn!(
+                status = status.as_u16(),
+                "Graph API failed without its error JSON"
+            );
+            return Err(unavailable(GraphApiError::UnexpectedBody {
+                status,
+                source,
+            }));
+        }
+    };
+    tracing::warn!(
+        status = status.as_u16(),
+        code = error.code,
+        subcode = error.error_subcode,
+        fbtrace_id = error.fbtrace_id.as_deref(),
+        "Graph API did not accept the message"
+    );
+    let retryable = status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || TRANSIENT_CODES.contains(&error.code);
+    if error.code == REENGAGEMENT_REQUIRED {
+        Err(SendError::ReengagementRequired)
+    } else if status.is_client_error() && !retryable {
+        Err(SendError::Rejected {
+            code: error.code,
+            title: error.message,
+        })
+    } else {
+        Err(unavailable(GraphApiError::Failed {
+            status,
+            code: error.code,
+            message: error.message,
+        }))
+    }
+}
+
+/// Checks the base URL once, so a send can only fail for reasons worth retrying.
+fn normalize_base_url(url: String) -> Result<String, BuildError> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let valid = trimmed.parse::<Uri>().is_ok_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.authority().is_some()
+            && uri.query().is_none()
+    });
+    if valid {
+        Ok(trimmed.to_owned())
+    } else {
+        Err(BuildError::InvalidBaseUrl { url })
+    }
+}
+
+fn bearer(token: String) -> Result<HeaderValue, BuildError> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(BuildError::EmptyToken);
+    }
+    let mut value =
+        HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| BuildError::InvalidToken)?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_is_checked_and_trimmed() {
+        let ok = |url: &str| normalize_base_url(url.to_owned()).unwrap();
+        assert_eq!(
+            ok("https://graph.facebook.com/v21.0"),
+            "https://graph.facebook.com/v21.0"
+        );
+        assert_eq!(
+            ok("https://graph.facebook.com/v21.0/"),
+            "https://graph.facebook.com/v21.0"
+        );
+        assert_eq!(ok("http://127.0.0.1:9000"), "http://127.0.0.1:9000");
+        for bad in [
+            "",
+            "graph.facebook.com/v21.0",
+            "ftp://graph.facebook.com",
+            "https://graph.facebook.com/v21.0?x=1",
+        ] {
+            assert!(
+                matches!(
+                    normalize_base_url(bad.to_owned()),
+                    Err(BuildError::InvalidBaseUrl { .. })
+                ),
+                "{bad:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn token_must_be_a_header_value() {
+        assert!(matches!(bearer("  ".into()), Err(BuildError::EmptyToken)));
+        assert!(matches!(
+            bearer("a\nb".into()),
+            Err(BuildError::InvalidToken)
+        ));
+        let value = bearer("EAAG".into()).unwrap();
+        assert!(value.is_sensitive());
+        assert_eq!(value, "Bearer EAAG");
+    }
+
+    #[test]
+    fn transient_codes_are_unavailable_even_with_http_400() {
+        let body = br#"{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,"fbtrace_id":"A"}}"#;
+        assert!(matches!(
+            interpret(StatusCode::BAD_REQUEST, body),
+            Err(SendError::Unavailable { .. })
+        ));
+    }
+
+    #[test]
+    fn a_429_is_unavailable() {
+        let body = br#"{"error":{"message":"slow down","type":"OAuthException","code":100}}"#;
+        assert!(matches!(
+            interpret(StatusCode::TOO_MANY_REQUESTS, body),
+            Err(SendError::Unavailable { .. })
+        ));
+    }
+
+    #[test]
+    fn a_success_without_messages_is_unavailable() {
+        let err = interpret(StatusCode::OK, br#"{"messaging_product":"whatsapp"}"#).unwrap_err();
+        let SendError::Unavailable { source } = err else {
+            panic!("expected Unavailable, got {err:?}");
+        };
+        assert!(
+            source.to_string().contains("without a message id"),
+            "{source}"
+        );
+    }
+}

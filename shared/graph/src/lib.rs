@@ -1,0 +1,15 @@
+//! The WhatsApp Cloud API adapter of the [`WhatsAppClient`] port: sends messages
+//! through Meta's Graph API (`POST {base}/{phone_number_id}/messages`).
+//!
+//! It uses hyper-util's client over rustls with aws-lc-rs and the system's root
+//! certificates: the same stack the AWS SDK already builds into every function,
+//! so it adds neither a second HTTP client nor a second crypto provider.
+//!
+//! [`WhatsAppClient`]: wadesk_app::ports::WhatsAppClient
+
+mod client;
+mod error;
+mod wire;
+
+pub use client::{GraphApiClient, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use error::{BuildError, GraphApiError};

@@ -1,0 +1,385 @@
+//! `GraphApiClient` against a local Graph API stub on 127.0.0.1.
+
+// Helpers outside #[test] fns unwrap too; clippy.toml only covers the fns.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use wadesk_app::ports::{MediaKind, OutboundContent, SendError, WhatsAppClient};
+use wadesk_domain::{PhoneNumberId, WaId, Wamid};
+use wadesk_graph::{BuildError, GraphApiClient};
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "EAAGtest-secret-token";
+const PHONE_NUMBER_ID: &str = "106540352242922";
+const WA_ID: &str = "34600111222";
+const WAMID: &str = "wamid.HBgLMzQ2MDAxMTEyMjIVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA";
+const MESSAGES_PATH: &str = "/v21.0/106540352242922/messages";
+
+fn client(server: &MockServer) -> GraphApiClient {
+    GraphApiClient::new(format!("{}/v21.0", server.uri()), TOKEN).unwrap()
+}
+
+fn from() -> PhoneNumberId {
+    PhoneNumberId::parse(PHONE_NUMBER_ID).unwrap()
+}
+
+fn to() -> WaId {
+    WaId::parse(WA_ID).unwrap()
+}
+
+fn text() -> OutboundContent {
+    OutboundContent::Text {
+        body: "Hola, ¿en qué puedo ayudarte?".into(),
+    }
+}
+
+fn accepted() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": WA_ID, "wa_id": WA_ID}],
+        "messages": [{"id": WAMID}]
+    }))
+}
+
+fn graph_error(status: u16, code: i64, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "error": {
+            "message": message,
+            "type": "OAuthException",
+            "code": code,
+            "error_subcode": 2494010,
+            "error_data": {"messaging_product": "whatsapp", "details": "details here"},
+            "fbtrace_id": "AbCdEf123"
+        }
+    }))
+}
+
+/// Expects exactly one POST with the Cloud API headers and `body`, answers 200.
+async fn expect_send(server: &MockServer, body: Value) {
+    Mock::given(method("POST"))
+        .and(path(MESSAGES_PATH))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(header("content-type", "application/json"))
+        .and(body_json(body))
+        .respond_with(accepted())
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// Answers any POST with `response`.
+async fn answer(server: &MockServer, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path(MESSAGES_PATH))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn send(client: &GraphApiClient, content: &OutboundContent) -> Result<Wamid, SendError> {
+    client.send(&from(), &to(), content).await
+}
+
+fn unavailable_context(result: Result<Wamid, SendError>) -> String {
+    match result {
+        Err(SendError::Unavailable { source }) => {
+            let mut context = source.to_string();
+            let mut next = source.source();
+            while let Some(cause) = next {
+                context.push_str(": ");
+                context.push_str(&cause.to_string());
+                next = cause.source();
+            }
+            context
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn text_is_sent_as_the_cloud_api_expects() {
+    let server = MockServer::start().await;
+    expect_send(
+        &server,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": WA_ID,
+            "type": "text",
+            "text": {"preview_url": false, "body": "Hola, ¿en qué puedo ayudarte?"}
+        }),
+    )
+    .await;
+
+    let wamid = send(&client(&server), &text()).await.unwrap();
+
+    assert_eq!(wamid, Wamid::parse(WAMID).unwrap());
+}
+
+#[tokio::test]
+async fn trailing_slash_in_base_url_is_fine() {
+    let server = MockServer::start().await;
+    answer(&server, accepted()).await;
+    let client = GraphApiClient::new(format!("{}/v21.0/", server.uri()), TOKEN).unwrap();
+
+    assert_eq!(client.base_url(), format!("{}/v21.0", server.uri()));
+    assert!(send(&client, &text()).await.is_ok());
+}
+
+#[tokio::test]
+async fn image_with_caption() {
+    let server = MockServer::start().await;
+    expect_send(
+        &server,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": WA_ID,
+            "type": "image",
+            "image": {"link": "https://cdn.example.com/a.jpg", "caption": "Su factura"}
+        }),
+    )
+    .await;
+    let content = OutboundContent::Media {
+        kind: MediaKind::Image,
+        link: "https://cdn.example.com/a.jpg".into(),
+        filename: None,
+        caption: Some("Su factura".into()),
+    };
+
+    assert!(send(&client(&server), &content).await.is_ok());
+}
+
+#[tokio::test]
+async fn document_with_filename() {
+    let server = MockServer::start().await;
+    expect_send(
+        &server,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": WA_ID,
+            "type": "document",
+            "document": {"link": "https://cdn.example.com/f.pdf", "filename": "factura.pdf"}
+        }),
+    )
+    .await;
+    let content = OutboundContent::Media {
+        kind: MediaKind::Document,
+        link: "https://cdn.example.com/f.pdf".into(),
+        filename: Some("factura.pdf".into()),
+        caption: None,
+    };
+
+    assert!(send(&client(&server), &content).await.is_ok());
+}
+
+#[tokio::test]
+async fn template_with_parameters() {
+    let server = MockServer::start().await;
+    expect_send(
+        &server,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": WA_ID,
+            "type": "template",
+            "template": {
+                "name": "reopen_conversation",
+                "language": {"code": "es"},
+                "components": [{
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": "Ana"},
+                        {"type": "text", "text": "#1234"}
+                    ]
+                }]
+            }
+        }),
+    )
+    .await;
+    let content = OutboundContent::Template {
+        name: "reopen_conversation".into(),
+        language: "es".into(),
+        parameters: vec!["Ana".into(), "#1234".into()],
+    };
+
+    assert!(send(&client(&server), &content).await.is_ok());
+}
+
+#[tokio::test]
+async fn template_without_parameters_has_no_components() {
+    let server = MockServer::start().await;
+    expect_send(
+        &server,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": WA_ID,
+            "type": "template",
+            "template": {"name": "hello_world", "language": {"code": "en_US"}}
+        }),
+    )
+    .await;
+    let content = OutboundContent::Template {
+        name: "hello_world".into(),
+        language: "en_US".into(),
+        parameters: vec![],
+    };
+
+    assert!(send(&client(&server), &content).await.is_ok());
+}
+
+#[tokio::test]
+async fn error_131047_means_reengagement_required() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        graph_error(400, 131047, "(#131047) Re-engagement message"),
+    )
+    .await;
+
+    let result = send(&client(&server), &text()).await;
+
+    assert!(
+        matches!(result, Err(SendError::ReengagementRequired)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn other_4xx_codes_are_rejected_with_the_code() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        graph_error(400, 131026, "(#131026) Message Undeliverable"),
+    )
+    .await;
+
+    let result = send(&client(&server), &text()).await;
+
+    match result {
+        Err(SendError::Rejected { code, title }) => {
+            assert_eq!(code, 131026);
+            assert_eq!(title, "(#131026) Message Undeliverable");
+        }
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_500_is_unavailable_with_the_status() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        graph_error(500, 1, "An unknown error has occurred."),
+    )
+    .await;
+
+    let context = unavailable_context(send(&client(&server), &text()).await);
+
+    assert!(context.contains("500"), "{context}");
+}
+
+#[tokio::test]
+async fn a_500_without_json_is_unavailable_with_the_status() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"),
+    )
+    .await;
+
+    let context = unavailable_context(send(&client(&server), &text()).await);
+
+    assert!(context.contains("502"), "{context}");
+}
+
+#[tokio::test]
+async fn a_garbage_success_body_is_unavailable() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        ResponseTemplate::new(200).set_body_string("not json at all"),
+    )
+    .await;
+
+    let context = unavailable_context(send(&client(&server), &text()).await);
+
+    assert!(context.contains("200"), "{context}");
+}
+
+#[tokio::test]
+async fn an_invalid_wamid_is_unavailable() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "bad id"}]})),
+    )
+    .await;
+
+    let context = unavailable_context(send(&client(&server), &text()).await);
+
+    assert!(context.contains("invalid message id"), "{context}");
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out_as_unavailable() {
+    let server = MockServer::start().await;
+    answer(&server, accepted().set_delay(Duration::from_secs(3))).await;
+    let client = GraphApiClient::with_timeouts(
+        format!("{}/v21.0", server.uri()),
+        TOKEN,
+        Duration::from_millis(200),
+        Duration::from_millis(300),
+    )
+    .unwrap();
+
+    let started = Instant::now();
+    let context = unavailable_context(send(&client, &text()).await);
+
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(context.contains("within"), "{context}");
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_unavailable() {
+    // A port that was just free: nothing listens there any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = GraphApiClient::new(format!("http://127.0.0.1:{port}/v21.0"), TOKEN).unwrap();
+
+    let context = unavailable_context(send(&client, &text()).await);
+
+    assert!(context.contains("could not reach"), "{context}");
+}
+
+#[test]
+fn debug_never_shows_the_token() {
+    let client = GraphApiClient::new("https://graph.facebook.com/v21.0", TOKEN).unwrap();
+
+    let debug = format!("{client:?} {client:#?}");
+
+    assert!(!debug.contains(TOKEN), "{debug}");
+    assert!(!debug.contains("EAAG"), "{debug}");
+    assert!(debug.contains("graph.facebook.com"), "{debug}");
+}
+
+#[test]
+fn bad_configuration_is_refused_at_build() {
+    assert!(matches!(
+        GraphApiClient::new("graph.facebook.com", TOKEN),
+        Err(BuildError::InvalidBaseUrl { .. })
+    ));
+    assert!(matches!(
+        GraphApiClient::new("https://graph.facebook.com/v21.0", ""),
+        Err(BuildError::EmptyToken)
+    ));
+}

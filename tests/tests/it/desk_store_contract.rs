@@ -1,0 +1,784 @@
+//! One desk contract, every store adapter: the directory, desk commits and the
+//! agents' and supervisors' lists must behave the same on the embedded store
+//! and on DynamoDB (on moto), conditions and list orders included.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use wadesk_app::{CommitError, DeskStore};
+use wadesk_domain::desk::{self, TransferTarget};
+use wadesk_domain::{
+    decide_inbound, Actor, Agent, AgentChange, AgentId, AgentState, Channel, ConversationChange,
+    ConversationId, ConversationStatus, CustomerKey, DeskContext, DeskDecision, DeskError,
+    LiveSession, Message, MessageContent, MessageId, PhoneNumberId, Queue, QueueId, Role, WaId,
+    Wamid,
+};
+use wadesk_tests::{customer, now_seconds, text_message};
+
+const REASONS: [&str; 2] = ["Sale", "No sale"];
+
+fn sales() -> QueueId {
+    QueueId::parse("sales").unwrap()
+}
+
+fn channel() -> Channel {
+    let mut channel = Channel::unconfigured(
+        PhoneNumberId::parse(wadesk_tests::PHONE_NUMBER_ID).unwrap(),
+        wadesk_tests::DISPLAY_PHONE_NUMBER.into(),
+    );
+    channel.default_queue = sales();
+    channel
+}
+
+fn agent_id(id: &str) -> AgentId {
+    AgentId::parse(id).unwrap()
+}
+
+fn actor(id: &str) -> Actor {
+    Actor {
+        id: agent_id(id),
+        role: Role::Agent,
+    }
+}
+
+fn reasons() -> Vec<String> {
+    REASONS.iter().map(|r| (*r).to_owned()).collect()
+}
+
+/// An available agent of `sales`, created through `save_agent`.
+async fn hire<S: DeskStore>(store: &S, id: &str, now: DateTime<Utc>) -> Agent {
+    let mut agent = Agent::new(
+        agent_id(id),
+        id.to_uppercase(),
+        Role::Agent,
+        vec![sales()],
+        200,
+        now,
+    );
+    agent.state = AgentState::Available;
+    agent.version = 1;
+    store
+        .save_agent(&AgentChange {
+            agent: agent.clone(),
+            expected_version: 0,
+        })
+        .await
+        .unwrap();
+    agent
+}
+
+/// A customer message, decided on the stored customer and committed.
+async fn inbound<S: DeskStore>(
+    store: &S,
+    key: &CustomerKey,
+    wamid: &str,
+    at: DateTime<Utc>,
+) -> ConversationId {
+    let current = store.get_customer(key).await.unwrap();
+    let decision = decide_inbound(
+        current.as_ref(),
+        &channel(),
+        text_message(key, wamid, at, "hola"),
+        at,
+    );
+    store.commit_inbound(&decision).await.unwrap();
+    decision.conversation.conversation_id()
+}
+
+/// A desk action decided on the stored state, as the app would (not committed).
+async fn decide<S, F>(store: &S, id: ConversationId, now: DateTime<Utc>, action: F) -> DeskDecision
+where
+    S: DeskStore,
+    F: FnOnce(&DeskContext<'_>) -> Result<DeskDecision, DeskError>,
+{
+    let conversation = store.get_conversation(id).await.unwrap().unwrap();
+    let agents: BTreeMap<_, _> = store
+        .list_agents()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|agent| (agent.id.clone(), agent))
+        .collect();
+    let customer = store.get_customer(&conversation.customer).await.unwrap();
+    let ctx = DeskContext {
+        conversation: &conversation,
+        agents: &agents,
+        customer: customer.as_ref(),
+        now,
+    };
+    action(&ctx).unwrap()
+}
+
+/// Decides, commits and checks that every read agrees with the decision.
+async fn act<S, F>(store: &S, id: ConversationId, now: DateTime<Utc>, action: F) -> DeskDecision
+where
+    S: DeskStore,
+    F: FnOnce(&DeskContext<'_>) -> Result<DeskDecision, DeskError>,
+{
+    let decision = decide(store, id, now, action).await;
+    store.commit_desk(&decision).await.unwrap();
+    assert_agrees(store, &decision).await;
+    decision
+}
+
+fn ids(list: &[wadesk_domain::Conversation]) -> Vec<ConversationId> {
+    list.iter().map(|c| c.id).collect()
+}
+
+/// After a commit: the conversation, the agents' lists, the status lists, the
+/// agents, the customer's mirror and the transcript all show the decision.
+async fn assert_agrees<S: DeskStore>(store: &S, decision: &DeskDecision) {
+    let after = &decision.conversation;
+    assert_eq!(
+        store.get_conversation(after.id).await.unwrap().as_ref(),
+        Some(after)
+    );
+    let linked: Vec<_> = after.agent_links().into_iter().map(|(a, _)| a).collect();
+    for agent in &linked {
+        let list = store.list_for_agent(agent).await.unwrap();
+        let found: Vec<_> = list.iter().filter(|c| c.id == after.id).collect();
+        assert_eq!(found, [after], "{agent} sees the conversation as it is");
+    }
+    for (agent, _) in decision.before.agent_links() {
+        if !linked.contains(&agent) {
+            let list = store.list_for_agent(&agent).await.unwrap();
+            assert!(!ids(&list).contains(&after.id), "{agent} no longer sees it");
+        }
+    }
+    let by_status = store.list_by_status(after.status).await.unwrap();
+    let found: Vec<_> = by_status.iter().filter(|c| c.id == after.id).collect();
+    assert_eq!(found, [after], "listed under {}", after.status.as_str());
+    if decision.before.status != after.status {
+        let old = store.list_by_status(decision.before.status).await.unwrap();
+        assert!(
+            !ids(&old).contains(&after.id),
+            "left {}",
+            decision.before.status.as_str()
+        );
+    }
+    for change in &decision.agents {
+        assert_eq!(
+            store.get_agent(&change.agent.id).await.unwrap().as_ref(),
+            Some(&change.agent)
+        );
+    }
+    if let Some((customer, _)) = &decision.customer {
+        assert_eq!(
+            store.get_customer(&customer.key).await.unwrap().as_ref(),
+            Some(customer)
+        );
+    }
+    let transcript = store.list_messages(after.id).await.unwrap();
+    for message in &decision.messages {
+        assert!(transcript.contains(message), "stored: {message:?}");
+    }
+}
+
+pub async fn agents_are_saved_under_their_version<S: DeskStore>(store: S) {
+    let now = now_seconds();
+    assert_eq!(store.get_agent(&agent_id("ana")).await.unwrap(), None);
+    assert_eq!(store.list_agents().await.unwrap(), []);
+    let zoe = hire(&store, "zoe", now).await;
+    let mut ana = hire(&store, "ana", now).await;
+    let mia = hire(&store, "mia", now).await;
+
+    // A second create of the same id conflicts.
+    let mut again = ana.clone();
+    again.name = "Another Ana".into();
+    assert!(matches!(
+        store
+            .save_agent(&AgentChange {
+                agent: again,
+                expected_version: 0
+            })
+            .await,
+        Err(CommitError::Conflict)
+    ));
+
+    let stale = AgentChange {
+        agent: {
+            let mut next = ana.clone();
+            next.state = AgentState::NotReady;
+            next.version = 2;
+            next
+        },
+        expected_version: 1,
+    };
+    store.save_agent(&stale).await.unwrap();
+    ana = stale.agent.clone();
+    // The same change again is now stale; so is a version from the future.
+    assert!(matches!(
+        store.save_agent(&stale).await,
+        Err(CommitError::Conflict)
+    ));
+    let mut future = stale.clone();
+    future.expected_version = 5;
+    assert!(matches!(
+        store.save_agent(&future).await,
+        Err(CommitError::Conflict)
+    ));
+    // An agent that does not exist has no version to match.
+    let mut ghost = Agent::new(
+        agent_id("ghost"),
+        "Ghost".into(),
+        Role::Agent,
+        vec![],
+        1,
+        now,
+    );
+    ghost.version = 4;
+    assert!(matches!(
+        store
+            .save_agent(&AgentChange {
+                agent: ghost,
+                expected_version: 3
+            })
+            .await,
+        Err(CommitError::Conflict)
+    ));
+
+    assert_eq!(store.get_agent(&ana.id).await.unwrap(), Some(ana.clone()));
+    assert_eq!(store.get_agent(&agent_id("ghost")).await.unwrap(), None);
+    assert_eq!(store.list_agents().await.unwrap(), [ana, mia, zoe], "by id");
+}
+
+pub async fn queues_and_wrap_up_reasons_round_trip<S: DeskStore>(store: S) {
+    assert_eq!(store.get_queue(&sales()).await.unwrap(), None);
+    let mut queue = Queue {
+        id: sales(),
+        name: "Sales".into(),
+    };
+    store.put_queue(&queue).await.unwrap();
+    assert_eq!(
+        store.get_queue(&sales()).await.unwrap(),
+        Some(queue.clone())
+    );
+    queue.name = "Sales (EMEA)".into();
+    store.put_queue(&queue).await.unwrap();
+    assert_eq!(store.get_queue(&sales()).await.unwrap(), Some(queue));
+    let other = QueueId::parse("support").unwrap();
+    assert_eq!(store.get_queue(&other).await.unwrap(), None);
+
+    assert_eq!(
+        store.get_wrap_up_reasons().await.unwrap(),
+        Vec::<String>::new()
+    );
+    store.put_wrap_up_reasons(&reasons()).await.unwrap();
+    assert_eq!(store.get_wrap_up_reasons().await.unwrap(), reasons());
+    let replaced = vec!["Callback".to_owned()];
+    store.put_wrap_up_reasons(&replaced).await.unwrap();
+    assert_eq!(store.get_wrap_up_reasons().await.unwrap(), replaced);
+    store.put_wrap_up_reasons(&[]).await.unwrap();
+    assert_eq!(
+        store.get_wrap_up_reasons().await.unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+/// Offer, accept, transfer, accept, the sender's wrap-up, end and the owner's
+/// wrap-up: after each commit every read agrees.
+pub async fn a_conversation_moves_through_the_desk<S: DeskStore>(store: S) {
+    let t0 = now_seconds();
+    let at = |s: i64| t0 + Duration::seconds(s);
+    let reasons = reasons();
+    let (ana, ben) = (agent_id("ana"), agent_id("ben"));
+    hire(&store, "ana", t0).await;
+    hire(&store, "ben", t0).await;
+    let key = customer("34610000001");
+    let id = inbound(&store, &key, "wamid.DF1", t0).await;
+    // A second message continues it: the version moves, the status list keeps it.
+    assert_eq!(inbound(&store, &key, "wamid.DF2", at(1)).await, id);
+    let stored = store.get_conversation(id).await.unwrap().unwrap();
+    assert_eq!(stored.version, 2);
+    assert_eq!(
+        store
+            .list_by_status(ConversationStatus::Unanswered)
+            .await
+            .unwrap(),
+        [stored]
+    );
+
+    let offered = act(&store, id, at(2), |ctx| desk::offer(ctx, &ana)).await;
+    assert_eq!(ids(&store.list_for_agent(&ana).await.unwrap()), [id]);
+    assert_eq!(store.list_for_agent(&ben).await.unwrap(), []);
+
+    let accepted = act(&store, id, at(3), |ctx| desk::accept(ctx, &actor("ana"))).await;
+    assert_eq!(accepted.conversation.status, ConversationStatus::Active);
+    let live = store.get_customer(&key).await.unwrap().unwrap().live;
+    assert_eq!(
+        live,
+        Some(LiveSession {
+            conversation_id: id,
+            status: ConversationStatus::Active
+        })
+    );
+    assert!(offered.conversation.offered_to.is_some());
+
+    let transferred = act(&store, id, at(4), |ctx| {
+        desk::transfer(ctx, &actor("ana"), &TransferTarget::Agent(ben.clone()))
+    })
+    .await;
+    let c = &transferred.conversation;
+    assert_eq!(c.status, ConversationStatus::Unanswered);
+    assert_eq!(c.offered_to.as_ref(), Some(&ben));
+    assert_eq!(c.pending_wrap_up, std::slice::from_ref(&ana));
+    // The sender still sees it (they owe a wrap-up), the target is offered it.
+    assert_eq!(ids(&store.list_for_agent(&ana).await.unwrap()), [id]);
+    assert_eq!(ids(&store.list_for_agent(&ben).await.unwrap()), [id]);
+
+    act(&store, id, at(5), |ctx| desk::accept(ctx, &actor("ben"))).await;
+    act(&store, id, at(6), |ctx| {
+        desk::wrap_up(ctx, &actor("ana"), "Sale", &reasons)
+    })
+    .await;
+    assert_eq!(store.list_for_agent(&ana).await.unwrap(), []);
+    assert_eq!(ids(&store.list_for_agent(&ben).await.unwrap()), [id]);
+
+    act(&store, id, at(7), |ctx| desk::end(ctx, &actor("ben"))).await;
+    let finished = act(&store, id, at(8), |ctx| {
+        desk::wrap_up(ctx, &actor("ben"), "Sale", &reasons)
+    })
+    .await;
+    assert_eq!(finished.conversation.status, ConversationStatus::Finished);
+    let customer = store.get_customer(&key).await.unwrap().unwrap();
+    assert_eq!(customer.live, None);
+    assert_eq!(customer.assigned_agent.as_ref(), Some(&ben));
+    for status in [
+        ConversationStatus::Unanswered,
+        ConversationStatus::Active,
+        ConversationStatus::WrapUp,
+    ] {
+        assert_eq!(store.list_by_status(status).await.unwrap(), []);
+    }
+    let agents = store.list_agents().await.unwrap();
+    assert!(agents.iter().all(|a| a.load == 0), "{agents:?}");
+    // Two customer messages and the transfer's system message.
+    assert_eq!(store.list_messages(id).await.unwrap().len(), 3);
+}
+
+/// Decisions made on a state that has moved on are refused whole.
+pub async fn stale_desk_decisions_change_nothing<S: DeskStore>(store: S) {
+    let t0 = now_seconds();
+    let at = |s: i64| t0 + Duration::seconds(s);
+    let (ana, ben) = (agent_id("ana"), agent_id("ben"));
+    hire(&store, "ana", t0).await;
+    let ben_agent = hire(&store, "ben", t0).await;
+    let key = customer("34610000002");
+    let id = inbound(&store, &key, "wamid.ST1", t0).await;
+
+    // Two offers decided on the same conversation version: one wins.
+    let to_ana = decide(&store, id, at(1), |ctx| desk::offer(ctx, &ana)).await;
+    let to_ben = decide(&store, id, at(1), |ctx| desk::offer(ctx, &ben)).await;
+    assert_eq!(to_ana.before.version, to_ben.before.version);
+    store.commit_desk(&to_ana).await.unwrap();
+    assert!(matches!(
+        store.commit_desk(&to_ben).await,
+        Err(CommitError::Conflict)
+    ));
+    assert!(matches!(
+        store.commit_desk(&to_ana).await,
+        Err(CommitError::Conflict)
+    ));
+    assert_agrees(&store, &to_ana).await;
+    assert_eq!(
+        store.get_agent(&ben).await.unwrap(),
+        Some(ben_agent.clone())
+    );
+    assert_eq!(store.list_for_agent(&ben).await.unwrap(), []);
+
+    // A stale agent: ben changed state after the take was decided.
+    let other = customer("34610000003");
+    let id2 = inbound(&store, &other, "wamid.ST2", at(2)).await;
+    let take = decide(&store, id2, at(3), |ctx| {
+        desk::take(ctx, &actor("ben"), false)
+    })
+    .await;
+    let (change, _) = desk::change_state(&ben_agent, AgentState::NotReady, at(3)).unwrap();
+    store.save_agent(&change).await.unwrap();
+    let before = store.get_conversation(id2).await.unwrap();
+    assert!(matches!(
+        store.commit_desk(&take).await,
+        Err(CommitError::Conflict)
+    ));
+    assert_eq!(store.get_conversation(id2).await.unwrap(), before);
+    assert_eq!(store.get_agent(&ben).await.unwrap(), Some(change.agent));
+    assert_eq!(store.list_for_agent(&ben).await.unwrap(), []);
+    assert_eq!(
+        ids(&store
+            .list_by_status(ConversationStatus::Unanswered)
+            .await
+            .unwrap()),
+        [id, id2]
+    );
+
+    // A customer message after the decision bumps the conversation's version.
+    // (An offer leaves the customer as it is: only the version can refuse it.)
+    let offer = decide(&store, id2, at(4), |ctx| desk::offer(ctx, &ana)).await;
+    assert!(offer.customer.is_none());
+    inbound(&store, &other, "wamid.ST3", at(5)).await;
+    assert!(matches!(
+        store.commit_desk(&offer).await,
+        Err(CommitError::Conflict)
+    ));
+    assert_eq!(
+        store.get_conversation(id2).await.unwrap().unwrap().status,
+        ConversationStatus::Unanswered
+    );
+    assert_eq!(ids(&store.list_for_agent(&ana).await.unwrap()), [id]);
+    assert_eq!(store.get_agent(&ana).await.unwrap().unwrap().load, 1);
+
+    // A stale customer mirror.
+    let take = decide(&store, id2, at(6), |ctx| {
+        desk::take(ctx, &actor("ana"), false)
+    })
+    .await;
+    assert!(take.customer.is_some());
+    let mut customer_now = store.get_customer(&other).await.unwrap().unwrap();
+    customer_now.version += 1;
+    store
+        .save_customer(&customer_now, customer_now.version - 1)
+        .await
+        .unwrap();
+    let conversation_now = store.get_conversation(id2).await.unwrap();
+    let messages_now = store.list_messages(id2).await.unwrap();
+    assert!(matches!(
+        store.commit_desk(&take).await,
+        Err(CommitError::Conflict)
+    ));
+    assert_eq!(store.get_conversation(id2).await.unwrap(), conversation_now);
+    assert_eq!(store.list_messages(id2).await.unwrap(), messages_now);
+    assert_eq!(
+        store.get_customer(&other).await.unwrap(),
+        Some(customer_now)
+    );
+    assert_eq!(ids(&store.list_for_agent(&ana).await.unwrap()), [id]);
+}
+
+pub async fn listing_by_status_is_oldest_first<S: DeskStore>(store: S) {
+    let t0 = now_seconds();
+    let at = |s: i64| t0 + Duration::seconds(s);
+    hire(&store, "ana", t0).await;
+    // Stored out of order.
+    let a = inbound(&store, &customer("34610000011"), "wamid.LA", at(2)).await;
+    let b = inbound(&store, &customer("34610000012"), "wamid.LB", at(0)).await;
+    let c = inbound(&store, &customer("34610000013"), "wamid.LC", at(1)).await;
+    let unanswered = || store.list_by_status(ConversationStatus::Unanswered);
+    assert_eq!(ids(&unanswered().await.unwrap()), [b, c, a]);
+
+    act(&store, b, at(3), |ctx| {
+        desk::take(ctx, &actor("ana"), false)
+    })
+    .await;
+    assert_eq!(ids(&unanswered().await.unwrap()), [c, a]);
+    assert_eq!(
+        ids(&store
+            .list_by_status(ConversationStatus::Active)
+            .await
+            .unwrap()),
+        [b]
+    );
+    // Back to the queue: it waits since the transfer, behind the others.
+    act(&store, b, at(4), |ctx| {
+        desk::transfer(ctx, &actor("ana"), &TransferTarget::Queue(sales()))
+    })
+    .await;
+    let list = unanswered().await.unwrap();
+    assert_eq!(ids(&list), [c, a, b]);
+    for conversation in &list {
+        assert_eq!(
+            store
+                .get_conversation(conversation.id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(conversation)
+        );
+    }
+    assert_eq!(
+        store
+            .list_by_status(ConversationStatus::Active)
+            .await
+            .unwrap(),
+        []
+    );
+}
+
+/// A reply to a reopened conversation: the inbound write moves its status list
+/// and the reopening agent keeps it.
+pub async fn a_reply_to_a_reopened_conversation_is_listed_as_active<S: DeskStore>(store: S) {
+    let t0 = now_seconds();
+    let at = |s: i64| t0 + Duration::seconds(s);
+    let reasons = reasons();
+    let (ana, ben) = (agent_id("ana"), agent_id("ben"));
+    hire(&store, "ana", t0).await;
+    hire(&store, "ben", t0).await;
+    let key = customer("34610000021");
+    let id = inbound(&store, &key, "wamid.RO1", t0).await;
+    act(&store, id, at(1), |ctx| {
+        desk::take(ctx, &actor("ana"), false)
+    })
+    .await;
+    act(&store, id, at(2), |ctx| desk::end(ctx, &actor("ana"))).await;
+    act(&store, id, at(3), |ctx| {
+        desk::wrap_up(ctx, &actor("ana"), "Sale", &reasons)
+    })
+    .await;
+
+    // Ben reopens it (as the reopen service will decide it).
+    let before = store.get_conversation(id).await.unwrap().unwrap();
+    let mut reopened = before.clone();
+    reopened.status = ConversationStatus::Reopened;
+    reopened.owner = Some(ben.clone());
+    reopened.reopened_by = Some(ben.clone());
+    reopened.participants = vec![ben.clone()];
+    reopened.version += 1;
+    reopened.updated_at = at(4);
+    let mut customer_before = store.get_customer(&key).await.unwrap().unwrap();
+    let expected = customer_before.version;
+    customer_before.live = Some(LiveSession {
+        conversation_id: id,
+        status: ConversationStatus::Reopened,
+    });
+    customer_before.assigned_agent = Some(ben.clone());
+    customer_before.version += 1;
+    let reopen = DeskDecision {
+        before,
+        conversation: reopened,
+        agents: Vec::new(),
+        customer: Some((customer_before, expected)),
+        messages: Vec::new(),
+        events: Vec::new(),
+        arm_offer_timeout: None,
+        needs_routing: false,
+        freed: Vec::new(),
+    };
+    store.commit_desk(&reopen).await.unwrap();
+    assert_agrees(&store, &reopen).await;
+    assert_eq!(store.list_for_agent(&ana).await.unwrap(), []);
+
+    // The customer replies.
+    let current = store.get_customer(&key).await.unwrap();
+    let reply = decide_inbound(
+        current.as_ref(),
+        &channel(),
+        text_message(&key, "wamid.RO2", at(5), "yes?"),
+        at(5),
+    );
+    assert!(matches!(
+        &reply.conversation,
+        ConversationChange::Continued {
+            status: ConversationStatus::Active,
+            owner: Some(owner),
+            ..
+        } if *owner == ben
+    ));
+    store.commit_inbound(&reply).await.unwrap();
+    let stored = store.get_conversation(id).await.unwrap().unwrap();
+    assert_eq!(stored.status, ConversationStatus::Active);
+    assert_eq!(stored.owner.as_ref(), Some(&ben));
+    assert_eq!(stored.version, reopen.conversation.version + 1);
+    assert_eq!(
+        store
+            .list_by_status(ConversationStatus::Active)
+            .await
+            .unwrap(),
+        std::slice::from_ref(&stored)
+    );
+    assert_eq!(
+        store
+            .list_by_status(ConversationStatus::Reopened)
+            .await
+            .unwrap(),
+        []
+    );
+    assert_eq!(store.list_for_agent(&ben).await.unwrap(), [stored]);
+    assert_eq!(store.list_for_agent(&ana).await.unwrap(), []);
+}
+
+pub async fn a_sent_message_records_its_wamid_once<S: DeskStore>(store: S) {
+    let t0 = now_seconds();
+    let at = |s: i64| t0 + Duration::seconds(s);
+    hire(&store, "ana", t0).await;
+    let key = customer("34610000031");
+    let id = inbound(&store, &key, "wamid.RS1", t0).await;
+    let sent = act(&store, id, at(1), |ctx| {
+        desk::send(
+            ctx,
+            &actor("ana"),
+            MessageContent::Text {
+                text: "Hello, how can I help?".into(),
+            },
+        )
+    })
+    .await;
+    let mut message = sent.messages.last().unwrap().clone();
+    assert_eq!(message.wamid, None);
+    let wamid = Wamid::parse("wamid.OUT-RS1").unwrap();
+    message.wamid = Some(wamid.clone());
+    store.record_sent(&key, &message).await.unwrap();
+
+    let transcript = store.list_messages(id).await.unwrap();
+    assert_eq!(transcript.last(), Some(&message));
+    let record = store.find_wamid(&wamid).await.unwrap().unwrap();
+    assert_eq!(record.conversation_id, id);
+    assert_eq!(record.message_id, message.id);
+    assert_eq!(record.message_at, message.at);
+    assert_eq!(record.customer, key);
+
+    // The same send recorded twice, or its wamid on another message: a duplicate.
+    assert!(matches!(
+        store.record_sent(&key, &message).await,
+        Err(CommitError::Duplicate { events }) if events.is_empty()
+    ));
+    let mut other = message.clone();
+    other.id = MessageId::generate();
+    assert!(matches!(
+        store.record_sent(&key, &other).await,
+        Err(CommitError::Duplicate { .. })
+    ));
+    // A message that already has a wamid, or that was never stored: a conflict.
+    let mut resent = message.clone();
+    resent.wamid = Some(Wamid::parse("wamid.OUT-RS2").unwrap());
+    assert!(matches!(
+        store.record_sent(&key, &resent).await,
+        Err(CommitError::Conflict)
+    ));
+    let mut unknown: Message = message.clone();
+    unknown.id = MessageId::generate();
+    unknown.wamid = Some(Wamid::parse("wamid.OUT-RS3").unwrap());
+    assert!(matches!(
+        store.record_sent(&key, &unknown).await,
+        Err(CommitError::Conflict)
+    ));
+    for refused in ["wamid.OUT-RS2", "wamid.OUT-RS3"] {
+        let wamid = Wamid::parse(refused).unwrap();
+        assert_eq!(store.find_wamid(&wamid).await.unwrap(), None);
+    }
+    assert_eq!(store.list_messages(id).await.unwrap(), transcript);
+}
+
+pub async fn customer_history_is_newest_first<S: DeskStore>(store: S) {
+    let t0 = now_seconds();
+    let at = |s: i64| t0 + Duration::seconds(s);
+    let reasons = reasons();
+    hire(&store, "ana", t0).await;
+    let key = customer("34610000041");
+    let first = inbound(&store, &key, "wamid.H1", t0).await;
+    act(&store, first, at(1), |ctx| {
+        desk::take(ctx, &actor("ana"), false)
+    })
+    .await;
+    act(&store, first, at(2), |ctx| desk::end(ctx, &actor("ana"))).await;
+    act(&store, first, at(3), |ctx| {
+        desk::wrap_up(ctx, &actor("ana"), "Sale", &reasons)
+    })
+    .await;
+    // Someone else in between, then the customer again, then on another number.
+    let stranger = inbound(&store, &customer("34610000042"), "wamid.H2", at(4)).await;
+    let second = inbound(&store, &key, "wamid.H3", at(5)).await;
+    assert_ne!(second, first, "a finished conversation is not continued");
+    let elsewhere = CustomerKey::new(
+        PhoneNumberId::parse("106540352242999").unwrap(),
+        key.wa_id.clone(),
+    );
+    let third = inbound(&store, &elsewhere, "wamid.H4", at(6)).await;
+
+    let history = store.list_customer_history(&key.wa_id).await.unwrap();
+    assert_eq!(ids(&history), [third, second, first]);
+    for conversation in &history {
+        assert_eq!(
+            store
+                .get_conversation(conversation.id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(conversation)
+        );
+    }
+    assert_eq!(
+        ids(&store
+            .list_customer_history(&WaId::parse("34610000042").unwrap())
+            .await
+            .unwrap()),
+        [stranger]
+    );
+    assert_eq!(
+        store
+            .list_customer_history(&WaId::parse("34610000049").unwrap())
+            .await
+            .unwrap(),
+        []
+    );
+}
+
+/// More conversations than one BatchGetItem reads.
+pub async fn an_agent_list_spans_many_conversations<S: DeskStore>(store: S) {
+    let t0 = now_seconds();
+    hire(&store, "ana", t0).await;
+    let mut expected = Vec::new();
+    for n in 0..105 {
+        let at = t0 + Duration::seconds(n);
+        let key = customer(&format!("3462{n:08}"));
+        let id = inbound(&store, &key, &format!("wamid.M{n}"), at).await;
+        let decision = decide(&store, id, at, |ctx| desk::take(ctx, &actor("ana"), false)).await;
+        store.commit_desk(&decision).await.unwrap();
+        expected.push(decision.conversation);
+    }
+    assert_eq!(
+        store.list_for_agent(&agent_id("ana")).await.unwrap(),
+        expected
+    );
+    assert_eq!(
+        store
+            .list_by_status(ConversationStatus::Active)
+            .await
+            .unwrap(),
+        expected
+    );
+}
+
+macro_rules! desk_store_suite {
+    ($adapter:ident, $make:expr) => {
+        mod $adapter {
+            #[tokio::test]
+            async fn agents_are_saved_under_their_version() {
+                super::agents_are_saved_under_their_version($make).await;
+            }
+            #[tokio::test]
+            async fn queues_and_wrap_up_reasons_round_trip() {
+                super::queues_and_wrap_up_reasons_round_trip($make).await;
+            }
+            #[tokio::test]
+            async fn a_conversation_moves_through_the_desk() {
+                super::a_conversation_moves_through_the_desk($make).await;
+            }
+            #[tokio::test]
+            async fn stale_desk_decisions_change_nothing() {
+                super::stale_desk_decisions_change_nothing($make).await;
+            }
+            #[tokio::test]
+            async fn listing_by_status_is_oldest_first() {
+                super::listing_by_status_is_oldest_first($make).await;
+            }
+            #[tokio::test]
+            async fn a_reply_to_a_reopened_conversation_is_listed_as_active() {
+                super::a_reply_to_a_reopened_conversation_is_listed_as_active($make).await;
+            }
+            #[tokio::test]
+            async fn a_sent_message_records_its_wamid_once() {
+                super::a_sent_message_records_its_wamid_once($make).await;
+            }
+            #[tokio::test]
+            async fn customer_history_is_newest_first() {
+                super::customer_history_is_newest_first($make).await;
+            }
+            #[tokio::test]
+            async fn an_agent_list_spans_many_conversations() {
+                super::an_agent_list_spans_many_conversations($make).await;
+            }
+        }
+    };
+}
+
+desk_store_suite!(embedded, wadesk_tests::embedded_store());
+desk_store_suite!(dynamodb, wadesk_tests::dynamo_store(None).await);
