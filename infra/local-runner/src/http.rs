@@ -26,6 +26,7 @@ pub async fn serve<S: DeskStore>(listener: TcpListener, runner: Arc<Runner<S>>) 
         loop {
             tick.tick().await;
             ticker.fire_due_timers().await;
+            ticker.deliver_events().await;
         }
     }));
     loop {
@@ -78,6 +79,9 @@ async fn route<S: DeskStore>(
     } else {
         local_routes::handle(runner, request).await
     };
+    // What the request published reaches its consumers before the answer,
+    // so tools and tests see a settled stack.
+    runner.deliver_events().await;
     from_lambda_response(response)
 }
 

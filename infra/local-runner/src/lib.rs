@@ -99,6 +99,22 @@ impl<S: DeskStore> Runner<S> {
         }))
     }
 
+    /// Hands every published event to the consumers (as EventBridge rules
+    /// would), including the events the consumers themselves publish.
+    pub async fn deliver_events(&self) -> usize {
+        let mut delivered = 0;
+        while let Some(event) = self.app.events.next_undelivered() {
+            delivered += 1;
+            self.deliver(&event).await;
+        }
+        delivered
+    }
+
+    async fn deliver(&self, event: &wadesk_domain::EventEnvelope) {
+        // Consumers are added here as their functions land (opt-out, analytics).
+        tracing::debug!(event = event.type_name(), "event delivered");
+    }
+
     /// Fires every timer due by the runner's clock, including timers that the
     /// fires themselves arm for times already past. Returns how many fired.
     pub async fn fire_due_timers(&self) -> usize {

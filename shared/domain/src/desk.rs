@@ -316,6 +316,7 @@ pub fn offer_timed_out(ctx: &DeskContext<'_>, timeout: &OfferTimeout) -> Option<
         conversation_id: conversation.id,
         agent: timeout.agent.clone(),
         queue: conversation.queue.clone(),
+        channel: conversation.customer.phone_number_id.clone(),
     });
     Some(draft.finish())
 }
@@ -539,6 +540,7 @@ pub fn send(
         conversation_id: conversation.id,
         agent: actor.id.clone(),
         queue: conversation.queue.clone(),
+        channel: conversation.customer.phone_number_id.clone(),
         message_id: message.id,
         response_seconds,
         first_reply,

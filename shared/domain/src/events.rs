@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     AgentId, ConversationId, ConversationStatus, CustomerKey, DeliveryStatus, MessageId, Origin,
-    QueueId, Timestamp, Wamid,
+    PhoneNumberId, QueueId, Timestamp, Wamid,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +78,7 @@ pub enum DomainEvent {
         conversation_id: ConversationId,
         agent: AgentId,
         queue: QueueId,
+        channel: PhoneNumberId,
     },
     ConversationAccepted {
         conversation_id: ConversationId,
@@ -95,6 +96,7 @@ pub enum DomainEvent {
         conversation_id: ConversationId,
         agent: AgentId,
         queue: QueueId,
+        channel: PhoneNumberId,
         message_id: MessageId,
         /// Seconds since the first unanswered customer message, for a first reply.
         response_seconds: Option<i64>,
@@ -136,6 +138,22 @@ pub enum DomainEvent {
         agent: AgentId,
         state: crate::AgentState,
     },
+    /// An agent reopened a finished conversation (`initiated_by: agent_reopen`)
+    /// or sent the utility template push (`push`).
+    ChatReopened {
+        conversation_id: ConversationId,
+        customer: CustomerKey,
+        agent: AgentId,
+        queue: QueueId,
+        initiated_by: Origin,
+    },
+    /// The customer answered a reopened conversation with `#STOP`.
+    ReopenDeclined {
+        conversation_id: ConversationId,
+        customer: CustomerKey,
+        agent: AgentId,
+        queue: QueueId,
+    },
 }
 
 impl DomainEvent {
@@ -161,6 +179,8 @@ impl DomainEvent {
             Self::ConversationEnded { .. } => "ConversationEnded",
             Self::ConversationFinished { .. } => "ConversationFinished",
             Self::AgentStateChanged { .. } => "AgentStateChanged",
+            Self::ChatReopened { .. } => "ChatReopened",
+            Self::ReopenDeclined { .. } => "ReopenDeclined",
         }
     }
 
@@ -225,6 +245,12 @@ impl DomainEvent {
                 conversation_id, ..
             }
             | Self::ConversationFinished {
+                conversation_id, ..
+            }
+            | Self::ChatReopened {
+                conversation_id, ..
+            }
+            | Self::ReopenDeclined {
                 conversation_id, ..
             } => {
                 format!("{ty}/{conversation_id}/{}", at.timestamp_micros())
