@@ -93,6 +93,9 @@ where
         ["agents", id] => {
             let id = AgentId::parse((*id).to_owned()).map_err(|e| invalid(e.to_string()))?;
             let input: AgentBody = body(request)?;
+            if input.role == Role::Bot {
+                return Err(invalid("role must be agent, supervisor or admin"));
+            }
             if !(1..=MAX_CONCURRENT_LIMIT).contains(&input.max_concurrent) {
                 return Err(invalid(format!(
                     "max_concurrent must be 1 to {MAX_CONCURRENT_LIMIT}"

@@ -310,6 +310,11 @@ struct WrapUpBody {
 }
 
 #[derive(Deserialize)]
+struct HandoffBody {
+    queue: String,
+}
+
+#[derive(Deserialize)]
 struct NoteBody {
     text: String,
 }
@@ -390,6 +395,14 @@ where
             service::wrap_up(app, actor, id, &input.reason).await?
         }
         ["done"] => service::done(app, actor, id).await?,
+        ["reopen"] => service::reopen(app, actor, id).await?,
+        ["push"] => service::push(app, actor, id).await?,
+        ["handoff"] => {
+            let input: HandoffBody = body(request)?;
+            let queue =
+                QueueId::parse(input.queue).map_err(|e| ApiError::Invalid(e.to_string()))?;
+            service::handoff(app, actor, id, &queue).await?
+        }
         ["notes"] => {
             let input: NoteBody = body(request)?;
             let note = service::add_note(app, actor, id, &input.text).await?;

@@ -24,6 +24,12 @@ pub enum ApiError {
     InvalidState(String),
     #[error("the customer's 24-hour window is closed; only a template can be sent")]
     WindowClosed,
+    #[error("the customer already has a live conversation (bot, queue, another agent or another reopen)")]
+    SessionActiveElsewhere,
+    #[error("the customer opted out with #STOP")]
+    OptedOut,
+    #[error("the utility push for this closed window was already sent")]
+    PushAlreadySent,
     #[error("the request body is too large")]
     TooLarge,
     #[error("the service is unavailable; try again")]
@@ -41,6 +47,9 @@ impl ApiError {
             Self::NotOffered => (StatusCode::CONFLICT, "not_offered"),
             Self::InvalidState(_) => (StatusCode::CONFLICT, "invalid_state"),
             Self::WindowClosed => (StatusCode::CONFLICT, "window_closed"),
+            Self::SessionActiveElsewhere => (StatusCode::CONFLICT, "session_active_elsewhere"),
+            Self::OptedOut => (StatusCode::CONFLICT, "opted_out"),
+            Self::PushAlreadySent => (StatusCode::CONFLICT, "push_already_sent"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
@@ -73,6 +82,9 @@ impl From<DeskError> for ApiError {
             DeskError::NotOffered => Self::NotOffered,
             DeskError::InvalidState(_) => Self::InvalidState(error.to_string()),
             DeskError::WindowClosed => Self::WindowClosed,
+            DeskError::SessionActiveElsewhere => Self::SessionActiveElsewhere,
+            DeskError::OptedOut => Self::OptedOut,
+            DeskError::PushAlreadySent => Self::PushAlreadySent,
         }
     }
 }

@@ -78,7 +78,13 @@ impl ConversationView {
             created_at: conversation.created_at,
             window_expires_at: customer.and_then(Customer::window_expires_at),
             can_reopen: finished && window_open && !live_elsewhere && !opted_out,
-            can_push: finished && !window_open && !live_elsewhere && !opted_out,
+            can_push: finished
+                && !window_open
+                && !live_elsewhere
+                && !opted_out
+                && customer.is_some_and(|c| {
+                    c.window.is_some() && c.push_sent_for != c.window_expires_at()
+                }),
             done: conversation.done,
             wrap_up_reason: conversation.wrap_up_reason.clone(),
             offered_to: conversation.offered_to.clone(),

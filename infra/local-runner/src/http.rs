@@ -76,6 +76,14 @@ async fn route<S: DeskStore>(
     } else if agent_api::serves(&path) {
         let request = crate::auth::authorize(request, runner.settings.jwt_secret.as_bytes());
         agent_api::handle(&runner.app, request).await
+    } else if analytics::serves(&path) {
+        let request = crate::auth::authorize(request, runner.settings.jwt_secret.as_bytes());
+        let reader = wadesk_app::analytics::AnalyticsReader {
+            counters: &runner.analytics,
+            conversations: &runner.app.store,
+            clock: &runner.app.clock,
+        };
+        analytics::handle(reader, request).await
     } else {
         local_routes::handle(runner, request).await
     };

@@ -7,11 +7,13 @@
 
 pub mod auth;
 mod http;
+mod local_analytics;
 mod local_routes;
 pub mod settings;
 mod whatsapp;
 
 pub use http::serve;
+pub use local_analytics::{LocalAnalytics, WithAnalytics};
 pub use settings::Settings;
 pub use whatsapp::LocalWhatsApp;
 
@@ -31,6 +33,8 @@ pub struct Runner<S> {
     pub outbox: LocalOutbox,
     pub webhook: WebhookSettings,
     pub settings: Settings,
+    /// Analytics counters, fed by the local bus like the EventBridge rule feeds them.
+    pub analytics: LocalAnalytics,
 }
 
 /// Wrap-up reasons a fresh local stack starts with (an admin can replace them).
@@ -46,7 +50,11 @@ pub enum StartError {
 
 impl<S: DeskStore> Runner<S> {
     /// Wires the stack around `store`, with a demo channel, queue and wrap-up reasons.
-    pub async fn start(store: S, settings: Settings) -> Result<Arc<Self>, StartError> {
+    pub async fn start(store: S, settings: Settings) -> Result<Arc<Self>, StartError>
+    where
+        S: WithAnalytics,
+    {
+        let analytics = store.analytics_store();
         let clock = ManualClock::following_wall_time();
         let webhook =
             WebhookSettings::new(settings.app_secret.clone(), settings.verify_token.clone());
@@ -96,6 +104,7 @@ impl<S: DeskStore> Runner<S> {
             outbox,
             webhook,
             settings,
+            analytics,
         }))
     }
 
@@ -111,7 +120,17 @@ impl<S: DeskStore> Runner<S> {
     }
 
     async fn deliver(&self, event: &wadesk_domain::EventEnvelope) {
-        // Consumers are added here as their functions land (opt-out, analytics).
+        // As the EventBridge rules route them: #STOP's consequences to opt-out.
+        if event.type_name() == "CustomerOptedOut" {
+            if let Err(error) = opt_out::handle(&self.app, event).await {
+                tracing::error!(%error, "opt-out failed");
+            }
+        }
+        // Every event to analytics (its rule matches the counted types; the
+        // consumer skips the rest). A failure is logged: EventBridge would retry.
+        if let Err(error) = wadesk_app::analytics::consume(&self.analytics, event).await {
+            tracing::error!(%error, "analytics failed to count an event");
+        }
         tracing::debug!(event = event.type_name(), "event delivered");
     }
 

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use wadesk_domain::desk::{self, Outgoing, TransferTarget};
 use wadesk_domain::{
     decide_send_failure, Actor, Agent, AgentId, AgentState, Clock, Conversation, ConversationId,
-    ConversationStatus, DeskContext, DeskDecision, DeskError, MessageContent, OfferTimeout, Role,
-    StatusDecision,
+    ConversationStatus, Customer, DeskContext, DeskDecision, DeskError, Message, MessageContent,
+    OfferTimeout, Role, StatusDecision, TemplateRef,
 };
 
 use crate::error::{backoff, MAX_ATTEMPTS};
@@ -70,6 +70,10 @@ enum Action<'a> {
     WrapUp(&'a Actor, &'a str, &'a [String]),
     Done(&'a Actor),
     OfferTimedOut(&'a OfferTimeout),
+    Reopen(&'a Actor, &'a str),
+    EndForOptOut,
+    Handoff(&'a Actor, &'a wadesk_domain::QueueId),
+    Push(&'a Actor, Option<&'a TemplateRef>),
 }
 
 impl Action<'_> {
@@ -90,6 +94,10 @@ impl Action<'_> {
             Self::OfferTimedOut(timeout) => {
                 desk::offer_timed_out(ctx, timeout).ok_or(DeskError::NotOffered)
             }
+            Self::Reopen(actor, message) => desk::reopen(ctx, actor, message),
+            Self::EndForOptOut => desk::end_for_opt_out(ctx).ok_or(DeskError::NotFound),
+            Self::Handoff(actor, queue) => desk::handoff(ctx, actor, queue),
+            Self::Push(actor, template) => desk::push(ctx, actor, *template),
         }
     }
 }
@@ -526,6 +534,13 @@ where
     W: WhatsAppClient,
 {
     let content = desk::validate_outgoing(kind, &outgoing)?;
+    // Seed 003: a message to a finished conversation inside the window is
+    // reopen-then-send.
+    if let Some(conversation) = app.store.get_conversation(id).await? {
+        if conversation.status == ConversationStatus::Finished {
+            reopen(app, actor, id).await?;
+        }
+    }
     let decision = act(
         app,
         id,
@@ -534,74 +549,12 @@ where
     )
     .await?;
     let conversation = decision.conversation;
-    let mut message = decision
+    let message = decision
         .messages
         .into_iter()
         .last()
         .ok_or_else(|| DeskFailure::from(DeskError::Invalid("nothing to send".into())))?;
-    let customer = conversation.customer.clone();
-    match app
-        .whatsapp
-        .send(
-            &customer.phone_number_id,
-            &customer.wa_id,
-            &outbound(&content),
-        )
-        .await
-    {
-        Ok(wamid) => {
-            message.wamid = Some(wamid);
-            match app.store.record_sent(&customer, &message).await {
-                Ok(()) | Err(CommitError::Duplicate { .. }) => Ok(message),
-                Err(CommitError::Conflict) => Err(contention()),
-                Err(CommitError::Store(error)) => Err(error.into()),
-            }
-        }
-        Err(error) => {
-            let (code, title) = match &error {
-                SendError::ReengagementRequired => (
-                    wadesk_domain::message::REENGAGEMENT_REQUIRED,
-                    "re-engagement required".to_owned(),
-                ),
-                SendError::Rejected { code, title } => (*code, title.clone()),
-                SendError::Unavailable { .. } => (0, "WhatsApp unavailable".to_owned()),
-            };
-            tracing::warn!(%error, "send failed");
-            let current = app.store.get_customer(&customer).await?;
-            if let StatusDecision::Apply {
-                expected,
-                message: failed,
-                customer: closed,
-                events,
-            } = decide_send_failure(
-                &message,
-                current.as_ref(),
-                wadesk_domain::message::DeliveryError { code, title },
-                app.clock.now(),
-            ) {
-                if let Err(error) = app
-                    .store
-                    .commit_status(&failed, expected, closed.as_ref())
-                    .await
-                {
-                    tracing::error!(%error, "recording the failed send failed");
-                }
-                if let Err(error) = app.events.publish(&events).await {
-                    tracing::error!(%error, "events of the failed send not published");
-                }
-            }
-            Err(match error {
-                SendError::ReengagementRequired => DeskError::WindowClosed.into(),
-                SendError::Rejected { code, .. } => DeskFailure::SendRejected { code },
-                SendError::Unavailable { source } => {
-                    DeskFailure::App(AppError::Store(StoreError {
-                        operation: "whatsapp_send",
-                        source,
-                    }))
-                }
-            })
-        }
-    }
+    deliver(app, &conversation.customer, message).await
 }
 
 fn outbound(content: &MessageContent) -> OutboundContent {
@@ -746,4 +699,260 @@ where
         }
     }
     Err(contention())
+}
+
+/// Reopens a finished conversation and sends the channel's automatic reopen
+/// message (spec 4.4).
+pub async fn reopen<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let conversation = app
+        .store
+        .get_conversation(id)
+        .await?
+        .ok_or(DeskError::NotFound)?;
+    let channel = app
+        .store
+        .get_channel(&conversation.customer.phone_number_id)
+        .await?;
+    let message = channel.map_or_else(
+        || {
+            wadesk_domain::Channel::unconfigured(
+                conversation.customer.phone_number_id.clone(),
+                String::new(),
+            )
+            .reopen_message
+        },
+        |c| c.reopen_message,
+    );
+    let decision = act(
+        app,
+        id,
+        std::slice::from_ref(&actor.id),
+        Action::Reopen(actor, &message),
+    )
+    .await?;
+    deliver_and_release(app, &decision).await?;
+    Ok(decision.conversation)
+}
+
+/// Sends the single utility template push of a closed window (spec 4.4).
+pub async fn push<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let conversation = app
+        .store
+        .get_conversation(id)
+        .await?
+        .ok_or(DeskError::NotFound)?;
+    let template = app
+        .store
+        .get_channel(&conversation.customer.phone_number_id)
+        .await?
+        .and_then(|c| c.push_template);
+    let decision = act(
+        app,
+        id,
+        std::slice::from_ref(&actor.id),
+        Action::Push(actor, template.as_ref()),
+    )
+    .await?;
+    deliver_and_release(app, &decision).await?;
+    Ok(decision.conversation)
+}
+
+/// Sends what a reopen or push decided, then releases the customer's send
+/// lease (a `#STOP` acknowledgement waits for it).
+async fn deliver_and_release<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    decision: &DeskDecision,
+) -> Result<(), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let key = decision.conversation.customer.clone();
+    let mut outcome = Ok(());
+    for message in &decision.messages {
+        if let Err(error) = deliver(app, &key, message.clone()).await {
+            outcome = Err(error);
+            break;
+        }
+    }
+    release_send_lease(app, &key).await;
+    outcome
+}
+
+/// Sends one stored `pending` message and records its wamid, or its failure.
+async fn deliver<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    customer: &wadesk_domain::CustomerKey,
+    mut message: Message,
+) -> Result<Message, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    match app
+        .whatsapp
+        .send(
+            &customer.phone_number_id,
+            &customer.wa_id,
+            &outbound(&message.content),
+        )
+        .await
+    {
+        Ok(wamid) => {
+            message.wamid = Some(wamid);
+            match app.store.record_sent(customer, &message).await {
+                Ok(()) | Err(CommitError::Duplicate { .. }) => Ok(message),
+                Err(CommitError::Conflict) => Err(contention()),
+                Err(CommitError::Store(error)) => Err(error.into()),
+            }
+        }
+        Err(error) => {
+            let (code, title) = match &error {
+                SendError::ReengagementRequired => (
+                    wadesk_domain::message::REENGAGEMENT_REQUIRED,
+                    "re-engagement required".to_owned(),
+                ),
+                SendError::Rejected { code, title } => (*code, title.clone()),
+                SendError::Unavailable { .. } => (0, "WhatsApp unavailable".to_owned()),
+            };
+            tracing::warn!(%error, "send failed");
+            let current = app.store.get_customer(customer).await?;
+            if let StatusDecision::Apply {
+                expected,
+                message: failed,
+                customer: closed,
+                events,
+            } = decide_send_failure(
+                &message,
+                current.as_ref(),
+                wadesk_domain::message::DeliveryError { code, title },
+                app.clock.now(),
+            ) {
+                if let Err(error) = app
+                    .store
+                    .commit_status(&failed, expected, closed.as_ref())
+                    .await
+                {
+                    tracing::error!(%error, "recording the failed send failed");
+                }
+                if let Err(error) = app.events.publish(&events).await {
+                    tracing::error!(%error, "events of the failed send not published");
+                }
+            }
+            Err(match error {
+                SendError::ReengagementRequired => DeskError::WindowClosed.into(),
+                SendError::Rejected { code, .. } => DeskFailure::SendRejected { code },
+                SendError::Unavailable { source } => {
+                    DeskFailure::App(AppError::Store(StoreError {
+                        operation: "whatsapp_send",
+                        source,
+                    }))
+                }
+            })
+        }
+    }
+}
+
+/// Clears the customer's send lease; a concurrent change is re-read and retried.
+async fn release_send_lease<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    key: &wadesk_domain::CustomerKey,
+) where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let customer: Option<Customer> = match app.store.get_customer(key).await {
+            Ok(customer) => customer,
+            Err(error) => {
+                tracing::error!(%error, "send lease not released; it expires by itself");
+                return;
+            }
+        };
+        let Some(mut customer) = customer.filter(|c| c.send_lease_until.is_some()) else {
+            return;
+        };
+        let expected = customer.version;
+        customer.send_lease_until = None;
+        customer.version += 1;
+        match app.store.save_customer(&customer, expected).await {
+            Ok(()) => return,
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
+            Err(CommitError::Store(error)) => {
+                tracing::error!(%error, "send lease not released; it expires by itself");
+                return;
+            }
+        }
+    }
+}
+
+/// `#STOP` ends the customer's live session `id` (if it still is).
+pub async fn end_for_opt_out<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    id: ConversationId,
+) -> Result<(), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    match act(app, id, &[], Action::EndForOptOut).await {
+        Ok(_) | Err(DeskFailure::Rule(DeskError::NotFound)) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// A bot hands its conversation to a queue, where routing offers it.
+pub async fn handoff<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+    queue: &wadesk_domain::QueueId,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    if app.store.get_queue(queue).await?.is_none() {
+        return Err(DeskError::Invalid(format!("no queue {queue}")).into());
+    }
+    Ok(act(app, id, &[], Action::Handoff(actor, queue))
+        .await?
+        .conversation)
 }

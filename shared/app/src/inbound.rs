@@ -76,6 +76,9 @@ where
                     if let Some(reply) = &decision.auto_reply {
                         send_auto_reply(app, &msg, conversation_id, reply).await;
                     }
+                    if decision.message.content.is_stop_request() {
+                        wait_for_send_lease(app, &msg.customer).await;
+                    }
                     tracing::info!(
                         status = decision.conversation.status().as_str(),
                         "message stored"
@@ -152,5 +155,41 @@ async fn send_auto_reply<S, E, T, C, W>(
             }
         }
         Err(error) => tracing::error!(%error, "automatic reply not sent"),
+    }
+}
+
+/// A `#STOP` is acknowledged only once no reopen or push is still sending to
+/// the customer: from the acknowledgement on, nothing more goes out. The wait
+/// is bounded by the lease (the sender's own time-out is shorter).
+async fn wait_for_send_lease<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    key: &wadesk_domain::CustomerKey,
+) where
+    S: ConversationStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let started = std::time::Instant::now();
+    let limit = std::time::Duration::from_secs(
+        u64::try_from(wadesk_domain::desk::SEND_LEASE_SECONDS).unwrap_or(30),
+    );
+    while started.elapsed() < limit {
+        match app.store.get_customer(key).await {
+            Ok(Some(customer)) => {
+                let leased = customer
+                    .send_lease_until
+                    .is_some_and(|until| until > app.clock.now());
+                if !leased {
+                    return;
+                }
+            }
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the send lease; waiting it out");
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

@@ -2,15 +2,18 @@
 //! services that drive the domain through them. Handlers of every Lambda and the
 //! local runner call these services; adapters implement the ports.
 
+pub mod analytics;
 pub mod desk;
 pub mod embedded;
 pub mod error;
 pub mod expiry;
 pub mod inbound;
+pub mod opt_out;
 pub mod ports;
 pub mod status;
 
 pub use error::AppError;
+pub use ports::{AnalyticsStore, Recorded};
 pub use ports::{
     CommitError, ConversationStore, DeskStore, EventPublisher, InboundContext, OutboundContent,
     PublishError, ScheduleError, SendError, StatusContext, StoreError, TimerScheduler, WamidRecord,

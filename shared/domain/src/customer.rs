@@ -12,10 +12,19 @@ pub struct LiveSession {
     pub status: ConversationStatus,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptOut {
     pub opted_out_at: Option<Timestamp>,
     pub opted_in_at: Option<Timestamp>,
+    /// The `#STOP` whose confirmation was claimed, and whether it went out.
+    #[serde(default)]
+    pub confirmation: Option<OptOutConfirmation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOutConfirmation {
+    pub stop_wamid: crate::Wamid,
+    pub sent: bool,
 }
 
 impl OptOut {
@@ -47,6 +56,13 @@ pub struct Customer {
     pub assigned_agent: Option<AgentId>,
     #[serde(default)]
     pub opt_out: OptOut,
+    /// The closed window (its expiry) a utility push was already sent for.
+    #[serde(default)]
+    pub push_sent_for: Option<Timestamp>,
+    /// A reopen or push is sending to the customer until then: a `#STOP` is
+    /// acknowledged only after it, so nothing is sent after the acknowledgement.
+    #[serde(default)]
+    pub send_lease_until: Option<Timestamp>,
     /// Optimistic-concurrency version: every write checks and bumps it.
     pub version: u64,
 }
@@ -63,6 +79,8 @@ impl Customer {
             last_conversation: None,
             assigned_agent: None,
             opt_out: OptOut::default(),
+            push_sent_for: None,
+            send_lease_until: None,
             version: 0,
         }
     }

@@ -43,6 +43,12 @@ pub enum DeskError {
     InvalidState(ConversationStatus),
     #[error("the customer's 24-hour window is closed; only a template can be sent")]
     WindowClosed,
+    #[error("the customer already has a live conversation")]
+    SessionActiveElsewhere,
+    #[error("the customer opted out with #STOP")]
+    OptedOut,
+    #[error("the push for this closed window was already sent")]
+    PushAlreadySent,
 }
 
 /// An agent's new state and the version the stored agent must still have.
@@ -94,6 +100,9 @@ pub struct DeskContext<'a> {
 struct Draft<'a> {
     ctx: &'a DeskContext<'a>,
     conversation: Conversation,
+    /// The customer as the action sets it outright (reopen, push, opt-out);
+    /// otherwise only the live-session mirror follows the conversation.
+    customer: Option<Customer>,
     agents: BTreeMap<AgentId, Agent>,
     messages: Vec<Message>,
     events: Vec<DomainEvent>,
@@ -110,6 +119,7 @@ impl<'a> Draft<'a> {
         Self {
             ctx,
             conversation,
+            customer: None,
             agents: BTreeMap::new(),
             messages: Vec::new(),
             events: Vec::new(),
@@ -170,25 +180,32 @@ impl<'a> Draft<'a> {
     fn finish(self) -> DeskDecision {
         let ctx = self.ctx;
         let conversation = self.conversation;
-        let customer = ctx.customer.and_then(|customer| {
-            let live = customer
-                .live
-                .filter(|l| l.conversation_id == conversation.id)?;
-            let mut next = customer.clone();
-            if conversation.status == ConversationStatus::Finished {
-                next.live = None;
-                next.assigned_agent.clone_from(&conversation.owner);
-            } else if live.status != conversation.status {
-                next.live = Some(LiveSession {
-                    conversation_id: conversation.id,
-                    status: conversation.status,
-                });
-            } else {
-                return None;
-            }
-            next.version += 1;
-            Some((next, customer.version))
+        let set_outright = self.customer.zip(ctx.customer).map(|(mut next, stored)| {
+            next.version = stored.version + 1;
+            (next, stored.version)
         });
+        let mirrored = || {
+            ctx.customer.and_then(|customer| {
+                let live = customer
+                    .live
+                    .filter(|l| l.conversation_id == conversation.id)?;
+                let mut next = customer.clone();
+                if conversation.status == ConversationStatus::Finished {
+                    next.live = None;
+                    next.assigned_agent.clone_from(&conversation.owner);
+                } else if live.status != conversation.status {
+                    next.live = Some(LiveSession {
+                        conversation_id: conversation.id,
+                        status: conversation.status,
+                    });
+                } else {
+                    return None;
+                }
+                next.version += 1;
+                Some((next, customer.version))
+            })
+        };
+        let customer = set_outright.or_else(mirrored);
         let agents = self
             .agents
             .into_values()
@@ -897,6 +914,28 @@ pub fn routing_candidates<'a>(
     candidates.sort_by_key(|a| (Some(&a.id) != assigned, a.idle_since, a.id.clone()));
     candidates.into_iter().map(|a| a.id.clone()).collect()
 }
+
+/// A bot hands a `bot` conversation over to a queue.
+pub fn handoff(
+    ctx: &DeskContext<'_>,
+    actor: &Actor,
+    queue: &QueueId,
+) -> Result<DeskDecision, DeskError> {
+    if actor.role != Role::Bot {
+        return Err(DeskError::Forbidden);
+    }
+    require_status(ctx.conversation, &[ConversationStatus::Bot])?;
+    let mut draft = Draft::new(ctx);
+    let c = &mut draft.conversation;
+    c.status = ConversationStatus::Unanswered;
+    c.queue = queue.clone();
+    c.queued_at = Some(ctx.now);
+    draft.needs_routing = true;
+    Ok(draft.finish())
+}
+
+mod reopen;
+pub use reopen::{end_for_opt_out, push, reopen, SEND_LEASE_SECONDS};
 
 #[cfg(test)]
 mod tests;

@@ -71,6 +71,9 @@ pub struct InboundDecision {
     pub events: Vec<EventEnvelope>,
     /// A message to send the customer at once (chat disabled on the channel).
     pub auto_reply: Option<String>,
+    /// The agent whose load grows because the conversation became active with
+    /// them (a reply to a reopen; allowed above their limit).
+    pub agent_load: Option<AgentId>,
 }
 
 /// What a customer hears when the channel's chat is disabled.
@@ -113,8 +116,9 @@ pub fn decide_inbound(
     };
 
     let mut events = Vec::new();
+    let stop = msg.content.is_stop_request();
     let conversation = match next.live {
-        Some(live) => continue_live(&mut next, live, received_at),
+        Some(live) => continue_live(&mut next, live, received_at, stop),
         None => start_session(&mut next, channel, &msg, received_at),
     };
     let conversation_id = conversation.conversation_id();
@@ -211,6 +215,19 @@ pub fn decide_inbound(
         }
         _ => None,
     };
+    let agent_load = match &conversation {
+        ConversationChange::Continued {
+            expected_status: ConversationStatus::Reopened,
+            status: ConversationStatus::Active,
+            owner,
+            ..
+        } => owner.clone(),
+        _ => None,
+    };
+    // The reply lifts the send lease: nothing of the reopen is still to go out.
+    if agent_load.is_some() {
+        next.send_lease_until = None;
+    }
     InboundDecision {
         customer: next,
         expected_customer_version,
@@ -219,6 +236,7 @@ pub fn decide_inbound(
         arm_window_at,
         events,
         auto_reply,
+        agent_load,
     }
 }
 
@@ -276,8 +294,11 @@ fn continue_live(
     customer: &mut Customer,
     live: LiveSession,
     received_at: Timestamp,
+    stop: bool,
 ) -> ConversationChange {
-    if live.status == ConversationStatus::Reopened {
+    // `#STOP` is no reply: a reopened conversation stays reopened, and the
+    // opt-out that follows counts it as declined.
+    if live.status == ConversationStatus::Reopened && !stop {
         // The customer answered the agent who reopened: active with them at once.
         if let Some(agent) = reopening_agent(customer) {
             customer.live = Some(LiveSession {

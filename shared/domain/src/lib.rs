@@ -7,6 +7,7 @@
 //! decide; they never decide themselves.
 
 pub mod agent;
+pub mod analytics;
 pub mod channel;
 pub mod clock;
 pub mod conversation;
@@ -25,7 +26,7 @@ pub use agent::{Agent, AgentState, Queue, Role};
 pub use channel::{Channel, TemplateRef};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use conversation::{Conversation, ConversationStatus, Origin};
-pub use customer::{Customer, LiveSession, OptOut};
+pub use customer::{Customer, LiveSession, OptOut, OptOutConfirmation};
 pub use desk::{Actor, AgentChange, DeskContext, DeskDecision, DeskError, OfferTimeout};
 pub use events::{DomainEvent, EventEnvelope};
 pub use expiry::{decide_window_fire, TimerInput, WindowFire, WindowFireDecision};

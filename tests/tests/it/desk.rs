@@ -12,15 +12,15 @@ use wadesk_tests::{customer, now_seconds, services, text_message, TestApp};
 
 const CHANNEL: &str = "100000000000001";
 
-struct Desk {
-    app: TestApp,
-    admin: String,
+pub struct Desk {
+    pub app: TestApp,
+    pub admin: String,
 }
 
 impl Desk {
     /// A stack with queue `sales`, two agents (ana, bob: max 2) available in it,
     /// cid in `billing`, and the demo channel routing to `sales`.
-    async fn new() -> Self {
+    pub async fn new() -> Self {
         let app = TestApp::spawn().await;
         let admin = app.token("root", "admin");
         let desk = Self { app, admin };
@@ -78,11 +78,11 @@ impl Desk {
         desk
     }
 
-    fn token(&self, agent: &str) -> String {
+    pub fn token(&self, agent: &str) -> String {
         self.app.token(agent, "agent")
     }
 
-    async fn expect(
+    pub async fn expect(
         &self,
         method: Method,
         path: &str,
@@ -98,11 +98,11 @@ impl Desk {
         answer
     }
 
-    async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
         self.app.call(Method::GET, path, Some(token), None).await
     }
 
-    async fn customer_writes(&self, from: &str, text: &str) -> String {
+    pub async fn customer_writes(&self, from: &str, text: &str) -> String {
         let (status, answer) = self
             .app
             .post_json(
@@ -114,7 +114,7 @@ impl Desk {
         answer["conversation_id"].as_str().unwrap().to_owned()
     }
 
-    async fn offered_to(&self, agent: &str) -> Vec<Value> {
+    pub async fn offered_to(&self, agent: &str) -> Vec<Value> {
         let (status, list) = self
             .get("/conversations?view=offered", &self.token(agent))
             .await;

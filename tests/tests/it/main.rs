@@ -10,6 +10,8 @@ mod desk;
 mod desk_store_contract;
 mod lambda_events;
 mod local_runner;
+mod openapi;
+mod reopen;
 mod request_budget;
 mod store_contract;
 mod webhook;

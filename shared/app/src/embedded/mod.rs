@@ -1,11 +1,13 @@
 //! In-process adapters for the local runner and tests: the same contracts as the
 //! AWS adapters, kept in memory.
 
+mod analytics;
 mod bus;
 mod outbox;
 mod scheduler;
 mod store;
 
+pub use analytics::EmbeddedAnalytics;
 pub use bus::LocalEventBus;
 pub use outbox::{LocalOutbox, OutboxEntry};
 pub use scheduler::LocalScheduler;

@@ -113,8 +113,9 @@ impl ConversationStore for EmbeddedStore {
                     .filter(|c| c.status == *expected_status)
                     .ok_or(CommitError::Conflict)?;
                 conversation.status = *status;
-                if owner.is_some() {
-                    conversation.owner.clone_from(owner);
+                if let Some(owner) = owner {
+                    conversation.owner = Some(owner.clone());
+                    conversation.participants = vec![owner.clone()];
                 }
                 if handling_started_at.is_some() {
                     conversation.handling_started_at = *handling_started_at;
@@ -138,6 +139,14 @@ impl ConversationStore for EmbeddedStore {
             ),
         );
         insert_message(&mut state, &decision.message);
+        if let Some(agent) = decision
+            .agent_load
+            .as_ref()
+            .and_then(|id| state.agents.get_mut(id))
+        {
+            agent.load += 1;
+            agent.version += 1;
+        }
         state
             .customers
             .insert(key.clone(), decision.customer.clone());

@@ -1,11 +1,13 @@
 //! The ports, named for what they do.
 
+mod analytics_store;
 mod desk_store;
 mod events;
 mod store;
 mod timers;
 mod whatsapp;
 
+pub use analytics_store::{AnalyticsStore, Recorded};
 pub use desk_store::DeskStore;
 pub use events::{EventPublisher, PublishError};
 pub use store::{

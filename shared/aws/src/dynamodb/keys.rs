@@ -103,3 +103,21 @@ pub fn key(pk: String, sk: &str) -> Item {
         (SK.to_owned(), AttributeValue::S(sk.to_owned())),
     ])
 }
+
+/// Hourly analytics counters of one scope (`ALL`, `AGENT#…`, `QUEUE#…`,
+/// `CHANNEL#…`, `AGENT_QUEUE#…#…`): a time range of a scope is one Query.
+pub fn stats_pk(scope: &wadesk_domain::analytics::Scope) -> String {
+    format!("STATS#{}", scope.key())
+}
+
+/// The UTC hour of a counter item, `YYYY-MM-DDTHH`: sorts as the time does.
+pub fn stats_sk(hour: Timestamp) -> String {
+    hour.format(STATS_SK_FORMAT).to_string()
+}
+pub const STATS_SK_FORMAT: &str = "%Y-%m-%dT%H";
+
+/// The marker of a counted event: written once, in the counting transaction.
+pub fn event_marker_pk(id: uuid::Uuid) -> String {
+    format!("EVENT#{id}")
+}
+pub const EVENT_MARKER_SK: &str = "EVENT";

@@ -1,6 +1,7 @@
 //! The DynamoDB conversation and desk store. The table design is written down in
 //! `docs/table-design.md`; `keys` holds the key formats.
 
+mod analytics;
 mod desk;
 mod error;
 mod items;

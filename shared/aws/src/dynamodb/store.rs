@@ -245,9 +245,14 @@ impl DynamoStore {
                     .expression_attribute_values(":received", to_value(op, received_at)?);
                 if let Some(owner) = owner {
                     set.push("#owner = :owner");
+                    set.push("participants = :participants");
                     update = update
                         .expression_attribute_names("#owner", "owner")
-                        .expression_attribute_values(":owner", to_value(op, owner)?);
+                        .expression_attribute_values(":owner", to_value(op, owner)?)
+                        .expression_attribute_values(
+                            ":participants",
+                            to_value(op, &vec![owner.clone()])?,
+                        );
                 }
                 if let Some(started) = handling_started_at {
                     set.push("handling_started_at = :handling");
@@ -404,6 +409,20 @@ impl ConversationStore for DynamoStore {
                 ..
             } => items.push(self.put_unconditional(op, agent_link_item(owner, *id, "owner"))?),
             ConversationChange::Continued { .. } => {}
+        }
+        // Active with the reopening agent, even above their limit: a plain
+        // increment (and version bump, so their pending decisions re-read).
+        if let Some(agent) = &decision.agent_load {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(keys::key(keys::agent_pk(agent), keys::AGENT_SK)))
+                .update_expression("ADD #load :one, version :one")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#load", "load")
+                .expression_attribute_values(":one", number(1))
+                .build()
+                .map_err(commit_error(op))?;
+            items.push(TransactWriteItem::builder().update(update).build());
         }
         match self.transact(op, items).await {
             Ok(()) => Ok(()),

@@ -1,0 +1,193 @@
+//! Analytics (spec section 4.6): the EventBridge consumer that counts domain
+//! events into hourly counters, and the HTTP API that reads them back:
+//! `GET /analytics/dashboard` (day by day) and `GET /analytics/chat-statistics`
+//! (the rolling last 24 hours and the live gauges).
+//!
+//! Both sides are generic over the ports, so the Lambdas and the local runner
+//! run this very code with different adapters.
+
+mod auth;
+mod error;
+
+pub use error::ApiError;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_http::http::{HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use wadesk_app::analytics::{
+    consume, scope_for, AnalyticsReader, Consumed, ScopeError, ScopeRequest,
+};
+use wadesk_app::{AnalyticsStore, AppError, DeskStore};
+use wadesk_domain::analytics::{DayFigures, DayRange, Scope, COUNTED_EVENT_TYPES};
+use wadesk_domain::{AgentId, Clock, EventEnvelope, PhoneNumberId, QueueId};
+
+/// Every route this function serves, as `(method, path template)`; the OpenAPI
+/// document must describe each.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/analytics/dashboard"),
+    ("GET", "/analytics/chat-statistics"),
+];
+
+/// Whether this function serves `path` (the local runner dispatches on it).
+pub fn serves(path: &str) -> bool {
+    path == "/analytics" || path.starts_with("/analytics/")
+}
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// Routes one API Gateway request.
+pub async fn handle<A, D, C>(
+    reader: AnalyticsReader<'_, A, D, C>,
+    request: Request,
+) -> Response<Body>
+where
+    A: AnalyticsStore,
+    D: DeskStore,
+    C: Clock,
+{
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "analytics_api",
+        method = %request.method(),
+        path = %request.uri().path()
+    );
+    async move {
+        route(reader, &request)
+            .await
+            .unwrap_or_else(ApiError::into_response)
+    }
+    .instrument(span)
+    .await
+}
+
+async fn route<A, D, C>(
+    reader: AnalyticsReader<'_, A, D, C>,
+    request: &Request,
+) -> Result<Response<Body>>
+where
+    A: AnalyticsStore,
+    D: DeskStore,
+    C: Clock,
+{
+    let viewer = auth::actor(request)?;
+    let path = request.uri().path().trim_end_matches('/');
+    if request.method() != Method::GET {
+        return Err(ApiError::NotFound);
+    }
+    let query = Query(request);
+    match path {
+        "/analytics/dashboard" => {
+            let scope = scope(&viewer, &query)?;
+            let today = reader.clock.now().date_naive();
+            let range = DayRange::parse(query.get("from"), query.get("to"), today)
+                .map_err(|e| ApiError::Invalid(e.to_string()))?;
+            let days = reader.dashboard(&scope, &range).await?;
+            ok(&Dashboard { days })
+        }
+        "/analytics/chat-statistics" => {
+            let scope = scope(&viewer, &query)?;
+            ok(&reader.chat_statistics(&scope).await?)
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+#[derive(Serialize)]
+struct Dashboard {
+    days: Vec<DayFigures>,
+}
+
+/// The query string; an empty value is the same as an absent one.
+struct Query<'a>(&'a Request);
+
+impl Query<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .query_string_parameters_ref()
+            .and_then(|q| q.first(name))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn id<T>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(String) -> Result<T, wadesk_domain::IdError>,
+    ) -> Result<Option<T>> {
+        self.get(name)
+            .map(|value| {
+                parse(value.to_owned()).map_err(|e| ApiError::Invalid(format!("`{name}`: {e}")))
+            })
+            .transpose()
+    }
+}
+
+fn scope(viewer: &wadesk_domain::Actor, query: &Query<'_>) -> Result<Scope> {
+    let request = ScopeRequest {
+        agent: query.id("agent", AgentId::parse)?,
+        queue: query.id("queue", QueueId::parse)?,
+        channel: query.id("channel", PhoneNumberId::parse)?,
+    };
+    scope_for(viewer, request).map_err(|error| match error {
+        ScopeError::Forbidden => ApiError::Forbidden(error.to_string()),
+        ScopeError::Invalid(message) => ApiError::Invalid(message.to_owned()),
+    })
+}
+
+fn ok<B: Serialize>(body: &B) -> Result<Response<Body>> {
+    let text = serde_json::to_string(body).map_err(|_| ApiError::Unavailable)?;
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = StatusCode::OK;
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    Ok(response)
+}
+
+/// Why an EventBridge delivery could not be counted. Returned as the
+/// invocation's error, so Lambda retries it (and then sends it to the
+/// function's dead-letter queue): nothing is dropped silently.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError {
+    #[error("the detail of a `{detail_type}` event is not a wadesk event")]
+    Malformed {
+        detail_type: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+/// Counts one event delivered by the EventBridge rule. Types analytics does
+/// not count are acknowledged without being parsed (the rule only sends the
+/// counted ones, but a wider rule must not make the function fail).
+#[tracing::instrument(skip_all, fields(detail_type = %delivery.detail_type), err)]
+pub async fn consume_delivery<A: AnalyticsStore>(
+    store: &A,
+    delivery: EventBridgeEvent<serde_json::Value>,
+) -> Result<Consumed, ConsumeError> {
+    if !COUNTED_EVENT_TYPES.contains(&delivery.detail_type.as_str()) {
+        return Ok(Consumed::NotCounted);
+    }
+    let event: EventEnvelope =
+        serde_json::from_value(delivery.detail).map_err(|source| ConsumeError::Malformed {
+            detail_type: delivery.detail_type.clone(),
+            source,
+        })?;
+    let consumed = consume(store, &event).await?;
+    tracing::info!(?consumed, event_id = %event.id, "event consumed");
+    Ok(consumed)
+}
+
+/// The DynamoDB store on the table the template names (`WADESK_TABLE`).
+pub async fn store_from_env(
+) -> Result<wadesk_aws::DynamoStore, Box<dyn std::error::Error + Send + Sync>> {
+    let table = wadesk_aws::config::required("WADESK_TABLE")?;
+    let sdk = wadesk_aws::config::load_sdk_config().await;
+    Ok(wadesk_aws::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        table,
+    ))
+}

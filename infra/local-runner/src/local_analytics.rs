@@ -1,0 +1,54 @@
+//! Where the local runner keeps analytics counters: in memory beside the
+//! embedded store, in the same table beside DynamoDB (as on AWS).
+
+use uuid::Uuid;
+use wadesk_app::embedded::{EmbeddedAnalytics, EmbeddedStore};
+use wadesk_app::{AnalyticsStore, CommitError, Recorded, StoreError};
+use wadesk_aws::DynamoStore;
+use wadesk_domain::analytics::{Counters, Increment, Scope};
+use wadesk_domain::Timestamp;
+
+/// The analytics adapter the runner uses, chosen by its store.
+#[derive(Debug, Clone)]
+pub enum LocalAnalytics {
+    Embedded(EmbeddedAnalytics),
+    Dynamo(DynamoStore),
+}
+
+/// The analytics store that goes with a conversation store.
+pub trait WithAnalytics {
+    fn analytics_store(&self) -> LocalAnalytics;
+}
+
+impl WithAnalytics for EmbeddedStore {
+    fn analytics_store(&self) -> LocalAnalytics {
+        LocalAnalytics::Embedded(EmbeddedAnalytics::new())
+    }
+}
+
+impl WithAnalytics for DynamoStore {
+    fn analytics_store(&self) -> LocalAnalytics {
+        LocalAnalytics::Dynamo(self.clone())
+    }
+}
+
+impl AnalyticsStore for LocalAnalytics {
+    async fn record(&self, event_id: Uuid, increment: &Increment) -> Result<Recorded, CommitError> {
+        match self {
+            Self::Embedded(store) => store.record(event_id, increment).await,
+            Self::Dynamo(store) => store.record(event_id, increment).await,
+        }
+    }
+
+    async fn hourly(
+        &self,
+        scope: &Scope,
+        first: Timestamp,
+        last: Timestamp,
+    ) -> Result<Vec<(Timestamp, Counters)>, StoreError> {
+        match self {
+            Self::Embedded(store) => store.hourly(scope, first, last).await,
+            Self::Dynamo(store) => store.hourly(scope, first, last).await,
+        }
+    }
+}

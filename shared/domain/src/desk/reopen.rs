@@ -1,0 +1,221 @@
+//! Reopening a finished conversation, the single utility push after the window,
+//! and the end a `#STOP` puts to a live session (seed 000).
+
+use chrono::Duration;
+
+use super::{require_status, Actor, DeskContext, DeskDecision, DeskError, Draft};
+use crate::{
+    ConversationStatus, Customer, DeliveryStatus, Direction, DomainEvent, LiveSession, Message,
+    MessageContent, MessageId, Origin, TemplateContent, TemplateRef,
+};
+
+/// How long a reopen or push may take to send before a `#STOP` is acknowledged
+/// anyway (the WhatsApp client gives up after 10 s).
+pub const SEND_LEASE_SECONDS: i64 = 30;
+
+/// Who may reopen or push: the last owner, anyone serving the queue, supervisors.
+fn may_reopen(ctx: &DeskContext<'_>, actor: &Actor) -> bool {
+    actor.role.oversees()
+        || ctx.conversation.owner.as_ref() == Some(&actor.id)
+        || ctx
+            .agents
+            .get(&actor.id)
+            .is_some_and(|agent| agent.serves(&ctx.conversation.queue))
+}
+
+/// The checks reopen and push share, in the order the answers are given.
+fn customer_free<'a>(ctx: &'a DeskContext<'a>, actor: &Actor) -> Result<&'a Customer, DeskError> {
+    if !may_reopen(ctx, actor) {
+        return Err(DeskError::Forbidden);
+    }
+    let customer = ctx.customer.ok_or(DeskError::NotFound)?;
+    if customer.opt_out.is_opted_out() {
+        return Err(DeskError::OptedOut);
+    }
+    Ok(customer)
+}
+
+/// The live-session and status checks, after the ones particular to the action:
+/// a live session anywhere (this very conversation included) is "elsewhere".
+fn no_live_session(ctx: &DeskContext<'_>, customer: &Customer) -> Result<(), DeskError> {
+    if customer.live.is_some() {
+        return Err(DeskError::SessionActiveElsewhere);
+    }
+    require_status(ctx.conversation, &[ConversationStatus::Finished])
+}
+
+/// The conversation and customer as a reopen or push leaves them: waiting for
+/// the customer, owned by the agent who did it (whoever owned it before).
+fn reopened(draft: &mut Draft<'_>, actor: &Actor, customer: &Customer, origin: Origin) -> Customer {
+    let now = draft.ctx.now;
+    let c = &mut draft.conversation;
+    c.status = ConversationStatus::Reopened;
+    c.origin = origin;
+    c.owner = Some(actor.id.clone());
+    c.reopened_by = Some(actor.id.clone());
+    c.participants.clear();
+    c.pending_wrap_up.clear();
+    c.offered_to = None;
+    c.offered_at = None;
+    c.invited = None;
+    c.done = false;
+    c.wrap_up_reason = None;
+    c.handling_started_at = None;
+    c.unanswered_since = None;
+    let mut next = customer.clone();
+    next.live = Some(LiveSession {
+        conversation_id: c.id,
+        status: ConversationStatus::Reopened,
+    });
+    // The customer's reply goes to this agent (4.4).
+    next.assigned_agent = Some(actor.id.clone());
+    next.last_conversation = Some(c.id);
+    next.send_lease_until = Some(now + Duration::seconds(SEND_LEASE_SECONDS));
+    draft.events.push(DomainEvent::ChatReopened {
+        conversation_id: c.id,
+        customer: c.customer.clone(),
+        agent: actor.id.clone(),
+        queue: c.queue.clone(),
+        initiated_by: origin,
+    });
+    next
+}
+
+fn outbound(
+    draft: &Draft<'_>,
+    direction: Direction,
+    content: MessageContent,
+    author: Option<String>,
+) -> Message {
+    Message {
+        id: MessageId::generate(),
+        conversation_id: draft.conversation.id,
+        direction,
+        content,
+        author,
+        at: draft.ctx.now,
+        status: Some(DeliveryStatus::Pending),
+        error: None,
+        wamid: None,
+    }
+}
+
+/// An agent reopens a finished conversation inside the customer's window; the
+/// channel's automatic reopen message is the decision's message to send.
+pub fn reopen(
+    ctx: &DeskContext<'_>,
+    actor: &Actor,
+    reopen_message: &str,
+) -> Result<DeskDecision, DeskError> {
+    let customer = customer_free(ctx, actor)?;
+    no_live_session(ctx, customer)?;
+    if !customer.window_is_open(ctx.now) {
+        return Err(DeskError::WindowClosed);
+    }
+    let mut draft = Draft::new(ctx);
+    let next = reopened(&mut draft, actor, customer, Origin::AgentReopen);
+    draft.customer = Some(next);
+    let message = outbound(
+        &draft,
+        Direction::System,
+        MessageContent::Text {
+            text: reopen_message.to_owned(),
+        },
+        None,
+    );
+    draft.messages.push(message);
+    Ok(draft.finish())
+}
+
+/// After the window: the one utility template push of this closed window.
+pub fn push(
+    ctx: &DeskContext<'_>,
+    actor: &Actor,
+    template: Option<&TemplateRef>,
+) -> Result<DeskDecision, DeskError> {
+    let customer = customer_free(ctx, actor)?;
+    let window = customer
+        .window
+        .ok_or(DeskError::InvalidState(ctx.conversation.status))?;
+    if customer.push_sent_for == Some(window.expires_at) {
+        return Err(DeskError::PushAlreadySent);
+    }
+    no_live_session(ctx, customer)?;
+    if customer.window_is_open(ctx.now) {
+        return Err(DeskError::Invalid(
+            "the customer's window is open: reopen the conversation instead".into(),
+        ));
+    }
+    let template = template
+        .ok_or_else(|| DeskError::Invalid("the channel has no push template configured".into()))?;
+    let mut draft = Draft::new(ctx);
+    let mut next = reopened(&mut draft, actor, customer, Origin::Push);
+    next.push_sent_for = Some(window.expires_at);
+    draft.customer = Some(next);
+    let message = outbound(
+        &draft,
+        Direction::Outbound,
+        MessageContent::Template {
+            template: TemplateContent {
+                name: template.name.clone(),
+                language: template.language.clone(),
+                parameters: ctx
+                    .customer
+                    .and_then(|c| c.profile_name.clone())
+                    .into_iter()
+                    .collect(),
+            },
+        },
+        Some(actor.id.to_string()),
+    );
+    draft.messages.push(message);
+    Ok(draft.finish())
+}
+
+/// `#STOP` ends the customer's live session: it is finished, its agents are
+/// freed and told, and a reopened one counts as declined. `None` when the
+/// conversation is not the live one (already ended).
+pub fn end_for_opt_out(ctx: &DeskContext<'_>) -> Option<DeskDecision> {
+    let conversation = ctx.conversation;
+    let customer = ctx.customer?;
+    if customer.live.map(|l| l.conversation_id) != Some(conversation.id)
+        || !conversation.status.is_live()
+    {
+        return None;
+    }
+    let mut draft = Draft::new(ctx);
+    if conversation.status == ConversationStatus::Active {
+        for agent in &conversation.participants {
+            draft.remove_load(agent);
+        }
+    }
+    if let Some(offered) = &conversation.offered_to {
+        draft.remove_load(offered);
+    }
+    if let (ConversationStatus::Reopened, Some(agent)) = (conversation.status, &conversation.owner)
+    {
+        draft.events.push(DomainEvent::ReopenDeclined {
+            conversation_id: conversation.id,
+            customer: conversation.customer.clone(),
+            agent: agent.clone(),
+            queue: conversation.queue.clone(),
+        });
+    }
+    let c = &mut draft.conversation;
+    c.status = ConversationStatus::Finished;
+    c.wrap_up_reason = Some("Opted out (#STOP)".to_owned());
+    c.participants.clear();
+    c.offered_to = None;
+    c.offered_at = None;
+    c.invited = None;
+    let mut next = customer.clone();
+    next.live = None;
+    if conversation.owner.is_some() {
+        next.assigned_agent.clone_from(&conversation.owner);
+    }
+    draft.customer = Some(next);
+    draft.system_message(
+        "The customer opted out with #STOP; the conversation has ended.".to_owned(),
+    );
+    Some(draft.finish())
+}

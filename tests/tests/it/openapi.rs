@@ -1,0 +1,1759 @@
+//! The OpenAPI document (`docs/openapi.json`) against the code.
+//!
+//! - Every route served (the agent API's `ROUTES`, the webhook's two, the local
+//!   runner's own) is documented, and every documented operation is served.
+//! - Over HTTP through the local runner, a representative desk scenario: every
+//!   answer must have a status the document gives for that operation, and a body
+//!   that the document's schema for it accepts (JSON Schema 2020-12, `$ref`s
+//!   resolved against the document's `components`, formats checked). A request
+//!   body the server accepted must be accepted by the documented request schema.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use wadesk_tests::TestApp;
+
+/// The document the local runner serves (it `include_str!`s the same file).
+const DOC: &str = include_str!("../../../docs/openapi.json");
+
+/// The local runner's own routes (`infra/local-runner/src/local_routes.rs`).
+const LOCAL_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/_local/inbound"),
+    ("POST", "/_local/clock/advance"),
+    ("GET", "/_local/clock"),
+    ("GET", "/_local/outbox"),
+    ("GET", "/_local/events"),
+    ("GET", "/_local/timers"),
+    ("POST", "/_local/token"),
+    ("GET", "/_local/conversations/{id}"),
+    ("GET", "/openapi.json"),
+];
+
+/// The webhook function's routes (`functions/webhook/src/lib.rs`).
+const WEBHOOK_ROUTES: &[(&str, &str)] = &[("GET", "/webhook"), ("POST", "/webhook")];
+
+const HTTP_METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
+
+fn document() -> Value {
+    serde_json::from_str(DOC).unwrap_or_else(|e| panic!("docs/openapi.json is not JSON: {e}"))
+}
+
+/// `(METHOD, path template)` of every operation in the document.
+fn documented_operations(doc: &Value) -> BTreeSet<(String, String)> {
+    let paths = doc["paths"].as_object().expect("the document has paths");
+    let mut operations = BTreeSet::new();
+    for (path, item) in paths {
+        for (key, _) in item.as_object().expect("a path item is an object") {
+            if HTTP_METHODS.contains(&key.as_str()) {
+                operations.insert((key.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    operations
+}
+
+fn served_operations() -> BTreeSet<(String, String)> {
+    agent_api::ROUTES
+        .iter()
+        .chain(WEBHOOK_ROUTES)
+        .chain(LOCAL_ROUTES)
+        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .collect()
+}
+
+/// Resolves a local `$ref` (`#/components/...`) in the document.
+fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let pointer = reference
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("only local $refs are used: {reference}"));
+            let target = doc
+                .pointer(pointer)
+                .unwrap_or_else(|| panic!("$ref {reference} points at nothing"));
+            resolve(doc, target)
+        }
+        None => value,
+    }
+}
+
+/// Compiles `schema` (a schema object found anywhere in the document): its
+/// `#/components/...` refs resolve against a root that carries the document's
+/// components.
+fn try_compile(doc: &Value, schema: &Value) -> Result<jsonschema::Validator, String> {
+    let mut root = schema.clone();
+    root.as_object_mut()
+        .ok_or_else(|| format!("schemas in the document are objects: {schema}"))?
+        .insert("components".to_owned(), doc["components"].clone());
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&root)
+        .map_err(|e| format!("schema does not compile: {e}\n{schema}"))
+}
+
+fn compile(doc: &Value, schema: &Value) -> jsonschema::Validator {
+    try_compile(doc, schema).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Every error of `instance` against `validator`, one a line; empty when valid.
+fn schema_errors(validator: &jsonschema::Validator, instance: &Value) -> String {
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("  at {:?}: {e}", e.instance_path().to_string()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Walks `value`, calling `visit` with each node and its JSON pointer.
+fn walk<'a>(value: &'a Value, pointer: &str, visit: &mut dyn FnMut(&str, &'a Value)) {
+    visit(pointer, value);
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                walk(child, &format!("{pointer}/{escaped}"), visit);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                walk(child, &format!("{pointer}/{i}"), visit);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_route_served_is_documented_and_every_documented_route_is_served() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented = documented_operations(&doc);
+    let served = served_operations();
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        undocumented.is_empty(),
+        "served but missing from docs/openapi.json: {undocumented:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "in docs/openapi.json but not served (stale, or the served lists here are out of date): {stale:?}"
+    );
+
+    let agent_routes: BTreeSet<(String, String)> = agent_api::ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    let mut operation_ids = BTreeSet::new();
+    for (method, path) in &documented {
+        let operation = &doc["paths"][path][method.to_lowercase()];
+        let id = operation["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path}: no operationId"));
+        assert!(
+            operation_ids.insert(id.to_owned()),
+            "operationId {id} is used twice"
+        );
+        assert!(
+            operation["responses"]
+                .as_object()
+                .is_some_and(|r| !r.is_empty()),
+            "{method} {path}: no responses"
+        );
+
+        // The agent API needs the JWT; nothing else does.
+        let expected_security = if agent_routes.contains(&(method.clone(), path.clone())) {
+            json!([{"bearerAuth": []}])
+        } else {
+            json!([])
+        };
+        assert_eq!(
+            operation["security"], expected_security,
+            "{method} {path}: security"
+        );
+
+        // Path parameters: exactly those of the template.
+        let in_template: BTreeSet<String> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(str::to_owned)
+            .collect();
+        let declared: BTreeSet<String> = operation["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| resolve(&doc, p))
+            .filter(|p| p["in"] == "path")
+            .map(|p| {
+                assert_eq!(
+                    p["required"], true,
+                    "{method} {path}: path parameters are required"
+                );
+                p["name"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect();
+        assert_eq!(in_template, declared, "{method} {path}: path parameters");
+    }
+    let bearer = &doc["components"]["securitySchemes"]["bearerAuth"];
+    assert_eq!(bearer["type"], "http");
+    assert_eq!(bearer["scheme"], "bearer");
+    assert_eq!(bearer["bearerFormat"], "JWT");
+
+    // Every $ref points somewhere, and every schema compiles.
+    let mut schemas = Vec::new();
+    walk(&doc, "", &mut |pointer, node| {
+        if let Some(reference) = node.get("$ref").and_then(Value::as_str) {
+            let target = reference.strip_prefix('#').and_then(|p| doc.pointer(p));
+            assert!(
+                target.is_some(),
+                "{pointer}: $ref {reference} points at nothing"
+            );
+        }
+        if pointer.ends_with("/schema")
+            || pointer.starts_with("/components/schemas/") && pointer.matches('/').count() == 3
+        {
+            schemas.push((pointer.to_owned(), node));
+        }
+    });
+    assert!(schemas.len() > 50, "found the schemas: {}", schemas.len());
+    for (pointer, schema) in schemas {
+        if let Err(error) = try_compile(&doc, schema) {
+            panic!("{pointer}: {error}");
+        }
+    }
+}
+
+/// The component schemas are strict: each wrong shape below is refused.
+#[test]
+fn the_schemas_refuse_wrong_shapes() {
+    let doc = document();
+    let schema = |name: &str| {
+        compile(
+            &doc,
+            &json!({"$ref": format!("#/components/schemas/{name}")}),
+        )
+    };
+    let accepts = |validator: &jsonschema::Validator, instance: &Value| {
+        schema_errors(validator, instance).is_empty()
+    };
+    let with = |base: &Value, pointer: &str, value: Value| {
+        let mut changed = base.clone();
+        let (parent, key) = pointer.rsplit_once('/').expect("a pointer");
+        changed
+            .pointer_mut(parent)
+            .and_then(Value::as_object_mut)
+            .unwrap_or_else(|| panic!("{pointer}"))
+            .insert(key.to_owned(), value);
+        changed
+    };
+    let without = |base: &Value, field: &str| {
+        let mut changed = base.clone();
+        changed.as_object_mut().unwrap().remove(field);
+        changed
+    };
+
+    let conversation = json!({
+        "id": "0190f0a0-0000-7000-8000-000000000001", "status": "finished",
+        "customer": {"wa_id": "34611222333", "name": null},
+        "channel": {"phone_number_id": "100000000000001", "display_phone_number": "+1 555 0100"},
+        "queue": "sales", "queue_name": "Sales", "owner": "ana", "participants": ["ana"], "origin": "customer",
+        "reopened_by": null, "created_at": "2026-01-02T03:04:05.123456Z", "window_expires_at": "2026-01-03T03:04:05Z",
+        "can_reopen": true, "can_push": false, "done": false, "wrap_up_reason": "Resolved", "offered_to": null,
+        "invited": null, "pending_wrap_up": [], "waiting_seconds": null, "answered": true
+    });
+    let validator = schema("Conversation");
+    assert!(
+        accepts(&validator, &conversation),
+        "{}",
+        schema_errors(&validator, &conversation)
+    );
+    for (what, wrong) in [
+        ("a field missing", without(&conversation, "can_push")),
+        ("an unknown field", with(&conversation, "/extra", json!(1))),
+        (
+            "an unknown status",
+            with(&conversation, "/status", json!("closed")),
+        ),
+        (
+            "a malformed id",
+            with(&conversation, "/id", json!("not-a-uuid")),
+        ),
+        (
+            "a malformed time",
+            with(&conversation, "/created_at", json!("yesterday")),
+        ),
+        (
+            "a null that is not an Option",
+            with(&conversation, "/done", Value::Null),
+        ),
+        (
+            "a number for an id",
+            with(&conversation, "/owner", json!(7)),
+        ),
+        (
+            "a negative wait",
+            with(&conversation, "/waiting_seconds", json!(-1)),
+        ),
+        (
+            "an unknown customer field",
+            with(&conversation, "/customer/phone", json!("x")),
+        ),
+    ] {
+        assert!(!accepts(&validator, &wrong), "Conversation accepts {what}");
+    }
+
+    let message = json!({
+        "id": "0190f0a0-0000-7000-8000-000000000002", "direction": "outbound", "type": "image", "text": "receipt",
+        "attachment": {"url": "https://x/y.png", "filename": "y.png", "size_bytes": 3}, "template": null,
+        "author": "ana", "at": "2026-01-02T03:04:05Z", "status": "delivered", "wamid": "wamid.X"
+    });
+    let validator = schema("Message");
+    assert!(
+        accepts(&validator, &message),
+        "{}",
+        schema_errors(&validator, &message)
+    );
+    for (what, wrong) in [
+        (
+            "an unknown direction",
+            with(&message, "/direction", json!("sideways")),
+        ),
+        (
+            "an unknown delivery status",
+            with(&message, "/status", json!("lost")),
+        ),
+        (
+            "an image without its attachment",
+            with(&message, "/attachment", Value::Null),
+        ),
+        (
+            "an unknown attachment field",
+            with(&message, "/attachment/colour", json!("red")),
+        ),
+        ("a missing wamid field", without(&message, "wamid")),
+    ] {
+        assert!(!accepts(&validator, &wrong), "Message accepts {what}");
+    }
+
+    let agent = json!({"id": "ana", "name": "ANA", "role": "agent", "state": "rona", "queues": ["sales"],
+                       "max_concurrent": 2, "active": 0});
+    let validator = schema("Agent");
+    assert!(accepts(&validator, &agent));
+    assert!(
+        !accepts(&validator, &with(&agent, "/state", json!("busy"))),
+        "Agent accepts an unknown state"
+    );
+    assert!(
+        !accepts(&validator, &with(&agent, "/role", json!("wizard"))),
+        "Agent accepts an unknown role"
+    );
+
+    let list = schema("ConversationList");
+    assert!(accepts(&list, &json!({"items": [conversation]})));
+    assert!(
+        !accepts(&list, &json!([conversation])),
+        "a list is {{\"items\": [...]}}"
+    );
+
+    let conflict = schema("ErrorConflict");
+    let taken =
+        json!({"error": {"code": "already_taken", "message": "taken by ana", "owner": "ana"}});
+    assert!(accepts(&conflict, &taken));
+    assert!(
+        !accepts(&conflict, &without(&taken["error"], "owner")),
+        "an error is {{\"error\": ...}}"
+    );
+    assert!(
+        !accepts(
+            &conflict,
+            &json!({"error": {"code": "already_taken", "message": "taken"}})
+        ),
+        "already_taken names the owner"
+    );
+    assert!(
+        !accepts(
+            &conflict,
+            &json!({"error": {"code": "not_offered", "message": "no", "owner": "ana"}})
+        ),
+        "only already_taken has an owner"
+    );
+    assert!(
+        !accepts(
+            &conflict,
+            &json!({"error": {"code": "not_found", "message": "no"}})
+        ),
+        "409 is not not_found"
+    );
+    assert!(
+        !accepts(
+            &conflict,
+            &json!({"error": {"code": "invalid_state", "message": "no", "trace": "at main.rs"}})
+        ),
+        "no other fields"
+    );
+
+    let send = schema("SendRequest");
+    assert!(accepts(&send, &json!({"text": "hi"})));
+    assert!(!accepts(
+        &send,
+        &json!({"text": "hi", "attachment": {"url": "https://x/a.pdf", "filename": "a.pdf", "size_bytes": 1}})
+    ));
+    assert!(!accepts(&send, &json!({})));
+    assert!(!accepts(&send, &json!({"text": "x".repeat(4097)})));
+}
+
+/// The stack over HTTP, with every answer checked against the document.
+struct Contract {
+    app: TestApp,
+    doc: Value,
+    validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+    /// `(METHOD, template)` → statuses seen.
+    exercised: Mutex<BTreeMap<(String, String), BTreeSet<u16>>>,
+}
+
+impl Contract {
+    async fn spawn() -> Self {
+        Self {
+            app: TestApp::spawn().await,
+            doc: document(),
+            validators: Mutex::new(HashMap::new()),
+            exercised: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn validator(&self, key: &str, schema: &Value) -> Arc<jsonschema::Validator> {
+        let mut cache = self.validators.lock().unwrap();
+        cache
+            .entry(key.to_owned())
+            .or_insert_with(|| Arc::new(compile(&self.doc, schema)))
+            .clone()
+    }
+
+    /// The documented path template `path` (without its query) matches; the
+    /// one with the most literal segments wins.
+    fn template_of(&self, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut best: Option<(usize, String)> = None;
+        for template in self.doc["paths"].as_object()?.keys() {
+            let parts: Vec<&str> = template.split('/').collect();
+            if parts.len() != segments.len() {
+                continue;
+            }
+            let mut literal = 0;
+            let matches = parts.iter().zip(&segments).all(|(part, segment)| {
+                if part.starts_with('{') && part.ends_with('}') {
+                    !segment.is_empty()
+                } else {
+                    literal += usize::from(part == segment);
+                    part == segment
+                }
+            });
+            if matches && best.as_ref().is_none_or(|(score, _)| literal > *score) {
+                best = Some((literal, template.clone()));
+            }
+        }
+        best.map(|(_, template)| template)
+    }
+
+    /// Sends a request and checks the answer against the document; answers the
+    /// status and the body (JSON, or a string for other media types).
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+        headers: &[(&str, String)],
+    ) -> (u16, Value) {
+        let mut request = self.app.http.request(method.clone(), self.app.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        if let Some(body) = &body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.clone());
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let media_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned());
+        let text = response
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: reading the body: {e}"));
+        let answer = self.check(
+            &method,
+            path,
+            body.as_deref(),
+            status,
+            media_type.as_deref(),
+            &text,
+        );
+        (status, answer)
+    }
+
+    fn check(
+        &self,
+        method: &Method,
+        path: &str,
+        request_body: Option<&str>,
+        status: u16,
+        media_type: Option<&str>,
+        text: &str,
+    ) -> Value {
+        let (bare, query) = path.split_once('?').unwrap_or((path, ""));
+        let template = self
+            .template_of(bare)
+            .unwrap_or_else(|| panic!("{method} {path}: no path of docs/openapi.json matches"));
+        let operation = &self.doc["paths"][&template][method.as_str().to_lowercase()];
+        assert!(
+            operation.is_object(),
+            "{method} {template}: not in docs/openapi.json (answered {status}: {text})"
+        );
+        let what = format!("{method} {template}");
+        self.exercised
+            .lock()
+            .unwrap()
+            .entry((method.to_string(), template.clone()))
+            .or_default()
+            .insert(status);
+
+        // Query parameters must be documented.
+        let parameters: Vec<&Value> = operation["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| resolve(&self.doc, p))
+            .collect();
+        let url =
+            reqwest::Url::parse(&format!("http://localhost/?{query}")).expect("a query string");
+        for (name, _) in url.query_pairs() {
+            assert!(
+                parameters
+                    .iter()
+                    .any(|p| p["in"] == "query" && p["name"] == name.as_ref()),
+                "{what}: query parameter {name:?} is not documented"
+            );
+        }
+
+        // The status must be documented, and the body must fit its schema.
+        let responses = operation["responses"].as_object().expect("responses");
+        let response = responses.get(&status.to_string()).unwrap_or_else(|| {
+            panic!(
+                "{what} answered {status}, which is not documented (documented: {:?}); body: {text}",
+                responses.keys().collect::<Vec<_>>()
+            )
+        });
+        let response = resolve(&self.doc, response);
+        let answer = match response.get("content").and_then(Value::as_object) {
+            None => {
+                assert!(
+                    text.is_empty(),
+                    "{what} {status}: documented without a body, answered {text:?}"
+                );
+                Value::Null
+            }
+            Some(content) => {
+                let media_type = media_type
+                    .unwrap_or_else(|| panic!("{what} {status}: no content-type; body: {text}"));
+                let documented = content.get(media_type).unwrap_or_else(|| {
+                    panic!(
+                        "{what} {status}: answered {media_type}, documented {:?}; body: {text}",
+                        content.keys().collect::<Vec<_>>()
+                    )
+                });
+                let instance = if media_type == "application/json" {
+                    serde_json::from_str(text)
+                        .unwrap_or_else(|e| panic!("{what} {status}: not JSON ({e}): {text}"))
+                } else {
+                    Value::String(text.to_owned())
+                };
+                let key = format!("{what} {status} {media_type}");
+                let validator = self.validator(&key, &documented["schema"]);
+                let errors = schema_errors(&validator, &instance);
+                assert!(
+                    errors.is_empty(),
+                    "{what} answered {status} with a body its documented schema refuses:\n{errors}\nbody: {}",
+                    serde_json::to_string_pretty(&instance).unwrap_or_default()
+                );
+                instance
+            }
+        };
+
+        // What the server accepted, the documented request schema accepts too.
+        if (200..300).contains(&status) {
+            if let (Some(body), Some(request_body)) = (request_body, operation.get("requestBody")) {
+                let request_body = resolve(&self.doc, request_body);
+                let schema = &request_body["content"]["application/json"]["schema"];
+                let instance: Value =
+                    serde_json::from_str(body).expect("request bodies here are JSON");
+                let validator = self.validator(&format!("{what} request"), schema);
+                let errors = schema_errors(&validator, &instance);
+                assert!(
+                    errors.is_empty(),
+                    "{what} accepted a request body its documented request schema refuses:\n{errors}\nbody: {instance}"
+                );
+            }
+        }
+        answer
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.send(method, path, token, body.map(|b| b.to_string()), &[])
+            .await
+    }
+
+    /// A call that must answer `status`; answers the body.
+    async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        status: u16,
+    ) -> Value {
+        let (got, answer) = self.call(method.clone(), path, token, body).await;
+        assert_eq!(got, status, "{method} {path}: {answer}");
+        answer
+    }
+
+    /// As `expect`, for a 4xx with error `code`.
+    async fn expect_error(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        status: u16,
+        code: &str,
+    ) -> Value {
+        let answer = self.expect(method.clone(), path, token, body, status).await;
+        assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
+        answer
+    }
+
+    /// A signed webhook delivery, as WhatsApp makes it.
+    async fn webhook(&self, body: &Value) -> (u16, Value) {
+        let raw = body.to_string();
+        let signature = wadesk_whatsapp::signature::sign(
+            self.app.settings.app_secret.as_bytes(),
+            raw.as_bytes(),
+        );
+        self.send(
+            Method::POST,
+            "/webhook",
+            None,
+            Some(raw),
+            &[("x-hub-signature-256", signature)],
+        )
+        .await
+    }
+}
+
+fn ids(list: &Value) -> Vec<&str> {
+    list["items"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|item| item["id"].as_str().expect("an id"))
+        .collect()
+}
+
+const CHANNEL: &str = "100000000000001";
+const UNCONFIGURED_CHANNEL: &str = "100000000000099";
+const BOT_CHANNEL: &str = "100000000000077";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handlers_answer_as_the_document_says() {
+    let c = Contract::spawn().await;
+    let app = &c.app;
+    let admin = app.token("root", "admin");
+    let (ana, bob, cid, sue) = (
+        app.token("ana", "agent"),
+        app.token("bob", "agent"),
+        app.token("cid", "agent"),
+        app.token("sue", "supervisor"),
+    );
+    let bot = app.token("helper-bot", "bot");
+    let (ana, bob, cid, sue, admin, bot) = (
+        Some(ana.as_str()),
+        Some(bob.as_str()),
+        Some(cid.as_str()),
+        Some(sue.as_str()),
+        Some(admin.as_str()),
+        Some(bot.as_str()),
+    );
+    use Method as M;
+
+    // The runner serves this very document.
+    let served = c.expect(M::GET, "/openapi.json", None, None, 200).await;
+    assert_eq!(served, c.doc, "GET /openapi.json serves docs/openapi.json");
+
+    // The local runner's own surface.
+    c.expect(M::GET, "/_local/clock", None, None, 200).await;
+    let minted = c
+        .expect(
+            M::POST,
+            "/_local/token",
+            None,
+            Some(json!({"sub": "ana"})),
+            200,
+        )
+        .await;
+    assert!(minted["token"].as_str().unwrap().contains('.'));
+    c.expect_error(
+        M::POST,
+        "/_local/token",
+        None,
+        Some(json!({"sub": "ana", "role": "wizard"})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    c.expect_error(
+        M::POST,
+        "/_local/clock/advance",
+        None,
+        Some(json!({"seconds": -1})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    c.expect_error(
+        M::POST,
+        "/_local/inbound",
+        None,
+        Some(json!({"text": "no sender"})),
+        400,
+        "invalid_request",
+    )
+    .await;
+
+    // The webhook: verification, signatures, a batch, a duplicate.
+    let verify = format!(
+        "/webhook?hub.mode=subscribe&hub.verify_token={}&hub.challenge=4242",
+        app.settings.verify_token
+    );
+    assert_eq!(c.expect(M::GET, &verify, None, None, 200).await, "4242");
+    c.expect_error(
+        M::GET,
+        "/webhook?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1",
+        None,
+        None,
+        403,
+        "forbidden",
+    )
+    .await;
+    let batch = wadesk_whatsapp::text_message_body(
+        UNCONFIGURED_CHANNEL,
+        "+1 555 0199",
+        "34699000111",
+        "Walk-in",
+        "hello from another number",
+        "wamid.OPENAPI1",
+        chrono::Utc::now().timestamp(),
+    );
+    let (status, answer) = c
+        .send(M::POST, "/webhook", None, Some(batch.to_string()), &[])
+        .await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (401, &json!("unauthenticated")),
+        "unsigned: {answer}"
+    );
+    let (status, answer) = c
+        .send(
+            M::POST,
+            "/webhook",
+            None,
+            Some(batch.to_string()),
+            &[("x-hub-signature-256", format!("sha256={}", "0".repeat(64)))],
+        )
+        .await;
+    assert_eq!(status, 401, "badly signed: {answer}");
+    let (status, answer) = c.webhook(&json!("not a webhook")).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (400, &json!("invalid_request")),
+        "{answer}"
+    );
+    let (status, summary) = c.webhook(&batch).await;
+    assert_eq!(
+        (status, &summary["messages_stored"]),
+        (200, &json!(1)),
+        "{summary}"
+    );
+    let (status, summary) = c.webhook(&batch).await;
+    assert_eq!(
+        (status, &summary["duplicates"]),
+        (200, &json!(1)),
+        "{summary}"
+    );
+
+    // An admin sets up the directory.
+    for (queue, name) in [("sales", "Sales"), ("billing", "Billing")] {
+        c.expect(
+            M::PUT,
+            &format!("/admin/queues/{queue}"),
+            admin,
+            Some(json!({"name": name})),
+            200,
+        )
+        .await;
+    }
+    c.expect(
+        M::PUT,
+        "/admin/wrap-up-reasons",
+        admin,
+        Some(json!({"reasons": ["Resolved", "Escalated", " Resolved "]})),
+        200,
+    )
+    .await;
+    let channel = json!({"display_phone_number": "+1 555 0100", "chat_enabled": true, "default_queue": "sales",
+                         "bot": false, "mask_sensitive_data": true, "reopen_message": "Hi again!",
+                         "push_template": {"name": "follow_up", "language": "en"}});
+    c.expect(
+        M::PUT,
+        &format!("/admin/channels/{CHANNEL}"),
+        admin,
+        Some(channel),
+        200,
+    )
+    .await;
+    c.expect(M::PUT, &format!("/admin/channels/{UNCONFIGURED_CHANNEL}"), admin,
+        Some(json!({"display_phone_number": "+1 555 0199", "default_queue": "billing", "reopen_message": "Hello"})), 200).await;
+    for (agent, role, queue) in [
+        ("ana", "agent", "sales"),
+        ("bob", "agent", "sales"),
+        ("cid", "agent", "billing"),
+        ("sue", "supervisor", "sales"),
+    ] {
+        let created = c
+            .expect(M::PUT, &format!("/admin/agents/{agent}"), admin,
+                Some(json!({"name": agent.to_uppercase(), "role": role, "queues": [queue], "max_concurrent": 2})), 200)
+            .await;
+        assert_eq!(created["state"], "not_ready");
+    }
+    c.expect_error(
+        M::PUT,
+        "/admin/queues/x",
+        ana,
+        Some(json!({"name": "X"})),
+        403,
+        "forbidden",
+    )
+    .await;
+    c.expect_error(
+        M::PUT,
+        "/admin/queues/x",
+        admin,
+        Some(json!({"name": "X", "colour": "red"})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    c.expect_error(
+        M::PUT,
+        "/admin/agents/dan",
+        admin,
+        Some(json!({"name": "Dan", "role": "agent", "queues": ["nope"], "max_concurrent": 2})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    c.expect_error(
+        M::PUT,
+        "/admin/channels/not-digits",
+        admin,
+        Some(
+            json!({"display_phone_number": "x", "default_queue": "sales", "reopen_message": "hi"}),
+        ),
+        400,
+        "invalid_request",
+    )
+    .await;
+    c.expect_error(
+        M::PUT,
+        "/admin/wrap-up-reasons",
+        admin,
+        Some(json!({"reasons": []})),
+        400,
+        "invalid_request",
+    )
+    .await;
+
+    // Agents: profile and state.
+    c.expect_error(M::GET, "/me", None, None, 401, "unauthenticated")
+        .await;
+    c.expect_error(
+        M::GET,
+        "/me",
+        Some("not.a.jwt"),
+        None,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    let ghost = app.token("ghost", "agent");
+    c.expect_error(M::GET, "/me", Some(ghost.as_str()), None, 404, "not_found")
+        .await;
+    c.expect_error(
+        M::PUT,
+        "/me/state",
+        Some(ghost.as_str()),
+        Some(json!({"state": "available"})),
+        404,
+        "not_found",
+    )
+    .await;
+    c.expect_error(
+        M::PUT,
+        "/me/state",
+        ana,
+        Some(json!({"state": "rona"})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    c.expect_error(
+        M::PUT,
+        "/me/state",
+        ana,
+        Some(json!({"state": "asleep"})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    for token in [ana, bob, cid] {
+        let me = c
+            .expect(
+                M::PUT,
+                "/me/state",
+                token,
+                Some(json!({"state": "available"})),
+                200,
+            )
+            .await;
+        assert_eq!(me["state"], "available");
+    }
+    let me = c.expect(M::GET, "/me", sue, None, 200).await;
+    assert_eq!(
+        (&me["role"], &me["state"]),
+        (&json!("supervisor"), &json!("not_ready"))
+    );
+
+    // A customer writes: offered to ana (the longest idle available agent of sales).
+    let inbound = c
+        .expect(M::POST, "/_local/inbound", None,
+            Some(json!({"from": "34611222333", "name": "Lucía", "text": "Hola, my card 4111 1111 1111 1111 was charged twice"})), 200)
+        .await;
+    let id = inbound["conversation_id"].as_str().unwrap().to_owned();
+    let conversation = format!("/conversations/{id}");
+    c.expect(
+        M::GET,
+        &format!("/_local/conversations/{id}"),
+        None,
+        None,
+        200,
+    )
+    .await;
+    c.expect_error(
+        M::GET,
+        "/_local/conversations/0190f0a0-0000-7000-8000-000000000000",
+        None,
+        None,
+        404,
+        "not_found",
+    )
+    .await;
+    c.expect(M::GET, "/_local/events", None, None, 200).await;
+    let timers = c.expect(M::GET, "/_local/timers", None, None, 200).await;
+    assert!(!timers["items"].as_array().unwrap().is_empty());
+
+    let offered = c
+        .expect(M::GET, "/conversations?view=offered", ana, None, 200)
+        .await;
+    assert_eq!(ids(&offered), [id.as_str()]);
+    assert_eq!(offered["items"][0]["queue_name"], "Sales");
+    assert!(ids(&c
+        .expect(M::GET, "/conversations?view=offered", bob, None, 200)
+        .await)
+    .is_empty());
+    let lists = c
+        .expect(
+            M::GET,
+            "/conversations?view=offered,unanswered,active,reopened,archive",
+            bob,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(ids(&lists), [id.as_str()], "unanswered in bob's queue");
+    c.expect_error(
+        M::GET,
+        "/conversations?view=everything",
+        ana,
+        None,
+        400,
+        "invalid_request",
+    )
+    .await;
+    c.expect(M::GET, &conversation, ana, None, 200).await;
+    c.expect_error(M::GET, &conversation, cid, None, 403, "forbidden")
+        .await;
+    c.expect_error(
+        M::GET,
+        &format!("{conversation}/messages"),
+        cid,
+        None,
+        403,
+        "forbidden",
+    )
+    .await;
+    c.expect_error(
+        M::GET,
+        "/conversations/0190f0a0-0000-7000-8000-000000000000",
+        ana,
+        None,
+        404,
+        "not_found",
+    )
+    .await;
+    c.expect_error(
+        M::GET,
+        "/conversations/not-a-uuid",
+        ana,
+        None,
+        404,
+        "not_found",
+    )
+    .await;
+
+    // Accept, send, a delivery status.
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/accept"),
+        bob,
+        Some(json!({})),
+        409,
+        "not_offered",
+    )
+    .await;
+    let accepted = c
+        .expect(M::POST, &format!("{conversation}/accept"), ana, None, 200)
+        .await;
+    assert_eq!(
+        (&accepted["status"], &accepted["owner"]),
+        (&json!("active"), &json!("ana"))
+    );
+    assert_eq!(
+        ids(&c.expect(M::GET, "/conversations", ana, None, 200).await),
+        [id.as_str()]
+    );
+    let sent = c
+        .expect(
+            M::POST,
+            &format!("{conversation}/messages"),
+            ana,
+            Some(json!({"text": "Let me check that for you"})),
+            201,
+        )
+        .await;
+    assert_eq!(sent["direction"], "outbound");
+    let picture = json!({"attachment": {"kind": "image", "url": "https://files.example.com/receipt.png",
+                                        "filename": "receipt.png", "mime_type": "image/png", "size_bytes": 2048,
+                                        "caption": "your receipt"}});
+    let image = c
+        .expect(
+            M::POST,
+            &format!("{conversation}/messages"),
+            ana,
+            Some(picture),
+            201,
+        )
+        .await;
+    assert_eq!(image["type"], "image");
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/messages"),
+        ana,
+        Some(json!({"text": "x".repeat(4097)})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/messages"),
+        ana,
+        Some(json!({"text": "hi", "colour": "red"})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    let wamid = sent["wamid"].as_str().unwrap();
+    let delivered = wadesk_whatsapp::status_body(
+        CHANNEL,
+        "+1 555 0100",
+        wamid,
+        "34611222333",
+        "delivered",
+        chrono::Utc::now().timestamp(),
+        None,
+    );
+    let (status, summary) = c.webhook(&delivered).await;
+    assert_eq!(
+        (status, &summary["statuses_applied"]),
+        (200, &json!(1)),
+        "{summary}"
+    );
+    let transcript = c
+        .expect(M::GET, &format!("{conversation}/messages"), ana, None, 200)
+        .await;
+    let items = transcript["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[1]["status"], "delivered");
+    assert!(
+        !items[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("4111 1111 1111 1111"),
+        "masked"
+    );
+
+    // Take and overtake.
+    let taken = c
+        .expect_error(
+            M::POST,
+            &format!("{conversation}/take"),
+            bob,
+            Some(json!({})),
+            409,
+            "already_taken",
+        )
+        .await;
+    assert_eq!(taken["error"]["owner"], "ana");
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/take"),
+        cid,
+        None,
+        403,
+        "forbidden",
+    )
+    .await;
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/take"),
+        bob,
+        Some(json!({"force": "yes"})),
+        400,
+        "invalid_request",
+    )
+    .await;
+
+    // Transfer to bob; ana wraps up her part.
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/transfer"),
+        ana,
+        Some(json!({"agent": "bob", "queue": "sales"})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    c.expect(
+        M::POST,
+        &format!("{conversation}/transfer"),
+        ana,
+        Some(json!({"agent": "bob"})),
+        200,
+    )
+    .await;
+    assert_eq!(
+        ids(&c
+            .expect(M::GET, "/conversations?view=offered", bob, None, 200)
+            .await),
+        [id.as_str()]
+    );
+    c.expect(M::POST, &format!("{conversation}/accept"), bob, None, 200)
+        .await;
+    assert_eq!(
+        ids(&c
+            .expect(M::GET, "/conversations?view=active", ana, None, 200)
+            .await),
+        [id.as_str()],
+        "ana owes a wrap-up"
+    );
+    c.expect(
+        M::POST,
+        &format!("{conversation}/wrap-up"),
+        ana,
+        Some(json!({"reason": "Escalated"})),
+        200,
+    )
+    .await;
+
+    // Conference: bob invites ana; she joins and exits; again, and bob ends it.
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/conference"),
+        bob,
+        Some(json!({})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    c.expect(
+        M::POST,
+        &format!("{conversation}/conference"),
+        bob,
+        Some(json!({"agent": "ana"})),
+        200,
+    )
+    .await;
+    assert_eq!(
+        ids(&c
+            .expect(M::GET, "/conversations?view=offered", ana, None, 200)
+            .await),
+        [id.as_str()]
+    );
+    let joined = c
+        .expect(
+            M::POST,
+            &format!("{conversation}/conference/accept"),
+            ana,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(joined["participants"], json!(["bob", "ana"]));
+    c.expect(
+        M::POST,
+        &format!("{conversation}/conference/exit"),
+        ana,
+        None,
+        200,
+    )
+    .await;
+    c.expect(
+        M::POST,
+        &format!("{conversation}/wrap-up"),
+        ana,
+        Some(json!({"reason": "Resolved"})),
+        200,
+    )
+    .await;
+    c.expect(
+        M::POST,
+        &format!("{conversation}/conference"),
+        bob,
+        Some(json!({"agent": "ana"})),
+        200,
+    )
+    .await;
+    c.expect(
+        M::POST,
+        &format!("{conversation}/conference/accept"),
+        ana,
+        None,
+        200,
+    )
+    .await;
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/conference/end"),
+        ana,
+        None,
+        403,
+        "forbidden",
+    )
+    .await;
+    let ended = c
+        .expect(
+            M::POST,
+            &format!("{conversation}/conference/end"),
+            bob,
+            None,
+            200,
+        )
+        .await;
+    if ended["pending_wrap_up"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("ana"))
+    {
+        c.expect(
+            M::POST,
+            &format!("{conversation}/wrap-up"),
+            ana,
+            Some(json!({"reason": "Resolved"})),
+            200,
+        )
+        .await;
+    }
+
+    // Supervision and tip-off.
+    c.expect(
+        M::POST,
+        &format!("{conversation}/notes"),
+        sue,
+        Some(json!({"text": "offer a refund"})),
+        201,
+    )
+    .await;
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/notes"),
+        ana,
+        Some(json!({"text": "psst"})),
+        403,
+        "forbidden",
+    )
+    .await;
+    let huge = json!({"text": "x".repeat(70 * 1024)});
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/notes"),
+        sue,
+        Some(huge),
+        413,
+        "too_large",
+    )
+    .await;
+    let supervised = c
+        .expect(
+            M::GET,
+            "/supervise/conversations?status=active&agent=bob",
+            sue,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(ids(&supervised), [id.as_str()]);
+    let live = c
+        .expect(M::GET, "/supervise/conversations", admin, None, 200)
+        .await;
+    assert_eq!(
+        ids(&live).len(),
+        2,
+        "the walk-in (unanswered in billing) and lucía's"
+    );
+    c.expect_error(
+        M::GET,
+        "/supervise/conversations",
+        ana,
+        None,
+        403,
+        "forbidden",
+    )
+    .await;
+    c.expect_error(
+        M::GET,
+        "/supervise/conversations?status=sleeping",
+        sue,
+        None,
+        400,
+        "invalid_request",
+    )
+    .await;
+
+    // End, wrap up, archive, history, done.
+    let ended = c
+        .expect(M::POST, &format!("{conversation}/end"), bob, None, 200)
+        .await;
+    assert_eq!(ended["status"], "wrap_up");
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/wrap-up"),
+        bob,
+        Some(json!({"reason": "Nonsense"})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    let finished = c
+        .expect(
+            M::POST,
+            &format!("{conversation}/wrap-up"),
+            bob,
+            Some(json!({"reason": "Resolved"})),
+            200,
+        )
+        .await;
+    assert_eq!(
+        (&finished["status"], &finished["wrap_up_reason"]),
+        (&json!("finished"), &json!("Resolved"))
+    );
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/end"),
+        bob,
+        None,
+        409,
+        "invalid_state",
+    )
+    .await;
+    let archive = c
+        .expect(M::GET, "/conversations?view=archive", bob, None, 200)
+        .await;
+    assert_eq!(ids(&archive), [id.as_str()]);
+    assert_eq!(
+        (
+            &archive["items"][0]["can_reopen"],
+            &archive["items"][0]["can_push"]
+        ),
+        (&json!(true), &json!(false))
+    );
+    let found = c
+        .expect(
+            M::GET,
+            "/customers/34611222333/history?q=CHARGED",
+            ana,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(ids(&found), [id.as_str()]);
+    assert!(ids(&c
+        .expect(
+            M::GET,
+            "/customers/34611222333/history?q=pizza",
+            ana,
+            None,
+            200
+        )
+        .await)
+    .is_empty());
+    assert_eq!(
+        ids(&c
+            .expect(M::GET, "/customers/34611222333/history", ana, None, 200)
+            .await)
+        .len(),
+        1
+    );
+    c.expect_error(
+        M::GET,
+        "/customers/a%20b/history",
+        ana,
+        None,
+        404,
+        "not_found",
+    )
+    .await;
+    c.expect_error(
+        M::GET,
+        "/customers/34611222333/history",
+        bot,
+        None,
+        403,
+        "forbidden",
+    )
+    .await;
+    let done = c
+        .expect(M::POST, &format!("{conversation}/done"), bob, None, 200)
+        .await;
+    assert_eq!(done["done"], true);
+    assert!(ids(&c
+        .expect(M::GET, "/conversations?view=archive", bob, None, 200)
+        .await)
+    .is_empty());
+    c.expect_error(
+        M::POST,
+        "/conversations/0190f0a0-0000-7000-8000-000000000000/accept",
+        ana,
+        None,
+        404,
+        "not_found",
+    )
+    .await;
+
+    // Reopen inside the window; the customer replies; reopened again, the customer
+    // declines with #STOP, and no reopen gets through after it.
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/reopen"),
+        cid,
+        None,
+        403,
+        "forbidden",
+    )
+    .await;
+    let reopened = c
+        .expect(M::POST, &format!("{conversation}/reopen"), bob, None, 200)
+        .await;
+    assert_eq!(
+        (
+            &reopened["status"],
+            &reopened["origin"],
+            &reopened["reopened_by"]
+        ),
+        (&json!("reopened"), &json!("agent_reopen"), &json!("bob"))
+    );
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/reopen"),
+        bob,
+        None,
+        409,
+        "session_active_elsewhere",
+    )
+    .await;
+    assert_eq!(
+        ids(&c
+            .expect(M::GET, "/conversations?view=reopened", bob, None, 200)
+            .await),
+        [id.as_str()]
+    );
+    let replied = c
+        .expect(
+            M::POST,
+            "/_local/inbound",
+            None,
+            Some(json!({"from": "34611222333", "name": "Lucía", "text": "yes please"})),
+            200,
+        )
+        .await;
+    assert_eq!(
+        (
+            replied["conversation_id"].as_str(),
+            &replied["conversation_status"]
+        ),
+        (Some(id.as_str()), &json!("active"))
+    );
+    c.expect(M::POST, &format!("{conversation}/end"), bob, None, 200)
+        .await;
+    c.expect(
+        M::POST,
+        &format!("{conversation}/wrap-up"),
+        bob,
+        Some(json!({"reason": "Resolved"})),
+        200,
+    )
+    .await;
+    c.expect(
+        M::POST,
+        &format!("{conversation}/reopen"),
+        bob,
+        Some(json!({})),
+        200,
+    )
+    .await;
+    c.expect(
+        M::POST,
+        "/_local/inbound",
+        None,
+        Some(json!({"from": "34611222333", "name": "Lucía", "text": "#STOP"})),
+        200,
+    )
+    .await;
+    c.expect_error(
+        M::POST,
+        &format!("{conversation}/reopen"),
+        bob,
+        None,
+        409,
+        "opted_out",
+    )
+    .await;
+
+    // A second customer: bob takes it; after 24 hours only a template may go.
+    let second = c
+        .expect(
+            M::POST,
+            "/_local/inbound",
+            None,
+            Some(json!({"from": "34611222444", "text": "anyone?"})),
+            200,
+        )
+        .await;
+    let second = format!(
+        "/conversations/{}",
+        second["conversation_id"].as_str().unwrap()
+    );
+    let taken = c
+        .expect(
+            M::POST,
+            &format!("{second}/take"),
+            bob,
+            Some(json!({"force": false})),
+            200,
+        )
+        .await;
+    assert_eq!(taken["owner"], "bob");
+    let overtaken = c
+        .expect(
+            M::POST,
+            &format!("{second}/take"),
+            ana,
+            Some(json!({"force": true})),
+            200,
+        )
+        .await;
+    assert_eq!(overtaken["owner"], "ana");
+    let advanced = c
+        .expect(
+            M::POST,
+            "/_local/clock/advance",
+            None,
+            Some(json!({"seconds": 25 * 3600})),
+            200,
+        )
+        .await;
+    assert!(advanced["timers_fired"].as_u64().unwrap() >= 1);
+    c.expect_error(
+        M::POST,
+        &format!("{second}/messages"),
+        ana,
+        Some(json!({"text": "sorry for the wait"})),
+        409,
+        "window_closed",
+    )
+    .await;
+    c.expect(M::POST, &format!("{second}/end"), ana, None, 200)
+        .await;
+    c.expect(
+        M::POST,
+        &format!("{second}/wrap-up"),
+        ana,
+        Some(json!({"reason": "Resolved"})),
+        200,
+    )
+    .await;
+    let archive = c
+        .expect(M::GET, "/conversations?view=archive", ana, None, 200)
+        .await;
+    assert_eq!(
+        (
+            &archive["items"][0]["can_reopen"],
+            &archive["items"][0]["can_push"]
+        ),
+        (&json!(false), &json!(true))
+    );
+
+    for token in [ana, bob] {
+        assert_eq!(c.expect(M::GET, "/me", token, None, 200).await["active"], 0);
+    }
+
+    // After the window: no reopen, one push.
+    c.expect_error(
+        M::POST,
+        &format!("{second}/reopen"),
+        ana,
+        None,
+        409,
+        "window_closed",
+    )
+    .await;
+    let pushed = c
+        .expect(M::POST, &format!("{second}/push"), ana, None, 200)
+        .await;
+    assert_eq!(
+        (&pushed["status"], &pushed["origin"]),
+        (&json!("reopened"), &json!("push"))
+    );
+    c.expect_error(
+        M::POST,
+        &format!("{second}/push"),
+        ana,
+        None,
+        409,
+        "push_already_sent",
+    )
+    .await;
+
+    // A bot hands its conversation over to a queue.
+    c.expect(M::PUT, &format!("/admin/channels/{BOT_CHANNEL}"), admin,
+        Some(json!({"display_phone_number": "+1 555 0177", "default_queue": "sales", "bot": true, "reopen_message": "Hello again"})), 200).await;
+    let third = c
+        .expect(M::POST, "/_local/inbound", None,
+            Some(json!({"from": "34611222555", "text": "I need a person", "phone_number_id": BOT_CHANNEL})), 200)
+        .await;
+    assert_eq!(third["conversation_status"], "bot");
+    let third = format!(
+        "/conversations/{}",
+        third["conversation_id"].as_str().unwrap()
+    );
+    c.expect_error(
+        M::POST,
+        &format!("{third}/handoff"),
+        ana,
+        Some(json!({"queue": "billing"})),
+        403,
+        "forbidden",
+    )
+    .await;
+    c.expect_error(
+        M::POST,
+        &format!("{third}/handoff"),
+        bot,
+        Some(json!({"queue": "nope"})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    let handed = c
+        .expect(
+            M::POST,
+            &format!("{third}/handoff"),
+            bot,
+            Some(json!({"queue": "billing"})),
+            200,
+        )
+        .await;
+    assert_eq!(
+        (&handed["status"], &handed["queue"]),
+        (&json!("unanswered"), &json!("billing"))
+    );
+    c.expect_error(
+        M::POST,
+        &format!("{third}/handoff"),
+        bot,
+        Some(json!({"queue": "billing"})),
+        409,
+        "invalid_state",
+    )
+    .await;
+
+    let outbox = c.expect(M::GET, "/_local/outbox", None, None, 200).await;
+    let outbox = outbox["items"].as_array().unwrap();
+    assert!(
+        outbox.iter().all(|m| m["text"] != "offer a refund"),
+        "notes never reach the customer"
+    );
+    assert!(
+        outbox.iter().any(|m| m["type"] == "template"),
+        "the push went out"
+    );
+
+    // The scenario went through every documented operation.
+    let exercised = c.exercised.lock().unwrap().clone();
+    let missed: Vec<_> = documented_operations(&c.doc)
+        .into_iter()
+        .filter(|op| !exercised.contains_key(op))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "documented operations the scenario never called: {missed:?}"
+    );
+}
