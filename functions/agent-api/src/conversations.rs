@@ -342,7 +342,20 @@ where
         ["accept"] => service::accept(app, actor, id).await?,
         ["take"] => {
             let input: TakeBody = body(request)?;
-            service::take(app, actor, id, input.force).await?
+            let conversation = service::take(app, actor, id, input.force).await?;
+            // Taking and overtaking warn but do not block (spec 4.2).
+            let mut views = render(app, std::slice::from_ref(&conversation)).await?;
+            if let (Some(view), Some(agent)) =
+                (views.first_mut(), app.store.get_agent(&actor.id).await?)
+            {
+                if agent.load > agent.max_concurrent {
+                    view.warnings.push(format!(
+                        "you now hold {} conversations, above your limit of {}",
+                        agent.load, agent.max_concurrent
+                    ));
+                }
+            }
+            return ok(&views.pop());
         }
         ["messages"] => {
             let input: SendBody = body(request)?;

@@ -43,6 +43,9 @@ pub struct ConversationView {
     /// Seconds since it entered its queue (what the offer popover shows).
     pub waiting_seconds: Option<i64>,
     pub answered: bool,
+    /// Said but not enforced: e.g. a take that puts the agent above their limit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl ConversationView {
@@ -95,6 +98,7 @@ impl ConversationView {
                 .filter(|_| conversation.status == ConversationStatus::Unanswered)
                 .map(|at| (now - at).num_seconds().max(0)),
             answered: conversation.answered,
+            warnings: Vec::new(),
         }
     }
 }

@@ -675,3 +675,48 @@ async fn with_chat_disabled_messages_are_kept_answered_and_not_queued() {
         "the message is kept"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taking_above_the_limit_warns_but_does_not_block() {
+    let desk = Desk::new().await;
+    let ana = desk.token("ana");
+    // Busy agents are not offered anything, so every conversation waits to be taken.
+    desk.expect(
+        Method::PUT,
+        "/me/state",
+        &ana,
+        json!({"state": "not_ready"}),
+        200,
+    )
+    .await;
+    desk.expect(
+        Method::PUT,
+        "/me/state",
+        &desk.token("bob"),
+        json!({"state": "not_ready"}),
+        200,
+    )
+    .await;
+    let mut answers = Vec::new();
+    for n in 0..3 {
+        let id = desk.customer_writes(&format!("3461122288{n}"), "hi").await;
+        answers.push(
+            desk.expect(
+                Method::POST,
+                &format!("/conversations/{id}/take"),
+                &ana,
+                json!({}),
+                200,
+            )
+            .await,
+        );
+    }
+    assert!(
+        answers[1].get("warnings").is_none(),
+        "2 of 2 is within the limit"
+    );
+    let warning = answers[2]["warnings"][0].as_str().unwrap();
+    assert!(warning.contains("above your limit of 2"), "{warning}");
+    let (_, me) = desk.get("/me", &ana).await;
+    assert_eq!(me["active"], 3);
+}
