@@ -275,13 +275,7 @@ impl DeskStore for DynamoStore {
             items.push(self.put_message(op, message)?);
         }
         items.extend(self.link_writes(op, decision)?);
-        match self.transact(op, items).await {
-            Ok(()) => Ok(()),
-            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => {
-                Err(CommitError::Conflict)
-            }
-            Err(TransactFailure::Store(error)) => Err(error.into()),
-        }
+        self.transact(op, items).await.map_err(CommitError::from)
     }
 
     #[tracing::instrument(skip_all, err)]

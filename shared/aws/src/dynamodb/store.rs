@@ -343,6 +343,17 @@ pub(super) enum TransactFailure {
     Store(StoreError),
 }
 
+/// Any failed condition or concurrent transaction means "re-read and retry";
+/// callers that tell a duplicate apart match on the failure themselves.
+impl From<TransactFailure> for CommitError {
+    fn from(failure: TransactFailure) -> Self {
+        match failure {
+            TransactFailure::Condition { .. } | TransactFailure::Conflict => Self::Conflict,
+            TransactFailure::Store(error) => Self::Store(error),
+        }
+    }
+}
+
 impl ConversationStore for DynamoStore {
     #[tracing::instrument(skip_all, err)]
     async fn load_inbound_context(&self, key: &CustomerKey) -> Result<InboundContext, StoreError> {
@@ -530,13 +541,7 @@ impl ConversationStore for DynamoStore {
         if let Some(customer) = customer {
             items.push(self.put_customer(op, customer, Some(customer.version - 1))?);
         }
-        match self.transact(op, items).await {
-            Ok(()) => Ok(()),
-            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => {
-                Err(CommitError::Conflict)
-            }
-            Err(TransactFailure::Store(error)) => Err(error.into()),
-        }
+        self.transact(op, items).await.map_err(CommitError::from)
     }
 
     #[tracing::instrument(skip_all, err)]
