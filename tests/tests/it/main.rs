@@ -5,6 +5,7 @@
 // The SDK futures nest deeply.
 #![recursion_limit = "256"]
 
+mod analytics;
 mod aws_adapters;
 mod desk;
 mod desk_store_contract;

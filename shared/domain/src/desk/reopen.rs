@@ -9,6 +9,9 @@ use crate::{
     MessageContent, MessageId, Origin, TemplateContent, TemplateRef,
 };
 
+/// The wrap-up reason of a conversation the customer ended with `#STOP`.
+pub const OPTED_OUT_REASON: &str = "Opted out (#STOP)";
+
 /// How long a reopen or push may take to send before a `#STOP` is acknowledged
 /// anyway (the WhatsApp client gives up after 10 s).
 pub const SEND_LEASE_SECONDS: i64 = 30;
@@ -201,9 +204,22 @@ pub fn end_for_opt_out(ctx: &DeskContext<'_>) -> Option<DeskDecision> {
             queue: conversation.queue.clone(),
         });
     }
+    // It reaches `finished` like any other end (a reopened one counts again).
+    if let Some(agent) = &conversation.owner {
+        draft.events.push(DomainEvent::ConversationFinished {
+            conversation_id: conversation.id,
+            customer: conversation.customer.clone(),
+            agent: agent.clone(),
+            queue: conversation.queue.clone(),
+            reason: OPTED_OUT_REASON.to_owned(),
+            handling_seconds: conversation
+                .handling_started_at
+                .map(|start| (ctx.now - start).num_seconds().max(0)),
+        });
+    }
     let c = &mut draft.conversation;
     c.status = ConversationStatus::Finished;
-    c.wrap_up_reason = Some("Opted out (#STOP)".to_owned());
+    c.wrap_up_reason = Some(OPTED_OUT_REASON.to_owned());
     c.participants.clear();
     c.offered_to = None;
     c.offered_at = None;

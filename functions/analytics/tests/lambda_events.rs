@@ -1,0 +1,143 @@
+//! Real Lambda payloads: an API Gateway HTTP API (2.0) request with the JWT
+//! authorizer's claims, parsed by lambda_http as on Lambda; and EventBridge
+//! deliveries of wadesk events, as the rule hands them to the consumer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use analytics::{consume_delivery, handle, ConsumeError};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use wadesk_app::analytics::{AnalyticsReader, Consumed};
+use wadesk_app::embedded::{EmbeddedAnalytics, EmbeddedStore};
+use wadesk_domain::{
+    AgentId, ConversationId, CustomerKey, DomainEvent, EventEnvelope, ManualClock, PhoneNumberId,
+    QueueId, WaId,
+};
+
+fn api_event(path: &str, query: &str, claims: Option<Value>) -> String {
+    let mut context = json!({
+        "accountId": "123456789012", "apiId": "api-id",
+        "domainName": "id.execute-api.eu-west-1.amazonaws.com", "domainPrefix": "id",
+        "requestId": "id", "routeKey": format!("GET {path}"), "stage": "$default",
+        "time": "01/May/2024:10:00:00 +0000", "timeEpoch": 1_714_557_600_000_i64,
+        "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1",
+                 "sourceIp": "192.0.2.1", "userAgent": "agent-ui"}
+    });
+    if let Some(claims) = claims {
+        context["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+    }
+    let params: serde_json::Map<String, Value> = query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+        .collect();
+    json!({
+        "version": "2.0",
+        "routeKey": format!("GET {path}"),
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"authorization": "Bearer x.y.z", "accept": "application/json"},
+        "queryStringParameters": if params.is_empty() { Value::Null } else { params.into() },
+        "requestContext": context,
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+fn finished_at(at: DateTime<Utc>) -> EventEnvelope {
+    EventEnvelope::new(
+        DomainEvent::ConversationFinished {
+            conversation_id: ConversationId::derived_from("lambda-events"),
+            customer: CustomerKey::new(
+                PhoneNumberId::parse("100000000000001").unwrap(),
+                WaId::parse("34600000001").unwrap(),
+            ),
+            agent: AgentId::parse("ana").unwrap(),
+            queue: QueueId::parse("sales").unwrap(),
+            reason: "Resolved".into(),
+            handling_seconds: Some(95),
+        },
+        at,
+    )
+}
+
+/// The envelope EventBridge wraps a published event in (`detail` is our JSON).
+fn delivery(detail_type: &str, detail: Value) -> EventBridgeEvent<Value> {
+    let raw = json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": detail_type, "source": "wadesk", "account": "123456789012",
+        "time": "2024-05-01T09:10:00Z", "region": "eu-west-1", "resources": [],
+        "detail": detail
+    });
+    serde_json::from_value(raw).unwrap()
+}
+
+#[tokio::test]
+async fn an_eventbridge_delivery_counts_once_and_skips_what_is_not_counted() {
+    let at: DateTime<Utc> = "2024-05-01T09:10:00Z".parse().unwrap();
+    let event = finished_at(at);
+    let store = EmbeddedAnalytics::new();
+    let detail = serde_json::to_value(&event).unwrap();
+    let first = consume_delivery(&store, delivery("ConversationFinished", detail.clone()));
+    assert_eq!(first.await.unwrap(), Consumed::Counted);
+    let again = consume_delivery(&store, delivery("ConversationFinished", detail));
+    assert_eq!(again.await.unwrap(), Consumed::Duplicate);
+    let other = consume_delivery(&store, delivery("MessageReceived", json!({"any": "thing"})));
+    assert_eq!(other.await.unwrap(), Consumed::NotCounted);
+    let broken = consume_delivery(
+        &store,
+        delivery("AgentReplied", json!({"type": "AgentReplied"})),
+    );
+    assert!(matches!(broken.await, Err(ConsumeError::Malformed { .. })));
+
+    // And the API reads it back, from a real API Gateway request.
+    let conversations = EmbeddedStore::new();
+    let clock = ManualClock::frozen_at("2024-05-01T12:00:00Z".parse().unwrap());
+    let reader = AnalyticsReader {
+        counters: &store,
+        conversations: &conversations,
+        clock: &clock,
+    };
+    let raw = api_event(
+        "/analytics/dashboard",
+        "from=2024-05-01&to=2024-05-01&agent=ana",
+        Some(json!({"sub": "sue", "role": "supervisor", "iss": "https://auth.example.com/"})),
+    );
+    let response = handle(reader, lambda_http::request::from_str(&raw).unwrap()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json",
+        "JSON answer"
+    );
+    let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    let day = &body["days"][0];
+    assert_eq!(day["date"], "2024-05-01");
+    assert_eq!(day["finished"], 1);
+    assert_eq!(day["avg_handling_seconds"], 95.0);
+    assert_eq!(day["avg_response_seconds"], Value::Null);
+    assert_eq!(day["active"], 0);
+
+    let raw = api_event("/analytics/chat-statistics", "", None);
+    let response = handle(reader, lambda_http::request::from_str(&raw).unwrap()).await;
+    assert_eq!(response.status(), 401);
+    let raw = api_event(
+        "/analytics/chat-statistics",
+        "agent=bob",
+        Some(json!({"sub": "ana"})),
+    );
+    let response = handle(reader, lambda_http::request::from_str(&raw).unwrap()).await;
+    assert_eq!(response.status(), 403);
+    let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+}
+
+#[test]
+fn every_routed_path_is_served() {
+    for (method, path) in analytics::ROUTES {
+        assert_eq!(*method, "GET");
+        assert!(analytics::serves(path), "{path}");
+    }
+    assert!(!analytics::serves("/analyticsx"));
+    assert!(!analytics::serves("/conversations"));
+}

@@ -1,0 +1,1033 @@
+//! Analytics end to end: one event list through the embedded and the DynamoDB
+//! adapters (moto) gives identical figures, delivered once or twice, at a known
+//! number of DynamoDB requests; and a scripted day through the local runner
+//! over HTTP, on a moved clock, checked to the second.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use reqwest::Method;
+use serde_json::{json, Value};
+use wadesk_app::analytics::{consume, AnalyticsReader, Consumed};
+use wadesk_app::embedded::{EmbeddedAnalytics, EmbeddedStore};
+use wadesk_app::{AnalyticsStore, DeskStore};
+use wadesk_aws::RequestCounter;
+use wadesk_domain::analytics::{DayRange, Scope};
+use wadesk_domain::{
+    AgentId, ConversationId, ConversationStatus, CustomerKey, DomainEvent, EventEnvelope,
+    ManualClock, MessageId, Origin, PhoneNumberId, QueueId, WaId, Wamid,
+};
+use wadesk_tests::TestApp;
+
+const CHANNEL: &str = "100000000000001";
+const OTHER_CHANNEL: &str = "100000000000002";
+
+fn at(day: NaiveDate, time: &str) -> DateTime<Utc> {
+    let time = NaiveTime::parse_from_str(time, "%H:%M:%S").unwrap();
+    Utc.from_utc_datetime(&day.and_time(time))
+}
+
+fn agent(id: &str) -> AgentId {
+    AgentId::parse(id).unwrap()
+}
+
+fn queue(id: &str) -> QueueId {
+    QueueId::parse(id).unwrap()
+}
+
+fn channel(id: &str) -> PhoneNumberId {
+    PhoneNumberId::parse(id).unwrap()
+}
+
+fn customer(channel_id: &str, wa_id: &str) -> CustomerKey {
+    CustomerKey::new(channel(channel_id), WaId::parse(wa_id).unwrap())
+}
+
+/// Checks every figure named in `expected`, and that all thirteen are there.
+fn assert_figures(actual: &Value, expected: &Value, what: &str) {
+    for name in [
+        "from",
+        "to",
+        "agent_initiated",
+        "user_replied",
+        "declined",
+        "finished",
+        "active",
+        "answered",
+        "avg_response_seconds",
+        "avg_handling_seconds",
+        "window_expiries",
+        "opt_outs",
+        "rona",
+    ] {
+        assert!(
+            actual.get(name).is_some(),
+            "{what}: `{name}` missing in {actual}"
+        );
+    }
+    for (name, value) in expected.as_object().unwrap() {
+        assert_eq!(&actual[name], value, "{what}: `{name}` in {actual}");
+    }
+}
+
+/// The zero figures, over which each expectation writes what it counts.
+fn zero(overrides: Value) -> Value {
+    let mut figures = json!({
+        "agent_initiated": 0, "user_replied": 0, "declined": 0, "finished": 0,
+        "avg_response_seconds": null, "avg_handling_seconds": null,
+        "window_expiries": 0, "opt_outs": 0, "rona": 0
+    });
+    for (name, value) in overrides.as_object().unwrap() {
+        figures[name] = value.clone();
+    }
+    figures
+}
+
+// ------------------------------------------------------------ the adapters
+
+/// One day of facts, by hour, on two channels, two queues and two agents; one
+/// the evening before; and events analytics does not count.
+fn scripted_events(day: NaiveDate) -> Vec<EventEnvelope> {
+    let c1 = || customer(CHANNEL, "34600000001");
+    let c2 = || customer(OTHER_CHANNEL, "34600000002");
+    let one = ConversationId::generate();
+    let two = ConversationId::generate();
+    let three = ConversationId::generate();
+    let replied = |conversation_id, who: &str, response_seconds, time| {
+        EventEnvelope::new(
+            DomainEvent::AgentReplied {
+                conversation_id,
+                agent: agent(who),
+                queue: queue("sales"),
+                channel: channel(CHANNEL),
+                message_id: MessageId::generate(),
+                response_seconds,
+                first_reply: response_seconds.is_some(),
+            },
+            at(day, time),
+        )
+    };
+    let finished = |conversation_id, who: &str, handling_seconds, when| {
+        EventEnvelope::new(
+            DomainEvent::ConversationFinished {
+                conversation_id,
+                customer: c1(),
+                agent: agent(who),
+                queue: queue("sales"),
+                reason: "Resolved".into(),
+                handling_seconds,
+            },
+            when,
+        )
+    };
+    vec![
+        // The evening before: a finish that belongs to the previous day, an
+        // hour before the rolling 24 h seen at 20:00 begin.
+        finished(
+            ConversationId::generate(),
+            "ana",
+            Some(10),
+            at(day - Duration::days(1), "20:30:00"),
+        ),
+        EventEnvelope::new(
+            DomainEvent::ConversationAccepted {
+                conversation_id: one,
+                agent: agent("ana"),
+                queue: queue("sales"),
+            },
+            at(day, "09:00:00"),
+        ),
+        replied(one, "ana", Some(30), "09:00:30"),
+        replied(one, "ana", None, "09:02:00"),
+        finished(one, "ana", Some(100), at(day, "09:10:00")),
+        // Ana reopens it; the customer replies; she answers and finishes again.
+        EventEnvelope::new(
+            DomainEvent::ChatReopened {
+                conversation_id: one,
+                customer: c1(),
+                agent: agent("ana"),
+                queue: queue("sales"),
+                initiated_by: Origin::AgentReopen,
+            },
+            at(day, "10:00:00"),
+        ),
+        EventEnvelope::new(
+            DomainEvent::ReopenedConversationReplied {
+                conversation_id: one,
+                customer: c1(),
+                agent: agent("ana"),
+                queue: queue("sales"),
+            },
+            at(day, "10:05:00"),
+        ),
+        replied(one, "ana", Some(20), "10:05:20"),
+        finished(one, "ana", Some(60), at(day, "10:06:00")),
+        // Ana pushes a template to a billing customer, who answers #STOP.
+        EventEnvelope::new(
+            DomainEvent::ChatReopened {
+                conversation_id: two,
+                customer: c1(),
+                agent: agent("ana"),
+                queue: queue("billing"),
+                initiated_by: Origin::Push,
+            },
+            at(day, "11:00:00"),
+        ),
+        EventEnvelope::new(
+            DomainEvent::ReopenDeclined {
+                conversation_id: two,
+                customer: c1(),
+                agent: agent("ana"),
+                queue: queue("billing"),
+            },
+            at(day, "11:20:00"),
+        ),
+        EventEnvelope::new(
+            DomainEvent::CustomerOptedOut {
+                customer: c1(),
+                wamid: Wamid::parse("wamid.STOP1").unwrap(),
+                conversation_id: Some(two),
+                session_status: Some(ConversationStatus::Reopened),
+                owner: Some(agent("ana")),
+            },
+            at(day, "11:20:00"),
+        ),
+        // Bob lets an offer time out, then answers and finishes one.
+        EventEnvelope::new(
+            DomainEvent::OfferTimedOut {
+                conversation_id: three,
+                agent: agent("bob"),
+                queue: queue("sales"),
+                channel: channel(CHANNEL),
+            },
+            at(day, "12:00:30"),
+        ),
+        replied(three, "bob", Some(40), "12:05:00"),
+        finished(three, "bob", None, at(day, "12:30:00")),
+        // The other channel: an expired window and an opt-out without a session.
+        EventEnvelope::new(
+            DomainEvent::WindowExpired {
+                customer: c2(),
+                expired_at: at(day, "13:00:00"),
+                last_conversation: None,
+            },
+            at(day, "13:00:00"),
+        ),
+        EventEnvelope::new(
+            DomainEvent::CustomerOptedOut {
+                customer: c2(),
+                wamid: Wamid::parse("wamid.STOP2").unwrap(),
+                conversation_id: None,
+                session_status: None,
+                owner: None,
+            },
+            at(day, "14:00:00"),
+        ),
+        EventEnvelope::new(
+            DomainEvent::ConversationOffered {
+                conversation_id: three,
+                agent: agent("bob"),
+                queue: queue("sales"),
+            },
+            at(day, "12:00:00"),
+        ),
+    ]
+}
+
+/// What `scripted_events` gives on its day, per scope.
+fn expected_day(scope: &Scope) -> Value {
+    let key = scope.key();
+    match key.as_str() {
+        "ALL" => zero(json!({
+            "agent_initiated": 2, "user_replied": 1, "declined": 1, "finished": 3,
+            "avg_response_seconds": 30.0, "avg_handling_seconds": 80.0,
+            "window_expiries": 1, "opt_outs": 2, "rona": 1
+        })),
+        "AGENT#ana" => zero(json!({
+            "agent_initiated": 2, "user_replied": 1, "declined": 1, "finished": 2,
+            "avg_response_seconds": 25.0, "avg_handling_seconds": 80.0, "opt_outs": 1
+        })),
+        "AGENT#bob" => zero(json!({"finished": 1, "avg_response_seconds": 40.0, "rona": 1})),
+        "QUEUE#sales" => zero(json!({
+            "agent_initiated": 1, "user_replied": 1, "finished": 3,
+            "avg_response_seconds": 30.0, "avg_handling_seconds": 80.0, "rona": 1
+        })),
+        "QUEUE#billing" | "AGENT_QUEUE#ana#billing" => {
+            zero(json!({"agent_initiated": 1, "declined": 1}))
+        }
+        "AGENT_QUEUE#ana#sales" => zero(json!({
+            "agent_initiated": 1, "user_replied": 1, "finished": 2,
+            "avg_response_seconds": 25.0, "avg_handling_seconds": 80.0
+        })),
+        "CHANNEL#100000000000001" => zero(json!({
+            "agent_initiated": 2, "user_replied": 1, "declined": 1, "finished": 3,
+            "avg_response_seconds": 30.0, "avg_handling_seconds": 80.0, "opt_outs": 1, "rona": 1
+        })),
+        "CHANNEL#100000000000002" => zero(json!({"window_expiries": 1, "opt_outs": 1})),
+        other => panic!("no expectation for {other}"),
+    }
+}
+
+fn scopes() -> Vec<Scope> {
+    vec![
+        Scope::All,
+        Scope::Agent(agent("ana")),
+        Scope::Agent(agent("bob")),
+        Scope::Queue(queue("sales")),
+        Scope::Queue(queue("billing")),
+        Scope::AgentInQueue(agent("ana"), queue("sales")),
+        Scope::AgentInQueue(agent("ana"), queue("billing")),
+        Scope::Channel(channel(CHANNEL)),
+        Scope::Channel(channel(OTHER_CHANNEL)),
+    ]
+}
+
+/// Every scope's dashboard (the day before, the day, the day after) and
+/// rolling statistic, as JSON.
+async fn read_all<A: AnalyticsStore, D: DeskStore>(
+    counters: &A,
+    conversations: &D,
+    clock: &ManualClock,
+    day: NaiveDate,
+) -> Vec<(String, Value, Value)> {
+    let reader = AnalyticsReader {
+        counters,
+        conversations,
+        clock,
+    };
+    let range = DayRange {
+        first: day - Duration::days(1),
+        last: day + Duration::days(1),
+    };
+    let mut all = Vec::new();
+    for scope in scopes() {
+        let days = reader.dashboard(&scope, &range).await.unwrap();
+        let rolling = reader.chat_statistics(&scope).await.unwrap();
+        all.push((
+            scope.key(),
+            serde_json::to_value(days).unwrap(),
+            serde_json::to_value(rolling).unwrap(),
+        ));
+    }
+    all
+}
+
+#[tokio::test]
+async fn one_event_list_gives_identical_exact_figures_on_every_store_once_or_twice() {
+    let day = NaiveDate::from_ymd_opt(2024, 5, 1).unwrap();
+    let events = scripted_events(day);
+    let clock = ManualClock::frozen_at(at(day, "20:00:00"));
+    let conversations = EmbeddedStore::new();
+
+    let once = EmbeddedAnalytics::new();
+    for event in &events {
+        consume(&once, event).await.unwrap();
+    }
+    let twice = EmbeddedAnalytics::new();
+    for event in events.iter().chain(&events) {
+        consume(&twice, event).await.unwrap();
+    }
+
+    let counter = RequestCounter::new();
+    let dynamo = wadesk_tests::dynamo_store(Some(&counter)).await;
+    // First delivery: one TransactWriteItems per counted event, none for the rest.
+    for event in &events {
+        counter.reset();
+        let consumed = consume(&dynamo, event).await.unwrap();
+        let counted = wadesk_domain::analytics::increment_for(event).is_some();
+        assert_eq!(
+            consumed,
+            if counted {
+                Consumed::Counted
+            } else {
+                Consumed::NotCounted
+            }
+        );
+        let expected: Vec<String> = if counted {
+            vec!["dynamodb:TransactWriteItems".into()]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(counter.requests(), expected, "{}", event.type_name());
+    }
+    let dynamo_once = read_all(&dynamo, &dynamo, &clock, day).await;
+    // Redelivery: the same transaction fails on the marker; still one request.
+    for event in &events {
+        counter.reset();
+        let consumed = consume(&dynamo, event).await.unwrap();
+        if wadesk_domain::analytics::increment_for(event).is_some() {
+            assert_eq!(consumed, Consumed::Duplicate);
+            assert_eq!(counter.requests(), ["dynamodb:TransactWriteItems"]);
+        }
+    }
+
+    let embedded_once = read_all(&once, &conversations, &clock, day).await;
+    let embedded_twice = read_all(&twice, &conversations, &clock, day).await;
+    let dynamo_twice = read_all(&dynamo, &dynamo, &clock, day).await;
+    assert_eq!(embedded_once, embedded_twice, "redelivery changed figures");
+    assert_eq!(embedded_once, dynamo_once, "DynamoDB differs from embedded");
+    assert_eq!(
+        dynamo_once, dynamo_twice,
+        "redelivery changed DynamoDB figures"
+    );
+
+    for (key, days, rolling) in &embedded_once {
+        let scope = scopes().into_iter().find(|s| s.key() == *key).unwrap();
+        let days = days.as_array().unwrap();
+        assert_eq!(days.len(), 3);
+        assert_eq!(days[1]["date"], "2024-05-01");
+        let mut expected = expected_day(&scope);
+        expected["from"] = json!("2024-05-01T00:00:00Z");
+        expected["to"] = json!("2024-05-02T00:00:00Z");
+        expected["active"] = json!(0);
+        expected["answered"] = json!(0);
+        assert_figures(&days[1], &expected, &format!("{key} on the day"));
+        // The day after is empty; the day before has only ana's late finish.
+        assert_figures(
+            &days[2],
+            &zero(json!({"active": null, "answered": null})),
+            &format!("{key} the day after"),
+        );
+        let before = match key.as_str() {
+            "ALL"
+            | "AGENT#ana"
+            | "QUEUE#sales"
+            | "AGENT_QUEUE#ana#sales"
+            | "CHANNEL#100000000000001" => {
+                zero(json!({"finished": 1, "avg_handling_seconds": 10.0}))
+            }
+            _ => zero(json!({})),
+        };
+        assert_figures(&days[0], &before, &format!("{key} the day before"));
+        // 20:00: the 24 hourly buckets from 21:00 the evening before.
+        expected["from"] = json!("2024-04-30T21:00:00Z");
+        expected["to"] = json!("2024-05-01T20:00:00Z");
+        assert_figures(rolling, &expected, &format!("{key} rolling"));
+    }
+
+    // A read: one Query of the scope's hours, plus the four status listings
+    // for the gauges when the range includes today.
+    let reader = AnalyticsReader {
+        counters: &dynamo,
+        conversations: &dynamo,
+        clock: &clock,
+    };
+    let past = DayRange {
+        first: day - Duration::days(30),
+        last: day - Duration::days(1),
+    };
+    counter.reset();
+    reader.dashboard(&Scope::All, &past).await.unwrap();
+    assert_eq!(counter.requests(), ["dynamodb:Query"]);
+    let with_today = DayRange {
+        first: day - Duration::days(91),
+        last: day,
+    };
+    counter.reset();
+    reader.dashboard(&Scope::All, &with_today).await.unwrap();
+    assert_eq!(counter.count("dynamodb"), 5, "{:?}", counter.requests());
+    counter.reset();
+    reader
+        .chat_statistics(&Scope::Agent(agent("ana")))
+        .await
+        .unwrap();
+    assert_eq!(counter.count("dynamodb"), 5, "{:?}", counter.requests());
+    assert!(counter.requests().iter().all(|r| r == "dynamodb:Query"));
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_of_the_same_events_count_each_once() {
+    let day = NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
+    let events = scripted_events(day);
+    let dynamo = wadesk_tests::dynamo_store(None).await;
+    let embedded = EmbeddedAnalytics::new();
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        for event in events.clone() {
+            let dynamo = dynamo.clone();
+            let embedded = embedded.clone();
+            tasks.push(tokio::spawn(async move {
+                consume(&dynamo, &event).await.unwrap();
+                consume(&embedded, &event).await.unwrap();
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let clock = ManualClock::frozen_at(at(day, "20:00:00"));
+    let from_dynamo = read_all(&dynamo, &dynamo, &clock, day).await;
+    let from_embedded = read_all(&embedded, &EmbeddedStore::new(), &clock, day).await;
+    assert_eq!(from_dynamo, from_embedded);
+    let all = &from_dynamo[0];
+    assert_eq!(all.0, "ALL");
+    assert_figures(&all.1[1], &expected_day(&Scope::All), "ALL, concurrent");
+}
+
+// ------------------------------------------------------------ over HTTP
+
+/// The local runner with a sales queue, agents ana and bob (sales, not ready),
+/// supervisor sue, and the demo channel routing to sales.
+struct Stack {
+    app: TestApp,
+    admin: String,
+}
+
+impl Stack {
+    async fn new() -> Self {
+        let app = TestApp::spawn().await;
+        let admin = app.token("root", "admin");
+        let stack = Self { app, admin };
+        let admin = stack.admin.clone();
+        stack
+            .expect(
+                Method::PUT,
+                "/admin/queues/sales",
+                &admin,
+                json!({"name": "Sales"}),
+                200,
+            )
+            .await;
+        stack
+            .expect(
+                Method::PUT,
+                "/admin/wrap-up-reasons",
+                &admin,
+                json!({"reasons": ["Resolved"]}),
+                200,
+            )
+            .await;
+        stack
+            .expect(
+                Method::PUT,
+                &format!("/admin/channels/{CHANNEL}"),
+                &admin,
+                json!({"display_phone_number": "+1 555 0100", "chat_enabled": true,
+                       "default_queue": "sales", "bot": false, "mask_sensitive_data": false,
+                       "reopen_message": "Hi again!",
+                       "push_template": {"name": "follow_up", "language": "en"}}),
+                200,
+            )
+            .await;
+        for name in ["ana", "bob"] {
+            stack
+                .expect(
+                    Method::PUT,
+                    &format!("/admin/agents/{name}"),
+                    &admin,
+                    json!({"name": name, "role": "agent", "queues": ["sales"], "max_concurrent": 2}),
+                    200,
+                )
+                .await;
+        }
+        stack
+    }
+
+    fn token(&self, agent: &str) -> String {
+        self.app.token(agent, "agent")
+    }
+
+    fn supervisor(&self) -> String {
+        self.app.token("sue", "supervisor")
+    }
+
+    async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Value,
+        status: u16,
+    ) -> Value {
+        let (got, answer) = self
+            .app
+            .call(method.clone(), path, Some(token), Some(body))
+            .await;
+        assert_eq!(got, status, "{method} {path}: {answer}");
+        answer
+    }
+
+    async fn act(&self, agent: &str, id: &str, action: &str, body: Value) -> Value {
+        let (status, answer) = self
+            .app
+            .call(
+                Method::POST,
+                &format!("/conversations/{id}/{action}"),
+                Some(&self.token(agent)),
+                Some(body),
+            )
+            .await;
+        assert!(
+            (200..300).contains(&status),
+            "{agent} {action} {id}: {status} {answer}"
+        );
+        answer
+    }
+
+    async fn state(&self, agent: &str, state: &str) {
+        self.expect(
+            Method::PUT,
+            "/me/state",
+            &self.token(agent),
+            json!({ "state": state }),
+            200,
+        )
+        .await;
+    }
+
+    async fn now(&self) -> DateTime<Utc> {
+        let (_, clock) = self.app.get_json("/_local/clock").await;
+        clock["now"].as_str().unwrap().parse().unwrap()
+    }
+
+    async fn advance(&self, seconds: i64) {
+        let (status, answer) = self
+            .app
+            .post_json("/_local/clock/advance", json!({ "seconds": seconds }))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+
+    /// Moves the clock to `target` plus the sub-second part the wall clock has.
+    async fn advance_to(&self, target: DateTime<Utc>) {
+        let now = self.now().await;
+        assert!(now < target, "{now} is already past {target}");
+        self.advance((target - now).num_seconds() + 1).await;
+    }
+
+    async fn customer_writes(&self, from: &str, text: &str) -> String {
+        let (status, answer) = self
+            .app
+            .post_json(
+                "/_local/inbound",
+                json!({"from": from, "name": "Customer", "text": text}),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        answer["conversation_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn offered(&self, agent: &str) -> Vec<String> {
+        let (status, list) = self
+            .app
+            .call(
+                Method::GET,
+                "/conversations?view=offered",
+                Some(&self.token(agent)),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{list}");
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.app.call(Method::GET, path, token, None).await
+    }
+}
+
+/// The runner's clock runs with the wall clock plus whole seconds, and
+/// WhatsApp timestamps are whole seconds: starting each timed exchange just
+/// after a wall-clock second keeps every measured delay to the exact second.
+async fn align_to_second() {
+    let millis = u64::from(Utc::now().timestamp_subsec_millis());
+    tokio::time::sleep(std::time::Duration::from_millis(1005 - millis.min(1000))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scripted_day_over_http_gives_exact_figures() {
+    let stack = Stack::new().await;
+    let start = stack.now().await.date_naive() + Duration::days(1);
+    let eve = start; // the evening before the day
+    let day = start + Duration::days(1);
+
+    // The evening before, 20:00: X writes, ana alone is available; she takes
+    // the offer at once, answers after 10 s and finishes after 30 s.
+    stack.advance_to(at(eve, "20:00:00")).await;
+    stack.state("ana", "available").await;
+    align_to_second().await;
+    let x = stack.customer_writes("34600000100", "hello").await;
+    assert_eq!(stack.offered("ana").await, vec![x.clone()]);
+    stack.act("ana", &x, "accept", json!({})).await;
+    stack.advance(10).await;
+    stack
+        .act("ana", &x, "messages", json!({"text": "hi"}))
+        .await;
+    stack.advance(20).await;
+    stack.act("ana", &x, "end", json!({})).await;
+    stack
+        .act("ana", &x, "wrap-up", json!({"reason": "Resolved"}))
+        .await;
+
+    // The day, 08:00. A: offered to ana, accepted after 5 s, answered 45 s
+    // after it arrived; the customer writes again 60 s later and is answered
+    // in 15 s; ended 120 s later: handling 5 s → 240 s = 235 s.
+    stack.advance_to(at(day, "08:00:00")).await;
+    align_to_second().await;
+    let a = stack.customer_writes("34600000101", "my order").await;
+    assert_eq!(stack.offered("ana").await, vec![a.clone()]);
+    stack.advance(5).await;
+    stack.act("ana", &a, "accept", json!({})).await;
+    stack.advance(40).await;
+    stack
+        .act("ana", &a, "messages", json!({"text": "looking"}))
+        .await;
+    stack.advance(60).await;
+    stack.customer_writes("34600000101", "any news?").await;
+    stack.advance(15).await;
+    stack
+        .act("ana", &a, "messages", json!({"text": "shipped"}))
+        .await;
+    stack.advance(120).await;
+    stack.act("ana", &a, "end", json!({})).await;
+    stack
+        .act("ana", &a, "wrap-up", json!({"reason": "Resolved"}))
+        .await;
+
+    // B, 09:00: offered to bob, who lets it time out (RONA); ana (not ready)
+    // takes it 40 s after arrival, answers at 60 s, finishes 30 s later.
+    stack.advance_to(at(day, "09:00:00")).await;
+    stack.state("ana", "not_ready").await;
+    stack.state("bob", "available").await;
+    align_to_second().await;
+    let b = stack.customer_writes("34600000102", "refund").await;
+    assert_eq!(stack.offered("bob").await, vec![b.clone()]);
+    stack.advance(31).await;
+    let (_, bob) = stack.get("/me", Some(&stack.token("bob"))).await;
+    assert_eq!(bob["state"], "rona");
+    stack.advance(9).await;
+    stack.act("ana", &b, "take", json!({"force": false})).await;
+    stack.advance(20).await;
+    stack
+        .act("ana", &b, "messages", json!({"text": "refunded"}))
+        .await;
+    stack.advance(30).await;
+    stack.act("ana", &b, "end", json!({})).await;
+    stack
+        .act("ana", &b, "wrap-up", json!({"reason": "Resolved"}))
+        .await;
+
+    // C, 10:00: bob is back; accepts at once and answers after 10 s; it stays active.
+    stack.advance_to(at(day, "10:00:00")).await;
+    stack.state("bob", "available").await;
+    align_to_second().await;
+    let c = stack.customer_writes("34600000103", "question").await;
+    assert_eq!(stack.offered("bob").await, vec![c.clone()]);
+    stack.act("bob", &c, "accept", json!({})).await;
+    stack.advance(10).await;
+    stack
+        .act("bob", &c, "messages", json!({"text": "yes?"}))
+        .await;
+
+    // 11:00: ana reopens A; the customer replies 30 s later (handling starts)
+    // and is answered in 20 s; ana finishes 40 s later: handling 60 s.
+    stack.advance_to(at(day, "11:00:00")).await;
+    align_to_second().await;
+    stack.act("ana", &a, "reopen", json!({})).await;
+    stack.advance(30).await;
+    let replied = stack.customer_writes("34600000101", "one more thing").await;
+    assert_eq!(replied, a, "the reply goes to the reopened conversation");
+    stack.advance(20).await;
+    stack
+        .act("ana", &a, "messages", json!({"text": "sure"}))
+        .await;
+    stack.advance(40).await;
+    stack.act("ana", &a, "end", json!({})).await;
+    stack
+        .act("ana", &a, "wrap-up", json!({"reason": "Resolved"}))
+        .await;
+
+    // 12:00: ana reopens B; the customer declines with #STOP (an opt-out too).
+    stack.advance_to(at(day, "12:00:00")).await;
+    stack.act("ana", &b, "reopen", json!({})).await;
+    stack.advance(10).await;
+    stack.customer_writes("34600000102", "#STOP").await;
+
+    // 20:30: X's window (opened 20:00 the evening before) has expired; ana
+    // sends the one utility push, which X leaves unanswered.
+    stack.advance_to(at(day, "20:30:00")).await;
+    stack.act("ana", &x, "push", json!({})).await;
+
+    let sue = stack.supervisor();
+    let dashboard = |query: String| {
+        let sue = sue.clone();
+        let stack = &stack;
+        async move {
+            let (status, answer) = stack
+                .get(
+                    &format!("/analytics/dashboard?from={eve}&to={day}{query}"),
+                    Some(&sue),
+                )
+                .await;
+            assert_eq!(status, 200, "{answer}");
+            answer["days"].as_array().unwrap().clone()
+        }
+    };
+    let day_bounds = json!({
+        "from": format!("{day}T00:00:00Z"), "to": format!("{}T00:00:00Z", day + Duration::days(1))
+    });
+    let with_bounds = |mut figures: Value| {
+        figures["from"] = day_bounds["from"].clone();
+        figures["to"] = day_bounds["to"].clone();
+        figures
+    };
+    // Responses: A 45 s and 15 s, B 60 s, C 10 s, A reopened 20 s. Handling:
+    // A 235 s, B 50 s, A reopened 60 s; B's declined reopen finishes too (a
+    // fourth finish, with no handling sample: nobody handled it). Live now: C
+    // (active, answered) and X (pushed, waiting; answered the evening before).
+    let everyone = zero(json!({
+        "agent_initiated": 3, "user_replied": 1, "declined": 1, "finished": 4,
+        "avg_response_seconds": 30.0, "avg_handling_seconds": 115.0,
+        "rona": 1, "window_expiries": 1, "opt_outs": 1, "active": 1, "answered": 2
+    }));
+    let ana_day = zero(json!({
+        "agent_initiated": 3, "user_replied": 1, "declined": 1, "finished": 4,
+        "avg_response_seconds": 35.0, "avg_handling_seconds": 115.0,
+        "active": 0, "answered": 1
+    }));
+    let bob_day =
+        zero(json!({"avg_response_seconds": 10.0, "rona": 1, "active": 1, "answered": 1}));
+    // Window expiries and opt-outs have no queue; the #STOP's `CustomerOptedOut`
+    // names no owner (the inbound path does not read the conversation), so the
+    // opt-out counts for everyone and the channel, the decline for ana.
+    let mut sales_day = everyone.clone();
+    sales_day["window_expiries"] = json!(0);
+    sales_day["opt_outs"] = json!(0);
+
+    let days = dashboard(String::new()).await;
+    assert_eq!(days.len(), 2);
+    assert_eq!(days[0]["date"], eve.to_string());
+    assert_eq!(days[1]["date"], day.to_string());
+    assert_figures(
+        &days[0],
+        &zero(json!({
+            "from": format!("{eve}T00:00:00Z"), "finished": 1, "avg_response_seconds": 10.0,
+            "avg_handling_seconds": 30.0, "active": null, "answered": null
+        })),
+        "everyone, the evening before",
+    );
+    assert_figures(&days[1], &with_bounds(everyone.clone()), "everyone");
+    for (query, expected) in [
+        ("&agent=ana", &ana_day),
+        ("&agent=bob", &bob_day),
+        ("&queue=sales", &sales_day),
+        ("&agent=ana&queue=sales", &ana_day),
+        (&format!("&channel={CHANNEL}")[..], &everyone),
+    ] {
+        let days = dashboard(query.to_owned()).await;
+        assert_figures(&days[1], &with_bounds(expected.clone()), query);
+    }
+
+    // The rolling 24 h at 20:30 start at 21:00 the evening before: X's
+    // conversation is out, its window expiry in.
+    let (status, rolling) = stack.get("/analytics/chat-statistics", Some(&sue)).await;
+    assert_eq!(status, 200, "{rolling}");
+    let mut expected = everyone.clone();
+    expected["from"] = json!(format!("{eve}T21:00:00Z"));
+    assert_figures(&rolling, &expected, "rolling, everyone");
+    assert!(rolling["to"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{day}T20:30:")));
+
+    // An agent sees their own figures, and only those.
+    let (status, own) = stack
+        .get("/analytics/chat-statistics", Some(&stack.token("bob")))
+        .await;
+    assert_eq!(status, 200, "{own}");
+    assert_figures(&own, &bob_day, "bob's own");
+    let (status, own) = stack
+        .get(
+            &format!("/analytics/dashboard?from={day}&to={day}&agent=ana"),
+            Some(&stack.token("ana")),
+        )
+        .await;
+    assert_eq!(status, 200, "{own}");
+    assert_figures(&own["days"][0], &with_bounds(ana_day.clone()), "ana's own");
+
+    // Redelivering every event the day published changes nothing.
+    for event in stack.app.runner.app.events.published() {
+        consume(&stack.app.runner.analytics, &event).await.unwrap();
+    }
+    let days = dashboard(String::new()).await;
+    assert_figures(
+        &days[1],
+        &with_bounds(everyone),
+        "everyone, after redelivery",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopen_decline_and_opt_out_events_reach_the_figures_through_the_runner() {
+    // Fed straight into the runner's consumer, as its bus would deliver them,
+    // and read over HTTP at the end of their day.
+    let stack = Stack::new().await;
+    let today = stack.now().await.date_naive() + Duration::days(1);
+    stack.advance_to(at(today, "23:59:00")).await;
+    for event in scripted_events(today) {
+        consume(&stack.app.runner.analytics, &event).await.unwrap();
+    }
+    let (status, answer) = stack
+        .get(
+            &format!("/analytics/dashboard?from={today}&to={today}"),
+            Some(&stack.supervisor()),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let mut expected = expected_day(&Scope::All);
+    expected["active"] = json!(0);
+    expected["answered"] = json!(0);
+    assert_figures(&answer["days"][0], &expected, "everyone");
+    let (_, answer) = stack
+        .get(
+            "/analytics/chat-statistics?agent=ana&queue=billing",
+            Some(&stack.token("ana")),
+        )
+        .await;
+    assert_figures(
+        &answer,
+        &expected_day(&Scope::AgentInQueue(agent("ana"), queue("billing"))),
+        "ana in billing",
+    );
+}
+
+#[tokio::test]
+async fn analytics_requests_are_authorised_and_validated() {
+    let stack = Stack::new().await;
+    let ana = stack.token("ana");
+    let sue = stack.supervisor();
+    let cases: [(&str, Option<&str>, u16, &str); 14] = [
+        ("/analytics/chat-statistics", None, 401, "unauthenticated"),
+        ("/analytics/dashboard", None, 401, "unauthenticated"),
+        (
+            "/analytics/chat-statistics?agent=bob",
+            Some(&ana),
+            403,
+            "forbidden",
+        ),
+        (
+            "/analytics/chat-statistics?queue=sales",
+            Some(&ana),
+            403,
+            "forbidden",
+        ),
+        (
+            "/analytics/dashboard?channel=100000000000001",
+            Some(&ana),
+            403,
+            "forbidden",
+        ),
+        (
+            "/analytics/dashboard?from=yesterday",
+            Some(&sue),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/analytics/dashboard?from=2024-05-02&to=2024-05-01",
+            Some(&sue),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/analytics/dashboard?from=2024-01-01&to=2024-04-02",
+            Some(&sue),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/analytics/dashboard?agent=no%20spaces",
+            Some(&sue),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/analytics/dashboard?agent=bob&channel=100000000000001",
+            Some(&sue),
+            400,
+            "invalid_request",
+        ),
+        ("/analytics/statistics", Some(&sue), 404, "not_found"),
+        (
+            "/analytics/dashboard?from=2024-01-01&to=2024-04-01",
+            Some(&sue),
+            200,
+            "",
+        ),
+        (
+            "/analytics/dashboard?from=2024-05-01T10:00:00%2B02:00&to=2024-05-03",
+            Some(&sue),
+            200,
+            "",
+        ),
+        ("/analytics/chat-statistics?agent=ana", Some(&ana), 200, ""),
+    ];
+    for (path, token, status, code) in cases {
+        let (got, answer) = stack.get(path, token).await;
+        assert_eq!(got, status, "{path}: {answer}");
+        if status != 200 {
+            assert_eq!(answer["error"]["code"], code, "{path}: {answer}");
+            assert!(answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()));
+        }
+    }
+    let (_, range) = stack
+        .get(
+            "/analytics/dashboard?from=2024-01-01&to=2024-04-01",
+            Some(&sue),
+        )
+        .await;
+    assert_eq!(range["days"].as_array().unwrap().len(), 92);
+    let (_, default) = stack.get("/analytics/dashboard", Some(&sue)).await;
+    let days = default["days"].as_array().unwrap();
+    assert_eq!(days.len(), 7, "the last 7 days by default");
+    assert_eq!(days[6]["date"], stack.now().await.date_naive().to_string());
+    let (status, answer) = stack
+        .app
+        .call(
+            Method::POST,
+            "/analytics/dashboard",
+            Some(&sue),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 404, "{answer}");
+}
+
+/// The consumer's EventBridge rule matches exactly the event types analytics
+/// counts: none missed, and no invocation for the others.
+#[test]
+fn the_template_rule_matches_exactly_the_counted_event_types() {
+    let template = include_str!("../../../infra/template.yaml");
+    let function = template
+        .split("\n  AnalyticsConsumerFunction:\n")
+        .nth(1)
+        .expect("AnalyticsConsumerFunction in infra/template.yaml");
+    let rule = function
+        .split("detail-type:\n")
+        .nth(1)
+        .expect("a detail-type pattern");
+    let matched: Vec<&str> = rule
+        .lines()
+        .map_while(|line| line.trim().strip_prefix("- "))
+        .collect();
+    assert_eq!(
+        matched,
+        wadesk_domain::analytics::COUNTED_EVENT_TYPES,
+        "the rule's detail-type list"
+    );
+    assert!(function.contains("Binary: analytics-consumer"));
+    for (_, path) in [
+        ("GET", "/analytics/dashboard"),
+        ("GET", "/analytics/chat-statistics"),
+    ] {
+        assert!(
+            template.contains(&format!("Path: {path}\n")),
+            "{path} routed"
+        );
+    }
+}
