@@ -1,7 +1,8 @@
 //! The OpenAPI document (`docs/openapi.json`) against the code.
 //!
-//! - Every route served (the agent API's `ROUTES`, the webhook's two, the local
-//!   runner's own) is documented, and every documented operation is served.
+//! - Every route served (the agent API's `ROUTES`, analytics' `ROUTES`, the
+//!   webhook's two, the local runner's own) is documented, and every documented
+//!   operation is served.
 //! - Over HTTP through the local runner, a representative desk scenario: every
 //!   answer must have a status the document gives for that operation, and a body
 //!   that the document's schema for it accepts (JSON Schema 2020-12, `$ref`s
@@ -59,6 +60,7 @@ fn documented_operations(doc: &Value) -> BTreeSet<(String, String)> {
 fn served_operations() -> BTreeSet<(String, String)> {
     agent_api::ROUTES
         .iter()
+        .chain(analytics::ROUTES)
         .chain(WEBHOOK_ROUTES)
         .chain(LOCAL_ROUTES)
         .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
@@ -144,8 +146,9 @@ fn every_route_served_is_documented_and_every_documented_route_is_served() {
         "in docs/openapi.json but not served (stale, or the served lists here are out of date): {stale:?}"
     );
 
-    let agent_routes: BTreeSet<(String, String)> = agent_api::ROUTES
+    let bearer_routes: BTreeSet<(String, String)> = agent_api::ROUTES
         .iter()
+        .chain(analytics::ROUTES)
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect();
     let mut operation_ids = BTreeSet::new();
@@ -165,8 +168,8 @@ fn every_route_served_is_documented_and_every_documented_route_is_served() {
             "{method} {path}: no responses"
         );
 
-        // The agent API needs the JWT; nothing else does.
-        let expected_security = if agent_routes.contains(&(method.clone(), path.clone())) {
+        // The agent API and analytics need the JWT; nothing else does.
+        let expected_security = if bearer_routes.contains(&(method.clone(), path.clone())) {
             json!([{"bearerAuth": []}])
         } else {
             json!([])
@@ -404,6 +407,96 @@ fn the_schemas_refuse_wrong_shapes() {
     ));
     assert!(!accepts(&send, &json!({})));
     assert!(!accepts(&send, &json!({"text": "x".repeat(4097)})));
+
+    // Analytics: the rolling figures always carry the gauges; a past day has
+    // none (both `null`), today has both; an average without samples is `null`.
+    let figures = json!({
+        "from": "2026-01-02T04:00:00Z", "to": "2026-01-03T03:04:05.123456Z", "agent_initiated": 3,
+        "user_replied": 1, "declined": 1, "finished": 2, "active": 0, "answered": 1,
+        "avg_response_seconds": 12.5, "avg_handling_seconds": null, "window_expiries": 0, "opt_outs": 1, "rona": 0
+    });
+    let validator = schema("Figures");
+    assert!(
+        accepts(&validator, &figures),
+        "{}",
+        schema_errors(&validator, &figures)
+    );
+    for (what, wrong) in [
+        ("a figure missing", without(&figures, "rona")),
+        ("an unknown figure", with(&figures, "/chats", json!(1))),
+        ("no gauge", with(&figures, "/active", Value::Null)),
+        ("a negative count", with(&figures, "/finished", json!(-1))),
+        (
+            "a fractional count",
+            with(&figures, "/declined", json!(1.5)),
+        ),
+        ("a null count", with(&figures, "/opt_outs", Value::Null)),
+        (
+            "an average as text",
+            with(&figures, "/avg_response_seconds", json!("12.5")),
+        ),
+        ("a malformed time", with(&figures, "/from", json!("today"))),
+        (
+            "a date for a time",
+            with(&figures, "/to", json!("2026-01-03")),
+        ),
+        ("a field missing", without(&figures, "avg_handling_seconds")),
+    ] {
+        assert!(!accepts(&validator, &wrong), "Figures accepts {what}");
+    }
+
+    let mut past = with(&figures, "/date", json!("2026-01-02"));
+    past = with(&past, "/active", Value::Null);
+    past = with(&past, "/answered", Value::Null);
+    let today = with(
+        &with(&figures, "/date", json!("2026-01-03")),
+        "/answered",
+        json!(0),
+    );
+    let validator = schema("DayFigures");
+    for day in [&past, &today] {
+        assert!(
+            accepts(&validator, day),
+            "{}",
+            schema_errors(&validator, day)
+        );
+    }
+    for (what, wrong) in [
+        ("no date", without(&past, "date")),
+        (
+            "a time for a date",
+            with(&past, "/date", json!("2026-01-02T00:00:00Z")),
+        ),
+        (
+            "a malformed date",
+            with(&past, "/date", json!("2026-02-30")),
+        ),
+        (
+            "one gauge without the other",
+            with(&past, "/active", json!(2)),
+        ),
+        (
+            "the other gauge without the one",
+            with(&past, "/answered", json!(2)),
+        ),
+        ("an unknown figure", with(&today, "/chats", json!(1))),
+    ] {
+        assert!(!accepts(&validator, &wrong), "DayFigures accepts {what}");
+    }
+    let dashboard = schema("Dashboard");
+    assert!(accepts(&dashboard, &json!({"days": [past, today]})));
+    assert!(
+        !accepts(&dashboard, &json!({"days": []})),
+        "a dashboard has at least one day"
+    );
+    assert!(
+        !accepts(&dashboard, &json!([past])),
+        "a dashboard is {{\"days\": [...]}}"
+    );
+    assert!(
+        !accepts(&dashboard, &json!({"days": [figures]})),
+        "a day has its date"
+    );
 }
 
 /// The stack over HTTP, with every answer checked against the document.
@@ -1745,6 +1838,217 @@ async fn the_handlers_answer_as_the_document_says() {
         outbox.iter().any(|m| m["type"] == "template"),
         "the push went out"
     );
+
+    // Analytics, after all that: supervisors and admins see any scope, agents
+    // their own; the gauges are on today's entry only.
+    let now = c.expect(M::GET, "/_local/clock", None, None, 200).await;
+    let today = chrono::DateTime::parse_from_rfc3339(now["now"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+        .date_naive();
+    let yesterday = today - chrono::Duration::days(1);
+    let days = |dashboard: &Value| -> Vec<Value> { dashboard["days"].as_array().unwrap().clone() };
+    let total = |dashboard: &Value, figure: &str| -> u64 {
+        days(dashboard)
+            .iter()
+            .map(|day| day[figure].as_u64().unwrap())
+            .sum()
+    };
+
+    let everything = c
+        .expect(M::GET, "/analytics/dashboard", sue, None, 200)
+        .await;
+    let all_days = days(&everything);
+    assert_eq!(
+        all_days.len(),
+        7,
+        "the last 7 days by default: {everything}"
+    );
+    assert_eq!(all_days[6]["date"], today.to_string());
+    assert_eq!(
+        all_days[0]["date"],
+        (today - chrono::Duration::days(6)).to_string()
+    );
+    for day in &all_days[..6] {
+        assert_eq!(
+            (&day["active"], &day["answered"]),
+            (&Value::Null, &Value::Null),
+            "{day}"
+        );
+    }
+    assert!(all_days[6]["active"].is_u64() && all_days[6]["answered"].is_u64());
+    assert_eq!(
+        total(&everything, "agent_initiated"),
+        3,
+        "bob's two reopens and ana's push: {everything}"
+    );
+    let filtered = c
+        .expect(
+            M::GET,
+            &format!("/analytics/dashboard?from={yesterday}&to={today}&agent=bob&queue=sales"),
+            sue,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(days(&filtered).len(), 2);
+    assert_eq!(total(&filtered, "agent_initiated"), 2, "{filtered}");
+    let as_times = c
+        .expect(
+            M::GET,
+            &format!("/analytics/dashboard?from={yesterday}T23:59:59Z&to={today}T00:00:00%2B00:00&agent=bob"),
+            sue,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(
+        days(&as_times)
+            .iter()
+            .map(|day| day["date"].clone())
+            .collect::<Vec<_>>(),
+        [json!(yesterday.to_string()), json!(today.to_string())],
+        "a time stands for its UTC date"
+    );
+    let week_ago = today - chrono::Duration::days(7);
+    let past = c
+        .expect(
+            M::GET,
+            &format!("/analytics/dashboard?from={week_ago}&to={week_ago}&channel={CHANNEL}"),
+            admin,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(
+        (&past["days"][0]["active"], &past["days"][0]["finished"]),
+        (&Value::Null, &json!(0)),
+        "{past}"
+    );
+    let rolling = c
+        .expect(M::GET, "/analytics/chat-statistics", sue, None, 200)
+        .await;
+    assert!(rolling["active"].is_u64() && rolling["answered"].is_u64());
+    c.expect(
+        M::GET,
+        "/analytics/chat-statistics?agent=bob&queue=sales",
+        sue,
+        None,
+        200,
+    )
+    .await;
+    c.expect(
+        M::GET,
+        &format!("/analytics/chat-statistics?channel={CHANNEL}"),
+        admin,
+        None,
+        200,
+    )
+    .await;
+
+    // An agent: their own figures, and nothing wider.
+    let own = c
+        .expect(M::GET, "/analytics/dashboard", bob, None, 200)
+        .await;
+    let bobs = c
+        .expect(M::GET, "/analytics/dashboard?agent=bob", sue, None, 200)
+        .await;
+    assert_eq!(own, bobs, "an agent's own figures by default");
+    assert_eq!(total(&own, "agent_initiated"), 2);
+    let own = c
+        .expect(
+            M::GET,
+            &format!("/analytics/dashboard?from={yesterday}&agent=bob&queue=sales"),
+            bob,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(own, filtered, "an agent within a queue");
+    c.expect(M::GET, "/analytics/chat-statistics", ana, None, 200)
+        .await;
+    c.expect(
+        M::GET,
+        "/analytics/chat-statistics?agent=ana&queue=sales",
+        ana,
+        None,
+        200,
+    )
+    .await;
+    for (path, token) in [
+        ("/analytics/dashboard?agent=bob", ana),
+        ("/analytics/dashboard?queue=sales", ana),
+        ("/analytics/chat-statistics?agent=bob&queue=sales", ana),
+        ("/analytics/chat-statistics?channel=100000000000001", ana),
+        ("/analytics/dashboard", bot),
+        ("/analytics/chat-statistics", bot),
+    ] {
+        c.expect_error(M::GET, path, token, None, 403, "forbidden")
+            .await;
+    }
+    let wizard = app.token("merlin", "wizard");
+    c.expect_error(
+        M::GET,
+        "/analytics/chat-statistics",
+        Some(wizard.as_str()),
+        None,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // No token, or a bad one.
+    for path in ["/analytics/dashboard", "/analytics/chat-statistics"] {
+        c.expect_error(M::GET, path, None, None, 401, "unauthenticated")
+            .await;
+        c.expect_error(
+            M::GET,
+            path,
+            Some("not.a.jwt"),
+            None,
+            401,
+            "unauthenticated",
+        )
+        .await;
+    }
+
+    // Bad dates and filters.
+    let too_early = today - chrono::Duration::days(92);
+    for path in [
+        "/analytics/dashboard?from=yesterday".to_owned(),
+        "/analytics/dashboard?to=2026-13-01".to_owned(),
+        "/analytics/dashboard?from=2026-1-2".to_owned(),
+        "/analytics/dashboard?to=2026-01-02T25:00:00Z".to_owned(),
+        format!("/analytics/dashboard?from={today}&to={yesterday}"),
+        format!("/analytics/dashboard?from={too_early}&to={today}"),
+        "/analytics/dashboard?agent=a%20b".to_owned(),
+        format!("/analytics/dashboard?channel={CHANNEL}&queue=sales"),
+        "/analytics/chat-statistics?channel=not-digits".to_owned(),
+        format!("/analytics/chat-statistics?channel={CHANNEL}&agent=bob"),
+    ] {
+        c.expect_error(M::GET, &path, sue, None, 400, "invalid_request")
+            .await;
+    }
+    c.expect_error(
+        M::GET,
+        "/analytics/dashboard?from=last-week",
+        bob,
+        None,
+        400,
+        "invalid_request",
+    )
+    .await;
+    c.expect(
+        M::GET,
+        &format!(
+            "/analytics/dashboard?from={}&to={today}",
+            today - chrono::Duration::days(91)
+        ),
+        sue,
+        None,
+        200,
+    )
+    .await;
 
     // The scenario went through every documented operation.
     let exercised = c.exercised.lock().unwrap().clone();
