@@ -8,7 +8,11 @@
 # 3. starts moto's server on a free loopback port (log: target/moto.log) and
 #    exports WADESK_MOTO_ENDPOINT plus dummy AWS credentials,
 # 4. runs `cargo test --workspace --all-targets` then `cargo test --workspace --doc`
-#    (extra arguments go to both), and stops moto on any exit.
+#    (extra arguments go to both),
+# 5. runs the contract test (scripts/schemathesis.sh: schemathesis against the
+#    local runner with docs/openapi.json) when no extra arguments were given,
+#    or whenever WADESK_SCHEMATHESIS=1 (WADESK_SCHEMATHESIS=0 skips it),
+# and stops moto and the runner on any exit.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +22,12 @@ VENV="$ROOT/.venv"
 REQS="$ROOT/scripts/requirements-test.txt"
 MOTO_VERSION="5.2.5"
 CFN_LINT_VERSION="1.58.0"
+SCHEMATHESIS_VERSION="4.32.5"
 MOTO_PID=""
+
+# run_schemathesis and stop_runner.
+# shellcheck source=scripts/schemathesis.sh
+source "$ROOT/scripts/schemathesis.sh"
 
 log() { printf '[test.sh] %s\n' "$*" >&2; }
 
@@ -28,16 +37,20 @@ ensure_venv() {
         python3 -m venv "$VENV"
     fi
     # Skip pip entirely when the pinned versions are already there.
-    if "$VENV/bin/python" - "$MOTO_VERSION" "$CFN_LINT_VERSION" <<'PY' 2>/dev/null; then
+    if "$VENV/bin/python" - "$MOTO_VERSION" "$CFN_LINT_VERSION" "$SCHEMATHESIS_VERSION" <<'PY' 2>/dev/null; then
 import sys
 from importlib.metadata import version
-want_moto, want_lint = sys.argv[1], sys.argv[2]
-ok = version("moto") == want_moto and version("cfn-lint") == want_lint
+want_moto, want_lint, want_st = sys.argv[1], sys.argv[2], sys.argv[3]
+ok = (
+    version("moto") == want_moto
+    and version("cfn-lint") == want_lint
+    and version("schemathesis") == want_st
+)
 # moto's server extra pulls in flask; without it moto_server cannot start.
 version("flask")
 sys.exit(0 if ok else 1)
 PY
-        log "venv ok (moto $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION)"
+        log "venv ok (moto $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION, schemathesis $SCHEMATHESIS_VERSION)"
     else
         log "installing test tools into .venv"
         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
@@ -109,7 +122,7 @@ aws_test_env() {
 }
 
 main() {
-    trap stop_moto EXIT
+    trap 'stop_runner; stop_moto' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
@@ -149,6 +162,18 @@ main() {
         cargo test "${scope[@]}" --doc "$@" | tee -a "$out"
     else
         log "target selection given: skipping the separate doc-test run"
+    fi
+
+    local contract="${WADESK_SCHEMATHESIS:-}"
+    if [[ -z "$contract" ]]; then
+        contract=$(($# == 0 ? 1 : 0))
+    fi
+    if [[ "$contract" == 1 ]]; then
+        log "contract test: schemathesis against the local runner (scripts/schemathesis.sh)"
+        run_schemathesis "$VENV"
+        log "contract test passed"
+    else
+        log "skipping the schemathesis contract test (extra arguments given, or WADESK_SCHEMATHESIS=0; WADESK_SCHEMATHESIS=1 runs it)"
     fi
     summarize "$out"
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: moto's server for AWS, test data,
 //! and a [`TestApp`] that runs the local runner on a free loopback port.
 
+pub mod fault_proxy;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 

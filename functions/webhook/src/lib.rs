@@ -115,20 +115,31 @@ where
     let mut failures = 0usize;
     for message in batch.messages {
         match receive_message(app, message).await {
-            Ok(InboundOutcome::Stored {
-                conversation_id,
-                status,
-                started,
-            }) => {
-                summary.messages_stored += 1;
-                if started && status == ConversationStatus::Unanswered {
-                    // Stored first; a routing failure leaves it waiting in its queue.
-                    if let Err(error) = wadesk_app::desk::route(app, conversation_id).await {
-                        tracing::error!(error = %error_chain(&error), "routing failed");
+            Ok(outcome) => {
+                let started = match outcome {
+                    InboundOutcome::Stored {
+                        conversation_id,
+                        status,
+                        started,
+                    } => {
+                        summary.messages_stored += 1;
+                        started.then_some((conversation_id, status))
+                    }
+                    InboundOutcome::Duplicate { started } => {
+                        summary.duplicates += 1;
+                        started
+                    }
+                };
+                // A new queued conversation is offered. On a redelivery this is
+                // done again, so an offer lost to a failure is made on WhatsApp's
+                // retry (routing an offered conversation changes nothing).
+                if let Some((id, ConversationStatus::Unanswered)) = started {
+                    if let Err(error) = wadesk_app::desk::route(app, id).await {
+                        failures += 1;
+                        tracing::error!(error = %error_chain(&error), "routing failed; WhatsApp will redeliver");
                     }
                 }
             }
-            Ok(InboundOutcome::Duplicate) => summary.duplicates += 1,
             Err(error) => {
                 failures += 1;
                 tracing::error!(error = %error_chain(&error), "inbound message not stored");

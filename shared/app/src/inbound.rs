@@ -18,8 +18,12 @@ pub enum InboundOutcome {
         /// The message started a new conversation.
         started: bool,
     },
-    /// Already stored by an earlier delivery: nothing changed.
-    Duplicate,
+    /// Already stored by an earlier delivery: nothing changed. `started` is
+    /// the conversation that delivery started, so what followed it (routing)
+    /// can be done again if it was lost.
+    Duplicate {
+        started: Option<(ConversationId, ConversationStatus)>,
+    },
 }
 
 /// Stores one customer message: at most one read and one transaction when the
@@ -96,7 +100,15 @@ where
                     // The first delivery may have died before publishing.
                     app.events.publish(&events).await?;
                     tracing::info!("duplicate delivery ignored");
-                    return Ok(InboundOutcome::Duplicate);
+                    let started = events.iter().find_map(|e| match &e.event {
+                        wadesk_domain::DomainEvent::ConversationStarted {
+                            conversation_id,
+                            status,
+                            ..
+                        } => Some((*conversation_id, *status)),
+                        _ => None,
+                    });
+                    return Ok(InboundOutcome::Duplicate { started });
                 }
                 Err(CommitError::Conflict) => {
                     tracing::debug!(attempt, "customer changed concurrently; retrying");

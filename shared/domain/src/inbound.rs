@@ -135,7 +135,7 @@ pub fn decide_inbound(
             },
             now,
         ));
-        if next.opt_out.is_opted_out() {
+        if next.opt_out.is_opted_out() && !stop {
             // A conversation the customer starts on their own lifts their opt-out.
             next.opt_out.opted_in_at = Some(now);
             events.push(EventEnvelope::new(

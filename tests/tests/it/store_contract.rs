@@ -320,7 +320,7 @@ pub async fn racing_first_messages_open_one_session<S: ConversationStore>(store:
             } => {
                 conversations.insert(conversation_id);
             }
-            InboundOutcome::Duplicate => panic!("distinct wamids are not duplicates"),
+            InboundOutcome::Duplicate { .. } => panic!("distinct wamids are not duplicates"),
         }
     }
     assert_eq!(conversations.len(), 1, "one live session per customer");
@@ -357,7 +357,7 @@ pub async fn racing_duplicates_store_once<S: ConversationStore>(store: S) {
                 stored += 1;
                 conversation = Some(conversation_id);
             }
-            InboundOutcome::Duplicate => duplicates += 1,
+            InboundOutcome::Duplicate { .. } => duplicates += 1,
         }
     }
     assert_eq!((stored, duplicates), (1, 7));
