@@ -1,0 +1,64 @@
+//! Public on-demand list prices used for the cost per message, with where and
+//! when they were read. US East (N. Virginia), the region every public price
+//! list quotes; `samconfig.toml` deploys to eu-west-1, where DynamoDB and
+//! Lambda list about 10–13 % higher. Free tiers are left out.
+
+/// When the prices below were looked up.
+pub const PRICES_READ_ON: &str = "2026-11-23";
+pub const REGION: &str = "us-east-1";
+
+/// DynamoDB on-demand (Standard table class), per million request units,
+/// since the 2024-11-01 price cut.
+pub const DYNAMODB_WRITE_PER_MILLION: f64 = 0.625;
+pub const DYNAMODB_READ_PER_MILLION: f64 = 0.125;
+
+/// EventBridge custom events put on a bus, per million (64 KB chunks).
+pub const EVENTBRIDGE_EVENT_PER_MILLION: f64 = 1.00;
+
+/// EventBridge Scheduler invocations, per million (beyond 14 M free a month).
+pub const SCHEDULER_INVOCATION_PER_MILLION: f64 = 1.00;
+
+/// Lambda (x86_64, the template's default architecture): requests per million,
+/// and per GB-second of duration, billed in 1 ms increments.
+pub const LAMBDA_REQUEST_PER_MILLION: f64 = 0.20;
+pub const LAMBDA_GB_SECOND: f64 = 0.000_016_666_7;
+/// The template's `MemorySize`.
+pub const LAMBDA_MEMORY_MB: f64 = 128.0;
+
+/// API Gateway HTTP API, per million requests (first 300 M a month, 512 KB each).
+pub const HTTP_API_REQUEST_PER_MILLION: f64 = 1.00;
+
+/// One line per price, for the table.
+pub fn lines() -> Vec<String> {
+    vec![
+        format!("DynamoDB on-demand: ${DYNAMODB_WRITE_PER_MILLION}/M write units, ${DYNAMODB_READ_PER_MILLION}/M read units (since 2024-11-01)"),
+        format!("EventBridge custom events: ${EVENTBRIDGE_EVENT_PER_MILLION:.2}/M; Scheduler invocations: ${SCHEDULER_INVOCATION_PER_MILLION:.2}/M"),
+        format!("Lambda x86_64: ${LAMBDA_REQUEST_PER_MILLION:.2}/M requests, ${LAMBDA_GB_SECOND}/GB-s at {LAMBDA_MEMORY_MB} MB, billed per started ms"),
+        format!("API Gateway HTTP API: ${HTTP_API_REQUEST_PER_MILLION:.2}/M requests"),
+    ]
+}
+
+/// What one Lambda invocation of `billed_ms` costs (request + duration).
+pub fn lambda_invocation(billed_ms: f64) -> f64 {
+    LAMBDA_REQUEST_PER_MILLION / 1e6
+        + billed_ms / 1000.0 * (LAMBDA_MEMORY_MB / 1024.0) * LAMBDA_GB_SECOND
+}
+
+/// Lambda bills duration per started millisecond.
+pub fn billed_ms(measured_ms: f64) -> f64 {
+    measured_ms.ceil().max(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_one_millisecond_invocation() {
+        // $0.20/M + 0.001 s × 0.125 GB × $0.0000166667
+        let cost = lambda_invocation(1.0);
+        assert!((cost - (2e-7 + 2.0833e-9)).abs() < 1e-12, "{cost}");
+        assert_eq!(billed_ms(0.04), 1.0);
+        assert_eq!(billed_ms(3.2), 4.0);
+    }
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The project's benchmark command: prints one table with issue 6's targets.
+#
+#   bash scripts/bench.sh
+#
+# 1. builds the Lambda binaries, the local runner, the bench programs and the
+#    criterion bench (release profile: thin LTO, 1 codegen unit, stripped) in
+#    one cargo command, so that step 5 reuses every artifact;
+# 2. starts moto's server as scripts/test.sh does (.venv + scripts/moto_server.py);
+# 3. lambda-startup: size, cold start to the first poll of a local Lambda
+#    Runtime API, peak RSS after 10,000 invocations, for every Lambda binary;
+# 4. aws-requests: AWS requests, DynamoDB capacity, events, schedules and Graph
+#    API sends per operation, against moto;
+# 5. criterion (bench/benches/handlers.rs): warm handler cost on the embedded store;
+# 6. loadgen against wadesk-local on a free loopback port: a fixed offered load,
+#    then a closed-loop saturation run, each on a fresh runner;
+# 7. bench-report: the table (also kept in target/wadesk-bench/report.md).
+#
+# Knobs (environment): BENCH_RUNS (cold starts per binary, 21),
+# BENCH_INVOCATIONS (10000), BENCH_RATE (offered messages/s, 20000),
+# BENCH_SECONDS (per load run, 10). Everything runs on 127.0.0.1 and stops by
+# itself; moto and the runner are stopped on any exit.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+RUNS="${BENCH_RUNS:-21}"
+INVOCATIONS="${BENCH_INVOCATIONS:-10000}"
+RATE="${BENCH_RATE:-20000}"
+SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
+OUT="$ROOT/target/wadesk-bench"
+RELEASE="$ROOT/target/release"
+RUNNER_PID=""
+
+# ensure_venv, free_port, start_moto, stop_moto, aws_test_env: the test
+# command's own helpers (sourcing it defines them and runs nothing).
+# shellcheck source=scripts/test.sh
+source "$ROOT/scripts/test.sh"
+
+bench_log() { printf '[bench.sh] %s\n' "$*" >&2; }
+
+stop_runner() {
+    if [[ -n "$RUNNER_PID" ]] && kill -0 "$RUNNER_PID" 2>/dev/null; then
+        kill "$RUNNER_PID" 2>/dev/null || true
+        wait "$RUNNER_PID" 2>/dev/null || true
+    fi
+    RUNNER_PID=""
+}
+
+cleanup() {
+    stop_runner
+    stop_moto
+}
+
+# Starts a fresh wadesk-local (embedded store) on a free port; sets RUNNER_URL.
+start_runner() {
+    local port
+    port="$(free_port)"
+    RUNNER_URL="http://127.0.0.1:$port"
+    # Warnings only: the table measures the handlers, not the terminal logger.
+    WADESK_LISTEN="127.0.0.1:$port" RUST_LOG=warn \
+        "$RELEASE/wadesk-local" >"$OUT/logs/wadesk-local.log" 2>&1 &
+    RUNNER_PID=$!
+    local deadline=$((SECONDS + 20))
+    until "$VENV/bin/python" - "$RUNNER_URL/openapi.json" <<'PY' 2>/dev/null; do
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=1).read()
+PY
+        if ! kill -0 "$RUNNER_PID" 2>/dev/null || ((SECONDS >= deadline)); then
+            bench_log "wadesk-local did not start; $OUT/logs/wadesk-local.log says:"
+            cat "$OUT/logs/wadesk-local.log" >&2 || true
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+machine() {
+    local cpu
+    cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
+    printf '%s cores (%s), %s GiB, %s, %s\n' "$(nproc)" "${cpu:-unknown CPU}" \
+        "$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" \
+        "$(uname -sr)" "$(rustc --version)"
+}
+
+main() {
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    local packages=(-p webhook -p agent-api -p window-expiry -p opt-out -p wadesk-local-runner -p wadesk-bench)
+    if [[ -d functions/analytics ]]; then
+        packages+=(-p analytics)
+    fi
+    # The criterion bench is built here too: its dev-dependencies then take
+    # part in feature resolution once, and `cargo bench --profile release`
+    # below finds everything built.
+    bench_log "cargo build --release ${packages[*]} --bins --bench handlers"
+    cargo build --release "${packages[@]}" --bins --bench handlers
+
+    mkdir -p "$OUT/logs"
+    rm -f "$OUT/startup.json" "$OUT/aws-requests.json" "$OUT/loadgen.json" "$OUT/report.md"
+
+    ensure_venv
+    aws_test_env
+    start_moto
+    LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+    bench_log "lambda-startup ($RUNS cold starts, $INVOCATIONS invocations per binary)"
+    "$RELEASE/lambda-startup" --bin-dir "$RELEASE" --runs "$RUNS" --invocations "$INVOCATIONS" \
+        --moto-endpoint "$WADESK_MOTO_ENDPOINT" --out "$OUT"
+
+    bench_log "aws-requests (moto at $WADESK_MOTO_ENDPOINT)"
+    "$RELEASE/aws-requests" --moto-endpoint "$WADESK_MOTO_ENDPOINT" --out "$OUT"
+    stop_moto
+
+    bench_log "criterion: cargo bench --profile release -p wadesk-bench --bench handlers"
+    cargo bench --profile release -p wadesk-bench --bench handlers
+
+    bench_log "loadgen: $RATE messages/s for $SECONDS_PER_RUN s"
+    start_runner
+    "$RELEASE/loadgen" --url "$RUNNER_URL" --mode fixed --rate "$RATE" \
+        --seconds "$SECONDS_PER_RUN" --out "$OUT"
+    stop_runner
+    bench_log "loadgen: saturation for $SECONDS_PER_RUN s"
+    start_runner
+    "$RELEASE/loadgen" --url "$RUNNER_URL" --mode saturation \
+        --seconds "$SECONDS_PER_RUN" --out "$OUT"
+    stop_runner
+
+    local load_after
+    load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+    {
+        printf '# wadesk benchmarks\n\n'
+        printf '`bash scripts/bench.sh`, %s UTC, on %s\n\n' "$(date -u '+%Y-%m-%d %H:%M')" "$(machine)"
+        printf 'Load average (1, 5, 15 min) when measuring began: %s; at the end: %s.\n\n' "$LOAD_BEFORE" "$load_after"
+        "$RELEASE/bench-report" --out "$OUT" --criterion-dir "$ROOT/target/criterion"
+    } | tee "$OUT/report.md"
+}
+
+main "$@"
