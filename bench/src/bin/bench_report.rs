@@ -146,8 +146,10 @@ fn short(value: f64) -> String {
 fn dollars(value: f64) -> String {
     if value >= 0.01 {
         format!("${value:.4}")
-    } else {
+    } else if value >= 0.0001 {
         format!("${value:.6}")
+    } else {
+        format!("${value:.8}")
     }
 }
 
