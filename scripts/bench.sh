@@ -89,7 +89,7 @@ main() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
-    local packages=(-p webhook -p agent-api -p window-expiry -p opt-out -p wadesk-local-runner -p wadesk-bench)
+    local packages=(-p webhook -p agent-api -p reopen -p window-expiry -p opt-out -p wadesk-local-runner -p wadesk-bench)
     if [[ -d functions/analytics ]]; then
         packages+=(-p analytics)
     fi

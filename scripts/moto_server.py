@@ -7,9 +7,11 @@ never does. Serialising requests gives each one the atomicity DynamoDB gives it,
 while clients stay free to race. Usage: moto_server.py HOST PORT
 """
 
+import copy
 import sys
 import threading
 
+from moto.dynamodb.models.table import StreamShard
 from werkzeug.serving import run_simple
 
 from moto.moto_server.werkzeug_app import (
@@ -17,6 +19,22 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+
+
+def _copy_stream_shard(self, memo):
+    """A transaction deep-copies its tables to roll back; a table's stream
+    records never change once written, so the copy shares them (the list is
+    new, so a rollback still drops the records of the failed transaction).
+    Deep-copying every record made each transaction cost as much as the whole
+    stream so far."""
+    clone = copy.copy(self)
+    memo[id(self)] = clone
+    clone.table = copy.deepcopy(self.table, memo)
+    clone.items = list(self.items)
+    return clone
+
+
+StreamShard.__deepcopy__ = _copy_stream_shard
 
 
 def main() -> None:

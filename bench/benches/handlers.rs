@@ -182,6 +182,8 @@ fn analytics(c: &mut Criterion) {
         .block_on(async {
             let id = fixtures::receive(&app, message).await?;
             fixtures::take_and_answer(&app, &actor, id).await?;
+            // Desk events wait in the store's outbox until relayed.
+            app.store.relay_outbox(&app.events).await?;
             Ok::<_, wadesk_bench::BoxError>(())
         })
         .expect("an answered conversation");

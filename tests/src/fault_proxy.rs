@@ -449,7 +449,7 @@ pub enum SdkRetries {
 
 /// How long one SDK attempt may take before it is abandoned (a stall longer
 /// than this is a time-out).
-pub const SDK_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+pub const SDK_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(3000);
 
 /// An SDK configuration for clients behind `proxy`.
 pub async fn sdk_config(proxy: &FaultProxy, retries: SdkRetries) -> SdkConfig {

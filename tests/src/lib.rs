@@ -60,6 +60,12 @@ pub async fn eventbridge_client(counter: Option<&RequestCounter>) -> aws_sdk_eve
     aws_sdk_eventbridge::Client::from_conf(config.build())
 }
 
+/// DynamoDB Streams on moto (straight to moto: the relay's reads are Lambda's,
+/// not the application's).
+pub async fn dynamodbstreams_client() -> aws_sdk_dynamodbstreams::Client {
+    aws_sdk_dynamodbstreams::Client::new(&moto_sdk_config().await)
+}
+
 /// A name no other test in this run uses.
 pub fn unique_name(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);

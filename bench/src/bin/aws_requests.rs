@@ -10,9 +10,11 @@
 //! events, schedules); Graph API sends are counted by [`CountingWhatsApp`].
 //! Each operation is driven through its handler (the webhook's `handle`, the
 //! desk services the agent API calls, the window-expiry, opt-out and analytics
-//! handlers), one after the other on one story: a customer writes (new
-//! window, then an armed one), the agent accepts and answers, the answer is
-//! counted by analytics, the offer timer fires, the conversation is finished
+//! handlers, and the event-relay handler on the table's stream), one after
+//! the other on one story: a customer writes (new window, then an armed one),
+//! the agent accepts and answers, the relay publishes the answer's events
+//! from the outbox (desk operations make no EventBridge request themselves),
+//! the answer is counted by analytics, the offer timer fires, the conversation is finished
 //! and reopened; a second customer's window expires and gets the push; a third
 //! sends `#STOP`; a supervisor reads the dashboard.
 
@@ -39,6 +41,8 @@ use wadesk_bench::BoxError;
 use wadesk_domain::analytics::COUNTED_EVENT_TYPES;
 use wadesk_domain::desk::Outgoing;
 use wadesk_domain::{Clock, ConversationId, EventEnvelope, ManualClock, TimerInput};
+use wadesk_local_runner::relay_stream;
+use wadesk_local_runner::stream::StreamReader;
 
 const TABLE: &str = "wadesk-bench-requests";
 const BUS: &str = "wadesk-bench";
@@ -276,6 +280,9 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
         clock.clone(),
         whatsapp.clone(),
     );
+    // Lambda's side of the event-relay's event-source mapping (stream reads
+    // by a Lambda trigger are not billed, so they are not metered).
+    let mut stream = StreamReader::from_sdk_config(&sdk, TABLE);
     let mut meters = Meters {
         counter,
         capacity,
@@ -327,7 +334,8 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
             .await?,
     );
 
-    // 3. The agent answers.
+    // 3. The agent answers (the desk changes so far relayed first, unmeasured).
+    relay_stream(&mut stream, &app.events).await?;
     let before = meters.begin().await?;
     wadesk_app::desk::send(
         &app,
@@ -350,6 +358,14 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
             )
             .await?,
     );
+    let before = meters.begin().await?;
+    relay_stream(&mut stream, &app.events).await?;
+    ops.push(meters.end(before, Operation {
+        key: "event_relay",
+        description: "event-relay publishes one desk change's events from the table's stream (the answer's AgentReplied)",
+        function: "event-relay",
+        http: false,
+    }).await?);
     let replied = meters.event("AgentReplied")?;
 
     // 4. Analytics counts the answer.

@@ -391,6 +391,17 @@ fn cases() -> Result<Vec<Case>, BoxError> {
             needs_aws: false,
         },
         Case {
+            binary: "reopen".into(),
+            env: Vec::new(),
+            event: http_get(
+                "/conversations/00000000-0000-4000-8000-000000000000/reopen",
+                &[],
+            ),
+            event_note: "a reopen without authorizer claims: 401".into(),
+            check: http_answer(401, None),
+            needs_aws: false,
+        },
+        Case {
             binary: "window-expiry".into(),
             env: Vec::new(),
             event: serde_json::to_value(&fire)?,

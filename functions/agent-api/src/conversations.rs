@@ -408,8 +408,6 @@ where
             service::wrap_up(app, actor, id, &input.reason).await?
         }
         ["done"] => service::done(app, actor, id).await?,
-        ["reopen"] => service::reopen(app, actor, id).await?,
-        ["push"] => service::push(app, actor, id).await?,
         ["handoff"] => {
             let input: HandoffBody = body(request)?;
             let queue =
@@ -425,6 +423,34 @@ where
             );
         }
         _ => return Err(ApiError::NotFound),
+    };
+    let mut views = render(app, std::slice::from_ref(&conversation)).await?;
+    ok(&views.pop())
+}
+
+/// Reopen or the utility push: the reopen function's two routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reopen {
+    Reopen,
+    Push,
+}
+
+pub async fn reopen<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+    kind: Reopen,
+) -> Result<Response<Body>>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let conversation = match kind {
+        Reopen::Reopen => service::reopen(app, actor, id).await?,
+        Reopen::Push => service::push(app, actor, id).await?,
     };
     let mut views = render(app, std::slice::from_ref(&conversation)).await?;
     ok(&views.pop())

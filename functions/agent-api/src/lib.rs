@@ -42,8 +42,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/conversations/{id}/wrap-up"),
     ("POST", "/conversations/{id}/done"),
     ("POST", "/conversations/{id}/notes"),
-    ("POST", "/conversations/{id}/reopen"),
-    ("POST", "/conversations/{id}/push"),
     ("POST", "/conversations/{id}/handoff"),
     ("GET", "/customers/{wa_id}/history"),
     ("GET", "/supervise/conversations"),
@@ -52,6 +50,27 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/admin/channels/{phone_number_id}"),
     ("PUT", "/admin/wrap-up-reasons"),
 ];
+
+/// The routes of the reopen function (`functions/reopen`): reopen and the
+/// utility push (spec 4.4), which the agent API itself does not serve.
+pub const REOPEN_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/conversations/{id}/reopen"),
+    ("POST", "/conversations/{id}/push"),
+];
+
+/// Which function's routes a request may reach: the agent API or the reopen
+/// function. Both share this crate's authentication, errors and views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    AgentApi,
+    Reopen,
+}
+
+/// Whether the reopen function serves `path` (the local runner dispatches on it).
+pub fn reopen_serves(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    matches!(segments.as_slice(), ["conversations", _, "reopen" | "push"])
+}
 
 /// Whether this function serves `path` (the local runner dispatches on it).
 pub fn serves(path: &str) -> bool {
@@ -72,8 +91,24 @@ pub fn serves(path: &str) -> bool {
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
-/// Routes one API Gateway request.
+/// Routes one API Gateway request of the agent API.
 pub async fn handle<S, E, T, C, W>(app: &App<S, E, T, C, W>, request: Request) -> Response<Body>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    handle_surface(app, request, Surface::AgentApi).await
+}
+
+/// Routes one API Gateway request of the given function.
+pub async fn handle_surface<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    request: Request,
+    surface: Surface,
+) -> Response<Body>
 where
     S: DeskStore,
     E: EventPublisher,
@@ -89,7 +124,11 @@ where
         conversation_id = tracing::field::Empty
     );
     async move {
-        match route(app, &request, &path).await {
+        let routed = match surface {
+            Surface::AgentApi => route(app, &request, &path).await,
+            Surface::Reopen => route_reopen(app, &request, &path).await,
+        };
+        match routed {
             Ok(response) => response,
             Err(error) => error.into_response(),
         }
@@ -137,6 +176,38 @@ where
             conversations::supervise(app, &actor, request).await
         }
         (Method::PUT, ["admin", rest @ ..]) => admin::put(app, &actor, rest, request).await,
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+async fn route_reopen<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    request: &Request,
+    path: &str,
+) -> Result<Response<Body>>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let actor = auth::actor(request)?;
+    if request.body().len() > MAX_BODY_BYTES {
+        return Err(ApiError::TooLarge);
+    }
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (request.method(), segments.as_slice()) {
+        (&Method::POST, ["conversations", id, kind @ ("reopen" | "push")]) => {
+            tracing::Span::current().record("conversation_id", *id);
+            let id = parse_id(id)?;
+            let reopen = if *kind == "reopen" {
+                conversations::Reopen::Reopen
+            } else {
+                conversations::Reopen::Push
+            };
+            conversations::reopen(app, &actor, id, reopen).await
+        }
         _ => Err(ApiError::NotFound),
     }
 }

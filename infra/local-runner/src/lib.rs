@@ -9,11 +9,14 @@ pub mod auth;
 mod http;
 mod local_analytics;
 mod local_routes;
+mod outbox_relay;
 pub mod settings;
+pub mod stream;
 mod whatsapp;
 
 pub use http::serve;
 pub use local_analytics::{LocalAnalytics, WithAnalytics};
+pub use outbox_relay::{relay_stream, OutboxRelay, WithOutbox};
 pub use settings::Settings;
 pub use whatsapp::LocalWhatsApp;
 
@@ -35,6 +38,8 @@ pub struct Runner<S> {
     pub settings: Settings,
     /// Analytics counters, fed by the local bus like the EventBridge rule feeds them.
     pub analytics: LocalAnalytics,
+    /// Moves the events desk commits leave in the store's outbox to the bus.
+    pub relay: OutboxRelay,
 }
 
 /// Wrap-up reasons a fresh local stack starts with (an admin can replace them).
@@ -52,9 +57,10 @@ impl<S: DeskStore> Runner<S> {
     /// Wires the stack around `store`, with a demo channel, queue and wrap-up reasons.
     pub async fn start(store: S, settings: Settings) -> Result<Arc<Self>, StartError>
     where
-        S: WithAnalytics,
+        S: WithAnalytics + WithOutbox,
     {
         let analytics = store.analytics_store();
+        let relay = store.outbox_relay();
         let clock = ManualClock::following_wall_time();
         let webhook =
             WebhookSettings::new(settings.app_secret.clone(), settings.verify_token.clone());
@@ -105,18 +111,26 @@ impl<S: DeskStore> Runner<S> {
             webhook,
             settings,
             analytics,
+            relay,
         }))
     }
 
-    /// Hands every published event to the consumers (as EventBridge rules
-    /// would), including the events the consumers themselves publish.
+    /// Relays the store's outbox to the bus, then hands every published
+    /// event to the consumers (as EventBridge rules would), including the
+    /// events the consumers themselves publish or commit.
     pub async fn deliver_events(&self) -> usize {
         let mut delivered = 0;
-        while let Some(event) = self.app.events.next_undelivered() {
-            delivered += 1;
-            self.deliver(&event).await;
+        loop {
+            self.relay.relay(&self.app.events).await;
+            let before = delivered;
+            while let Some(event) = self.app.events.next_undelivered() {
+                delivered += 1;
+                self.deliver(&event).await;
+            }
+            if delivered == before {
+                return delivered;
+            }
         }
-        delivered
     }
 
     async fn deliver(&self, event: &wadesk_domain::EventEnvelope) {

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use wadesk_app::embedded::EmbeddedStore;
 use wadesk_app::DeskStore;
 use wadesk_aws::DynamoStore;
@@ -14,9 +15,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .finish()
+        .with(wadesk_aws::telemetry::filter_from_env())
         .init();
     let settings = Settings::from_env()?;
     let listener = TcpListener::bind(settings.listen).await?;

@@ -1,5 +1,6 @@
 //! The agent desk: runs desk decisions against the store, then does what
-//! follows a commit (offer timers, events, routing, sending to WhatsApp).
+//! follows a commit (offer timers, routing, sending to WhatsApp). A decision's
+//! events are committed with it, to the store's outbox, and relayed from there.
 
 use std::collections::BTreeMap;
 
@@ -153,7 +154,12 @@ where
 }
 
 /// Arms the offer timer (before the commit, so a committed offer always has
-/// one), commits, and publishes the events.
+/// one) and commits. The decision's events are written to the store's outbox
+/// in the commit itself; the outbox relay (`functions/event-relay` on the
+/// table's stream, or whoever drives the embedded store) publishes them, so a
+/// failing bus can delay them but never lose them. They are deliberately not
+/// also published here: one `PutEvents` entry per event, and consumers would
+/// only drop the duplicate by its id.
 async fn commit<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     decision: &mut DeskDecision,
@@ -172,12 +178,7 @@ where
             .await
             .map_err(|e| CommitError::Store(StoreError::new("arm_offer", e)))?;
     }
-    app.store.commit_desk(decision).await?;
-    if let Err(error) = app.events.publish(&decision.events).await {
-        // The change stands; its events are lost only if every retry failed.
-        tracing::error!(%error, "desk events not published");
-    }
-    Ok(())
+    app.store.commit_desk(decision).await
 }
 
 /// Routing that a committed change asks for. Failures are logged, not
@@ -702,7 +703,9 @@ where
 }
 
 /// Reopens a finished conversation and sends the channel's automatic reopen
-/// message (spec 4.4).
+/// message (spec 4.4). The agent's retry of a reopen whose message never went
+/// out sends that message and answers as the first attempt would have; once
+/// it went out, a retry is refused as any reopen of a live session is (409).
 pub async fn reopen<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     actor: &Actor,
@@ -734,18 +737,19 @@ where
         },
         |c| c.reopen_message,
     );
-    let decision = act(
+    reopen_or_push(
         app,
+        actor,
         id,
-        std::slice::from_ref(&actor.id),
         Action::Reopen(actor, &message),
+        Reopening::Reopen,
     )
-    .await?;
-    deliver_and_release(app, &decision).await?;
-    Ok(decision.conversation)
+    .await
 }
 
-/// Sends the single utility template push of a closed window (spec 4.4).
+/// Sends the single utility template push of a closed window (spec 4.4). A
+/// retry after a failed send sends that template, never a second push; once
+/// it went out, a retry is `push_already_sent`.
 pub async fn push<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     actor: &Actor,
@@ -768,22 +772,163 @@ where
         .get_channel(&conversation.customer.phone_number_id)
         .await?
         .and_then(|c| c.push_template);
-    let decision = act(
+    reopen_or_push(
         app,
+        actor,
         id,
-        std::slice::from_ref(&actor.id),
         Action::Push(actor, template.as_ref()),
+        Reopening::Push,
     )
-    .await?;
-    deliver_and_release(app, &decision).await?;
-    Ok(decision.conversation)
+    .await
 }
 
-/// Sends what a reopen or push decided, then releases the customer's send
+/// Which of the two a request is, for finishing an unsent one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reopening {
+    Reopen,
+    Push,
+}
+
+impl Reopening {
+    fn unfinished(
+        self,
+        ctx: &DeskContext<'_>,
+        actor: &Actor,
+        transcript: &[Message],
+    ) -> Option<desk::Unfinished> {
+        match self {
+            Self::Reopen => desk::resume_reopen(ctx, actor, transcript),
+            Self::Push => desk::resume_push(ctx, actor, transcript),
+        }
+    }
+}
+
+/// Runs a reopen or push: commits it and sends its message; or, when the
+/// rules refuse it because this agent's earlier attempt already committed it,
+/// sends that attempt's still unsent message under a fresh send lease.
+async fn reopen_or_push<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+    action: Action<'_>,
+    kind: Reopening,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let conversation = app
+            .store
+            .get_conversation(id)
+            .await?
+            .ok_or(DeskError::NotFound)?;
+        let customer = app.store.get_customer(&conversation.customer).await?;
+        let mut ids: Vec<AgentId> = conversation
+            .agent_links()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        ids.push(actor.id.clone());
+        let agents = load_agents(&app.store, ids).await?;
+        let ctx = DeskContext {
+            conversation: &conversation,
+            agents: &agents,
+            customer: customer.as_ref(),
+            now: app.clock.now(),
+        };
+        let refusal = match action.decide(&ctx) {
+            Ok(mut decision) => match commit(app, &mut decision).await {
+                Ok(()) => {
+                    follow_up(app, &decision).await;
+                    deliver_and_release(app, &decision.conversation.customer, &decision.messages)
+                        .await?;
+                    return Ok(decision.conversation);
+                }
+                Err(CommitError::Conflict | CommitError::Duplicate { .. }) => {
+                    backoff(attempt).await;
+                    continue;
+                }
+                Err(CommitError::Store(error)) => {
+                    // The commit may stand with its answer lost; then it is
+                    // this request's to finish (its lease, its message).
+                    if !committed(app, &decision).await {
+                        return Err(error.into());
+                    }
+                    tracing::warn!(%error, "the commit's answer was lost but it stands");
+                    follow_up(app, &decision).await;
+                    deliver_and_release(app, &decision.conversation.customer, &decision.messages)
+                        .await?;
+                    return Ok(decision.conversation);
+                }
+            },
+            Err(refusal) => refusal,
+        };
+        if conversation.status != ConversationStatus::Reopened {
+            return Err(refusal.into());
+        }
+        let transcript = app.store.list_messages(id).await?;
+        match kind.unfinished(&ctx, actor, &transcript) {
+            None => return Err(refusal.into()),
+            Some(desk::Unfinished::Sending) => {
+                return Err(DeskFailure::App(AppError::InProgress {
+                    what: "sending the reopen or push message",
+                }))
+            }
+            Some(desk::Unfinished::Resume(resumption)) => match app
+                .store
+                .save_customer(&resumption.customer, resumption.expected_version)
+                .await
+            {
+                Ok(()) => {
+                    let message = &resumption.message;
+                    tracing::info!(message_id = %message.id, "sending an unsent reopen or push message");
+                    deliver_and_release(app, &conversation.customer, std::slice::from_ref(message))
+                        .await?;
+                    return Ok(conversation);
+                }
+                // A `#STOP` (or anything else) got in first: decide again.
+                Err(CommitError::Conflict | CommitError::Duplicate { .. }) => {
+                    backoff(attempt).await;
+                }
+                Err(CommitError::Store(error)) => return Err(error.into()),
+            },
+        }
+    }
+    Err(contention())
+}
+
+/// Whether a decision whose commit failed without an answer is stored after
+/// all: its message is (message ids are new for every decision).
+async fn committed<S, E, T, C, W>(app: &App<S, E, T, C, W>, decision: &DeskDecision) -> bool
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let Some(first) = decision.messages.first() else {
+        return false;
+    };
+    match app.store.list_messages(decision.conversation.id).await {
+        Ok(transcript) => transcript.iter().any(|m| m.id == first.id),
+        Err(error) => {
+            tracing::warn!(%error, "could not tell whether the commit stands");
+            false
+        }
+    }
+}
+
+/// Sends a reopen's or push's message, then releases the customer's send
 /// lease (a `#STOP` acknowledgement waits for it).
 async fn deliver_and_release<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    decision: &DeskDecision,
+    key: &wadesk_domain::CustomerKey,
+    messages: &[Message],
 ) -> Result<(), DeskFailure>
 where
     S: DeskStore,
@@ -792,23 +937,49 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let key = decision.conversation.customer.clone();
     let mut outcome = Ok(());
-    for message in &decision.messages {
-        if let Err(error) = deliver(app, &key, message.clone()).await {
+    for message in messages {
+        if let Err(error) = deliver_as(app, key, message.clone(), OnRetry::SendsThisOne).await {
             outcome = Err(error);
             break;
         }
     }
-    release_send_lease(app, &key).await;
+    release_send_lease(app, key).await;
     outcome
+}
+
+/// What the agent's retry after a failed send does, and so what the failure
+/// leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnRetry {
+    /// Sends a new message (an agent's own): this one is recorded `failed`.
+    SendsAnother,
+    /// Sends this very message (a reopen's, a push's): a send WhatsApp could
+    /// not take leaves it `pending` for the retry; a refusal is still `failed`.
+    SendsThisOne,
 }
 
 /// Sends one stored `pending` message and records its wamid, or its failure.
 async fn deliver<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     customer: &wadesk_domain::CustomerKey,
+    message: Message,
+) -> Result<Message, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    deliver_as(app, customer, message, OnRetry::SendsAnother).await
+}
+
+async fn deliver_as<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    customer: &wadesk_domain::CustomerKey,
     mut message: Message,
+    on_retry: OnRetry,
 ) -> Result<Message, DeskFailure>
 where
     S: DeskStore,
@@ -828,11 +999,14 @@ where
     {
         Ok(wamid) => {
             message.wamid = Some(wamid);
+            // WhatsApp took it, so the request succeeded: a 5xx here would
+            // have the agent's retry send it a second time. Unrecorded, its
+            // delivery statuses find no message.
             match app.store.record_sent(customer, &message).await {
-                Ok(()) | Err(CommitError::Duplicate { .. }) => Ok(message),
-                Err(CommitError::Conflict) => Err(contention()),
-                Err(CommitError::Store(error)) => Err(error.into()),
+                Ok(()) | Err(CommitError::Duplicate { .. }) => {}
+                Err(error) => tracing::error!(%error, "message sent but its wamid not recorded"),
             }
+            Ok(message)
         }
         Err(error) => {
             let (code, title) = match &error {
@@ -844,28 +1018,10 @@ where
                 SendError::Unavailable { .. } => (0, "WhatsApp unavailable".to_owned()),
             };
             tracing::warn!(%error, "send failed");
-            let current = app.store.get_customer(customer).await?;
-            if let StatusDecision::Apply {
-                expected,
-                message: failed,
-                customer: closed,
-                events,
-            } = decide_send_failure(
-                &message,
-                current.as_ref(),
-                wadesk_domain::message::DeliveryError { code, title },
-                app.clock.now(),
-            ) {
-                if let Err(error) = app
-                    .store
-                    .commit_status(&failed, expected, closed.as_ref())
-                    .await
-                {
-                    tracing::error!(%error, "recording the failed send failed");
-                }
-                if let Err(error) = app.events.publish(&events).await {
-                    tracing::error!(%error, "events of the failed send not published");
-                }
+            let resent_on_retry =
+                on_retry == OnRetry::SendsThisOne && matches!(error, SendError::Unavailable { .. });
+            if !resent_on_retry {
+                record_send_failure(app, customer, &message, code, title).await?;
             }
             Err(match error {
                 SendError::ReengagementRequired => DeskError::WindowClosed.into(),
@@ -879,6 +1035,48 @@ where
             })
         }
     }
+}
+
+/// Marks a message `failed` (131047 also closes the window) and publishes
+/// what that changes. Failures to record are logged: the send failed either way.
+async fn record_send_failure<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    customer: &wadesk_domain::CustomerKey,
+    message: &Message,
+    code: i64,
+    title: String,
+) -> Result<(), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let current = app.store.get_customer(customer).await?;
+    if let StatusDecision::Apply {
+        expected,
+        message: failed,
+        customer: closed,
+        events,
+    } = decide_send_failure(
+        message,
+        current.as_ref(),
+        wadesk_domain::message::DeliveryError { code, title },
+        app.clock.now(),
+    ) {
+        if let Err(error) = app
+            .store
+            .commit_status(&failed, expected, closed.as_ref())
+            .await
+        {
+            tracing::error!(%error, "recording the failed send failed");
+        }
+        if let Err(error) = app.events.publish(&events).await {
+            tracing::error!(%error, "events of the failed send not published");
+        }
+    }
+    Ok(())
 }
 
 /// Clears the customer's send lease; a concurrent change is re-read and retried.

@@ -13,6 +13,10 @@ pub enum AppError {
     Schedule(#[from] ScheduleError),
     #[error("gave up after {attempts} concurrent changes")]
     Contention { attempts: usize },
+    /// Another attempt may be doing it right now (a reopen's message under
+    /// its send lease): done, or free to do, once that ends or the lease expires.
+    #[error("{what} is under way elsewhere")]
+    InProgress { what: &'static str },
 }
 
 /// How often a service re-reads and retries after losing a conditional write.

@@ -1,5 +1,6 @@
 //! The consequences of `#STOP` (spec 4.5), on the `CustomerOptedOut` event: the
-//! live session ends, the customer gets exactly one confirmation.
+//! live session ends, the customer gets one confirmation (never two: see
+//! `claim_confirmation` for what a failure in the middle costs).
 //!
 //! The opt-out itself was written with the `#STOP` message, in one transaction,
 //! so reopens and pushes already fail; this only does what follows.
@@ -19,6 +20,9 @@ use crate::{
 /// What the customer is told once.
 pub const OPT_OUT_CONFIRMATION: &str =
     "You have unsubscribed and will not receive further messages. Write to us any time to chat again.";
+
+/// How often marking a sent confirmation is tried on store failures.
+const MARK_ATTEMPTS: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OptOutOutcome {
@@ -54,10 +58,18 @@ where
         end_for_opt_out(app, live.conversation_id).await?;
     }
     match claim_confirmation(app, customer, wamid).await? {
-        Claim::AlreadySent => Ok(OptOutOutcome::Ignored),
+        Claim::Taken => Ok(OptOutOutcome::Ignored),
         Claim::Claimed => {
-            send_confirmation(app, customer).await?;
-            mark_sent(app, customer, wamid).await?;
+            if let Err(error) = send_confirmation(app, customer).await {
+                // Nothing went out: give the claim back so the redelivery sends.
+                release_claim(app, customer, wamid).await;
+                return Err(error);
+            }
+            // It went out: from here on only success is answered, so the
+            // event is not redelivered for a second send.
+            if let Err(error) = mark_sent(app, customer, wamid).await {
+                tracing::error!(%error, "opt-out confirmation sent but not marked sent");
+            }
             Ok(OptOutOutcome::Confirmed)
         }
     }
@@ -65,12 +77,18 @@ where
 
 enum Claim {
     Claimed,
-    AlreadySent,
+    /// Sent, or claimed by an attempt whose outcome is unknown.
+    Taken,
 }
 
-/// Records that this `#STOP`'s confirmation is being sent. A redelivered
-/// event finds it sent and sends nothing; one that finds it claimed but not
-/// sent (the first attempt failed) sends it.
+/// Records that this `#STOP`'s confirmation is being sent.
+///
+/// The claim means "being sent or sent", so the customer is told at most once:
+/// a redelivered event that finds it (sent or not) sends nothing. Only an
+/// attempt that knows its send failed gives the claim back, and then the
+/// redelivery sends. The trade-off: an attempt that dies between its claim and
+/// the end of its send (or whose release fails) leaves the customer
+/// unconfirmed rather than risking a second confirmation.
 async fn claim_confirmation<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     key: &CustomerKey,
@@ -85,12 +103,15 @@ where
 {
     for attempt in 0..MAX_ATTEMPTS {
         let Some(mut customer) = app.store.get_customer(key).await? else {
-            return Ok(Claim::AlreadySent);
+            return Ok(Claim::Taken);
         };
-        match &customer.opt_out.confirmation {
-            Some(c) if c.stop_wamid == *wamid && c.sent => return Ok(Claim::AlreadySent),
-            Some(c) if c.stop_wamid == *wamid => return Ok(Claim::Claimed),
-            _ => {}
+        if customer
+            .opt_out
+            .confirmation
+            .as_ref()
+            .is_some_and(|c| c.stop_wamid == *wamid)
+        {
+            return Ok(Claim::Taken);
         }
         let expected = customer.version;
         customer.version += 1;
@@ -101,7 +122,17 @@ where
         match app.store.save_customer(&customer, expected).await {
             Ok(()) => return Ok(Claim::Claimed),
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
-            Err(CommitError::Store(error)) => return Err(error.into()),
+            Err(CommitError::Store(error)) => {
+                // The claim may have been written with its answer lost: if the
+                // stored customer is exactly this write, nothing was sent yet
+                // and the claim is this attempt's to use.
+                if let Ok(Some(stored)) = app.store.get_customer(key).await {
+                    if stored == customer {
+                        return Ok(Claim::Claimed);
+                    }
+                }
+                return Err(error.into());
+            }
         }
     }
     Err(DeskFailure::App(AppError::Contention {
@@ -109,6 +140,49 @@ where
     }))
 }
 
+/// Gives back this `#STOP`'s claim after a send that failed, if it is still an
+/// unsent claim. A failure is logged: the claim then stays (at most once).
+async fn release_claim<S, E, T, C, W>(app: &App<S, E, T, C, W>, key: &CustomerKey, wamid: &Wamid)
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let mut customer = match app.store.get_customer(key).await {
+            Ok(Some(customer)) => customer,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::error!(%error, "opt-out confirmation claim not released; it will not be sent");
+                return;
+            }
+        };
+        let unsent_claim = customer
+            .opt_out
+            .confirmation
+            .as_ref()
+            .is_some_and(|c| c.stop_wamid == *wamid && !c.sent);
+        if !unsent_claim {
+            return;
+        }
+        let expected = customer.version;
+        customer.version += 1;
+        customer.opt_out.confirmation = None;
+        match app.store.save_customer(&customer, expected).await {
+            Ok(()) => return,
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
+            Err(CommitError::Store(error)) => {
+                tracing::error!(%error, "opt-out confirmation claim not released; it will not be sent");
+                return;
+            }
+        }
+    }
+}
+
+/// Records the confirmation sent. A store failure is tried again a few times
+/// (the caller answers success either way: the confirmation went out).
 async fn mark_sent<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     key: &CustomerKey,
@@ -134,6 +208,10 @@ where
         match app.store.save_customer(&customer, expected).await {
             Ok(()) => return Ok(()),
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
+            Err(CommitError::Store(error)) if attempt + 1 < MARK_ATTEMPTS => {
+                tracing::warn!(%error, "marking the opt-out confirmation sent failed; trying again");
+                backoff(attempt).await;
+            }
             Err(CommitError::Store(error)) => return Err(error.into()),
         }
     }
@@ -143,6 +221,7 @@ where
 }
 
 /// Sends the confirmation and records it in the customer's last conversation.
+/// An error means nothing was sent.
 async fn send_confirmation<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     key: &CustomerKey,
@@ -168,11 +247,15 @@ where
                 error,
             )))
         })?;
-    let last = app
-        .store
-        .get_customer(key)
-        .await?
-        .and_then(|c| c.last_conversation);
+    // Sent: from here on nothing fails the call, or the claim would be given
+    // back and the confirmation sent again.
+    let last = match app.store.get_customer(key).await {
+        Ok(customer) => customer.and_then(|c| c.last_conversation),
+        Err(error) => {
+            tracing::error!(%error, "opt-out confirmation sent but not recorded");
+            None
+        }
+    };
     if let Some(conversation_id) = last {
         let message = Message {
             id: MessageId::derived_from(&format!("opt-out-confirmation/{wamid}")),

@@ -2,14 +2,32 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentId, ConversationId, ConversationStatus, CustomerKey, Timestamp, Window};
+use crate::{
+    AgentId, Conversation, ConversationId, ConversationStatus, CustomerKey, Timestamp, Window,
+};
 
 /// The customer's one live session, mirrored on the customer so that a single
 /// conditional write on the customer guards "one live session per customer".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveSession {
     pub conversation_id: ConversationId,
     pub status: ConversationStatus,
+    /// The conversation's owner, so the inbound path (which reads only the
+    /// customer) can name it, e.g. whom a `#STOP` counts for. Items written
+    /// before it existed read as `None` until the next change rewrites them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<AgentId>,
+}
+
+impl LiveSession {
+    /// The mirror of `conversation`; `None` once it is finished.
+    pub fn of(conversation: &Conversation) -> Option<Self> {
+        conversation.status.is_live().then(|| Self {
+            conversation_id: conversation.id,
+            status: conversation.status,
+            owner: conversation.owner.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +51,27 @@ impl OptOut {
             (Some(out), Some(back_in)) => out > back_in,
             (Some(_), None) => true,
             (None, _) => false,
+        }
+    }
+
+    /// Records a `#STOP` handled at `now`. It is the later event: an opt-in
+    /// that does not read as earlier (the same instant on a frozen or coarse
+    /// clock, or a clock that went back) is dropped, so the times cannot say
+    /// "opted in" after it.
+    pub fn record_opt_out(&mut self, now: Timestamp) {
+        self.opted_out_at = Some(now);
+        if self.opted_in_at.is_some_and(|back_in| back_in >= now) {
+            self.opted_in_at = None;
+        }
+    }
+
+    /// Records an opt-in handled at `now`, the later event: an opt-out that
+    /// reads as later (a clock that went back) is dropped. One at the same
+    /// instant already reads as earlier (`is_opted_out` wants it strictly later).
+    pub fn record_opt_in(&mut self, now: Timestamp) {
+        self.opted_in_at = Some(now);
+        if self.opted_out_at.is_some_and(|out| out > now) {
+            self.opted_out_at = None;
         }
     }
 }
@@ -91,5 +130,43 @@ impl Customer {
 
     pub fn window_expires_at(&self) -> Option<Timestamp> {
         self.window.map(|w| w.expires_at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+
+    #[test]
+    fn the_later_of_opt_out_and_opt_in_wins_even_in_one_instant() {
+        let t = Utc::now();
+        let mut opt_out = OptOut::default();
+        opt_out.record_opt_out(t);
+        assert!(opt_out.is_opted_out());
+        // Opted back in, then `#STOP` again, all at one instant.
+        opt_out.record_opt_in(t);
+        assert!(!opt_out.is_opted_out());
+        opt_out.record_opt_out(t);
+        assert!(opt_out.is_opted_out());
+        opt_out.record_opt_in(t);
+        assert!(!opt_out.is_opted_out());
+        // A clock that went back does not undo the later event either.
+        opt_out.record_opt_out(t - Duration::seconds(5));
+        assert!(opt_out.is_opted_out());
+        opt_out.record_opt_in(t - Duration::seconds(10));
+        assert!(!opt_out.is_opted_out());
+    }
+
+    #[test]
+    fn distinct_times_are_kept() {
+        let t = Utc::now();
+        let mut opt_out = OptOut::default();
+        opt_out.record_opt_out(t);
+        opt_out.record_opt_in(t + Duration::seconds(1));
+        opt_out.record_opt_out(t + Duration::seconds(2));
+        assert_eq!(opt_out.opted_in_at, Some(t + Duration::seconds(1)));
+        assert_eq!(opt_out.opted_out_at, Some(t + Duration::seconds(2)));
+        assert!(opt_out.is_opted_out());
     }
 }

@@ -184,23 +184,23 @@ impl<'a> Draft<'a> {
             next.version = stored.version + 1;
             (next, stored.version)
         });
+        // The mirror follows the conversation's status and owner (an overtake
+        // changes only the owner); unchanged, the customer is not written.
         let mirrored = || {
             ctx.customer.and_then(|customer| {
                 let live = customer
                     .live
+                    .as_ref()
                     .filter(|l| l.conversation_id == conversation.id)?;
-                let mut next = customer.clone();
-                if conversation.status == ConversationStatus::Finished {
-                    next.live = None;
-                    next.assigned_agent.clone_from(&conversation.owner);
-                } else if live.status != conversation.status {
-                    next.live = Some(LiveSession {
-                        conversation_id: conversation.id,
-                        status: conversation.status,
-                    });
-                } else {
+                let mirror = LiveSession::of(&conversation);
+                if mirror.as_ref() == Some(live) {
                     return None;
                 }
+                let mut next = customer.clone();
+                if mirror.is_none() {
+                    next.assigned_agent.clone_from(&conversation.owner);
+                }
+                next.live = mirror;
                 next.version += 1;
                 Some((next, customer.version))
             })
@@ -935,7 +935,10 @@ pub fn handoff(
 }
 
 mod reopen;
-pub use reopen::{end_for_opt_out, push, reopen, SEND_LEASE_SECONDS};
+pub use reopen::{
+    end_for_opt_out, push, reopen, resume_push, resume_reopen, Resumption, Unfinished,
+    SEND_LEASE_SECONDS,
+};
 
 #[cfg(test)]
 mod tests;

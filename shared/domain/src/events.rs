@@ -62,6 +62,8 @@ pub enum DomainEvent {
         conversation_id: Option<ConversationId>,
         /// Status of the live session when `#STOP` arrived (a `reopened` one is a decline).
         session_status: Option<ConversationStatus>,
+        /// Its owner then, whom the opt-out counts for (from the customer's
+        /// mirror); `None` if it was queued, with the bot, or there was none.
         owner: Option<AgentId>,
     },
     CustomerOptedIn {

@@ -117,7 +117,7 @@ pub fn decide_inbound(
 
     let mut events = Vec::new();
     let stop = msg.content.is_stop_request();
-    let conversation = match next.live {
+    let conversation = match next.live.clone() {
         Some(live) => continue_live(&mut next, live, received_at, stop),
         None => start_session(&mut next, channel, &msg, received_at),
     };
@@ -137,7 +137,7 @@ pub fn decide_inbound(
         ));
         if next.opt_out.is_opted_out() && !stop {
             // A conversation the customer starts on their own lifts their opt-out.
-            next.opt_out.opted_in_at = Some(now);
+            next.opt_out.record_opt_in(now);
             events.push(EventEnvelope::new(
                 DomainEvent::CustomerOptedIn {
                     customer: next.key.clone(),
@@ -196,14 +196,17 @@ pub fn decide_inbound(
     ));
 
     if message.content.is_stop_request() {
-        next.opt_out.opted_out_at = Some(now);
+        next.opt_out.record_opt_out(now);
+        // It counts for whoever owned the live session when it came (none if
+        // it was queued or with the bot), read from the mirror: no extra read.
+        let live = customer.and_then(|c| c.live.as_ref());
         events.push(EventEnvelope::new(
             DomainEvent::CustomerOptedOut {
                 customer: next.key.clone(),
                 wamid: msg.wamid,
                 conversation_id: Some(conversation_id),
-                session_status: customer.and_then(|c| c.live).map(|live| live.status),
-                owner: None,
+                session_status: live.map(|l| l.status),
+                owner: live.and_then(|l| l.owner.clone()),
             },
             now,
         ));
@@ -282,10 +285,7 @@ fn start_session(
         answered: false,
         version: 1,
     };
-    customer.live = status.is_live().then_some(LiveSession {
-        conversation_id: conversation.id,
-        status,
-    });
+    customer.live = LiveSession::of(&conversation);
     customer.last_conversation = Some(conversation.id);
     ConversationChange::Started(conversation)
 }
@@ -304,6 +304,7 @@ fn continue_live(
             customer.live = Some(LiveSession {
                 conversation_id: live.conversation_id,
                 status: ConversationStatus::Active,
+                owner: Some(agent.clone()),
             });
             return ConversationChange::Continued {
                 id: live.conversation_id,

@@ -1,7 +1,8 @@
-//! [`GraphApiClient`]: one HTTPS connection pool to the Graph API, built once at
-//! cold start and shared by every send.
+//! [`GraphApiClient`]: one HTTPS connection pool to the Graph API, shared by
+//! every send and built on the first one.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -50,7 +51,11 @@ type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 /// Cheap to clone (the pool is shared). Its `Debug` never shows the token.
 #[derive(Clone)]
 pub struct GraphApiClient {
-    http: HttpClient,
+    /// Built on the first send, not at cold start: loading the system's root
+    /// certificates takes a few milliseconds (the AWS SDK loads its own copy
+    /// too), and most invocations of most functions never send.
+    http: Arc<OnceLock<HttpClient>>,
+    connect_timeout: Duration,
     /// Without a trailing slash, e.g. `https://graph.facebook.com/v21.0`.
     base_url: String,
     /// `Bearer <token>`, marked sensitive so hyper never logs it either.
@@ -84,29 +89,23 @@ impl GraphApiClient {
         let base_url = normalize_base_url(base_url.into())?;
         let authorization = bearer(access_token.into())?;
 
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(connect_timeout));
-        http.set_nodelay(true);
-        // Let the TLS layer see https URLs; plain http stays allowed for local stubs.
-        http.enforce_http(false);
-        let https = HttpsConnectorBuilder::new()
-            // Explicit provider: no panic if another crate ever enables rustls' ring too.
-            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
-            .map_err(BuildError::Tls)?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let http = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(https);
-
         Ok(Self {
-            http,
+            http: Arc::new(OnceLock::new()),
+            connect_timeout,
             base_url,
             authorization,
             timeout,
         })
+    }
+
+    /// The connection pool, built by the first caller (a racing second build is
+    /// harmless: one of the two is kept).
+    fn http(&self) -> Result<&HttpClient, GraphApiError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let built = build_http(self.connect_timeout)?;
+        Ok(self.http.get_or_init(|| built))
     }
 
     /// The base URL in use, without a trailing slash.
@@ -130,9 +129,12 @@ impl GraphApiClient {
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| unavailable(GraphApiError::Request(e)))?;
 
+        let http = self.http().map_err(|error| {
+            tracing::error!(%error, "Graph API client could not be set up");
+            unavailable(error)
+        })?;
         let exchange = async {
-            let response = self
-                .http
+            let response = http
                 .request(request)
                 .await
                 .map_err(GraphApiError::Transport)?;
@@ -183,6 +185,25 @@ impl WhatsAppClient for GraphApiClient {
     ) -> Result<Wamid, SendError> {
         self.post_message(from, to, content).await
     }
+}
+
+fn build_http(connect_timeout: Duration) -> Result<HttpClient, GraphApiError> {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    // Let the TLS layer see https URLs; plain http stays allowed for local stubs.
+    http.enforce_http(false);
+    let https = HttpsConnectorBuilder::new()
+        // Explicit provider: no panic if another crate ever enables rustls' ring too.
+        .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+        .map_err(GraphApiError::Tls)?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .build(https))
 }
 
 fn message_type(content: &OutboundContent) -> &'static str {

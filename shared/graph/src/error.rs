@@ -17,8 +17,6 @@ pub enum BuildError {
     EmptyToken,
     #[error("the Graph API access token has characters not allowed in an HTTP header")]
     InvalidToken,
-    #[error("could not set up TLS for the Graph API (no usable root certificates?)")]
-    Tls(#[source] std::io::Error),
 }
 
 /// Why a send is worth retrying: the source of
@@ -26,6 +24,8 @@ pub enum BuildError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GraphApiError {
+    #[error("could not set up TLS for the Graph API (no usable root certificates?)")]
+    Tls(#[source] std::io::Error),
     #[error("no answer from the Graph API within {0:?}")]
     Timeout(Duration),
     #[error("could not reach the Graph API")]

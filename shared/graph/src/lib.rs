@@ -3,7 +3,9 @@
 //!
 //! It uses hyper-util's client over rustls with aws-lc-rs and the system's root
 //! certificates: the same stack the AWS SDK already builds into every function,
-//! so it adds neither a second HTTP client nor a second crypto provider.
+//! so it adds neither a second HTTP client nor a second crypto provider. The
+//! connection pool (and so the root certificate store) is built on the first
+//! send, which keeps it out of every cold start.
 //!
 //! [`WhatsAppClient`]: wadesk_app::ports::WhatsAppClient
 

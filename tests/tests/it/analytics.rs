@@ -1,19 +1,21 @@
 //! Analytics end to end: one event list through the embedded and the DynamoDB
 //! adapters (moto) gives identical figures, delivered once or twice, at a known
-//! number of DynamoDB requests; and a scripted day through the local runner
-//! over HTTP, on a moved clock, checked to the second.
+//! number of DynamoDB requests; a `#STOP` counted for the live session's
+//! owner on each store; and a scripted day through the local runner over
+//! HTTP, on a moved clock, checked to the second.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
 use wadesk_app::analytics::{consume, AnalyticsReader, Consumed};
 use wadesk_app::embedded::{EmbeddedAnalytics, EmbeddedStore};
+use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::{AnalyticsStore, DeskStore};
 use wadesk_aws::RequestCounter;
 use wadesk_domain::analytics::{DayRange, Scope};
 use wadesk_domain::{
-    AgentId, ConversationId, ConversationStatus, CustomerKey, DomainEvent, EventEnvelope,
-    ManualClock, MessageId, Origin, PhoneNumberId, QueueId, WaId, Wamid,
+    Actor, AgentId, AgentState, ConversationId, ConversationStatus, CustomerKey, DomainEvent,
+    EventEnvelope, ManualClock, MessageId, Origin, PhoneNumberId, QueueId, Role, WaId, Wamid,
 };
 use wadesk_tests::TestApp;
 
@@ -462,6 +464,136 @@ async fn concurrent_deliveries_of_the_same_events_count_each_once() {
     assert_figures(&all.1[1], &expected_day(&Scope::All), "ALL, concurrent");
 }
 
+/// A `#STOP` counts for whoever owned the live session when it came, which
+/// the inbound path reads from the customer's mirror (no extra read): here
+/// bob, who overtook the conversation from ana; a queued one (only offered)
+/// counts for no agent. Run on each store, whose customer item carries the
+/// mirror's owner.
+async fn a_stop_counts_for_the_owner_of_the_live_session<S, A>(
+    store: S,
+    counters: &A,
+    counter: Option<&RequestCounter>,
+) where
+    S: DeskStore,
+    A: AnalyticsStore,
+{
+    let now = wadesk_tests::now_seconds();
+    let app = wadesk_tests::services(store, now);
+    let (ana, bob) = (agent("ana"), agent("bob"));
+    for id in [&ana, &bob] {
+        let profile = wadesk_app::desk::AgentProfile {
+            name: id.to_string(),
+            role: Role::Agent,
+            queues: vec![QueueId::default_queue()],
+            max_concurrent: 2,
+        };
+        wadesk_app::desk::upsert_agent(&app, id, profile)
+            .await
+            .unwrap();
+    }
+    wadesk_app::desk::set_state(&app, &ana, AgentState::Available)
+        .await
+        .unwrap();
+    let writes = |wa_id: &str, wamid: &str, text: &str| {
+        let app = &app;
+        let message = wadesk_tests::text_message(&wadesk_tests::customer(wa_id), wamid, now, text);
+        async move {
+            match receive_message(app, message).await.unwrap() {
+                InboundOutcome::Stored {
+                    conversation_id, ..
+                } => conversation_id,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let as_agent = |id: &AgentId| Actor {
+        id: id.clone(),
+        role: Role::Agent,
+    };
+
+    // X: offered to ana, accepted, overtaken by bob; then #STOP.
+    let x = writes("34611000001", "wamid.OWN1", "hi").await;
+    wadesk_app::desk::route(&app, x).await.unwrap();
+    wadesk_app::desk::accept(&app, &as_agent(&ana), x)
+        .await
+        .unwrap();
+    wadesk_app::desk::take(&app, &as_agent(&bob), x, true)
+        .await
+        .unwrap();
+    let mirror = app
+        .store
+        .get_customer(&wadesk_tests::customer("34611000001"))
+        .await
+        .unwrap()
+        .and_then(|c| c.live);
+    assert_eq!(mirror.and_then(|l| l.owner), Some(bob.clone()));
+    if let Some(counter) = counter {
+        counter.reset();
+    }
+    writes("34611000001", "wamid.OWN2", "#STOP").await;
+    if let Some(counter) = counter {
+        // Decided on the one BatchGetItem (customer and channel); the GetItem
+        // after the commit is the wait for a send lease every #STOP does.
+        assert_eq!(
+            counter.requests(),
+            [
+                "dynamodb:BatchGetItem",
+                "dynamodb:TransactWriteItems",
+                "dynamodb:GetItem"
+            ],
+            "a #STOP is decided without reading the conversation"
+        );
+    }
+    // Y: queued and offered to ana, not accepted; then #STOP.
+    let y = writes("34611000002", "wamid.OWN3", "hi").await;
+    wadesk_app::desk::route(&app, y).await.unwrap();
+    writes("34611000002", "wamid.OWN4", "#STOP").await;
+
+    let published = app.events.published();
+    let owners: Vec<_> = published
+        .iter()
+        .filter_map(|e| match &e.event {
+            DomainEvent::CustomerOptedOut { owner, .. } => Some(owner.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(owners, [Some(bob.clone()), None]);
+    for event in &published {
+        consume(counters, event).await.unwrap();
+    }
+    let reader = AnalyticsReader {
+        counters,
+        conversations: &app.store,
+        clock: &app.clock,
+    };
+    for (scope, opt_outs) in [
+        (Scope::Agent(bob), 1),
+        (Scope::Agent(ana), 0),
+        (Scope::Channel(channel(wadesk_tests::PHONE_NUMBER_ID)), 2),
+        (Scope::All, 2),
+    ] {
+        let figures = serde_json::to_value(reader.chat_statistics(&scope).await.unwrap()).unwrap();
+        assert_eq!(figures["opt_outs"], opt_outs, "{}: {figures}", scope.key());
+    }
+}
+
+#[tokio::test]
+async fn a_stop_counts_for_the_owner_of_the_live_session_embedded() {
+    a_stop_counts_for_the_owner_of_the_live_session(
+        EmbeddedStore::new(),
+        &EmbeddedAnalytics::new(),
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_stop_counts_for_the_owner_of_the_live_session_dynamodb() {
+    let counter = RequestCounter::new();
+    let dynamo = wadesk_tests::dynamo_store(Some(&counter)).await;
+    a_stop_counts_for_the_owner_of_the_live_session(dynamo.clone(), &dynamo, Some(&counter)).await;
+}
+
 // ------------------------------------------------------------ over HTTP
 
 /// The local runner with a sales queue, agents ana and bob (sales, not ready),
@@ -783,19 +915,21 @@ async fn a_scripted_day_over_http_gives_exact_figures() {
         "avg_response_seconds": 30.0, "avg_handling_seconds": 115.0,
         "rona": 1, "window_expiries": 1, "opt_outs": 1, "active": 1, "answered": 2
     }));
+    // The #STOP came while B was reopened by ana: the customer's live-session
+    // mirror names her, so the opt-out counts for her as the decline does.
     let ana_day = zero(json!({
         "agent_initiated": 3, "user_replied": 1, "declined": 1, "finished": 4,
-        "avg_response_seconds": 35.0, "avg_handling_seconds": 115.0,
+        "avg_response_seconds": 35.0, "avg_handling_seconds": 115.0, "opt_outs": 1,
         "active": 0, "answered": 1
     }));
     let bob_day =
         zero(json!({"avg_response_seconds": 10.0, "rona": 1, "active": 1, "answered": 1}));
-    // Window expiries and opt-outs have no queue; the #STOP's `CustomerOptedOut`
-    // names no owner (the inbound path does not read the conversation), so the
-    // opt-out counts for everyone and the channel, the decline for ana.
+    // Window expiries and opt-outs have no queue.
     let mut sales_day = everyone.clone();
     sales_day["window_expiries"] = json!(0);
     sales_day["opt_outs"] = json!(0);
+    let mut ana_sales_day = ana_day.clone();
+    ana_sales_day["opt_outs"] = json!(0);
 
     let days = dashboard(String::new()).await;
     assert_eq!(days.len(), 2);
@@ -814,7 +948,7 @@ async fn a_scripted_day_over_http_gives_exact_figures() {
         ("&agent=ana", &ana_day),
         ("&agent=bob", &bob_day),
         ("&queue=sales", &sales_day),
-        ("&agent=ana&queue=sales", &ana_day),
+        ("&agent=ana&queue=sales", &ana_sales_day),
         (&format!("&channel={CHANNEL}")[..], &everyone),
     ] {
         let days = dashboard(query.to_owned()).await;

@@ -5,13 +5,15 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use wadesk_app::embedded::EmbeddedStore;
 use wadesk_app::{CommitError, DeskStore};
+use wadesk_aws::DynamoStore;
 use wadesk_domain::desk::{self, TransferTarget};
 use wadesk_domain::{
     decide_inbound, Actor, Agent, AgentChange, AgentId, AgentState, Channel, ConversationChange,
     ConversationId, ConversationStatus, CustomerKey, DeskContext, DeskDecision, DeskError,
-    LiveSession, Message, MessageContent, MessageId, PhoneNumberId, Queue, QueueId, Role, WaId,
-    Wamid,
+    EventEnvelope, LiveSession, Message, MessageContent, MessageId, PhoneNumberId, Queue, QueueId,
+    Role, WaId, Wamid,
 };
 use wadesk_tests::{customer, now_seconds, text_message};
 
@@ -309,7 +311,8 @@ pub async fn a_conversation_moves_through_the_desk<S: DeskStore>(store: S) {
         live,
         Some(LiveSession {
             conversation_id: id,
-            status: ConversationStatus::Active
+            status: ConversationStatus::Active,
+            owner: Some(ana.clone()),
         })
     );
     assert!(offered.conversation.offered_to.is_some());
@@ -538,6 +541,7 @@ pub async fn a_reply_to_a_reopened_conversation_is_listed_as_active<S: DeskStore
     customer_before.live = Some(LiveSession {
         conversation_id: id,
         status: ConversationStatus::Reopened,
+        owner: Some(ben.clone()),
     });
     customer_before.assigned_agent = Some(ben.clone());
     customer_before.version += 1;
@@ -593,6 +597,89 @@ pub async fn a_reply_to_a_reopened_conversation_is_listed_as_active<S: DeskStore
     );
     assert_eq!(store.list_for_agent(&ben).await.unwrap(), [stored]);
     assert_eq!(store.list_for_agent(&ana).await.unwrap(), []);
+}
+
+/// What a store's outbox holds for one conversation, oldest change first: the
+/// embedded store's pending events, the DynamoDB table's outbox items.
+pub trait OutboxReader {
+    async fn outbox_of(&self, id: ConversationId) -> Vec<EventEnvelope>;
+}
+
+impl OutboxReader for EmbeddedStore {
+    async fn outbox_of(&self, id: ConversationId) -> Vec<EventEnvelope> {
+        self.outbox()
+            .into_iter()
+            .filter(|e| {
+                serde_json::to_value(e).unwrap()["detail"]["conversation_id"]
+                    == id.to_string().as_str()
+            })
+            .collect()
+    }
+}
+
+impl OutboxReader for DynamoStore {
+    async fn outbox_of(&self, id: ConversationId) -> Vec<EventEnvelope> {
+        self.outbox(id).await.unwrap()
+    }
+}
+
+fn event_ids(events: &[EventEnvelope]) -> Vec<uuid::Uuid> {
+    events.iter().map(|e| e.id).collect()
+}
+
+pub async fn desk_events_are_in_the_outbox_with_their_commit<S: DeskStore + OutboxReader>(
+    store: S,
+) {
+    let t0 = now_seconds();
+    let at = |s: i64| t0 + Duration::seconds(s);
+    let ana = agent_id("ana");
+    hire(&store, "ana", t0).await;
+    let ben = hire(&store, "ben", t0).await;
+    let key = customer("34610000041");
+    let id = inbound(&store, &key, "wamid.OB1", t0).await;
+    // Inbound events live in the wamid item (WhatsApp's redelivery republishes them).
+    assert_eq!(store.outbox_of(id).await, []);
+
+    // Two offers decided on the same version: the winner's events are in the
+    // outbox, the loser's are not.
+    let to_ana = decide(&store, id, at(1), |ctx| desk::offer(ctx, &ana)).await;
+    let to_ben = decide(&store, id, at(1), |ctx| desk::offer(ctx, &ben.id)).await;
+    assert!(!to_ana.events.is_empty());
+    store.commit_desk(&to_ana).await.unwrap();
+    assert!(matches!(
+        store.commit_desk(&to_ben).await,
+        Err(CommitError::Conflict)
+    ));
+    let mut expected = to_ana.events.clone();
+    assert_eq!(store.outbox_of(id).await, expected);
+
+    // Each commit adds its own events, with the ids the decision gave them.
+    let accepted = act(&store, id, at(2), |ctx| desk::accept(ctx, &actor("ana"))).await;
+    expected.extend(accepted.events.iter().cloned());
+    let sent = act(&store, id, at(3), |ctx| {
+        desk::send(
+            ctx,
+            &actor("ana"),
+            MessageContent::Text {
+                text: "Hello".into(),
+            },
+        )
+    })
+    .await;
+    expected.extend(sent.events.iter().cloned());
+    assert_eq!(event_ids(&store.outbox_of(id).await), event_ids(&expected));
+
+    // A decision refused on a stale agent writes no events either.
+    let end = decide(&store, id, at(4), |ctx| desk::end(ctx, &actor("ana"))).await;
+    assert!(!end.events.is_empty());
+    let stored = store.get_agent(&ana).await.unwrap().unwrap();
+    let (change, _) = desk::change_state(&stored, AgentState::NotReady, at(4)).unwrap();
+    store.save_agent(&change).await.unwrap();
+    assert!(matches!(
+        store.commit_desk(&end).await,
+        Err(CommitError::Conflict)
+    ));
+    assert_eq!(event_ids(&store.outbox_of(id).await), event_ids(&expected));
 }
 
 pub async fn a_sent_message_records_its_wamid_once<S: DeskStore>(store: S) {
@@ -763,6 +850,10 @@ macro_rules! desk_store_suite {
             #[tokio::test]
             async fn a_reply_to_a_reopened_conversation_is_listed_as_active() {
                 super::a_reply_to_a_reopened_conversation_is_listed_as_active($make).await;
+            }
+            #[tokio::test]
+            async fn desk_events_are_in_the_outbox_with_their_commit() {
+                super::desk_events_are_in_the_outbox_with_their_commit($make).await;
             }
             #[tokio::test]
             async fn a_sent_message_records_its_wamid_once() {

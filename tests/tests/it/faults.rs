@@ -6,6 +6,9 @@
 //!
 //! - WhatsApp redelivers the same webhook body until it gets a 200;
 //! - EventBridge redelivers an event to a consumer (opt-out) whose invocation failed;
+//! - desk changes leave their events in the table's outbox, and the event-relay
+//!   function, fed the table's stream as its event-source mapping feeds it,
+//!   publishes them; Lambda retries a batch it reports failed;
 //! - Scheduler re-invokes the window-expiry function with the same input;
 //! - an agent whose request got a 5xx tries again.
 //!
@@ -44,6 +47,7 @@ use wadesk_domain::{
     Actor, AgentId, AgentState, Channel, Clock, ConversationId, DomainEvent, EventEnvelope,
     ManualClock, PhoneNumberId, Queue, QueueId, Role, TemplateRef, TimerInput, WaId, Wamid,
 };
+use wadesk_local_runner::stream::StreamReader;
 use wadesk_tests::fault_proxy::{self, Fault, FaultProxy, Matcher, Rule, SdkRetries};
 use wadesk_tests::{customer, moto_endpoint, unique_name, DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID};
 
@@ -54,7 +58,7 @@ const REOPEN_MESSAGE: &str = "We are back: how can we help?";
 /// How often a retrier (WhatsApp, EventBridge, Scheduler, an agent) tries.
 const DELIVERIES: usize = 6;
 /// Longer than the SDK's attempt time-out: a stall this long is a time-out.
-const STALL: StdDuration = StdDuration::from_millis(2500);
+const STALL: StdDuration = StdDuration::from_millis(4000);
 
 const BATCH_GET: Matcher = Matcher::Target("BatchGetItem");
 const GET_ITEM: Matcher = Matcher::Target("GetItem");
@@ -145,6 +149,8 @@ struct Stack {
     analytics: EmbeddedAnalytics,
     /// Bus entries handed to the consumers so far.
     consumed: usize,
+    /// The table's stream, as the event-relay's event-source mapping reads it.
+    stream: StreamReader,
     /// Every retry the platform made, as `what: [attempt outcomes]`.
     retries: Vec<String>,
     customers: BTreeSet<String>,
@@ -166,6 +172,7 @@ impl Stack {
         wadesk_aws::dynamodb::create_table(&wadesk_tests::dynamodb_client(None).await, &table)
             .await
             .unwrap();
+        let stream = StreamReader::new(wadesk_tests::dynamodbstreams_client().await, &table);
         let bus = unique_name("wadesk-faults-bus");
         wadesk_tests::eventbridge_client(None)
             .await
@@ -202,6 +209,7 @@ impl Stack {
             group,
             analytics: EmbeddedAnalytics::new(),
             consumed: 0,
+            stream,
             retries: Vec::new(),
             customers: BTreeSet::new(),
         };
@@ -344,6 +352,7 @@ impl Stack {
     /// until it succeeds. Events the consumers publish are handed on too.
     async fn pump(&mut self) {
         loop {
+            self.relay().await;
             let details = self.proxy.published_details();
             if self.consumed >= details.len() {
                 return;
@@ -374,6 +383,31 @@ impl Stack {
                 }
             }
             self.consumed = details.len();
+        }
+    }
+
+    /// The event-relay function on every new batch of the table's stream
+    /// (inserted outbox items), its events going to the bus through the
+    /// proxy; a batch it reports failed is retried from the failed record, as
+    /// Lambda does.
+    async fn relay(&mut self) {
+        let mut outcomes = Vec::new();
+        while let Some(batch) = self.stream.next_batch().await.unwrap() {
+            let response = event_relay::handle(&self.app.events, batch.event.clone())
+                .await
+                .unwrap();
+            let failed = self.stream.checkpoint(&batch, &response);
+            outcomes.push(if failed { "failed" } else { "relayed" });
+            assert!(
+                outcomes.len() < DELIVERIES * 4,
+                "the relay never got through: {outcomes:?}"
+            );
+            if !failed && !batch.more {
+                break;
+            }
+        }
+        if outcomes.contains(&"failed") {
+            self.retries.push(format!("relay: {outcomes:?}"));
         }
     }
 
@@ -1308,9 +1342,9 @@ async fn first_message_schedule_times_out_and_the_redelivery_arms_it_once() {
 // Reopen: what a Graph API failure and a stuck send lease leave behind.
 
 #[tokio::test]
-async fn reopen_send_fails_is_a_5xx_recorded_as_failed_and_never_duplicated() {
-    // What a Graph API failure leaves is visible and counted once; see
-    // `bug_reopen_send_fails_and_the_agents_retry_cannot_send_it` for what is missing.
+async fn reopen_send_fails_is_a_5xx_and_the_retry_sends_the_same_message_once() {
+    // What a Graph API failure leaves, and what the agent's retry does with it
+    // (`reopen_send_fails_and_the_agents_retry_sends_it_once` runs it in the flow).
     let mut stack = Stack::new(t0(), SdkRetries::Disabled).await;
     let id = finished_conversation(&mut stack, C_REOPEN, "wamid.RS1").await;
     stack.advance(Duration::hours(1));
@@ -1322,22 +1356,25 @@ async fn reopen_send_fails_is_a_5xx_recorded_as_failed_and_never_duplicated() {
         matches!(first, Err(DeskFailure::App(_))),
         "the agent is told it failed (5xx): {first:?}"
     );
-    // Nothing is hidden: the reopen stands and its message is `failed`.
+    // Nothing is hidden: the reopen stands and its message waits, unsent.
     let store = &stack.app.store;
     let conversation = store.get_conversation(id).await.unwrap().unwrap();
     assert_eq!(
         conversation.status,
         wadesk_domain::ConversationStatus::Reopened
     );
-    let transcript = store.list_messages(id).await.unwrap();
-    let reopen_message = transcript
-        .iter()
-        .find(|m| m.content.text() == Some(REOPEN_MESSAGE))
-        .expect("the reopen message is in the transcript");
-    assert_eq!(
-        reopen_message.status,
-        Some(wadesk_domain::DeliveryStatus::Failed)
-    );
+    let reopen_message = |transcript: &[wadesk_domain::Message]| {
+        let found: Vec<_> = transcript
+            .iter()
+            .filter(|m| m.content.text() == Some(REOPEN_MESSAGE))
+            .cloned()
+            .collect();
+        assert_eq!(found.len(), 1, "one reopen message in the transcript");
+        found[0].clone()
+    };
+    let unsent = reopen_message(&store.list_messages(id).await.unwrap());
+    assert_eq!(unsent.status, Some(wadesk_domain::DeliveryStatus::Pending));
+    assert_eq!(unsent.wamid, None);
     let customer = store
         .get_customer(&customer(C_REOPEN))
         .await
@@ -1350,23 +1387,115 @@ async fn reopen_send_fails_is_a_5xx_recorded_as_failed_and_never_duplicated() {
         "the send lease is released after the failed send"
     );
     assert_eq!(stack.app.whatsapp.outbox.entries().len(), before);
-    // The agent's retry does not reopen it twice; it was counted once.
+    // The agent's retry sends that very message, and reopens nothing twice.
     let retry = Box::pin(wadesk_app::desk::reopen(&stack.app, &ana(), id)).await;
+    assert!(retry.is_ok(), "{retry:?}");
+    stack.pump().await;
+    let sent = reopen_message(&stack.app.store.list_messages(id).await.unwrap());
+    assert_eq!(sent.id, unsent.id);
+    assert!(sent.wamid.is_some(), "its wamid is recorded");
+    assert_eq!(stack.app.whatsapp.outbox.entries().len(), before + 1);
+    // Once it went out, a further retry is refused as before.
+    let again = Box::pin(wadesk_app::desk::reopen(&stack.app, &ana(), id)).await;
     assert!(
         matches!(
-            retry,
+            again,
             Err(DeskFailure::Rule(
                 wadesk_domain::DeskError::SessionActiveElsewhere
             ))
         ),
-        "{retry:?}"
+        "{again:?}"
     );
     stack.pump().await;
+    assert_eq!(stack.app.whatsapp.outbox.entries().len(), before + 1);
     assert_eq!(
         stack.counted(&Scope::Agent(ana().id)).await.agent_initiated,
         1
     );
-    // (What the agent can do next is the bug below: nothing.)
+}
+
+#[tokio::test]
+async fn push_send_fails_and_the_retry_sends_its_template_never_a_second_push() {
+    let mut stack = Stack::new(t0(), SdkRetries::Disabled).await;
+    let id = finished_conversation(&mut stack, C_REOPEN, "wamid.PS1").await;
+    stack.advance(Duration::hours(25));
+    let before = stack.app.whatsapp.outbox.entries().len();
+    stack.app.whatsapp.fail_next.store(1, Ordering::SeqCst);
+    let first = Box::pin(wadesk_app::desk::push(&stack.app, &ana(), id)).await;
+    stack.pump().await;
+    assert!(matches!(first, Err(DeskFailure::App(_))), "{first:?}");
+    assert_eq!(stack.app.whatsapp.outbox.entries().len(), before);
+    let retry = Box::pin(wadesk_app::desk::push(&stack.app, &ana(), id)).await;
+    assert!(retry.is_ok(), "{retry:?}");
+    stack.pump().await;
+    let pushes = |stack: &Stack| {
+        stack
+            .app
+            .whatsapp
+            .outbox
+            .entries()
+            .iter()
+            .filter(|e| e.kind == "template")
+            .count()
+    };
+    assert_eq!(stack.app.whatsapp.outbox.entries().len(), before + 1);
+    assert_eq!(
+        pushes(&stack),
+        1,
+        "{:?}",
+        stack.app.whatsapp.outbox.entries()
+    );
+    let again = Box::pin(wadesk_app::desk::push(&stack.app, &ana(), id)).await;
+    assert!(
+        matches!(
+            again,
+            Err(DeskFailure::Rule(wadesk_domain::DeskError::PushAlreadySent))
+        ),
+        "{again:?}"
+    );
+    assert_eq!(stack.app.whatsapp.outbox.entries().len(), before + 1);
+    let transcript = stack.app.store.list_messages(id).await.unwrap();
+    let templates: Vec<_> = transcript
+        .iter()
+        .filter(|m| matches!(m.content, wadesk_domain::MessageContent::Template { .. }))
+        .collect();
+    assert_eq!(templates.len(), 1);
+    assert!(templates[0].wamid.is_some());
+}
+
+#[tokio::test]
+async fn a_stop_after_a_failed_reopen_send_wins_over_the_agents_retry() {
+    let mut stack = Stack::new(t0(), SdkRetries::Disabled).await;
+    let id = finished_conversation(&mut stack, C_REOPEN, "wamid.SR1").await;
+    stack.advance(Duration::hours(1));
+    stack.app.whatsapp.fail_next.store(1, Ordering::SeqCst);
+    let first = Box::pin(wadesk_app::desk::reopen(&stack.app, &ana(), id)).await;
+    stack.pump().await;
+    assert!(matches!(first, Err(DeskFailure::App(_))), "{first:?}");
+    let before = stack.app.whatsapp.outbox.entries().len();
+    stack.customer_writes(C_REOPEN, "wamid.SR2", "#STOP").await;
+    // The #STOP was acknowledged and its consumer ran: every retry is refused.
+    for _ in 0..2 {
+        let retry = Box::pin(wadesk_app::desk::reopen(&stack.app, &ana(), id)).await;
+        assert!(
+            matches!(
+                retry,
+                Err(DeskFailure::Rule(wadesk_domain::DeskError::OptedOut))
+            ),
+            "{retry:?}"
+        );
+        stack.pump().await;
+    }
+    let sent = stack.app.whatsapp.outbox.entries();
+    let texts: Vec<&str> = sent[before..]
+        .iter()
+        .filter_map(|e| e.text.as_deref())
+        .collect();
+    assert_eq!(
+        texts,
+        [wadesk_app::opt_out::OPT_OUT_CONFIRMATION],
+        "only the confirmation went out after the #STOP"
+    );
 }
 
 #[tokio::test]
@@ -1536,9 +1665,12 @@ async fn offer_timer_fails_and_whatsapps_redelivery_offers_it() {
 }
 
 #[tokio::test]
-#[ignore = "bug: desk events are dropped when PutEvents fails after the commit (see the fault report)"]
-async fn bug_reopen_events_fail_after_the_commit_and_chat_reopened_is_lost() {
-    check(
+async fn reopen_events_fail_to_publish_and_the_relay_retries_them_from_the_outbox() {
+    // The reopen commits its events to the outbox in its own transaction and
+    // makes no PutEvents call; the relay's publish fails (every retry of
+    // the publisher), it reports the record failed, and Lambda's retry of the
+    // batch publishes ChatReopened with the id the commit gave it.
+    let (stack, outcome) = check(
         Flow::Reopen,
         Plan::at(
             "reopen",
@@ -1546,11 +1678,38 @@ async fn bug_reopen_events_fail_after_the_commit_and_chat_reopened_is_lost() {
         ),
     )
     .await;
+    retried(&stack, "relay");
+    assert!(
+        stack.retries.iter().all(|r| r.starts_with("relay")),
+        "{:?}",
+        stack.retries
+    );
+    assert!(outcome.events.values().any(|t| t == "ChatReopened"));
+    assert_eq!(
+        stack.counted(&Scope::Agent(ana().id)).await.agent_initiated,
+        1
+    );
 }
 
 #[tokio::test]
-#[ignore = "bug: a reopen whose commit answer was lost never sends its message (see the fault report)"]
-async fn bug_reopen_commit_answer_lost_and_the_reopen_message_never_goes_out() {
+async fn desk_events_time_out_after_reaching_the_bus_and_are_counted_once() {
+    // EventBridge took the relayed events but the answer was lost: the retry
+    // of the batch publishes them again (same ids); analytics counts once.
+    let (stack, outcome) = check(
+        Flow::Reopen,
+        Plan::at(
+            "finish",
+            Rule::first(PUT_EVENTS, Fault::StallAfterForward(STALL)).times(PUBLISH_ATTEMPTS),
+        ),
+    )
+    .await;
+    retried(&stack, "relay");
+    assert!(outcome.deliveries > baseline(Flow::Reopen).await.deliveries);
+}
+
+#[tokio::test]
+async fn reopen_commit_answer_lost_and_the_reopen_message_goes_out_once() {
+    // The request finds its commit stored after all and finishes it.
     check(
         Flow::Reopen,
         Plan::at(
@@ -1562,14 +1721,13 @@ async fn bug_reopen_commit_answer_lost_and_the_reopen_message_never_goes_out() {
 }
 
 #[tokio::test]
-#[ignore = "bug: after a failed reopen send the agent's retry is refused and the message never goes out (see the fault report)"]
-async fn bug_reopen_send_fails_and_the_agents_retry_cannot_send_it() {
-    check(Flow::Reopen, Plan::failing_sends("reopen", 1)).await;
+async fn reopen_send_fails_and_the_agents_retry_sends_it_once() {
+    let (stack, _) = check(Flow::Reopen, Plan::failing_sends("reopen", 1)).await;
+    retried(&stack, "reopen");
 }
 
 #[tokio::test]
-#[ignore = "bug: marking the opt-out confirmation sent fails after the send; the redelivery sends a second one (see the fault report)"]
-async fn bug_stop_confirmation_mark_fails_and_the_customer_is_told_twice() {
+async fn stop_confirmation_mark_fails_and_the_customer_is_told_once() {
     // The consumer's PutItems: the claim, then the mark after the send.
     check(
         Flow::Stop,

@@ -77,3 +77,52 @@ async fn a_real_v2_post_event_is_verified_over_the_raw_body_and_stored() {
     assert_eq!(response.status(), 200);
     assert_eq!(app.store.conversations().len(), 1);
 }
+
+/// An HTTP API v2 event of the agent UI, with the JWT authorizer's claims.
+fn agent_event(method: &str, path: &str, sub: Option<&str>) -> lambda_http::Request {
+    let mut context = serde_json::json!({
+        "accountId": "123456789012", "apiId": "api-id", "domainName": "id.execute-api.us-east-1.amazonaws.com",
+        "domainPrefix": "id", "requestId": "id", "routeKey": format!("{method} {path}"), "stage": "$default",
+        "time": "12/Mar/2020:19:03:58 +0000", "timeEpoch": 1583348638390i64,
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "agent-ui"}
+    });
+    if let Some(sub) = sub {
+        context["authorizer"] = serde_json::json!({
+            "jwt": {"claims": {"sub": sub, "role": "agent"}, "scopes": null}
+        });
+    }
+    let raw = serde_json::json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": context,
+        "body": "{}",
+        "isBase64Encoded": false
+    })
+    .to_string();
+    lambda_http::request::from_str(&raw).unwrap()
+}
+
+#[tokio::test]
+async fn reopen_and_push_are_the_reopen_functions_routes_only() {
+    let app = services(EmbeddedStore::new(), now_seconds());
+    let unknown = "/conversations/00000000-0000-4000-8000-000000000000";
+    for kind in ["reopen", "push"] {
+        let path = format!("{unknown}/{kind}");
+        // The reopen function: authenticated by the claims, then the rules.
+        let response = reopen::handle(&app, agent_event("POST", &path, None)).await;
+        assert_eq!(response.status(), 401, "{kind} without claims");
+        let response = reopen::handle(&app, agent_event("POST", &path, Some("ana"))).await;
+        assert_eq!(response.status(), 404, "{kind} of an unknown conversation");
+        // API Gateway never routes them to the agent API, which does not serve them.
+        let response = agent_api::handle(&app, agent_event("POST", &path, Some("ana"))).await;
+        assert_eq!(response.status(), 404, "{kind} through the agent API");
+    }
+    // And the reopen function serves nothing else.
+    let response = reopen::handle(&app, agent_event("GET", "/me", Some("ana"))).await;
+    assert_eq!(response.status(), 404);
+    assert!(reopen::serves(&format!("{unknown}/push")));
+    assert!(!reopen::serves(&format!("{unknown}/messages")));
+}

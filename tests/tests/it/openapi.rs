@@ -60,6 +60,7 @@ fn documented_operations(doc: &Value) -> BTreeSet<(String, String)> {
 fn served_operations() -> BTreeSet<(String, String)> {
     agent_api::ROUTES
         .iter()
+        .chain(reopen::ROUTES)
         .chain(analytics::ROUTES)
         .chain(WEBHOOK_ROUTES)
         .chain(LOCAL_ROUTES)
@@ -148,6 +149,7 @@ fn every_route_served_is_documented_and_every_documented_route_is_served() {
 
     let bearer_routes: BTreeSet<(String, String)> = agent_api::ROUTES
         .iter()
+        .chain(reopen::ROUTES)
         .chain(analytics::ROUTES)
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect();

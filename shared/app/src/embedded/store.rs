@@ -9,8 +9,8 @@ use wadesk_domain::{
 
 use super::lock;
 use crate::{
-    CommitError, ConversationStore, DeskStore, InboundContext, StatusContext, StoreError,
-    WamidRecord,
+    CommitError, ConversationStore, DeskStore, EventPublisher, InboundContext, PublishError,
+    StatusContext, StoreError, WamidRecord,
 };
 
 #[derive(Debug, Default)]
@@ -24,6 +24,10 @@ struct State {
     agents: HashMap<AgentId, Agent>,
     queues: HashMap<QueueId, Queue>,
     wrap_up_reasons: Vec<String>,
+    /// Events of committed desk decisions not yet relayed to the bus, oldest
+    /// first: the DynamoDB adapter's outbox items, under the same lock as the
+    /// changes that emitted them.
+    outbox: Vec<EventEnvelope>,
 }
 
 /// The embedded store: one lock around the whole state, so every commit is
@@ -36,6 +40,35 @@ pub struct EmbeddedStore {
 impl EmbeddedStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The outbox's events not yet relayed, oldest first (left in place).
+    pub fn outbox(&self) -> Vec<EventEnvelope> {
+        lock(&self.state).outbox.clone()
+    }
+
+    /// Takes every event from the outbox, oldest first: the caller now owns
+    /// publishing them.
+    pub fn take_outbox(&self) -> Vec<EventEnvelope> {
+        std::mem::take(&mut lock(&self.state).outbox)
+    }
+
+    /// Relays the outbox to `bus` (what the event-relay Lambda does with the
+    /// DynamoDB stream); answers how many events were published. If
+    /// publishing fails the events go back to the front of the outbox, to be
+    /// relayed again.
+    pub async fn relay_outbox<E: EventPublisher>(&self, bus: &E) -> Result<usize, PublishError> {
+        let events = self.take_outbox();
+        if events.is_empty() {
+            return Ok(0);
+        }
+        if let Err(error) = bus.publish(&events).await {
+            let mut state = lock(&self.state);
+            let newer = std::mem::replace(&mut state.outbox, events);
+            state.outbox.extend(newer);
+            return Err(error);
+        }
+        Ok(events.len())
     }
 
     /// Every conversation, newest first (the local runner's inspection view).
@@ -350,6 +383,7 @@ impl DeskStore for EmbeddedStore {
         for message in &decision.messages {
             insert_message(&mut state, message);
         }
+        state.outbox.extend(decision.events.iter().cloned());
         Ok(())
     }
 

@@ -40,7 +40,9 @@ pub trait DeskStore: ConversationStore {
 
     /// Writes a desk decision in one transaction: the conversation (if it still has
     /// `before.version`), every agent (if still at its expected version), the
-    /// customer's live-session mirror, and the new messages.
+    /// customer's live-session mirror, the new messages, and the decision's
+    /// events in the store's outbox (a transactional outbox: the events exist
+    /// if and only if the change does; a relay publishes them afterwards).
     fn commit_desk(
         &self,
         decision: &DeskDecision,

@@ -275,6 +275,9 @@ impl DeskStore for DynamoStore {
             items.push(self.put_message(op, message)?);
         }
         items.extend(self.link_writes(op, decision)?);
+        // The events go in the same transaction: they exist if and only if
+        // the change does, and the relay publishes them from the stream.
+        items.extend(self.outbox_write(op, decision)?);
         self.transact(op, items).await.map_err(CommitError::from)
     }
 

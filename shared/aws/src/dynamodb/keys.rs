@@ -116,6 +116,20 @@ pub fn stats_sk(hour: Timestamp) -> String {
 }
 pub const STATS_SK_FORMAT: &str = "%Y-%m-%dT%H";
 
+/// The transactional outbox of a conversation: one item per desk change that
+/// emitted events, written in the change's own transaction and relayed to the
+/// bus by `functions/event-relay` from the table's stream.
+pub fn outbox_pk(id: ConversationId) -> String {
+    format!("{OUTBOX_PK_PREFIX}{id}")
+}
+pub const OUTBOX_PK_PREFIX: &str = "OUTBOX#";
+
+/// The conversation version the change produced, zero-padded so a Query on the
+/// partition reads the changes in order.
+pub fn outbox_sk(version: u64) -> String {
+    format!("v{version:020}")
+}
+
 /// The marker of a counted event: written once, in the counting transaction.
 pub fn event_marker_pk(id: uuid::Uuid) -> String {
     format!("EVENT#{id}")

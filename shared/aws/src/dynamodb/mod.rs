@@ -6,6 +6,7 @@ mod desk;
 mod error;
 mod items;
 mod keys;
+pub mod outbox;
 mod store;
 mod table;
 

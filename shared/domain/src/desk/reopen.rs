@@ -66,10 +66,7 @@ fn reopened(draft: &mut Draft<'_>, actor: &Actor, customer: &Customer, origin: O
     c.handling_started_at = None;
     c.unanswered_since = None;
     let mut next = customer.clone();
-    next.live = Some(LiveSession {
-        conversation_id: c.id,
-        status: ConversationStatus::Reopened,
-    });
+    next.live = LiveSession::of(c);
     // The customer's reply goes to this agent (4.4).
     next.assigned_agent = Some(actor.id.clone());
     next.last_conversation = Some(c.id);
@@ -175,13 +172,123 @@ pub fn push(
     Ok(draft.finish())
 }
 
+/// A reopen or push whose commit stands but whose message never went out (the
+/// send failed, or the commit's answer was lost): what the agent's retry does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unfinished {
+    /// Send the message now, under a fresh send lease.
+    Resume(Box<Resumption>),
+    /// The send lease is held: an attempt may be sending it right now.
+    Sending,
+}
+
+/// The same message (same id) to send, and the customer with the send lease
+/// taken: to be written only if the stored one still has `expected_version`,
+/// so a `#STOP` in between wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resumption {
+    pub customer: Customer,
+    pub expected_version: u64,
+    pub message: Message,
+}
+
+/// The agent's retry of a reopen whose message is still unsent: finish it
+/// rather than refuse it. `None` when there is nothing to finish (not this
+/// agent's reopen, the customer replied or opted out, the message went out or
+/// definitely failed): the refusal stands.
+pub fn resume_reopen(
+    ctx: &DeskContext<'_>,
+    actor: &Actor,
+    transcript: &[Message],
+) -> Option<Unfinished> {
+    let customer = unfinished_by(ctx, actor, Origin::AgentReopen)?;
+    // A free-form text needs the window; without it the send could only fail.
+    if !customer.window_is_open(ctx.now) {
+        return None;
+    }
+    let message = unsent(transcript, |m| {
+        m.direction == Direction::System && matches!(m.content, MessageContent::Text { .. })
+    })?;
+    Some(resume_with(ctx, customer, message))
+}
+
+/// The agent's retry of a push whose template is still unsent: it sends that
+/// template, never a second push.
+pub fn resume_push(
+    ctx: &DeskContext<'_>,
+    actor: &Actor,
+    transcript: &[Message],
+) -> Option<Unfinished> {
+    let customer = unfinished_by(ctx, actor, Origin::Push)?;
+    // Only the push of the window that is closed now.
+    if customer.push_sent_for.is_none() || customer.push_sent_for != customer.window_expires_at() {
+        return None;
+    }
+    let message = unsent(transcript, |m| {
+        m.direction == Direction::Outbound && matches!(m.content, MessageContent::Template { .. })
+    })?;
+    Some(resume_with(ctx, customer, message))
+}
+
+/// The customer, when the conversation is still the one `actor` reopened (with
+/// `origin`) and it waits for the customer's reply.
+fn unfinished_by<'a>(
+    ctx: &'a DeskContext<'a>,
+    actor: &Actor,
+    origin: Origin,
+) -> Option<&'a Customer> {
+    let c = ctx.conversation;
+    let customer = customer_free(ctx, actor).ok()?;
+    let waiting = c.status == ConversationStatus::Reopened
+        && c.origin == origin
+        && c.reopened_by.as_ref() == Some(&actor.id)
+        && c.owner.as_ref() == Some(&actor.id)
+        && customer
+            .live
+            .as_ref()
+            .is_some_and(|l| l.conversation_id == c.id && l.status == ConversationStatus::Reopened);
+    waiting.then_some(customer)
+}
+
+/// The reopen's own message, if it is still pending without a wamid. After a
+/// reopen only notes can follow it, so it is among the latest other messages
+/// (an older cycle's unsent message never is).
+fn unsent(transcript: &[Message], is_it: impl Fn(&Message) -> bool) -> Option<&Message> {
+    let latest = transcript
+        .iter()
+        .filter(|m| m.direction != Direction::Note)
+        .map(|m| m.at)
+        .max()?;
+    transcript.iter().find(|m| {
+        m.at == latest && m.status == Some(DeliveryStatus::Pending) && m.wamid.is_none() && is_it(m)
+    })
+}
+
+fn resume_with(ctx: &DeskContext<'_>, customer: &Customer, message: &Message) -> Unfinished {
+    // Respect a held lease as a `#STOP` does: whoever holds it may be sending.
+    if customer
+        .send_lease_until
+        .is_some_and(|until| until > ctx.now)
+    {
+        return Unfinished::Sending;
+    }
+    let mut next = customer.clone();
+    next.send_lease_until = Some(ctx.now + Duration::seconds(SEND_LEASE_SECONDS));
+    next.version += 1;
+    Unfinished::Resume(Box::new(Resumption {
+        customer: next,
+        expected_version: customer.version,
+        message: message.clone(),
+    }))
+}
+
 /// `#STOP` ends the customer's live session: it is finished, its agents are
 /// freed and told, and a reopened one counts as declined. `None` when the
 /// conversation is not the live one (already ended).
 pub fn end_for_opt_out(ctx: &DeskContext<'_>) -> Option<DeskDecision> {
     let conversation = ctx.conversation;
     let customer = ctx.customer?;
-    if customer.live.map(|l| l.conversation_id) != Some(conversation.id)
+    if customer.live.as_ref().map(|l| l.conversation_id) != Some(conversation.id)
         || !conversation.status.is_live()
     {
         return None;

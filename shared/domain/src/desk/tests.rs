@@ -508,7 +508,7 @@ proptest! {
             for (customer, conv) in &world {
                 // The customer's mirror always matches a live conversation.
                 if conv.status.is_live() {
-                    prop_assert_eq!(customer.live.map(|l| l.status), Some(conv.status));
+                    prop_assert_eq!(customer.live.clone(), LiveSession::of(conv));
                 }
                 if conv.status == ConversationStatus::Active {
                     prop_assert!(conv.owner.is_some());
@@ -517,4 +517,284 @@ proptest! {
             }
         }
     }
+}
+
+/// A conversation ana took, ended and wrapped up.
+fn finished(w: &mut World) {
+    w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    w.apply(end(&w.ctx(), &actor("ana")).unwrap());
+    let reasons = vec!["resolved".to_owned()];
+    w.apply(wrap_up(&w.ctx(), &actor("ana"), "resolved", &reasons).unwrap());
+    w.now += Duration::minutes(10);
+}
+
+#[test]
+fn a_retried_reopen_sends_its_unsent_message_once_the_lease_is_free() {
+    let mut w = World::new(&[("ana", 2), ("bob", 2)]);
+    finished(&mut w);
+    let d = w.apply(reopen(&w.ctx(), &actor("ana"), "back").unwrap());
+    let transcript = d.messages.clone();
+    let lease = w.customer.send_lease_until;
+    assert!(lease.is_some_and(|until| until > w.now));
+    // The retry itself is refused; what it may finish is a separate question.
+    assert_eq!(
+        reopen(&w.ctx(), &actor("ana"), "back"),
+        Err(DeskError::SessionActiveElsewhere)
+    );
+    // The first attempt may still be sending: the lease says so.
+    assert_eq!(
+        resume_reopen(&w.ctx(), &actor("ana"), &transcript),
+        Some(Unfinished::Sending)
+    );
+    // Its send failed and it released the lease: the retry sends the same message.
+    w.customer.send_lease_until = None;
+    w.customer.version += 1;
+    w.now += Duration::seconds(5);
+    let Some(Unfinished::Resume(resumption)) = resume_reopen(&w.ctx(), &actor("ana"), &transcript)
+    else {
+        panic!("nothing to resume");
+    };
+    let Resumption {
+        customer,
+        expected_version,
+        message,
+    } = *resumption;
+    assert_eq!(message.id, transcript[0].id);
+    assert_eq!(expected_version, w.customer.version);
+    assert_eq!(customer.version, w.customer.version + 1);
+    assert_eq!(
+        customer.send_lease_until,
+        Some(w.now + Duration::seconds(SEND_LEASE_SECONDS))
+    );
+    // A lease that expired (its holder died) no longer holds it up.
+    let mut expired = w.customer.clone();
+    expired.send_lease_until = Some(w.now - Duration::seconds(1));
+    let ctx = DeskContext {
+        customer: Some(&expired),
+        ..w.ctx()
+    };
+    assert!(matches!(
+        resume_reopen(&ctx, &actor("ana"), &transcript),
+        Some(Unfinished::Resume(_))
+    ));
+    // Someone else, or a push retry, finishes nothing.
+    assert_eq!(resume_reopen(&w.ctx(), &actor("bob"), &transcript), None);
+    assert_eq!(resume_push(&w.ctx(), &actor("ana"), &transcript), None);
+}
+
+#[test]
+fn nothing_is_resumed_once_sent_failed_opted_out_or_answered() {
+    let mut w = World::new(&[("ana", 2)]);
+    finished(&mut w);
+    let d = w.apply(reopen(&w.ctx(), &actor("ana"), "back").unwrap());
+    w.customer.send_lease_until = None;
+    let unsent = d.messages.clone();
+    let mut sent = unsent.clone();
+    sent[0].wamid = Some(Wamid::parse("wamid.out").unwrap());
+    assert_eq!(resume_reopen(&w.ctx(), &actor("ana"), &sent), None);
+    let mut failed = unsent.clone();
+    failed[0].status = Some(crate::DeliveryStatus::Failed);
+    assert_eq!(resume_reopen(&w.ctx(), &actor("ana"), &failed), None);
+    // A note after it changes nothing; an older cycle's unsent message is not it.
+    let mut noted = sent.clone();
+    let mut older = unsent[0].clone();
+    older.at = w.now - Duration::hours(1);
+    noted.insert(0, older);
+    let mut note = unsent[0].clone();
+    note.direction = Direction::Note;
+    note.status = None;
+    note.at = w.now + Duration::seconds(1);
+    noted.push(note.clone());
+    assert_eq!(resume_reopen(&w.ctx(), &actor("ana"), &noted), None);
+    let mut unsent_noted = unsent.clone();
+    unsent_noted.push(note);
+    assert!(matches!(
+        resume_reopen(&w.ctx(), &actor("ana"), &unsent_noted),
+        Some(Unfinished::Resume(_))
+    ));
+    // A #STOP in between wins.
+    let mut stopped = w.customer.clone();
+    stopped.opt_out.record_opt_out(w.now);
+    let ctx = DeskContext {
+        customer: Some(&stopped),
+        ..w.ctx()
+    };
+    assert_eq!(resume_reopen(&ctx, &actor("ana"), &unsent), None);
+    // The customer answered: the conversation is active, nothing to finish.
+    let mut active = w.conversation.clone();
+    active.status = ConversationStatus::Active;
+    let ctx = DeskContext {
+        conversation: &active,
+        ..w.ctx()
+    };
+    assert_eq!(resume_reopen(&ctx, &actor("ana"), &unsent), None);
+}
+
+#[test]
+fn a_retried_push_sends_its_template_never_a_second_push() {
+    let mut w = World::new(&[("ana", 2)]);
+    finished(&mut w);
+    w.now += Duration::hours(25);
+    let template = crate::TemplateRef {
+        name: "follow_up".into(),
+        language: "en".into(),
+    };
+    let d = w.apply(push(&w.ctx(), &actor("ana"), Some(&template)).unwrap());
+    w.customer.send_lease_until = None;
+    assert_eq!(
+        push(&w.ctx(), &actor("ana"), Some(&template)),
+        Err(DeskError::PushAlreadySent)
+    );
+    let Some(Unfinished::Resume(resumption)) = resume_push(&w.ctx(), &actor("ana"), &d.messages)
+    else {
+        panic!("nothing to resume");
+    };
+    let message = resumption.message;
+    assert_eq!(message.id, d.messages[0].id);
+    assert!(matches!(message.content, MessageContent::Template { .. }));
+    assert_eq!(resume_reopen(&w.ctx(), &actor("ana"), &d.messages), None);
+}
+
+/// The customer's mirror: the live session's status and owner.
+fn mirror(w: &World) -> Option<(ConversationStatus, Option<AgentId>)> {
+    w.customer.live.as_ref().map(|l| {
+        assert_eq!(l.conversation_id, w.conversation.id);
+        (l.status, l.owner.clone())
+    })
+}
+
+/// The customer writes `text`, applied as the inbound path stores it.
+fn customer_writes(w: &mut World, wamid: &str, text: &str) -> Vec<DomainEvent> {
+    let mut channel = Channel::unconfigured(PhoneNumberId::parse("1").unwrap(), "+1".into());
+    channel.default_queue = sales();
+    let d = decide_inbound(
+        Some(&w.customer),
+        &channel,
+        InboundMessage {
+            wamid: Wamid::parse(wamid).unwrap(),
+            customer: w.customer.key.clone(),
+            profile_name: None,
+            display_phone_number: "+1".into(),
+            sent_at: w.now,
+            content: MessageContent::Text { text: text.into() },
+        },
+        w.now,
+    );
+    let ConversationChange::Continued { status, owner, .. } = d.conversation else {
+        panic!("expected the live session to continue");
+    };
+    w.conversation.status = status;
+    if let Some(owner) = owner {
+        w.conversation.participants = vec![owner.clone()];
+        w.conversation.owner = Some(owner);
+    }
+    w.conversation.version += 1;
+    if let Some(agent) = d.agent_load {
+        w.agents.get_mut(&agent).unwrap().load += 1;
+    }
+    w.customer = d.customer;
+    d.events.into_iter().map(|e| e.event).collect()
+}
+
+fn stop_owner(events: &[DomainEvent]) -> Option<AgentId> {
+    events
+        .iter()
+        .find_map(|e| match e {
+            DomainEvent::CustomerOptedOut { owner, .. } => Some(owner.clone()),
+            _ => None,
+        })
+        .expect("a CustomerOptedOut event")
+}
+
+#[test]
+fn the_mirror_follows_the_owner_through_accept_overtake_transfer_and_time_out() {
+    use ConversationStatus::{Active, Unanswered};
+    let mut w = World::new(&[("ana", 2), ("bob", 2), ("cid", 2)]);
+    assert_eq!(mirror(&w), Some((Unanswered, None)));
+    // An offer is no ownership: nothing to write on the customer.
+    let d = w.apply(offer(&w.ctx(), &id("ana")).unwrap());
+    assert_eq!(d.customer, None);
+    w.apply(accept(&w.ctx(), &actor("ana")).unwrap());
+    assert_eq!(mirror(&w), Some((Active, Some(id("ana")))));
+    // An overtake changes only the owner, and the customer is written for it.
+    let d = w.apply(take(&w.ctx(), &actor("bob"), true).unwrap());
+    assert!(d.customer.is_some());
+    assert_eq!(mirror(&w), Some((Active, Some(id("bob")))));
+    // Transferred to cid: offered, owned by nobody until accepted.
+    let d = w.apply(transfer(&w.ctx(), &actor("bob"), &TransferTarget::Agent(id("cid"))).unwrap());
+    assert_eq!(mirror(&w), Some((Unanswered, None)));
+    w.apply(offer_timed_out(&w.ctx(), &d.arm_offer_timeout.unwrap()).unwrap());
+    assert_eq!(mirror(&w), Some((Unanswered, None)));
+    w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    assert_eq!(mirror(&w), Some((Active, Some(id("ana")))));
+    // A #STOP now counts for ana.
+    let events = customer_writes(&mut w, "wamid.stop", "#STOP");
+    assert_eq!(stop_owner(&events), Some(id("ana")));
+}
+
+#[test]
+fn the_mirror_keeps_the_owner_through_conference_and_wrap_up_and_clears_at_the_end() {
+    use ConversationStatus::{Active, WrapUp};
+    let mut w = World::new(&[("ana", 2), ("bob", 2)]);
+    w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    w.apply(conference_invite(&w.ctx(), &actor("ana"), &id("bob")).unwrap());
+    // A guest joins and leaves: the owner stays, the customer is not written.
+    let d = w.apply(conference_accept(&w.ctx(), &actor("bob")).unwrap());
+    assert_eq!(d.customer, None);
+    w.apply(conference_exit(&w.ctx(), &actor("bob")).unwrap());
+    assert_eq!(mirror(&w), Some((Active, Some(id("ana")))));
+    w.apply(end(&w.ctx(), &actor("ana")).unwrap());
+    assert_eq!(mirror(&w), Some((WrapUp, Some(id("ana")))));
+    let reasons = vec!["resolved".to_owned()];
+    w.apply(wrap_up(&w.ctx(), &actor("ana"), "resolved", &reasons).unwrap());
+    assert_eq!(mirror(&w), None);
+}
+
+#[test]
+fn the_mirror_names_who_reopened_or_pushed_and_the_reply_keeps_them() {
+    use ConversationStatus::{Active, Reopened};
+    let mut w = World::new(&[("ana", 2), ("bob", 2)]);
+    finished(&mut w);
+    w.apply(reopen(&w.ctx(), &actor("bob"), "back").unwrap());
+    assert_eq!(mirror(&w), Some((Reopened, Some(id("bob")))));
+    customer_writes(&mut w, "wamid.reply", "yes");
+    assert_eq!(mirror(&w), Some((Active, Some(id("bob")))));
+    w.apply(end(&w.ctx(), &actor("bob")).unwrap());
+    let reasons = vec!["resolved".to_owned()];
+    w.apply(wrap_up(&w.ctx(), &actor("bob"), "resolved", &reasons).unwrap());
+    // After the window: ana's push, declined with #STOP, counts for ana.
+    w.now += Duration::hours(25);
+    let template = crate::TemplateRef {
+        name: "follow_up".into(),
+        language: "en".into(),
+    };
+    w.apply(push(&w.ctx(), &actor("ana"), Some(&template)).unwrap());
+    assert_eq!(mirror(&w), Some((Reopened, Some(id("ana")))));
+    let events = customer_writes(&mut w, "wamid.stop", "#STOP");
+    assert_eq!(stop_owner(&events), Some(id("ana")));
+    assert_eq!(mirror(&w), Some((Reopened, Some(id("ana")))));
+    w.apply(end_for_opt_out(&w.ctx()).unwrap());
+    assert_eq!(mirror(&w), None);
+    assert_eq!(w.customer.assigned_agent, Some(id("ana")));
+}
+
+#[test]
+fn a_mirror_stored_without_its_owner_is_completed_by_the_next_change() {
+    let mut w = World::new(&[("ana", 2)]);
+    w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    // As an item written before the mirror had an owner reads.
+    w.customer.live.as_mut().unwrap().owner = None;
+    let d = w.apply(
+        send(
+            &w.ctx(),
+            &actor("ana"),
+            MessageContent::Text { text: "hi".into() },
+        )
+        .unwrap(),
+    );
+    assert!(d.customer.is_some());
+    assert_eq!(
+        mirror(&w),
+        Some((ConversationStatus::Active, Some(id("ana"))))
+    );
 }

@@ -137,11 +137,13 @@ fn a_reply_to_a_reopened_conversation_makes_it_active_with_the_reopening_agent()
     let first = decide_inbound(None, &channel(false), text(key(1), "w1", now, "a"), now);
     let mut customer = first.customer.clone();
     let id = first.conversation.conversation_id();
+    let maria = AgentId::parse("maria").unwrap();
     customer.live = Some(LiveSession {
         conversation_id: id,
         status: ConversationStatus::Reopened,
+        owner: Some(maria.clone()),
     });
-    customer.assigned_agent = Some(AgentId::parse("maria").unwrap());
+    customer.assigned_agent = Some(maria.clone());
     let d = decide_inbound(
         Some(&customer),
         &channel(true),
@@ -153,11 +155,66 @@ fn a_reply_to_a_reopened_conversation_makes_it_active_with_the_reopening_agent()
         ConversationChange::Continued { status: ConversationStatus::Active, owner: Some(agent), .. }
             if agent.as_str() == "maria"
     ));
-    assert_eq!(d.customer.live.unwrap().status, ConversationStatus::Active);
+    let live = d.customer.live.unwrap();
+    assert_eq!(live.status, ConversationStatus::Active);
+    assert_eq!(live.owner, Some(maria));
     assert!(d
         .events
         .iter()
         .any(|e| e.type_name() == "ReopenedConversationReplied"));
+}
+
+/// The `owner` a `#STOP` names, when the live session is `live`.
+fn stop_owner(live: Option<LiveSession>) -> Option<AgentId> {
+    let now = Utc::now();
+    let first = decide_inbound(None, &channel(false), text(key(1), "w1", now, "a"), now);
+    let mut customer = first.customer.clone();
+    customer.live = live.map(|l| LiveSession {
+        conversation_id: first.conversation.conversation_id(),
+        ..l
+    });
+    let d = decide_inbound(
+        Some(&customer),
+        &channel(false),
+        text(key(1), "w2", now, "#STOP"),
+        now,
+    );
+    let owners: Vec<_> = d
+        .events
+        .iter()
+        .filter_map(|e| match &e.event {
+            DomainEvent::CustomerOptedOut { owner, .. } => Some(owner.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(owners.len(), 1);
+    owners.into_iter().next().flatten()
+}
+
+#[test]
+fn stop_counts_for_the_owner_of_the_live_session_from_the_mirror() {
+    let ana = AgentId::parse("ana").unwrap();
+    let session = |status, owner: Option<&AgentId>| {
+        Some(LiveSession {
+            conversation_id: ConversationId::generate(),
+            status,
+            owner: owner.cloned(),
+        })
+    };
+    for status in [
+        ConversationStatus::Active,
+        ConversationStatus::WrapUp,
+        ConversationStatus::Reopened,
+    ] {
+        assert_eq!(stop_owner(session(status, Some(&ana))), Some(ana.clone()));
+    }
+    // Queued, with the bot, or no session at all: nobody's.
+    assert_eq!(
+        stop_owner(session(ConversationStatus::Unanswered, None)),
+        None
+    );
+    assert_eq!(stop_owner(session(ConversationStatus::Bot, None)), None);
+    assert_eq!(stop_owner(None), None);
 }
 
 #[test]
@@ -336,7 +393,7 @@ proptest! {
                         world.scheduler_calls += 1;
                     }
                     if let ConversationChange::Started(c) = &d.conversation {
-                        prop_assert!(before.as_ref().and_then(|c| c.live).is_none());
+                        prop_assert!(before.as_ref().and_then(|c| c.live.as_ref()).is_none());
                         world.statuses.insert(c.id, (n, c.status));
                     }
                     world.customers.insert(n, d.customer);

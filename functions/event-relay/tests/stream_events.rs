@@ -1,0 +1,149 @@
+//! A DynamoDB stream event as Lambda delivers it (the fixture is the JSON of
+//! a real one, filtered to inserted outbox items), parsed as the runtime does
+//! and fed straight to the handler.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use event_relay::{handle, StreamEvent};
+use serde_json::{json, Value};
+use wadesk_app::embedded::LocalEventBus;
+use wadesk_app::{EventPublisher, PublishError};
+use wadesk_domain::EventEnvelope;
+
+const FIXTURE: &str = include_str!("fixtures/outbox_stream_event.json");
+
+fn fixture() -> Value {
+    serde_json::from_str(FIXTURE).unwrap()
+}
+
+/// As `lambda_runtime` hands the payload to the handler.
+fn parse(raw: &Value) -> StreamEvent {
+    serde_json::from_value(raw.clone()).unwrap()
+}
+
+fn sequence_numbers(raw: &Value) -> Vec<String> {
+    raw["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A bus that fails the `fail` next publishes, then takes everything.
+#[derive(Clone, Default)]
+struct FlakyBus {
+    bus: LocalEventBus,
+    fail: Arc<AtomicUsize>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl EventPublisher for FlakyBus {
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), PublishError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let failing = self
+            .fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(PublishError {
+                failed: events.len(),
+                total: events.len(),
+                source: None,
+            });
+        }
+        self.bus.publish(events).await
+    }
+}
+
+fn types(bus: &LocalEventBus) -> Vec<String> {
+    bus.published()
+        .iter()
+        .map(|e| e.type_name().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_real_stream_event_publishes_every_outbox_event_in_order() {
+    let bus = FlakyBus::default();
+    let response = handle(&bus, parse(&fixture())).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        types(&bus.bus),
+        ["ChatReopened", "OfferTimedOut", "AgentStateChanged"]
+    );
+    // Both records' events fit one PutEvents request.
+    assert_eq!(bus.calls.load(Ordering::SeqCst), 1);
+    // The ids are the ones the commit wrote: a retry republishes the same ones.
+    let ids: Vec<String> = bus
+        .bus
+        .published()
+        .iter()
+        .map(|e| e.id.to_string())
+        .collect();
+    assert_eq!(ids[0], "5d0c3b47-2a1e-5f7b-8e43-9c1d2b6a7f10");
+    // The answer is the batch item failures response Lambda reads.
+    assert_eq!(
+        serde_json::to_value(&response).unwrap(),
+        json!({"batchItemFailures": []})
+    );
+}
+
+#[tokio::test]
+async fn a_failed_publish_reports_the_first_record_so_lambda_retries_from_it() {
+    let raw = fixture();
+    let bus = FlakyBus::default();
+    bus.fail.store(1, Ordering::SeqCst);
+    let response = handle(&bus, parse(&raw)).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&response).unwrap(),
+        json!({"batchItemFailures": [{"itemIdentifier": sequence_numbers(&raw)[0]}]})
+    );
+    assert!(bus.bus.published().is_empty());
+    // Lambda's retry of the same batch publishes it.
+    let retry = handle(&bus, parse(&raw)).await.unwrap();
+    assert!(retry.batch_item_failures.is_empty());
+    assert_eq!(bus.bus.published().len(), 3);
+}
+
+#[tokio::test]
+async fn records_that_are_not_inserted_outbox_items_are_skipped() {
+    // A broad mapping (no filter) would deliver every change of the table.
+    let mut raw = fixture();
+    let mut conversation = raw["Records"][0].clone();
+    conversation["eventName"] = json!("MODIFY");
+    conversation["dynamodb"]["NewImage"] = json!({
+        "pk": {"S": "CONV#0b5cd1f2-6a4e-4d1b-9c57-3f0a8e2d41a7"}, "sk": {"S": "META"},
+        "status": {"S": "reopened"}, "version": {"N": "7"}
+    });
+    conversation["dynamodb"]["SequenceNumber"] = json!("4421584400000000017450439090");
+    let mut removed = raw["Records"][1].clone();
+    removed["eventName"] = json!("REMOVE");
+    removed["dynamodb"]
+        .as_object_mut()
+        .unwrap()
+        .remove("NewImage");
+    removed["dynamodb"]["SequenceNumber"] = json!("4421584700000000017450439093");
+    let records = raw["Records"].as_array_mut().unwrap();
+    records.insert(0, conversation);
+    records.push(removed);
+    let bus = FlakyBus::default();
+    let response = handle(&bus, parse(&raw)).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(bus.bus.published().len(), 3);
+}
+
+#[tokio::test]
+async fn an_unreadable_outbox_item_is_reported_after_the_records_before_it() {
+    let mut raw = fixture();
+    raw["Records"][1]["dynamodb"]["NewImage"]["events"] = json!({"S": "not json"});
+    let bus = FlakyBus::default();
+    let response = handle(&bus, parse(&raw)).await.unwrap();
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier.as_deref(),
+        Some(sequence_numbers(&raw)[1].as_str())
+    );
+    assert_eq!(types(&bus.bus), ["ChatReopened"]);
+}
