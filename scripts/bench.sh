@@ -3,9 +3,11 @@
 #
 #   bash scripts/bench.sh
 #
-# 1. builds the Lambda binaries, the local runner, the bench programs and the
-#    criterion bench (release profile: thin LTO, 1 codegen unit, stripped) in
-#    one cargo command, so that step 5 reuses every artifact;
+# 1. builds the Lambda binaries, the bench programs and the criterion bench
+#    (release profile, as Lambda gets them: opt-level "z", fat LTO, 1 codegen
+#    unit, stripped) in one cargo command, so that step 5 reuses every
+#    artifact; then the local runner and the load generator with the `runner`
+#    profile (opt-level 3: the runner is not a Lambda, it is built for speed);
 # 2. starts moto's server as scripts/test.sh does (.venv + scripts/moto_server.py);
 # 3. lambda-startup: size, cold start to the first poll of a local Lambda
 #    Runtime API, peak RSS after 10,000 invocations, for every Lambda binary;
@@ -31,6 +33,7 @@ RATE="${BENCH_RATE:-20000}"
 SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
 OUT="$ROOT/target/wadesk-bench"
 RELEASE="$ROOT/target/release"
+RUNNER_BUILD="$ROOT/target/runner"
 RUNNER_PID=""
 
 # ensure_venv, free_port, start_moto, stop_moto, aws_test_env: the test
@@ -60,7 +63,7 @@ start_runner() {
     RUNNER_URL="http://127.0.0.1:$port"
     # Warnings only: the table measures the handlers, not the terminal logger.
     WADESK_LISTEN="127.0.0.1:$port" RUST_LOG=warn \
-        "$RELEASE/wadesk-local" >"$OUT/logs/wadesk-local.log" 2>&1 &
+        "$RUNNER_BUILD/wadesk-local" >"$OUT/logs/wadesk-local.log" 2>&1 &
     RUNNER_PID=$!
     local deadline=$((SECONDS + 20))
     until "$VENV/bin/python" - "$RUNNER_URL/openapi.json" <<'PY' 2>/dev/null; do
@@ -89,7 +92,7 @@ main() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
-    local packages=(-p webhook -p agent-api -p reopen -p window-expiry -p opt-out -p wadesk-local-runner -p wadesk-bench)
+    local packages=(-p webhook -p agent-api -p reopen -p window-expiry -p opt-out -p event-relay -p wadesk-local-runner -p wadesk-bench)
     if [[ -d functions/analytics ]]; then
         packages+=(-p analytics)
     fi
@@ -98,6 +101,8 @@ main() {
     # below finds everything built.
     bench_log "cargo build --release ${packages[*]} --bins --bench handlers"
     cargo build --release "${packages[@]}" --bins --bench handlers
+    bench_log "cargo build --profile runner -p wadesk-local-runner -p wadesk-bench --bin wadesk-local --bin loadgen"
+    cargo build --profile runner -p wadesk-local-runner -p wadesk-bench --bin wadesk-local --bin loadgen
 
     mkdir -p "$OUT/logs"
     rm -f "$OUT/startup.json" "$OUT/aws-requests.json" "$OUT/loadgen.json" "$OUT/report.md"
@@ -120,12 +125,12 @@ main() {
 
     bench_log "loadgen: $RATE messages/s for $SECONDS_PER_RUN s"
     start_runner
-    "$RELEASE/loadgen" --url "$RUNNER_URL" --mode fixed --rate "$RATE" \
+    "$RUNNER_BUILD/loadgen" --url "$RUNNER_URL" --mode fixed --rate "$RATE" \
         --seconds "$SECONDS_PER_RUN" --out "$OUT"
     stop_runner
     bench_log "loadgen: saturation for $SECONDS_PER_RUN s"
     start_runner
-    "$RELEASE/loadgen" --url "$RUNNER_URL" --mode saturation \
+    "$RUNNER_BUILD/loadgen" --url "$RUNNER_URL" --mode saturation \
         --seconds "$SECONDS_PER_RUN" --out "$OUT"
     stop_runner
 

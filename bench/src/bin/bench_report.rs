@@ -175,7 +175,7 @@ impl Report {
     }
 
     fn binaries(&mut self, startup: Option<&StartupReport>) {
-        self.line("## Lambda binaries (release: thin LTO, 1 codegen unit, stripped)");
+        self.line("## Lambda binaries (release: opt-level `z`, fat LTO, 1 codegen unit, stripped)");
         self.line("");
         let Some(startup) = startup else {
             self.line("not measured (lambda-startup did not run).\n");

@@ -420,6 +420,29 @@ fn cases() -> Result<Vec<Case>, BoxError> {
             needs_aws: false,
         },
         Case {
+            binary: "event-relay".into(),
+            env: Vec::new(),
+            event: json!({"Records": [{
+                "eventID": "1",
+                "eventName": "MODIFY",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "Keys": {"pk": {"S": "CUST#1#34600000000"}, "sk": {"S": "CUST"}},
+                    "NewImage": {"pk": {"S": "CUST#1#34600000000"}, "sk": {"S": "CUST"}},
+                    "SequenceNumber": "1",
+                    "SizeBytes": 64,
+                    "StreamViewType": "NEW_IMAGE"
+                },
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/wadesk/stream/2026-11-23T00:00:00.000"
+            }]}),
+            event_note: "DynamoDB stream batch without an outbox insert: skipped without AWS"
+                .into(),
+            check: contains("batchItemFailures"),
+            needs_aws: false,
+        },
+        Case {
             binary: "analytics-consumer".into(),
             env: Vec::new(),
             event: eventbridge("MessageReceived", json!({})),
