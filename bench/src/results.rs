@@ -92,6 +92,10 @@ pub struct OperationCost {
     pub offer_schedules: u64,
     /// Messages sent through the Graph API (the counting WhatsApp client).
     pub graph_sends: u64,
+    /// Outbox items written (desk changes with events): each reaches the
+    /// event-relay through the table's stream, which publishes its events.
+    #[serde(default)]
+    pub outbox_items: u64,
 }
 
 /// `loadgen`: one entry per run.

@@ -128,6 +128,11 @@ impl Meters {
                 .filter(|n| n.starts_with("offer-"))
                 .count() as u64,
             graph_sends: self.whatsapp.take(),
+            outbox_items: log
+                .writes
+                .iter()
+                .filter(|w| w.key.0.starts_with("OUTBOX#"))
+                .count() as u64,
         };
         eprintln!(
             "aws-requests: {:<28} dynamodb={} ({:.1} WRU, {:.1} RRU) scheduler={} eventbridge={} ({} events) graph={} {:?}",
@@ -414,7 +419,7 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
     ops.push(meters.end(before, Operation {
         key: "reopen",
         description: "agent reopens a finished conversation inside the window (sends the reopen message)",
-        function: "agent-api",
+        function: "reopen",
         http: true,
     }).await?);
 
@@ -455,7 +460,7 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
                 Operation {
                     key: "push",
                     description: "agent sends the utility template push after the window closed",
-                    function: "agent-api",
+                    function: "reopen",
                     http: true,
                 },
             )

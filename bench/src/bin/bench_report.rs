@@ -501,6 +501,10 @@ impl<'a> CostModel<'a> {
         };
         let fire = prices::SCHEDULER_INVOCATION_PER_MILLION / 1e6;
         follow("analytics_event", op.counted_events, 0.0);
+        // A desk change's events reach the bus through the relay (measured
+        // with a counted AgentReplied, so this counts an analytics write for
+        // every relayed change: an upper bound).
+        follow("event_relay", op.outbox_items, 0.0);
         follow("stop_opt_out", op.opt_out_events, 0.0);
         follow("window_expiry_fire", op.window_schedules, fire);
         follow("offer_timer_fire", op.offer_schedules, fire);
