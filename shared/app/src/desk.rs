@@ -57,6 +57,52 @@ async fn load_agents<S: DeskStore>(
     Ok(agents)
 }
 
+/// What a desk decision is made on: the conversation as stored now, its
+/// customer, and the agents it involves.
+struct Snapshot {
+    conversation: Conversation,
+    customer: Option<Customer>,
+    agents: BTreeMap<AgentId, Agent>,
+}
+
+impl Snapshot {
+    /// Reads conversation `id`, its customer, its agents and `involved`.
+    async fn read<S: DeskStore>(
+        store: &S,
+        id: ConversationId,
+        involved: &[AgentId],
+    ) -> Result<Self, DeskFailure> {
+        let conversation = store
+            .get_conversation(id)
+            .await?
+            .ok_or(DeskError::NotFound)?;
+        let customer = store.get_customer(&conversation.customer).await?;
+        // Collected before awaiting: an iterator with a closure over `&str`
+        // held across an await trips rustc's `Send` proof.
+        let mut ids: Vec<AgentId> = conversation
+            .agent_links()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        ids.extend(involved.iter().cloned());
+        let agents = load_agents(store, ids).await?;
+        Ok(Self {
+            conversation,
+            customer,
+            agents,
+        })
+    }
+
+    fn context(&self, now: wadesk_domain::Timestamp) -> DeskContext<'_> {
+        DeskContext {
+            conversation: &self.conversation,
+            agents: &self.agents,
+            customer: self.customer.as_ref(),
+            now,
+        }
+    }
+}
+
 /// One desk action, as data: (a closure here would trip rustc's proof that the
 /// service futures are `Send` for every lifetime).
 enum Action<'a> {
@@ -119,28 +165,8 @@ where
     W: WhatsAppClient,
 {
     for attempt in 0..MAX_ATTEMPTS {
-        let conversation = app
-            .store
-            .get_conversation(id)
-            .await?
-            .ok_or(DeskError::NotFound)?;
-        let customer = app.store.get_customer(&conversation.customer).await?;
-        // Collected before awaiting: an iterator with a closure over `&str`
-        // held across an await trips rustc's `Send` proof.
-        let mut ids: Vec<AgentId> = conversation
-            .agent_links()
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
-        ids.extend(involved.iter().cloned());
-        let agents = load_agents(&app.store, ids).await?;
-        let ctx = DeskContext {
-            conversation: &conversation,
-            agents: &agents,
-            customer: customer.as_ref(),
-            now: app.clock.now(),
-        };
-        let mut decision = action.decide(&ctx)?;
+        let snapshot = Snapshot::read(&app.store, id, involved).await?;
+        let mut decision = action.decide(&snapshot.context(app.clock.now()))?;
         match commit(app, &mut decision).await {
             Ok(()) => {
                 follow_up(app, &decision).await;
@@ -821,25 +847,9 @@ where
     W: WhatsAppClient,
 {
     for attempt in 0..MAX_ATTEMPTS {
-        let conversation = app
-            .store
-            .get_conversation(id)
-            .await?
-            .ok_or(DeskError::NotFound)?;
-        let customer = app.store.get_customer(&conversation.customer).await?;
-        let mut ids: Vec<AgentId> = conversation
-            .agent_links()
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
-        ids.push(actor.id.clone());
-        let agents = load_agents(&app.store, ids).await?;
-        let ctx = DeskContext {
-            conversation: &conversation,
-            agents: &agents,
-            customer: customer.as_ref(),
-            now: app.clock.now(),
-        };
+        let snapshot = Snapshot::read(&app.store, id, std::slice::from_ref(&actor.id)).await?;
+        let ctx = snapshot.context(app.clock.now());
+        let conversation = &snapshot.conversation;
         let refusal = match action.decide(&ctx) {
             Ok(mut decision) => match commit(app, &mut decision).await {
                 Ok(()) => {
@@ -888,7 +898,7 @@ where
                     tracing::info!(message_id = %message.id, "sending an unsent reopen or push message");
                     deliver_and_release(app, &conversation.customer, std::slice::from_ref(message))
                         .await?;
-                    return Ok(conversation);
+                    return Ok(conversation.clone());
                 }
                 // A `#STOP` (or anything else) got in first: decide again.
                 Err(CommitError::Conflict | CommitError::Duplicate { .. }) => {
