@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use wadesk_domain::{
@@ -19,7 +19,9 @@ struct State {
     conversations: HashMap<ConversationId, Conversation>,
     /// Per conversation, oldest first.
     messages: HashMap<ConversationId, Vec<Message>>,
-    wamids: HashMap<Wamid, (WamidRecord, Vec<EventEnvelope>)>,
+    /// A B-tree, not a hash map: it grows with every message, and a hash map
+    /// doubling under the store's one lock stalls every request while it moves.
+    wamids: BTreeMap<Wamid, (WamidRecord, Vec<EventEnvelope>)>,
     channels: HashMap<PhoneNumberId, Channel>,
     agents: HashMap<AgentId, Agent>,
     queues: HashMap<QueueId, Queue>,
