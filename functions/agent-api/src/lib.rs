@@ -17,7 +17,7 @@ use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
-use wadesk_domain::{Clock, ConversationId};
+use wadesk_domain::{Actor, Clock, ConversationId};
 
 /// The largest request body the API reads (a message is at most 4096 characters).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -149,11 +149,7 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let actor = auth::actor(request)?;
-    if request.body().len() > MAX_BODY_BYTES {
-        return Err(ApiError::TooLarge);
-    }
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (actor, segments) = admit(request, path)?;
     let method = request.method().clone();
     match (method, segments.as_slice()) {
         (Method::GET, ["me"]) => conversations::me(app, &actor).await,
@@ -192,11 +188,7 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let actor = auth::actor(request)?;
-    if request.body().len() > MAX_BODY_BYTES {
-        return Err(ApiError::TooLarge);
-    }
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (actor, segments) = admit(request, path)?;
     match (request.method(), segments.as_slice()) {
         (&Method::POST, ["conversations", id, kind @ ("reopen" | "push")]) => {
             tracing::Span::current().record("conversation_id", *id);
@@ -210,6 +202,16 @@ where
         }
         _ => Err(ApiError::NotFound),
     }
+}
+
+/// What every route of both functions does first: the caller from the JWT
+/// claims, a bounded body, and the path's segments.
+fn admit<'p>(request: &Request, path: &'p str) -> Result<(Actor, Vec<&'p str>)> {
+    let actor = auth::actor(request)?;
+    if request.body().len() > MAX_BODY_BYTES {
+        return Err(ApiError::TooLarge);
+    }
+    Ok((actor, path.trim_matches('/').split('/').collect()))
 }
 
 fn parse_id(raw: &str) -> Result<ConversationId> {

@@ -744,23 +744,9 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let conversation = app
-        .store
-        .get_conversation(id)
-        .await?
-        .ok_or(DeskError::NotFound)?;
-    let channel = app
-        .store
-        .get_channel(&conversation.customer.phone_number_id)
-        .await?;
+    let (phone_number_id, channel) = channel_of(&app.store, id).await?;
     let message = channel.map_or_else(
-        || {
-            wadesk_domain::Channel::unconfigured(
-                conversation.customer.phone_number_id.clone(),
-                String::new(),
-            )
-            .reopen_message
-        },
+        || wadesk_domain::Channel::unconfigured(phone_number_id, String::new()).reopen_message,
         |c| c.reopen_message,
     );
     reopen_or_push(
@@ -788,15 +774,9 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let conversation = app
-        .store
-        .get_conversation(id)
+    let template = channel_of(&app.store, id)
         .await?
-        .ok_or(DeskError::NotFound)?;
-    let template = app
-        .store
-        .get_channel(&conversation.customer.phone_number_id)
-        .await?
+        .1
         .and_then(|c| c.push_template);
     reopen_or_push(
         app,
@@ -806,6 +786,21 @@ where
         Reopening::Push,
     )
     .await
+}
+
+/// The channel of conversation `id` (its reopen message and push template),
+/// with the channel's number for when it is not configured.
+async fn channel_of<S: DeskStore>(
+    store: &S,
+    id: ConversationId,
+) -> Result<(wadesk_domain::PhoneNumberId, Option<wadesk_domain::Channel>), DeskFailure> {
+    let conversation = store
+        .get_conversation(id)
+        .await?
+        .ok_or(DeskError::NotFound)?;
+    let phone_number_id = conversation.customer.phone_number_id;
+    let channel = store.get_channel(&phone_number_id).await?;
+    Ok((phone_number_id, channel))
 }
 
 /// Which of the two a request is, for finishing an unsent one.
