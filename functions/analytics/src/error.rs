@@ -2,8 +2,9 @@ use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use wadesk_app::StoreError;
 
-/// Every answer besides success, in the spec's error shape. Messages are
-/// written for people; internal error text never leaves.
+/// Every answer besides success, in the error envelope of
+/// `docs/product.md#81-the-error-envelope`. Messages are written for people;
+/// internal error text never leaves.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]

@@ -1,4 +1,4 @@
-//! Analytics (spec section 4.6): the EventBridge consumer that counts domain
+//! Analytics (`docs/product.md#7-analytics`): the EventBridge consumer that counts domain
 //! events into hourly counters, and the HTTP API that reads them back:
 //! `GET /analytics/dashboard` (day by day) and `GET /analytics/chat-statistics`
 //! (the rolling last 24 hours and the live gauges).

@@ -1,5 +1,6 @@
 //! Target of the EventBridge rule for `CustomerOptedOut`: ends the customer's
-//! live session and sends exactly one confirmation (spec 4.5).
+//! live session and sends exactly one confirmation
+//! (`docs/product.md#6-opting-out-with-stop`).
 
 use wadesk_app::desk::DeskFailure;
 use wadesk_app::opt_out::{handle_event, OptOutOutcome};

@@ -33,8 +33,8 @@ impl WebhookError {
         }
     }
 
-    /// The spec's error shape; the message is this enum's own text, never an
-    /// internal error's.
+    /// The error envelope (`docs/product.md#81-the-error-envelope`); the message is
+    /// this enum's own text, never an internal error's.
     pub fn into_response(self) -> Response<Body> {
         let (status, code) = self.status_and_code();
         let body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});

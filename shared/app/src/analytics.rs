@@ -1,4 +1,4 @@
-//! Analytics (spec section 4.6): domain events into hourly counters, and the
+//! Analytics (`docs/product.md#7-analytics`): domain events into hourly counters, and the
 //! dashboard and chat statistics read back from them.
 //!
 //! Counting is the domain's decision (`wadesk_domain::analytics`); this module

@@ -22,7 +22,8 @@ pub use ports::{
 
 use wadesk_domain::Clock;
 
-/// How long an offer waits for the agent before they go to RONA (spec: 30 s).
+/// How long an offer waits for the agent before they go to RONA (30 s:
+/// `docs/product.md#42-agents-offers-and-taking`).
 pub const DEFAULT_OFFER_TIMEOUT_SECONDS: i64 = 30;
 
 /// The ports one function works with, wired once at start-up.

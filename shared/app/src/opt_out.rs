@@ -1,6 +1,7 @@
-//! The consequences of `#STOP` (spec 4.5), on the `CustomerOptedOut` event: the
-//! live session ends, the customer gets one confirmation (never two: see
-//! `claim_confirmation` for what a failure in the middle costs).
+//! The consequences of `#STOP` (`docs/product.md#6-opting-out-with-stop`), on the
+//! `CustomerOptedOut` event: the live session ends, the customer gets one
+//! confirmation (never two: see `claim_confirmation` for what a failure in the
+//! middle costs).
 //!
 //! The opt-out itself was written with the `#STOP` message, in one transaction,
 //! so reopens and pushes already fail; this only does what follows.

@@ -1,5 +1,6 @@
 //! Counts the requests an SDK client really sends (retries included), by service
-//! and operation: how the request budgets of the spec are measured.
+//! and operation: how the request budgets (`docs/product.md#94-request-budgets`)
+//! are measured.
 
 use std::sync::{Arc, Mutex, PoisonError};
 

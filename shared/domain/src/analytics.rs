@@ -1,5 +1,5 @@
-//! Analytics (spec section 4.6): which hourly counters a domain event moves, and
-//! the figures read back from them.
+//! Analytics (`docs/product.md#7-analytics`): which hourly counters a domain event
+//! moves, and the figures read back from them.
 //!
 //! Events are counted into UTC hour buckets per *scope*: everything, one agent,
 //! one queue, one channel, and one agent within one queue (so the dashboard's
@@ -367,9 +367,9 @@ impl Gauges {
     }
 }
 
-/// The figures of one period (spec section 5). `active` and `answered` are the
-/// live gauges: present where the period includes the moment of the request,
-/// `null` for a past (or future) day, which has no "now".
+/// The figures of one period (`docs/product.md#72-figures`). `active` and
+/// `answered` are the live gauges: present where the period includes the moment
+/// of the request, `null` for a past (or future) day, which has no "now".
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Figures {
     pub from: Timestamp,

@@ -326,7 +326,8 @@ fn continue_live(
     }
 }
 
-/// Reopening records the agent as the customer's assigned agent (spec 4.4).
+/// Reopening records the agent as the customer's assigned agent
+/// (`docs/product.md#53-when-the-customer-answers`).
 fn reopening_agent(customer: &Customer) -> Option<AgentId> {
     customer.assigned_agent.clone()
 }

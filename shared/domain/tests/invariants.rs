@@ -179,8 +179,9 @@ struct World {
     opt_outs: Vec<u8>,
     /// Pushes sent, by customer and the closed window's expiry.
     pushes: BTreeMap<(u8, Timestamp), usize>,
-    /// The model of spec 4.5: customers whose last word was `#STOP` (set by
-    /// a `#STOP`, lifted only by a message that starts a new session).
+    /// The model of `docs/product.md#6-opting-out-with-stop`: customers whose last
+    /// word was `#STOP` (set by a `#STOP`, lifted only by a message that starts a
+    /// new session).
     stopped: BTreeSet<u8>,
     seq: u32,
 }

@@ -1,6 +1,7 @@
-//! What an inbound message costs in AWS requests, counted at the SDK: the spec's
-//! budget is at most 2 DynamoDB and 0 Scheduler requests for a message on a
-//! live session with an armed window, and 1 Scheduler request per new window.
+//! What an inbound message costs in AWS requests, counted at the SDK: the
+//! budget (`docs/product.md#94-request-budgets`) is at most 2 DynamoDB and 0
+//! Scheduler requests for a message on a live session with an armed window, and
+//! 1 Scheduler request per new window.
 
 use chrono::Duration;
 use wadesk_app::inbound::receive_message;
