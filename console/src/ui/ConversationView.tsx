@@ -1,0 +1,490 @@
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { ApiError, ok, type Conversation, type Message } from '../api/client';
+import { wrapUpReasons } from '../api/pending';
+import { counterLabel, charCount, MAX_MESSAGE_CHARS, sendBlocker } from '../logic/compose';
+import { deliveryTicks } from '../logic/desk';
+import { windowTimeLeft } from '../logic/time';
+import { useConsole } from './context';
+import { useNow } from './hooks';
+import type { Desk } from './useDesk';
+import { useArchiveActions } from './DeskPage';
+import { HistorySearch } from './HistorySearch';
+
+function errorText(e: unknown): string {
+  return e instanceof ApiError || e instanceof Error ? e.message : String(e);
+}
+
+export function ConversationView({ desk }: { desk: Desk }) {
+  const { me } = useConsole();
+  const { conversation: c, messages } = desk.state;
+  if (!c) return <p className="muted">Loading the conversation…</p>;
+  const mine = c.owner === me.id || c.participants.includes(me.id);
+  const owesWrapUp =
+    (c.status === 'wrap_up' && c.owner === me.id) || c.pending_wrap_up.includes(me.id);
+  const supervisor = me.role === 'supervisor' || me.role === 'admin';
+  return (
+    <article className="conversation" aria-labelledby="conv-title">
+      <ConversationHeader c={c} />
+      <Transcript messages={messages} />
+      {c.can_push && (
+        <p className="banner" role="note">
+          The customer&apos;s 24-hour window is closed: WhatsApp only accepts a template now.
+        </p>
+      )}
+      {(mine || c.status === 'unanswered') && c.status !== 'wrap_up' && c.status !== 'finished' && (
+        <Compose desk={desk} c={c} />
+      )}
+      <Actions desk={desk} c={c} />
+      {supervisor && <NoteForm desk={desk} c={c} />}
+      <HistorySearch waId={c.customer.wa_id} currentId={c.id} />
+      {owesWrapUp && <WrapUpDialog desk={desk} c={c} />}
+    </article>
+  );
+}
+
+function ConversationHeader({ c }: { c: Conversation }) {
+  const now = useNow();
+  return (
+    <header className="conv-header">
+      <h2 id="conv-title">{c.customer.name ?? `+${c.customer.wa_id}`}</h2>
+      <dl className="facts inline">
+        <dt>Phone</dt>
+        <dd>+{c.customer.wa_id}</dd>
+        <dt>Source number</dt>
+        <dd>{c.channel.display_phone_number}</dd>
+        <dt>Queue</dt>
+        <dd>{c.queue_name ?? c.queue}</dd>
+        <dt>Status</dt>
+        <dd>
+          <span className={`badge badge-${c.status}`}>{c.status.replace('_', ' ')}</span>
+        </dd>
+        {c.owner && (
+          <>
+            <dt>Owner</dt>
+            <dd>{c.owner}</dd>
+          </>
+        )}
+        {c.participants.length > 1 && (
+          <>
+            <dt>Conference</dt>
+            <dd>{c.participants.join(', ')}</dd>
+          </>
+        )}
+        <dt>Window</dt>
+        <dd>{windowTimeLeft(c.window_expires_at, now)}</dd>
+      </dl>
+    </header>
+  );
+}
+
+function Transcript({ messages }: { messages: Message[] }) {
+  const end = useRef<HTMLLIElement>(null);
+  useEffect(() => end.current?.scrollIntoView?.({ block: 'nearest' }), [messages.length]);
+  return (
+    <ol className="transcript" role="log" aria-label="Transcript" tabIndex={0}>
+      {messages.map((m) => (
+        <MessageItem key={m.id} m={m} />
+      ))}
+      <li ref={end} aria-hidden="true" className="end" />
+    </ol>
+  );
+}
+
+function MessageItem({ m }: { m: Message }) {
+  const ticks = m.direction === 'outbound' ? deliveryTicks(m.status) : null;
+  const who =
+    m.direction === 'inbound'
+      ? 'Customer'
+      : m.direction === 'system'
+        ? 'System'
+        : m.direction === 'note'
+          ? `Internal note by ${m.author ?? 'a supervisor'}`
+          : (m.author ?? 'Agent');
+  return (
+    <li className={`msg msg-${m.direction}`}>
+      <span className="msg-who">{who}</span>
+      {m.template && (
+        <span className="msg-template">
+          Template {m.template.name} ({m.template.language})
+        </span>
+      )}
+      {m.attachment && (
+        <span className="msg-attachment">
+          📎{' '}
+          {m.attachment.url ? (
+            <a href={m.attachment.url} target="_blank" rel="noreferrer">
+              {m.attachment.filename ?? m.type}
+            </a>
+          ) : (
+            <span>
+              {m.attachment.filename ?? `${m.type} (${m.attachment.mime_type ?? 'media'})`}
+            </span>
+          )}
+        </span>
+      )}
+      {m.text !== null && <span className="msg-text">{m.text}</span>}
+      <span className="msg-meta">
+        <time dateTime={m.at}>{new Date(m.at).toLocaleTimeString()}</time>
+        {ticks && (
+          <span
+            className={`ticks ticks-${m.status}`}
+            role="img"
+            aria-label={ticks.label}
+            title={ticks.label}
+          >
+            {ticks.symbol}
+          </span>
+        )}
+      </span>
+    </li>
+  );
+}
+
+function Compose({ desk, c }: { desk: Desk; c: Conversation }) {
+  const { client } = useConsole();
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const over = charCount(text) > MAX_MESSAGE_CHARS;
+  const send = async (e: FormEvent) => {
+    e.preventDefault();
+    const blocker = sendBlocker(text);
+    if (blocker) {
+      setError(blocker);
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await ok(
+        client.POST('/conversations/{id}/messages', {
+          params: { path: { id: c.id } },
+          body: { text },
+        }),
+      );
+      setText('');
+      await desk.refresh();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="compose" onSubmit={send}>
+      <label htmlFor="compose-text" className="sr-only">
+        Message
+      </label>
+      <textarea
+        id="compose-text"
+        value={text}
+        rows={3}
+        aria-describedby="compose-counter"
+        aria-invalid={over}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e);
+        }}
+      />
+      <div className="compose-bar">
+        <span id="compose-counter" className={over ? 'counter over' : 'counter'}>
+          {counterLabel(text)}
+        </span>
+        <button type="submit" className="primary" disabled={busy || over}>
+          Send
+        </button>
+      </div>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function Actions({ desk, c }: { desk: Desk; c: Conversation }) {
+  const { client, me } = useConsole();
+  const archive = useArchiveActions(desk);
+  const [error, setError] = useState<string | null>(null);
+  const [panel, setPanel] = useState<'transfer' | 'invite' | null>(null);
+  const owner = c.owner === me.id;
+  const guest = !owner && c.participants.includes(me.id);
+
+  const act = async (fn: () => Promise<Conversation>) => {
+    setError(null);
+    try {
+      desk.apply(await fn());
+      setPanel(null);
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      await desk.refresh().catch(() => undefined);
+    }
+  };
+  const p = { params: { path: { id: c.id } } };
+  return (
+    <div className="actions-bar">
+      {owner && c.status === 'active' && (
+        <>
+          <button
+            type="button"
+            onClick={() => void act(() => ok(client.POST('/conversations/{id}/end', p)))}
+          >
+            End
+          </button>
+          <button
+            type="button"
+            aria-expanded={panel === 'transfer'}
+            onClick={() => setPanel(panel === 'transfer' ? null : 'transfer')}
+          >
+            Transfer
+          </button>
+          <button
+            type="button"
+            aria-expanded={panel === 'invite'}
+            onClick={() => setPanel(panel === 'invite' ? null : 'invite')}
+          >
+            Invite to conference
+          </button>
+          {c.participants.length > 1 && (
+            <button
+              type="button"
+              onClick={() =>
+                void act(() => ok(client.POST('/conversations/{id}/conference/end', p)))
+              }
+            >
+              End conference
+            </button>
+          )}
+        </>
+      )}
+      {guest && c.status === 'active' && (
+        <button
+          type="button"
+          onClick={() => void act(() => ok(client.POST('/conversations/{id}/conference/exit', p)))}
+        >
+          Exit conference
+        </button>
+      )}
+      {c.status === 'finished' && (
+        <>
+          <button
+            type="button"
+            disabled={!c.can_reopen}
+            onClick={() => void archive.run(c.id, 'reopen')}
+          >
+            Reopen
+          </button>
+          <button
+            type="button"
+            disabled={!c.can_push}
+            onClick={() => void archive.run(c.id, 'push')}
+          >
+            Send template
+          </button>
+          {!c.done && (
+            <button type="button" onClick={() => void archive.run(c.id, 'done')}>
+              Mark done
+            </button>
+          )}
+        </>
+      )}
+      {panel === 'transfer' && (
+        <TargetForm
+          title="Transfer to"
+          allowQueue
+          submit="Transfer chat"
+          onSubmit={(target) =>
+            act(() => ok(client.POST('/conversations/{id}/transfer', { ...p, body: target })))
+          }
+        />
+      )}
+      {panel === 'invite' && (
+        <TargetForm
+          title="Invite an agent"
+          submit="Send invitation"
+          onSubmit={(target) =>
+            act(() =>
+              ok(
+                client.POST('/conversations/{id}/conference', {
+                  ...p,
+                  body: { agent: 'agent' in target ? target.agent : '' },
+                }),
+              ),
+            )
+          }
+        />
+      )}
+      {(error || archive.error) && (
+        <p role="alert" className="error">
+          {error ?? archive.error?.text}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function TargetForm(props: {
+  title: string;
+  submit: string;
+  allowQueue?: boolean;
+  onSubmit: (target: { agent: string } | { queue: string }) => Promise<void>;
+}) {
+  const [kind, setKind] = useState<'agent' | 'queue'>('agent');
+  const [id, setId] = useState('');
+  return (
+    <form
+      className="target-form"
+      aria-label={props.title}
+      onSubmit={(e) => {
+        e.preventDefault();
+        void props.onSubmit(kind === 'agent' ? { agent: id.trim() } : { queue: id.trim() });
+      }}
+    >
+      {props.allowQueue && (
+        <fieldset>
+          <legend>{props.title}</legend>
+          <label>
+            <input type="radio" checked={kind === 'agent'} onChange={() => setKind('agent')} />{' '}
+            Agent
+          </label>
+          <label>
+            <input type="radio" checked={kind === 'queue'} onChange={() => setKind('queue')} />{' '}
+            Queue
+          </label>
+        </fieldset>
+      )}
+      <label>
+        {kind === 'agent' ? 'Agent id' : 'Queue id'}
+        <input value={id} onChange={(e) => setId(e.target.value)} required autoFocus />
+      </label>
+      <button type="submit">{props.submit}</button>
+    </form>
+  );
+}
+
+function NoteForm({ desk, c }: { desk: Desk; c: Conversation }) {
+  const { client } = useConsole();
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <form
+      className="note-form"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setError(null);
+        try {
+          await ok(
+            client.POST('/conversations/{id}/notes', {
+              params: { path: { id: c.id } },
+              body: { text },
+            }),
+          );
+          setText('');
+          await desk.refreshOpen();
+        } catch (err) {
+          setError(errorText(err));
+        }
+      }}
+    >
+      <label>
+        Internal note
+        <textarea value={text} rows={2} onChange={(e) => setText(e.target.value)} required />
+      </label>
+      <p className="muted">
+        Notes are for agents and supervisors only; the customer never sees them.
+      </p>
+      <button type="submit">Add note</button>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function WrapUpDialog({ desk, c }: { desk: Desk; c: Conversation }) {
+  const { client, pending } = useConsole();
+  const [reasons, setReasons] = useState<string[] | null | undefined>(undefined);
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const first = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    wrapUpReasons(pending)
+      .then(setReasons)
+      .catch(() => setReasons(null));
+  }, [pending]);
+  useEffect(() => first.current?.focus(), [reasons]);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      desk.apply(
+        await ok(
+          client.POST('/conversations/{id}/wrap-up', {
+            params: { path: { id: c.id } },
+            body: { reason },
+          }),
+        ),
+      );
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      await desk.refresh().catch(() => undefined);
+    }
+  };
+  return (
+    <div className="modal-backdrop">
+      <form
+        className="card dialog"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="wrapup-title"
+        onSubmit={submit}
+      >
+        <h2 id="wrapup-title">Wrap up</h2>
+        <p>Chat with {c.customer.name ?? `+${c.customer.wa_id}`}: how did it end?</p>
+        {reasons === undefined && <p>Loading the reasons…</p>}
+        {reasons && (
+          <fieldset>
+            <legend>Reason</legend>
+            {reasons.map((r, i) => (
+              <label key={r} className="radio">
+                <input
+                  ref={i === 0 ? first : undefined}
+                  type="radio"
+                  name="wrap-up-reason"
+                  value={r}
+                  checked={reason === r}
+                  onChange={() => setReason(r)}
+                />
+                {r}
+              </label>
+            ))}
+          </fieldset>
+        )}
+        {reasons === null && (
+          <label>
+            Reason
+            <input
+              ref={first}
+              value={reason}
+              onChange={(e) => setReason(e.target.value)}
+              required
+            />
+          </label>
+        )}
+        <button type="submit" className="primary" disabled={!reason}>
+          Wrap up
+        </button>
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
+      </form>
+    </div>
+  );
+}

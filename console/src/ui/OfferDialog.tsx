@@ -1,0 +1,110 @@
+import { useEffect, useRef, useState } from 'react';
+import { ok, type Conversation } from '../api/client';
+import { currentOffer } from '../logic/desk';
+import { formatCountdown, formatDuration, secondsUntil } from '../logic/time';
+import { useConsole } from './context';
+import { useNow } from './hooks';
+import type { Desk } from './useDesk';
+
+/** The deadline the API states for an offer, when it states one. */
+function offerDeadline(c: Conversation): string | null {
+  const v = (c as unknown as Record<string, unknown>).offer_expires_at;
+  return typeof v === 'string' ? v : null;
+}
+
+export function OfferDialog(props: {
+  desk: Desk;
+  offerTimeoutSeconds: number;
+  onAccepted: (id: string) => void;
+}) {
+  const { client, me } = useConsole();
+  const { state } = props.desk;
+  const offer = currentOffer(state);
+  const now = useNow(250);
+  const accept = useRef<HTMLButtonElement>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const offerId = offer?.id;
+
+  useEffect(() => {
+    setError(null);
+    if (offerId) accept.current?.focus();
+  }, [offerId]);
+
+  if (!offer) return null;
+  const conference = offer.invited === me.id && offer.offered_to !== me.id;
+  const seen = state.offerSeenAt[offer.id] ?? now;
+  const left =
+    secondsUntil(offerDeadline(offer), now) ??
+    Math.max(0, props.offerTimeoutSeconds - Math.floor((now - seen) / 1000));
+  const waiting =
+    offer.waiting_seconds === null
+      ? null
+      : offer.waiting_seconds + Math.max(0, Math.floor((now - state.listsAt) / 1000));
+
+  const onAccept = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const path = conference
+        ? '/conversations/{id}/conference/accept'
+        : '/conversations/{id}/accept';
+      const c = await ok(client.POST(path, { params: { path: { id: offer.id } } }));
+      props.desk.apply(c);
+      props.onAccepted(offer.id);
+      await props.desk.refresh();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+      await props.desk.refresh().catch(() => undefined);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div
+      className="offer"
+      role="dialog"
+      aria-labelledby="offer-title"
+      aria-describedby="offer-details"
+    >
+      <h2 id="offer-title">Incoming chat</h2>
+      <dl id="offer-details" className="facts">
+        {conference && (
+          <>
+            <dt>Conference</dt>
+            <dd>invited by {offer.owner ?? 'the owner'}</dd>
+          </>
+        )}
+        <dt>Customer</dt>
+        <dd>{offer.customer.name ?? 'Unknown'}</dd>
+        <dt>Phone</dt>
+        <dd>+{offer.customer.wa_id}</dd>
+        <dt>Source number</dt>
+        <dd>{offer.channel.display_phone_number}</dd>
+        <dt>Queue</dt>
+        <dd>{offer.queue_name ?? offer.queue}</dd>
+        {waiting !== null && (
+          <>
+            <dt>Waiting</dt>
+            <dd>{formatDuration(waiting)}</dd>
+          </>
+        )}
+        <dt>Time to accept</dt>
+        <dd>
+          <span className="countdown" aria-label={`${left} seconds to accept`}>
+            {formatCountdown(left)}
+          </span>
+        </dd>
+      </dl>
+      <button ref={accept} type="button" className="primary" disabled={busy} onClick={onAccept}>
+        Accept
+      </button>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}

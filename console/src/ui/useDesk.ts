@@ -1,0 +1,90 @@
+import { useCallback, useEffect, useReducer, useRef } from 'react';
+import { ok, serverClock, type Client, type Conversation } from '../api/client';
+import { deskReducer, initialDesk, refetchFor, type DeskState, type ListView } from '../logic/desk';
+import type { LiveFeed } from './useLive';
+
+const VIEWS: ListView[] = ['offered', 'unanswered', 'active', 'reopened', 'archive'];
+
+export interface Desk {
+  state: DeskState;
+  open: (id: string | null) => void;
+  refresh: () => Promise<void>;
+  refreshOpen: () => Promise<void>;
+  /** Puts an action's answer in place at once, ahead of the next refetch. */
+  apply: (c: Conversation) => void;
+}
+
+export function useDesk(client: Client, live: LiveFeed, onAgentChange: () => void): Desk {
+  const [state, dispatch] = useReducer(deskReducer, initialDesk);
+  const openRef = useRef<string | null>(null);
+  openRef.current = state.openId;
+  const inFlight = useRef(false);
+
+  const refreshLists = useCallback(async () => {
+    if (inFlight.current) return;
+    inFlight.current = true;
+    try {
+      const results = await Promise.all(
+        VIEWS.map((view) =>
+          ok(client.GET('/conversations', { params: { query: { view: [view] } } })).then(
+            (list) => [view, list.items] as const,
+          ),
+        ),
+      );
+      dispatch({ type: 'lists', lists: Object.fromEntries(results), at: serverClock.now() });
+    } finally {
+      inFlight.current = false;
+    }
+  }, [client]);
+
+  const refreshOpen = useCallback(async () => {
+    const id = openRef.current;
+    if (!id) return;
+    const params = { params: { path: { id } } };
+    const [c, m] = await Promise.all([
+      client.GET('/conversations/{id}', params),
+      client.GET('/conversations/{id}/messages', params),
+    ]);
+    if (c.response.status === 403 || c.response.status === 404) {
+      dispatch({ type: 'gone', id });
+      return;
+    }
+    if (c.data) dispatch({ type: 'conversation', conversation: c.data });
+    if (m.data) dispatch({ type: 'messages', id, messages: m.data.items });
+  }, [client]);
+
+  const refresh = useCallback(async () => {
+    await Promise.all([refreshLists(), refreshOpen()]);
+  }, [refreshLists, refreshOpen]);
+
+  useEffect(() => {
+    void refresh().catch(() => undefined);
+    return live.subscribe((hint) => {
+      if (hint === null) {
+        void refresh().catch(() => undefined);
+        return;
+      }
+      const what = refetchFor(hint, openRef.current);
+      if (what.lists) void refreshLists().catch(() => undefined);
+      if (what.open) void refreshOpen().catch(() => undefined);
+      if (what.me) onAgentChange();
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client]);
+
+  const open = useCallback(
+    (id: string | null) => {
+      openRef.current = id;
+      dispatch({ type: 'open', id });
+      if (id) void refreshOpen().catch(() => undefined);
+    },
+    [refreshOpen],
+  );
+
+  const apply = useCallback(
+    (c: Conversation) => dispatch({ type: 'conversation', conversation: c }),
+    [],
+  );
+
+  return { state, open, refresh, refreshOpen, apply };
+}
