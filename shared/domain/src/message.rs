@@ -31,6 +31,91 @@ pub struct Attachment {
     pub caption: Option<String>,
 }
 
+/// Degrees of latitude or longitude: always a finite number, so a stored
+/// location always reads back (JSON has no NaN or infinity).
+///
+/// Compared bit for bit, which makes it `Eq` like the rest of a message.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(into = "f64", try_from = "f64")]
+pub struct Degrees(f64);
+
+impl Degrees {
+    /// A latitude: finite and within -90..=90.
+    pub fn latitude(value: f64) -> Option<Self> {
+        (value.is_finite() && (-90.0..=90.0).contains(&value)).then_some(Self(value))
+    }
+
+    /// A longitude: finite and within -180..=180.
+    pub fn longitude(value: f64) -> Option<Self> {
+        (value.is_finite() && (-180.0..=180.0).contains(&value)).then_some(Self(value))
+    }
+
+    pub fn value(self) -> f64 {
+        self.0
+    }
+}
+
+impl PartialEq for Degrees {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Degrees {}
+
+impl From<Degrees> for f64 {
+    fn from(degrees: Degrees) -> Self {
+        degrees.0
+    }
+}
+
+impl TryFrom<f64> for Degrees {
+    type Error = &'static str;
+
+    fn try_from(value: f64) -> Result<Self, Self::Error> {
+        if value.is_finite() {
+            Ok(Self(value))
+        } else {
+            Err("degrees must be a finite number")
+        }
+    }
+}
+
+/// One contact card a customer shared: the person's name and how to reach them,
+/// each value as the customer's phone wrote it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactCard {
+    /// The formatted name (`"Ana García"`); may be empty when the card had none.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<String>,
+    /// Company, department and title, joined by `", "`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Postal addresses, each on one line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+}
+
+impl ContactCard {
+    /// Every string of the card, in reading order: name, phones, emails,
+    /// organization, addresses, URLs. Empty ones are left out.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name.as_str())
+            .chain(self.phones.iter().map(String::as_str))
+            .chain(self.emails.iter().map(String::as_str))
+            .chain(self.organization.as_deref())
+            .chain(self.addresses.iter().map(String::as_str))
+            .chain(self.urls.iter().map(String::as_str))
+            .filter(|text| !text.is_empty())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateContent {
     pub name: String,
@@ -75,6 +160,21 @@ pub enum MessageContent {
     Template {
         template: TemplateContent,
     },
+    /// A place the customer shared (a pin, or a named place with its address).
+    Location {
+        latitude: Degrees,
+        longitude: Degrees,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
+    /// Contact cards the customer shared.
+    Contacts {
+        contacts: Vec<ContactCard>,
+    },
     Unsupported {
         whatsapp_type: String,
     },
@@ -93,11 +193,15 @@ impl MessageContent {
             Self::Button { .. } => "button",
             Self::Interactive { .. } => "interactive",
             Self::Template { .. } => "template",
+            Self::Location { .. } => "location",
+            Self::Contacts { .. } => "contacts",
             Self::Unsupported { whatsapp_type } => whatsapp_type,
         }
     }
 
-    /// The human-readable words of the message, for transcripts and search.
+    /// The message's main words, for a transcript line: the text, the button or
+    /// reply title, the caption, a location's name (else its address), the first
+    /// shared contact's name. [`visible_texts`](Self::visible_texts) has them all.
     pub fn text(&self) -> Option<&str> {
         match self {
             Self::Text { text } | Self::Button { text, .. } => Some(text),
@@ -107,8 +211,45 @@ impl MessageContent {
             | Self::Audio { attachment }
             | Self::Document { attachment }
             | Self::Sticker { attachment } => attachment.caption.as_deref(),
+            Self::Location { name, address, .. } => name.as_deref().or(address.as_deref()),
+            Self::Contacts { contacts } => contacts
+                .iter()
+                .map(|card| card.name.as_str())
+                .find(|name| !name.is_empty()),
             Self::Template { .. } | Self::Unsupported { .. } => None,
         }
+    }
+
+    /// Every string a person reads in the message, in reading order and without
+    /// empty ones: the text; a button's text; a reply's title; an attachment's
+    /// caption and file name; a template's parameters; a location's name, address
+    /// and URL; every field of every contact card. Identifiers a person does not
+    /// read (media ids, reply ids, button payloads, template names) are left out.
+    pub fn visible_texts(&self) -> Vec<&str> {
+        let texts: Vec<&str> = match self {
+            Self::Text { text } | Self::Button { text, .. } => vec![text],
+            Self::Interactive { title, .. } => vec![title],
+            Self::Image { attachment }
+            | Self::Video { attachment }
+            | Self::Audio { attachment }
+            | Self::Document { attachment }
+            | Self::Sticker { attachment } => attachment
+                .caption
+                .as_deref()
+                .into_iter()
+                .chain(attachment.filename.as_deref())
+                .collect(),
+            Self::Template { template } => template.parameters.iter().map(String::as_str).collect(),
+            Self::Location {
+                name, address, url, ..
+            } => [name, address, url]
+                .into_iter()
+                .filter_map(|field| field.as_deref())
+                .collect(),
+            Self::Contacts { contacts } => contacts.iter().flat_map(ContactCard::texts).collect(),
+            Self::Unsupported { .. } => Vec::new(),
+        };
+        texts.into_iter().filter(|text| !text.is_empty()).collect()
     }
 
     pub fn attachment(&self) -> Option<&Attachment> {

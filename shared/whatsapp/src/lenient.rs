@@ -148,6 +148,63 @@ impl<'de> Visitor<'de> for IntVisitor {
     absent_for!(visit_bool(bool), visit_f64(f64));
 }
 
+/// A number, written either as a JSON number or as a string (coordinates arrive as
+/// numbers; a string is accepted the same way `Int` accepts one). `None` for
+/// anything else, and for values that are not finite.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub(crate) struct Float(pub Option<f64>);
+
+impl<'de> Deserialize<'de> for Float {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(FloatVisitor)
+    }
+}
+
+struct FloatVisitor;
+
+impl FloatVisitor {
+    fn finite(v: f64) -> Float {
+        Float(Some(v).filter(|v| v.is_finite()))
+    }
+}
+
+impl<'de> Visitor<'de> for FloatVisitor {
+    type Value = Float;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Self::finite(v))
+    }
+
+    // Coordinates are small: every integer that can be one converts exactly.
+    #[allow(clippy::cast_precision_loss)]
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Self::finite(v as f64))
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Self::finite(v as f64))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.trim().parse().map_or(Float(None), Self::finite))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        skip_map(map).map(|()| Float(None))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        skip_seq(seq).map(|()| Float(None))
+    }
+
+    absent_for!(visit_bool(bool));
+}
+
 /// A JSON object read as `T`; `None` when the member holds anything else.
 ///
 /// `T` must itself be tolerant (built from these wrappers) for the whole to be.
@@ -321,6 +378,22 @@ mod tests {
         assert_eq!(str_of("12"), None);
         assert_eq!(str_of("[\"a\"]"), None);
         assert_eq!(str_of("{}"), None);
+    }
+
+    #[test]
+    fn float_accepts_numbers_and_number_strings_only() {
+        let float = |json: &str| serde_json::from_str::<Float>(json).unwrap().0;
+        assert_eq!(float("37.483307"), Some(37.483_307));
+        assert_eq!(float("-122"), Some(-122.0));
+        assert_eq!(float("3"), Some(3.0));
+        assert_eq!(float("\"-122.148981\""), Some(-122.148_981));
+        assert_eq!(float("\"NaN\""), None);
+        assert_eq!(float("\"inf\""), None);
+        assert_eq!(float("\"north\""), None);
+        assert_eq!(float("null"), None);
+        assert_eq!(float("true"), None);
+        assert_eq!(float("[1.5]"), None);
+        assert_eq!(float("{\"a\":1}"), None);
     }
 
     #[test]

@@ -5,15 +5,16 @@
 //! never allowed to fail the batch, because WhatsApp retries a refused batch for days.
 
 use chrono::DateTime;
-use wadesk_domain::message::DeliveryError;
+use wadesk_domain::message::{ContactCard, Degrees, DeliveryError};
 use wadesk_domain::{
     Attachment, CustomerKey, DeliveryStatus, InboundMessage, MessageContent, PhoneNumberId,
     StatusUpdate, Timestamp, WaId, Wamid,
 };
 
-use crate::lenient::{Int, List, Obj};
+use crate::lenient::{Int, List, Obj, Str};
 use crate::payload::{
-    self, Contact, Envelope, Interactive, Media, Message, Status, StatusError, Value,
+    self, Contact, ContactAddress, ContactName, ContactOrg, Envelope, Interactive, Location, Media,
+    Message, SharedContact, Status, StatusError, Value,
 };
 
 /// Everything one webhook POST carried.
@@ -215,6 +216,8 @@ fn content(message: Message<'_>) -> Option<MessageContent> {
             }
         }
         "interactive" => interactive(message.interactive.0?)?,
+        "location" => location(message.location.0?)?,
+        "contacts" => contacts(message.contacts)?,
         other => MessageContent::Unsupported {
             whatsapp_type: other.to_owned(),
         },
@@ -254,6 +257,101 @@ fn interactive(interactive: Interactive<'_>) -> Option<MessageContent> {
         reply_id,
         title: reply.title.into_owned().unwrap_or_default(),
     })
+}
+
+/// A shared place; coordinates out of range or missing reject it.
+fn location(location: Location<'_>) -> Option<MessageContent> {
+    Some(MessageContent::Location {
+        latitude: Degrees::latitude(location.latitude.0?)?,
+        longitude: Degrees::longitude(location.longitude.0?)?,
+        name: non_empty(location.name),
+        address: non_empty(location.address),
+        url: non_empty(location.url),
+    })
+}
+
+/// Shared contact cards; a card that is not an object is skipped, and a message
+/// with no card at all is rejected.
+fn contacts(cards: List<Obj<SharedContact<'_>>>) -> Option<MessageContent> {
+    let List::Valid(cards) = cards else {
+        return None;
+    };
+    let contacts: Vec<ContactCard> = cards
+        .into_iter()
+        .filter_map(|Obj(card)| card)
+        .map(contact_card)
+        .collect();
+    (!contacts.is_empty()).then_some(MessageContent::Contacts { contacts })
+}
+
+fn contact_card(card: SharedContact<'_>) -> ContactCard {
+    ContactCard {
+        name: card.name.0.map(contact_name).unwrap_or_default(),
+        phones: strings(card.phones, |phone| {
+            non_empty(phone.phone).or_else(|| non_empty(phone.wa_id))
+        }),
+        emails: strings(card.emails, |email| non_empty(email.email)),
+        organization: card.org.0.and_then(organization),
+        addresses: strings(card.addresses, address_line),
+        urls: strings(card.urls, |url| non_empty(url.url)),
+    }
+}
+
+/// `formatted_name`, else the parts of the name it would have been made of.
+fn contact_name(name: ContactName<'_>) -> String {
+    if let Some(formatted) = name.formatted_name.non_empty() {
+        return formatted.to_owned();
+    }
+    joined(
+        [
+            name.prefix,
+            name.first_name,
+            name.middle_name,
+            name.last_name,
+            name.suffix,
+        ],
+        " ",
+    )
+    .unwrap_or_default()
+}
+
+fn organization(org: ContactOrg<'_>) -> Option<String> {
+    joined([org.company, org.department, org.title], ", ")
+}
+
+fn address_line(address: ContactAddress<'_>) -> Option<String> {
+    joined(
+        [
+            address.street,
+            address.city,
+            address.state,
+            address.zip,
+            address.country,
+        ],
+        ", ",
+    )
+}
+
+/// The non-empty parts joined by `separator`; `None` when there is none.
+fn joined<const N: usize>(parts: [Str<'_>; N], separator: &str) -> Option<String> {
+    let parts: Vec<&str> = parts.iter().filter_map(Str::non_empty).collect();
+    (!parts.is_empty()).then(|| parts.join(separator))
+}
+
+/// One string from each object of a list; items that are not objects, or give
+/// nothing, are left out (a broken list costs its items, not the card).
+fn strings<T>(list: List<Obj<T>>, read: impl Fn(T) -> Option<String>) -> Vec<String> {
+    match list {
+        List::Valid(items) => items
+            .into_iter()
+            .filter_map(|Obj(item)| item.and_then(&read))
+            .collect(),
+        List::Invalid => Vec::new(),
+    }
+}
+
+fn non_empty(text: Str<'_>) -> Option<String> {
+    text.non_empty().map(str::to_owned)
 }
 
 /// A status WhatsApp reports; others (`deleted`, `warning`, `played`…) are rejected.

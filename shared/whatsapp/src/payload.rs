@@ -18,7 +18,7 @@
 
 use serde::Deserialize;
 
-use crate::lenient::{Int, List, Obj, Str};
+use crate::lenient::{Float, Int, List, Obj, Str};
 
 pub use crate::builder::{status_body, text_message_body, WebhookBuilder};
 
@@ -127,6 +127,11 @@ pub(crate) struct Message<'a> {
     pub button: Obj<Button<'a>>,
     #[serde(borrow)]
     pub interactive: Obj<Interactive<'a>>,
+    #[serde(borrow)]
+    pub location: Obj<Location<'a>>,
+    /// Contact cards the customer shared (not the senders of `Value::contacts`).
+    #[serde(borrow)]
+    pub contacts: List<Obj<SharedContact<'a>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -179,6 +184,104 @@ pub(crate) struct Reply<'a> {
     pub id: Str<'a>,
     #[serde(borrow)]
     pub title: Str<'a>,
+}
+
+/// A place: a pin (coordinates only) or a named place with its address.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Location<'a> {
+    pub latitude: Float,
+    pub longitude: Float,
+    #[serde(borrow)]
+    pub name: Str<'a>,
+    #[serde(borrow)]
+    pub address: Str<'a>,
+    #[serde(borrow)]
+    pub url: Str<'a>,
+}
+
+/// One shared contact card (`birthday` and the `type` labels are not needed).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SharedContact<'a> {
+    #[serde(borrow)]
+    pub name: Obj<ContactName<'a>>,
+    #[serde(borrow)]
+    pub phones: List<Obj<ContactPhone<'a>>>,
+    #[serde(borrow)]
+    pub emails: List<Obj<ContactEmail<'a>>>,
+    #[serde(borrow)]
+    pub org: Obj<ContactOrg<'a>>,
+    #[serde(borrow)]
+    pub addresses: List<Obj<ContactAddress<'a>>>,
+    #[serde(borrow)]
+    pub urls: List<Obj<ContactUrl<'a>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ContactName<'a> {
+    #[serde(borrow)]
+    pub formatted_name: Str<'a>,
+    #[serde(borrow)]
+    pub prefix: Str<'a>,
+    #[serde(borrow)]
+    pub first_name: Str<'a>,
+    #[serde(borrow)]
+    pub middle_name: Str<'a>,
+    #[serde(borrow)]
+    pub last_name: Str<'a>,
+    #[serde(borrow)]
+    pub suffix: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ContactPhone<'a> {
+    #[serde(borrow)]
+    pub phone: Str<'a>,
+    #[serde(borrow)]
+    pub wa_id: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ContactEmail<'a> {
+    #[serde(borrow)]
+    pub email: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ContactOrg<'a> {
+    #[serde(borrow)]
+    pub company: Str<'a>,
+    #[serde(borrow)]
+    pub department: Str<'a>,
+    #[serde(borrow)]
+    pub title: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ContactAddress<'a> {
+    #[serde(borrow)]
+    pub street: Str<'a>,
+    #[serde(borrow)]
+    pub city: Str<'a>,
+    #[serde(borrow)]
+    pub state: Str<'a>,
+    #[serde(borrow)]
+    pub zip: Str<'a>,
+    #[serde(borrow)]
+    pub country: Str<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ContactUrl<'a> {
+    #[serde(borrow)]
+    pub url: Str<'a>,
 }
 
 /// Delivery news about one of our outbound messages.

@@ -4,7 +4,7 @@
 
 use chrono::DateTime;
 use serde_json::json;
-use wadesk_domain::message::DeliveryError;
+use wadesk_domain::message::{ContactCard, Degrees, DeliveryError};
 use wadesk_domain::{Attachment, DeliveryStatus, InboundMessage, MessageContent, Timestamp};
 use wadesk_whatsapp::{parse_webhook, ParseError, WebhookBatch, WebhookBuilder};
 
@@ -161,10 +161,157 @@ fn interactive_list_reply() {
 }
 
 #[test]
+fn location_message() {
+    let batch = parse(fixture!("location"));
+    let message = only_message(&batch);
+    assert_eq!(
+        message.content,
+        MessageContent::Location {
+            latitude: Degrees::latitude(37.483_307).unwrap(),
+            longitude: Degrees::longitude(-122.148_981).unwrap(),
+            name: Some("Philz Coffee".into()),
+            address: Some("1 Hacker Way, Menlo Park, CA 94025".into()),
+            url: Some("https://www.philzcoffee.com/".into()),
+        }
+    );
+    assert_eq!(message.content.type_name(), "location");
+    assert_eq!(message.content.text(), Some("Philz Coffee"));
+    assert_eq!(message.profile_name.as_deref(), Some("Sheena Nelson"));
+}
+
+#[test]
+fn contacts_message() {
+    let batch = parse(fixture!("contacts"));
+    let message = only_message(&batch);
+    assert_eq!(
+        message.content,
+        MessageContent::Contacts {
+            contacts: vec![
+                ContactCard {
+                    name: "Barbara J. Johnson".into(),
+                    phones: vec!["+1 (415) 555-0829".into(), "+1 (415) 555-0025".into()],
+                    emails: vec![
+                        "bjohnson@lucky-shrub.com".into(),
+                        "bjohnson@gmail.com".into()
+                    ],
+                    organization: Some("Lucky Shrub, Legal, Lead Counsel".into()),
+                    addresses: vec!["1 Hacker Way, Menlo Park, CA, 94025, United States".into()],
+                    urls: vec!["https://www.luckyshrub.com".into()],
+                },
+                ContactCard {
+                    // No formatted name: the parts; no phone: the WhatsApp id.
+                    name: "Pablo Morales".into(),
+                    phones: vec!["34600111222".into()],
+                    ..ContactCard::default()
+                },
+            ]
+        }
+    );
+    assert_eq!(message.content.type_name(), "contacts");
+    assert_eq!(message.content.text(), Some("Barbara J. Johnson"));
+    // The shared cards are not the sender: the profile name is still Sheena's.
+    assert_eq!(message.profile_name.as_deref(), Some("Sheena Nelson"));
+}
+
+fn shared(kind: &str, member: serde_json::Value) -> serde_json::Value {
+    let mut message =
+        json!({ "from": SHEENA, "id": "wamid.s", "timestamp": "1744344600", "type": kind });
+    message[kind] = member;
+    message
+}
+
+#[test]
+fn a_pin_without_name_or_address_is_a_location() {
+    let batch = parse_json(value_with(
+        json!([shared(
+            "location",
+            json!({ "latitude": "-33.8688", "longitude": 151, "name": "" })
+        )]),
+        json!([]),
+    ));
+    assert_eq!(
+        only_message(&batch).content,
+        MessageContent::Location {
+            latitude: Degrees::latitude(-33.8688).unwrap(),
+            longitude: Degrees::longitude(151.0).unwrap(),
+            name: None,
+            address: None,
+            url: None,
+        }
+    );
+    assert_eq!(only_message(&batch).content.text(), None);
+}
+
+#[test]
+fn locations_without_valid_coordinates_are_rejected() {
+    for location in [
+        json!({ "name": "Philz Coffee" }),
+        json!({ "latitude": 37.48 }),
+        json!({ "latitude": 91.0, "longitude": 0 }),
+        json!({ "latitude": 0, "longitude": -180.5 }),
+        json!({ "latitude": "north", "longitude": 0 }),
+        json!({ "latitude": [1], "longitude": 0 }),
+        json!("37.48,-122.14"),
+        json!(null),
+    ] {
+        let batch = parse_json(value_with(
+            json!([shared("location", location.clone())]),
+            json!([]),
+        ));
+        assert!(batch.messages.is_empty(), "{location}: {batch:#?}");
+        assert_eq!(batch.rejected, 1, "{location}");
+    }
+}
+
+#[test]
+fn contact_cards_without_any_card_are_rejected() {
+    for contacts in [
+        json!([]),
+        json!({ "name": {} }),
+        json!("Ana"),
+        json!(null),
+        json!([1, "x"]),
+    ] {
+        let batch = parse_json(value_with(
+            json!([shared("contacts", contacts.clone())]),
+            json!([]),
+        ));
+        assert!(batch.messages.is_empty(), "{contacts}: {batch:#?}");
+        assert_eq!(batch.rejected, 1, "{contacts}");
+    }
+}
+
+#[test]
+fn broken_parts_of_a_contact_card_cost_only_those_parts() {
+    let batch = parse_json(value_with(
+        json!([shared(
+            "contacts",
+            json!([
+                "not a card",
+                { "name": "Ana", "phones": { "phone": "1" }, "emails": [{ "email": "ana@example.com" }, 7, {}],
+                  "org": { "title": "CEO" }, "addresses": [{ "city": "Madrid" }], "urls": "x" },
+            ])
+        )]),
+        json!([]),
+    ));
+    assert_eq!(
+        only_message(&batch).content,
+        MessageContent::Contacts {
+            contacts: vec![ContactCard {
+                name: String::new(),
+                emails: vec!["ana@example.com".into()],
+                organization: Some("CEO".into()),
+                addresses: vec!["Madrid".into()],
+                ..ContactCard::default()
+            }]
+        }
+    );
+}
+
+#[test]
 fn unhandled_types_are_kept_as_unsupported() {
     for (body, kind) in [
         (fixture!("reaction"), "reaction"),
-        (fixture!("location"), "location"),
         (fixture!("unsupported"), "unsupported"),
     ] {
         let batch = parse(body);
