@@ -17,14 +17,19 @@ const apiPrefixes = [
 
 // In development the console's runtime configuration comes from here; in
 // production whoever serves the built files serves `config.json` beside them.
+const serveConfig = (_req: unknown, res: import('node:http').ServerResponse) => {
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ api_base_url: '', live_url: '/live', auth: { mode: 'local' } }));
+};
+
 function devConfigJson(): Plugin {
   return {
     name: 'wadesk-dev-config',
     configureServer(server) {
-      server.middlewares.use('/console/config.json', (_req, res) => {
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ api_base_url: '', live_url: '/live', auth: { mode: 'local' } }));
-      });
+      server.middlewares.use('/console/config.json', serveConfig);
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use('/console/config.json', serveConfig);
     },
   };
 }
@@ -33,6 +38,12 @@ export default defineConfig({
   base: '/console/',
   plugins: [react(), devConfigJson()],
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 400 },
+  preview: {
+    proxy: Object.fromEntries([
+      ...apiPrefixes.map((p) => [p, { target: runner, changeOrigin: true }]),
+      ['/live', { target: runner, changeOrigin: true, ws: true }],
+    ]),
+  },
   server: {
     proxy: Object.fromEntries([
       ...apiPrefixes.map((p) => [p, { target: runner, changeOrigin: true }]),

@@ -14,12 +14,12 @@ try {
   });
   if (readFileSync(fresh, 'utf8') !== readFileSync('src/api/schema.d.ts', 'utf8')) {
     console.error(
-      'console: src/api/schema.d.ts is out of date with docs/openapi.json.\n' +
+      '[check-api] src/api/schema.d.ts is out of date with docs/openapi.json.\n' +
         '  Run `npm run gen:api` in console/, then `npm run typecheck` to see what the contract change breaks.',
     );
     process.exit(1);
   }
-  console.log('console: API types match docs/openapi.json');
+  console.log('[check-api] API types match docs/openapi.json');
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -79,14 +79,20 @@ function ConversationHeader({ c }: { c: Conversation }) {
 
 function Transcript({ messages }: { messages: Message[] }) {
   const end = useRef<HTMLLIElement>(null);
-  useEffect(() => end.current?.scrollIntoView?.({ block: 'nearest' }), [messages.length]);
+  useEffect(() => {
+    // Braces: some browsers' scrollIntoView returns a promise, which React
+    // would take for a cleanup function.
+    void end.current?.scrollIntoView?.({ block: 'nearest' });
+  }, [messages.length]);
   return (
-    <ol className="transcript" role="log" aria-label="Transcript" tabIndex={0}>
-      {messages.map((m) => (
-        <MessageItem key={m.id} m={m} />
-      ))}
-      <li ref={end} aria-hidden="true" className="end" />
-    </ol>
+    <div className="transcript" role="log" aria-label="Transcript" tabIndex={0}>
+      <ol>
+        {messages.map((m) => (
+          <MessageItem key={m.id} m={m} />
+        ))}
+        <li ref={end} aria-hidden="true" className="end" />
+      </ol>
+    </div>
   );
 }
 
@@ -416,7 +422,9 @@ function WrapUpDialog({ desk, c }: { desk: Desk; c: Conversation }) {
       .then(setReasons)
       .catch(() => setReasons(null));
   }, [pending]);
-  useEffect(() => first.current?.focus(), [reasons]);
+  useEffect(() => {
+    first.current?.focus();
+  }, [reasons]);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);

@@ -157,22 +157,37 @@ function Chart(props: {
     const el = box.current;
     if (!el) return;
     const width = Math.max(320, Math.min(900, el.clientWidth || 640));
-    const bars = uPlot.paths.bars?.({ size: [0.6, 40] });
+    const bars = uPlot.paths.bars?.({ size: [0.7, 60] });
+    const day = 86_400;
     const plot = new uPlot(
       {
         width,
-        height: 220,
+        height: 200,
         scales: { x: { time: true } },
-        axes: [{}, { size: 50 }],
+        axes: [
+          {
+            space: 40,
+            incrs: [day],
+            values: (_u, ticks) =>
+              ticks.map((t) =>
+                new Date(t * 1000).toLocaleDateString(undefined, {
+                  month: 'short',
+                  day: 'numeric',
+                  timeZone: 'UTC',
+                }),
+              ),
+          },
+          { size: 50 },
+        ],
         series: [
-          {},
+          { value: (_u, v) => (v == null ? '—' : new Date(v * 1000).toISOString().slice(0, 10)) },
           ...labels.map((label, i) => ({
             label,
             stroke: PALETTE[i % PALETTE.length],
-            fill: keys.length <= 2 ? undefined : `${PALETTE[i % PALETTE.length]}33`,
+            fill: keys.length <= 2 ? `${PALETTE[i % PALETTE.length]}55` : undefined,
             width: 2,
-            paths: keys.length > 2 ? undefined : bars,
-            spanGaps: false,
+            paths: keys.length <= 2 ? bars : undefined,
+            points: { show: true },
           })),
         ],
       },

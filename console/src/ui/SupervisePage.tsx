@@ -111,20 +111,22 @@ export function SupervisePage({ live }: { live: LiveFeed }) {
       {open && (
         <section className="conversation" aria-labelledby="sup-conv-title">
           <h2 id="sup-conv-title">{open.customer.name ?? `+${open.customer.wa_id}`}</h2>
-          <ol className="transcript" role="log" aria-label="Transcript" tabIndex={0}>
-            {messages.map((m) => (
-              <li key={m.id} className={`msg msg-${m.direction}`}>
-                <span className="msg-who">
-                  {m.direction === 'inbound'
-                    ? 'Customer'
-                    : m.direction === 'note'
-                      ? `Internal note by ${m.author ?? 'a supervisor'}`
-                      : (m.author ?? m.direction)}
-                </span>
-                {m.text !== null && <span className="msg-text">{m.text}</span>}
-              </li>
-            ))}
-          </ol>
+          <div className="transcript" role="log" aria-label="Transcript" tabIndex={0}>
+            <ol>
+              {messages.map((m) => (
+                <li key={m.id} className={`msg msg-${m.direction}`}>
+                  <span className="msg-who">
+                    {m.direction === 'inbound'
+                      ? 'Customer'
+                      : m.direction === 'note'
+                        ? `Internal note by ${m.author ?? 'a supervisor'}`
+                        : (m.author ?? m.direction)}
+                  </span>
+                  {m.text !== null && <span className="msg-text">{m.text}</span>}
+                </li>
+              ))}
+            </ol>
+          </div>
           <NoteBox id={open.id} onAdded={load} />
         </section>
       )}
