@@ -41,6 +41,12 @@ export async function ok<T>(
 export interface ApiSession {
   token: () => Promise<string | null>;
   onUnauthenticated: () => void;
+  /**
+   * Where the server's time comes from: the `Date` header of every answer, or
+   * (the local runner, whose clock tests move forward while the `Date` header
+   * keeps wall time) its `GET /_local/clock`.
+   */
+  clock: 'date-header' | 'local-runner';
 }
 
 export const serverClock = new ServerClock();
@@ -54,13 +60,20 @@ export function makeClient(baseUrl: string, session: ApiSession) {
       return request;
     },
     onResponse({ response }) {
-      serverClock.observe(response.headers.get('date'));
+      if (session.clock === 'date-header') serverClock.observe(response.headers.get('date'));
       if (response.status === 401) session.onUnauthenticated();
       return response;
     },
   };
   client.use(auth);
   return client;
+}
+
+/** Reads the local runner's clock into `serverClock`. */
+export async function syncLocalClock(client: ReturnType<typeof makeClient>): Promise<void> {
+  const sentAt = Date.now();
+  const { data } = await client.GET('/_local/clock');
+  if (data) serverClock.set(data.now, sentAt, Date.now());
 }
 
 export type Client = ReturnType<typeof makeClient>;

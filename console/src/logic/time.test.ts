@@ -70,4 +70,9 @@ describe('server clock', () => {
     clock.observe(null);
     expect(clock.offset).toBe(0);
   });
+  it('takes a clock route reading at the midpoint of its round trip', () => {
+    const clock = new ServerClock(() => T0 + 100);
+    clock.set(new Date(T0 + 3_600_000).toISOString(), T0, T0 + 100);
+    expect(clock.now()).toBe(T0 + 3_600_000 + 50);
+  });
 });

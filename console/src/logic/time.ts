@@ -62,6 +62,16 @@ export class ServerClock {
     if (Math.abs(offset - this.offsetMs) >= 1500) this.offsetMs = offset;
   }
 
+  /**
+   * Feeds the server's time read from a clock route, bracketed by when the
+   * request left and its answer came back (the midpoint is the best guess).
+   */
+  set(serverIso: string, sentAt: number, receivedAt: number): void {
+    const server = Date.parse(serverIso);
+    if (Number.isNaN(server)) return;
+    this.offsetMs = server - (sentAt + receivedAt) / 2;
+  }
+
   now(): number {
     return this.localNow() + this.offsetMs;
   }

@@ -45,6 +45,7 @@ export function App() {
       config && session
         ? makeClient(config.api_base_url, {
             token: session.token,
+            clock: config.auth.mode === 'local' ? 'local-runner' : 'date-header',
             onUnauthenticated: () => {
               setError('Your session has ended. Sign in again.');
               setSession(null);

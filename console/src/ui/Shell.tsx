@@ -1,5 +1,5 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
-import { ok } from '../api/client';
+import { ok, syncLocalClock } from '../api/client';
 import { useConsole } from './context';
 import { useLive } from './useLive';
 import { useDesk } from './useDesk';
@@ -30,14 +30,22 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
 
-  // While polling, the agent's own state (RONA) is polled too.
-  useEffect(
-    () =>
-      live.subscribe((hint) => {
-        if (hint === null) void refreshMe().catch(() => undefined);
-      }),
-    [live, refreshMe],
-  );
+  // While polling, the agent's own state (RONA) is polled too; locally the
+  // runner's movable clock is read with every resync (it can jump a day).
+  const localClock = config.auth.mode === 'local';
+  useEffect(() => {
+    const sync = () => (localClock ? syncLocalClock(client).catch(() => undefined) : undefined);
+    void sync();
+    const t = setInterval(sync, 5_000);
+    const off = live.subscribe((hint) => {
+      if (hint === null) void refreshMe().catch(() => undefined);
+      void sync();
+    });
+    return () => {
+      clearInterval(t);
+      off();
+    };
+  }, [live, refreshMe, client, localClock]);
 
   const canSupervise = me.role === 'supervisor' || me.role === 'admin';
   const pages: [Page, string][] = [

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { LiveConnection, liveSocketUrl, type LiveHint, type LiveMode } from '../live';
 import type { ConsoleConfig } from '../config';
 import type { Session } from '../auth/session';
@@ -20,7 +20,11 @@ export function useLive(config: ConsoleConfig, session: Session): LiveFeed {
   const tokenRef = useRef<string | null>(null);
 
   useEffect(() => {
-    const emit = (h: LiveHint | null) => listeners.current.forEach((fn) => fn(h));
+    const emit = (h: LiveHint | null) => {
+      listeners.current.forEach((fn) => fn(h));
+      // Keep the socket's token fresh for the next reconnect (OIDC refreshes it).
+      if (h === null) void session.token().then((t) => (tokenRef.current = t));
+    };
     let cancelled = false;
     let conn: LiveConnection | null = null;
     void session.token().then((token) => {
@@ -49,11 +53,11 @@ export function useLive(config: ConsoleConfig, session: Session): LiveFeed {
     return () => clearInterval(t);
   }, [mode]);
 
-  return {
-    mode,
-    subscribe: (fn) => {
-      listeners.current.add(fn);
-      return () => listeners.current.delete(fn);
-    },
-  };
+  const subscribe = useCallback((fn: LiveListener) => {
+    listeners.current.add(fn);
+    return () => {
+      listeners.current.delete(fn);
+    };
+  }, []);
+  return useMemo(() => ({ mode, subscribe }), [mode, subscribe]);
 }
