@@ -4,7 +4,9 @@
 #   scripts/test.sh [extra cargo test args...]     e.g. scripts/test.sh -p wadesk-domain
 #
 # 1. makes .venv (repo root) with the pinned moto[server] and cfn-lint,
-# 2. lints infra/template.yaml,
+# 2. lints infra/template.yaml, then runs the deployment checks
+#    (scripts/template_checks.sh: infra/tests, `sam validate --lint`, `cdk synth`)
+#    when no extra arguments were given, or whenever WADESK_TEMPLATE_CHECKS=1,
 # 3. starts moto's server on a free loopback port (log: target/moto.log) and
 #    exports WADESK_MOTO_ENDPOINT plus dummy AWS credentials,
 # 4. runs `cargo test --workspace --all-targets` then `cargo test --workspace --doc`
@@ -131,6 +133,13 @@ main() {
     log "cfn-lint infra/template.yaml"
     "$VENV/bin/cfn-lint" infra/template.yaml
 
+    # --- deployment checks (issue 11): infra/tests with `sam validate --lint`
+    # and `cdk synth` (scripts/template_checks.sh). Run when no extra arguments
+    # were given, or whenever WADESK_TEMPLATE_CHECKS=1 (=0 skips them).
+    log "deployment checks (scripts/template_checks.sh)"
+    bash "$ROOT/scripts/template_checks.sh" "$VENV" "${WADESK_TEMPLATE_CHECKS:-$(($# == 0 ? 1 : 0))}"
+    # ---
+
     aws_test_env
     start_moto
 
@@ -175,11 +184,12 @@ main() {
     else
         log "skipping the schemathesis contract test (extra arguments given, or WADESK_SCHEMATHESIS=0; WADESK_SCHEMATHESIS=1 runs it)"
     fi
-    summarize "$out"
+    summarize "$out" "$ROOT/target/template-checks.log"
 }
 
 summarize() {
-    # Sums cargo's "test result: ok. N passed; N failed; N ignored; ..." lines.
+    # Sums cargo's "test result: ok. N passed; N failed; N ignored; ..." lines
+    # (of every file given: the template checks write one such line too).
     awk '
         /^test result: / {
             for (i = 1; i <= NF; i++) {
@@ -189,7 +199,7 @@ summarize() {
             }
         }
         END { printf "total: %d passed, %d failed, %d skipped\n", passed, failed, ignored }
-    ' "$1"
+    ' "$@"
 }
 
 # Sourcing the file (e.g. to try start_moto alone) defines the functions only.

@@ -10,7 +10,8 @@ import { App } from 'aws-cdk-lib';
 
 import { WadeskStack } from '../lib/wadesk-stack';
 
-const app = new App();
+// No AWS::CDK::Metadata resource: the stack holds what the template defines, nothing else.
+const app = new App({ analyticsReporting: false });
 const stage: string = app.node.tryGetContext('stage') ?? 'dev';
 if (!/^[a-z0-9-]{1,20}$/.test(stage)) {
   throw new Error(`stage must match ^[a-z0-9-]{1,20}$ (the template's Stage pattern), got ${JSON.stringify(stage)}`);
