@@ -24,3 +24,56 @@ export async function wrapUpReasons(api: PendingApi): Promise<string[] | null> {
   const reasons = (body as { reasons?: unknown }).reasons;
   return Array.isArray(reasons) ? reasons.filter((r): r is string => typeof r === 'string') : null;
 }
+
+export interface UploadTarget {
+  upload_id: string;
+  url: string;
+  fields: Record<string, string>;
+  expires_at: string;
+}
+
+/**
+ * Sends a file as an attachment: `POST /uploads` for a short-lived upload
+ * target (an S3 presigned POST on AWS), the file to that target, then
+ * `POST /conversations/{id}/messages` with `{"attachment": {"upload_id", "caption"}}`.
+ * Throws a plain-language error when the API has no upload route yet.
+ */
+export async function sendAttachment(
+  api: PendingApi,
+  conversationId: string,
+  file: File,
+  caption: string,
+): Promise<void> {
+  const token = await api.token();
+  const auth: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  const created = await fetch(`${api.baseUrl}/uploads`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      filename: file.name,
+      mime_type: file.type || 'application/octet-stream',
+      size_bytes: file.size,
+    }),
+  });
+  if (created.status === 404 || created.status === 405)
+    throw new Error('This server does not accept attachments yet.');
+  const body: unknown = await created.json().catch(() => undefined);
+  if (!created.ok) throw toApiError(created.status, body);
+  const target = body as UploadTarget;
+  const form = new FormData();
+  for (const [k, v] of Object.entries(target.fields ?? {})) form.append(k, v);
+  form.append('file', file);
+  const uploaded = await fetch(target.url, { method: 'POST', body: form });
+  if (!uploaded.ok) throw new Error(`The upload failed (HTTP ${uploaded.status}).`);
+  const sent = await fetch(
+    `${api.baseUrl}/conversations/${encodeURIComponent(conversationId)}/messages`,
+    {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        attachment: { upload_id: target.upload_id, ...(caption ? { caption } : {}) },
+      }),
+    },
+  );
+  if (!sent.ok) throw toApiError(sent.status, await sent.json().catch(() => undefined));
+}

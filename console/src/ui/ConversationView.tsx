@@ -1,7 +1,13 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError, ok, type Conversation, type Message } from '../api/client';
-import { wrapUpReasons } from '../api/pending';
-import { counterLabel, charCount, MAX_MESSAGE_CHARS, sendBlocker } from '../logic/compose';
+import { sendAttachment, wrapUpReasons } from '../api/pending';
+import {
+  attachmentBlocker,
+  counterLabel,
+  charCount,
+  MAX_MESSAGE_CHARS,
+  sendBlocker,
+} from '../logic/compose';
 import { deliveryTicks } from '../logic/desk';
 import { windowTimeLeft } from '../logic/time';
 import { useConsole } from './context';
@@ -147,11 +153,29 @@ function MessageItem({ m }: { m: Message }) {
 }
 
 function Compose({ desk, c }: { desk: Desk; c: Conversation }) {
-  const { client } = useConsole();
+  const { client, pending } = useConsole();
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const over = charCount(text) > MAX_MESSAGE_CHARS;
+  const fileInput = useRef<HTMLInputElement>(null);
+  const attach = async (file: File | undefined) => {
+    if (!file) return;
+    const blocker = attachmentBlocker(file.name, file.size);
+    setError(blocker);
+    if (blocker) return;
+    setBusy(true);
+    try {
+      await sendAttachment(pending, c.id, file, text.trim());
+      setText('');
+      await desk.refresh();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+      if (fileInput.current) fileInput.current.value = '';
+    }
+  };
   const send = async (e: FormEvent) => {
     e.preventDefault();
     const blocker = sendBlocker(text);
@@ -196,6 +220,16 @@ function Compose({ desk, c }: { desk: Desk; c: Conversation }) {
         <span id="compose-counter" className={over ? 'counter over' : 'counter'}>
           {counterLabel(text)}
         </span>
+        <label className="attach">
+          Attach file
+          <input
+            ref={fileInput}
+            type="file"
+            accept=".png,.jpg,.jpeg,.gif,.mov,.m4v,.mp4,.odt,.ppt,.txt,.doc,.pdf"
+            disabled={busy}
+            onChange={(e) => void attach(e.target.files?.[0])}
+          />
+        </label>
         <button type="submit" className="primary" disabled={busy || over}>
           Send
         </button>

@@ -1,0 +1,70 @@
+// Smaller behaviours, one test each, each on its own team.
+import { expect, test } from '@playwright/test';
+import { advanceClock, customerWrites, makeTeam, phone, signIn } from './stack';
+
+test('an offer left to time out puts the agent in RONA, and the agent clears it', async ({
+  page,
+  request,
+}) => {
+  const team = await makeTeam(request);
+  await signIn(page, team.agent);
+  await page.getByLabel('Status').selectOption({ label: 'Available' });
+  await expect(page.getByLabel('Status')).toHaveValue('available');
+  await customerWrites(request, team, phone(), 'Rita', 'Anyone there?');
+  await expect(page.getByRole('dialog', { name: 'Incoming chat' })).toBeVisible({ timeout: 2_000 });
+  await advanceClock(request, 31);
+  await expect(page.getByRole('dialog', { name: 'Incoming chat' })).toBeHidden({ timeout: 3_000 });
+  await expect(page.getByLabel('Status')).toHaveValue('rona', { timeout: 3_000 });
+  await expect(page.getByRole('status').filter({ hasText: 'RONA' })).toBeVisible();
+  await page.getByLabel('Status').selectOption({ label: 'Available' });
+  await expect(page.getByLabel('Status')).toHaveValue('available');
+});
+
+test('the keyboard alone signs in, goes Available and accepts an offer', async ({
+  page,
+  request,
+}) => {
+  const team = await makeTeam(request);
+  await page.goto('/console/');
+  await page.keyboard.type(team.agent); // the Agent id field has the focus
+  await page.keyboard.press('Enter');
+  await expect(page.getByLabel('Status')).toBeVisible();
+  await page.getByLabel('Status').focus();
+  await page.keyboard.press('ArrowUp'); // Not ready → Available
+  await expect(page.getByLabel('Status')).toHaveValue('available');
+  await customerWrites(request, team, phone(), 'Kiko', 'Hi');
+  const accept = page.getByRole('dialog', { name: 'Incoming chat' }).getByRole('button', {
+    name: 'Accept',
+  });
+  await expect(accept).toBeFocused({ timeout: 2_000 });
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('log', { name: 'Transcript' })).toContainText('Hi');
+  // Tabs move with the arrow keys.
+  await page.getByRole('tab', { name: 'Active' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('tab', { name: 'Archive' })).toBeFocused();
+  await expect(page.getByRole('tab', { name: 'Archive' })).toHaveAttribute('aria-selected', 'true');
+});
+
+test('admin pages show the API validation error at the field', async ({ page, request }) => {
+  await makeTeam(request);
+  await signIn(page, process.env.WADESK_BOOTSTRAP_ADMIN ?? 'admin');
+  await page.getByRole('link', { name: 'Admin' }).click();
+  const form = page.getByRole('form', { name: 'Agent' });
+  await form.getByLabel('Agent id (sign-in subject)').fill('newbie');
+  await form.getByLabel('Name').fill('New Bie');
+  await form.getByLabel('Queues (comma-separated ids)').fill('no-such-queue');
+  await form.getByRole('button', { name: 'Save agent' }).click();
+  const queues = form.getByLabel('Queues (comma-separated ids)');
+  await expect(queues).toHaveAttribute('aria-invalid', 'true');
+  await expect(queues).toHaveAccessibleDescription(/no-such-queue/);
+  await queues.fill('default');
+  await form.getByLabel('Max concurrent chats').fill('1000');
+  await form.getByRole('button', { name: 'Save agent' }).click();
+  await expect(form.getByLabel('Max concurrent chats')).toHaveAccessibleDescription(
+    /max_concurrent/,
+  );
+  await form.getByLabel('Max concurrent chats').fill('2');
+  await form.getByRole('button', { name: 'Save agent' }).click();
+  await expect(form.getByRole('status')).toHaveText('Agent newbie saved.');
+});
