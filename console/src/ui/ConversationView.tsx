@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, ok, type Conversation, type Message } from '../api/client';
 import { sendAttachment, wrapUpReasons } from '../api/pending';
 import {
@@ -54,32 +54,26 @@ function ConversationHeader({ c }: { c: Conversation }) {
     <header className="conv-header">
       <h2 id="conv-title">{c.customer.name ?? `+${c.customer.wa_id}`}</h2>
       <dl className="facts inline">
-        <dt>Phone</dt>
-        <dd>+{c.customer.wa_id}</dd>
-        <dt>Source number</dt>
-        <dd>{c.channel.display_phone_number}</dd>
-        <dt>Queue</dt>
-        <dd>{c.queue_name ?? c.queue}</dd>
-        <dt>Status</dt>
-        <dd>
+        <Fact term="Phone">+{c.customer.wa_id}</Fact>
+        <Fact term="Source number">{c.channel.display_phone_number}</Fact>
+        <Fact term="Queue">{c.queue_name ?? c.queue}</Fact>
+        <Fact term="Status">
           <span className={`badge badge-${c.status}`}>{c.status.replace('_', ' ')}</span>
-        </dd>
-        {c.owner && (
-          <>
-            <dt>Owner</dt>
-            <dd>{c.owner}</dd>
-          </>
-        )}
-        {c.participants.length > 1 && (
-          <>
-            <dt>Conference</dt>
-            <dd>{c.participants.join(', ')}</dd>
-          </>
-        )}
-        <dt>Window</dt>
-        <dd>{windowTimeLeft(c.window_expires_at, now)}</dd>
+        </Fact>
+        {c.owner && <Fact term="Owner">{c.owner}</Fact>}
+        {c.participants.length > 1 && <Fact term="Conference">{c.participants.join(', ')}</Fact>}
+        <Fact term="Window">{windowTimeLeft(c.window_expires_at, now)}</Fact>
       </dl>
     </header>
+  );
+}
+
+function Fact({ term, children }: { term: string; children: ReactNode }) {
+  return (
+    <div className="fact">
+      <dt>{term}</dt>
+      <dd>{children}</dd>
+    </div>
   );
 }
 
