@@ -26,7 +26,8 @@ test('the keyboard alone signs in, goes Available and accepts an offer', async (
 }) => {
   const team = await makeTeam(request);
   await page.goto('/console/');
-  await page.keyboard.type(team.agent); // the Agent id field has the focus
+  await expect(page.getByLabel('Agent id')).toBeFocused();
+  await page.keyboard.type(team.agent);
   await page.keyboard.press('Enter');
   await expect(page.getByLabel('Status')).toBeVisible();
   await page.getByLabel('Status').focus();

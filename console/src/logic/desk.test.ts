@@ -83,15 +83,24 @@ describe('live hints', () => {
     at: '',
   });
   it('refetch the open conversation only when it is named', () => {
-    expect(refetchFor(hint('MessageReceived', 'a'), 'a')).toEqual({
+    expect(refetchFor(hint('MessageReceived', 'a'), 'a', 'ana')).toEqual({
       lists: true,
       open: true,
       me: false,
     });
-    expect(refetchFor(hint('MessageReceived', 'b'), 'a').open).toBe(false);
+    expect(refetchFor(hint('MessageReceived', 'b'), 'a', 'ana').open).toBe(false);
   });
-  it('refetch the agent on RONA', () => {
-    expect(refetchFor(hint('AgentRona', null), null).me).toBe(true);
+  it('refetch the agent on RONA and on offers', () => {
+    expect(refetchFor(hint('AgentRona', null), null, 'ana').me).toBe(true);
+    expect(refetchFor(hint('OfferTimedOut', 'c'), null, 'ana').me).toBe(true);
+  });
+  it('refetch the agent when a hint names them', () => {
+    expect(
+      refetchFor({ ...hint('ConversationTransferred', 'c'), agent: 'ana' }, null, 'ana').me,
+    ).toBe(true);
+    expect(refetchFor({ ...hint('MessageReceived', 'c'), agent: 'bob' }, null, 'ana').me).toBe(
+      false,
+    );
   });
 });
 

@@ -71,15 +71,20 @@ export function deskReducer(state: DeskState, action: DeskAction): DeskState {
   }
 }
 
-/** What a live hint makes the console refetch. */
+/**
+ * What a live hint makes the console refetch: the lists always; the open
+ * conversation when the hint names it or names none; the agent's own profile
+ * (state, RONA) when the hint is about agents or offers, or names this agent.
+ */
 export function refetchFor(
   hint: LiveHint,
   openId: string | null,
+  me: string,
 ): { lists: boolean; open: boolean; me: boolean } {
   const aboutOpen =
     openId !== null && (hint.conversation_id === null || hint.conversation_id === openId);
-  const me = /^Agent/.test(hint.type) || hint.type === 'AgentRona';
-  return { lists: true, open: aboutOpen, me };
+  const aboutMe = hint.agent === me || /^(Agent|Offer)/.test(hint.type);
+  return { lists: true, open: aboutOpen, me: aboutMe };
 }
 
 /** The offer to show: the oldest current one. */

@@ -21,7 +21,7 @@ function pageFromHash(): Page {
 export function Shell({ onSignOut }: { onSignOut: () => void }) {
   const { config, session, client, me, refreshMe } = useConsole();
   const live = useLive(config, session);
-  const desk = useDesk(client, live, () => void refreshMe().catch(() => undefined));
+  const desk = useDesk(client, live, me.id, () => void refreshMe().catch(() => undefined));
   const [page, setPage] = useState<Page>(pageFromHash);
 
   useEffect(() => {

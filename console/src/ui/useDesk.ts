@@ -14,7 +14,12 @@ export interface Desk {
   apply: (c: Conversation) => void;
 }
 
-export function useDesk(client: Client, live: LiveFeed, onAgentChange: () => void): Desk {
+export function useDesk(
+  client: Client,
+  live: LiveFeed,
+  me: string,
+  onAgentChange: () => void,
+): Desk {
   const [state, dispatch] = useReducer(deskReducer, initialDesk);
   const openRef = useRef<string | null>(null);
   openRef.current = state.openId;
@@ -64,7 +69,7 @@ export function useDesk(client: Client, live: LiveFeed, onAgentChange: () => voi
         void refresh().catch(() => undefined);
         return;
       }
-      const what = refetchFor(hint, openRef.current);
+      const what = refetchFor(hint, openRef.current, me);
       if (what.lists) void refreshLists().catch(() => undefined);
       if (what.open) void refreshOpen().catch(() => undefined);
       if (what.me) onAgentChange();
