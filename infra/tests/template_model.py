@@ -120,8 +120,13 @@ def rust_constant(pattern: str, under: str) -> int:
 
 def translate(template: dict[str, Any]) -> dict[str, Any]:
     """The SAM transform, offline: samtranslator with a local CodeUri made an S3 one."""
+    import logging
+
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
+
+    # samtranslator logs its feature toggles at INFO/WARNING on every run.
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
 
     sam_template = copy.deepcopy(template)
     for resource in sam_template["Resources"].values():
