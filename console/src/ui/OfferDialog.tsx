@@ -5,6 +5,7 @@ import { formatCountdown, formatDuration, secondsUntil } from '../logic/time';
 import { useConsole } from './context';
 import { useNow } from './hooks';
 import type { Desk } from './useDesk';
+import { announceOffer } from './notify';
 
 /** The deadline the API states for an offer, when it states one. */
 function offerDeadline(c: Conversation): string | null {
@@ -28,7 +29,15 @@ export function OfferDialog(props: {
 
   useEffect(() => {
     setError(null);
-    if (offerId) accept.current?.focus();
+    if (!offerId) return;
+    accept.current?.focus();
+    if (offer)
+      announceOffer(
+        offer.customer.name ?? `+${offer.customer.wa_id}`,
+        offer.queue_name ?? offer.queue,
+      );
+    // Announce once per offer, not on every refetch of it.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [offerId]);
 
   if (!offer) return null;

@@ -8,6 +8,7 @@ import { OfferDialog } from './OfferDialog';
 import { StatusControl } from './StatusControl';
 import { SupervisePage } from './SupervisePage';
 import { AdminPage } from './AdminPage';
+import { askForNotifications, canAskForNotifications } from './notify';
 
 const DashboardPage = lazy(() => import('./DashboardPage'));
 
@@ -23,6 +24,7 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
   const live = useLive(config, session);
   const desk = useDesk(client, live, me.id, () => void refreshMe().catch(() => undefined));
   const [page, setPage] = useState<Page>(pageFromHash);
+  const [askNotify, setAskNotify] = useState(canAskForNotifications);
 
   useEffect(() => {
     const onHash = () => setPage(pageFromHash());
@@ -74,6 +76,14 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
             await refreshMe();
           }}
         />
+        {askNotify && (
+          <button
+            type="button"
+            onClick={() => void askForNotifications().finally(() => setAskNotify(false))}
+          >
+            Notify me of offers
+          </button>
+        )}
         <span className={`live live-${live.mode}`} title="Live updates">
           {live.mode === 'live' ? 'Live' : live.mode === 'polling' ? 'Polling' : 'Connecting'}
         </span>
