@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useReducer, useRef } from 'react';
+import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
+import { coalesce } from '../logic/coalesce';
 import { ok, serverClock, type Client, type Conversation } from '../api/client';
 import { deskReducer, initialDesk, refetchFor, type DeskState, type ListView } from '../logic/desk';
 import type { LiveFeed } from './useLive';
@@ -23,40 +24,42 @@ export function useDesk(
   const [state, dispatch] = useReducer(deskReducer, initialDesk);
   const openRef = useRef<string | null>(null);
   openRef.current = state.openId;
-  const inFlight = useRef(false);
-
-  const refreshLists = useCallback(async () => {
-    if (inFlight.current) return;
-    inFlight.current = true;
-    try {
-      const results = await Promise.all(
-        VIEWS.map((view) =>
-          ok(client.GET('/conversations', { params: { query: { view: [view] } } })).then(
-            (list) => [view, list.items] as const,
+  // Each refetch runs one at a time, and once more when a hint came in while
+  // it ran, so no hint is lost and answers cannot arrive out of order.
+  const refreshLists = useMemo(
+    () =>
+      coalesce(async () => {
+        const results = await Promise.all(
+          VIEWS.map((view) =>
+            ok(client.GET('/conversations', { params: { query: { view: [view] } } })).then(
+              (list) => [view, list.items] as const,
+            ),
           ),
-        ),
-      );
-      dispatch({ type: 'lists', lists: Object.fromEntries(results), at: serverClock.now() });
-    } finally {
-      inFlight.current = false;
-    }
-  }, [client]);
+        );
+        dispatch({ type: 'lists', lists: Object.fromEntries(results), at: serverClock.now() });
+      }),
+    [client],
+  );
 
-  const refreshOpen = useCallback(async () => {
-    const id = openRef.current;
-    if (!id) return;
-    const params = { params: { path: { id } } };
-    const [c, m] = await Promise.all([
-      client.GET('/conversations/{id}', params),
-      client.GET('/conversations/{id}/messages', params),
-    ]);
-    if (c.response.status === 403 || c.response.status === 404) {
-      dispatch({ type: 'gone', id });
-      return;
-    }
-    if (c.data) dispatch({ type: 'conversation', conversation: c.data });
-    if (m.data) dispatch({ type: 'messages', id, messages: m.data.items });
-  }, [client]);
+  const refreshOpen = useMemo(
+    () =>
+      coalesce(async () => {
+        const id = openRef.current;
+        if (!id) return;
+        const params = { params: { path: { id } } };
+        const [c, m] = await Promise.all([
+          client.GET('/conversations/{id}', params),
+          client.GET('/conversations/{id}/messages', params),
+        ]);
+        if (c.response.status === 403 || c.response.status === 404) {
+          dispatch({ type: 'gone', id });
+          return;
+        }
+        if (c.data) dispatch({ type: 'conversation', conversation: c.data });
+        if (m.data) dispatch({ type: 'messages', id, messages: m.data.items });
+      }),
+    [client],
+  );
 
   const refresh = useCallback(async () => {
     await Promise.all([refreshLists(), refreshOpen()]);
