@@ -133,6 +133,11 @@ pub fn text_message(
     }
 }
 
+/// One path segment, percent-encoded (subjects such as `auth0|abc123`).
+pub fn urlencode(segment: &str) -> String {
+    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 /// Truncated to whole seconds, as WhatsApp's timestamps are.
 pub fn now_seconds() -> DateTime<Utc> {
     DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default()
@@ -151,6 +156,10 @@ impl TestApp {
     pub async fn spawn() -> Self {
         let settings = Settings {
             listen: ([127, 0, 0, 1], 0).into(),
+            // `root` fills the directory (see `TestApp::token`).
+            bootstrap_admins: vec![
+                wadesk_domain::AgentId::parse("root").unwrap_or_else(|e| panic!("{e}"))
+            ],
             ..Settings::default()
         };
         let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -192,7 +201,9 @@ impl TestApp {
         )
     }
 
-    /// A token for `sub` with `role`, minted as the identity provider would.
+    /// A token for `sub`, minted as the identity provider would. Its `role`
+    /// claim is ignored by the API (the directory decides); `root` is the
+    /// stack's bootstrap admin.
     pub fn token(&self, sub: &str, role: &str) -> String {
         wadesk_local_runner::auth::mint(self.settings.jwt_secret.as_bytes(), sub, role, 3600)
             .unwrap_or_else(|e| panic!("minting a token: {e}"))

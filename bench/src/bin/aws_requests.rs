@@ -512,6 +512,7 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
         counters: &app.store,
         conversations: &app.store,
         clock: &app.clock,
+        bootstrap_admins: &[],
     };
     let today = clock.now().date_naive().to_string();
     let request = fixtures::with_claims(

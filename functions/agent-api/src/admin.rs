@@ -3,17 +3,14 @@
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use wadesk_app::desk::{self as service, AgentProfile};
+use wadesk_app::Page;
 use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
-use wadesk_domain::{
-    Actor, AgentId, Channel, Clock, PhoneNumberId, Queue, QueueId, Role, TemplateRef,
-};
+use wadesk_domain::{AgentId, Channel, Clock, PhoneNumberId, Queue, QueueId, Role, TemplateRef};
 
-use crate::auth::require_admin;
-use crate::views::AgentView;
+use crate::auth::{require_admin, Caller};
+use crate::paging::{Collector, ListRequest};
+use crate::views::{AgentView, List};
 use crate::{body, ok, ApiError, Result};
-
-/// The most conversations one agent may hold at once.
-const MAX_CONCURRENT_LIMIT: u32 = 100;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,7 +74,7 @@ async fn existing_queue<S: DeskStore>(store: &S, raw: &str) -> Result<QueueId> {
 
 pub async fn put<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    caller: &Caller,
     path: &[&str],
     request: &Request,
 ) -> Result<Response<Body>>
@@ -88,17 +85,21 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    require_admin(actor)?;
+    require_admin(&caller.actor)?;
     match path {
         ["agents", id] => {
             let id = AgentId::parse((*id).to_owned()).map_err(|e| invalid(e.to_string()))?;
             let input: AgentBody = body(request)?;
-            if input.role == Role::Bot {
-                return Err(invalid("role must be agent, supervisor or admin"));
-            }
-            if !(1..=MAX_CONCURRENT_LIMIT).contains(&input.max_concurrent) {
+            let allowed = input.role.concurrency_range();
+            if !allowed.contains(&input.max_concurrent) {
                 return Err(invalid(format!(
-                    "max_concurrent must be 1 to {MAX_CONCURRENT_LIMIT}"
+                    "max_concurrent of a {} must be {} to {}",
+                    serde_json::to_value(input.role)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    allowed.start(),
+                    allowed.end()
                 )));
             }
             let mut queues = Vec::with_capacity(input.queues.len());
@@ -169,4 +170,30 @@ where
         }
         _ => Err(ApiError::NotFound),
     }
+}
+
+/// `GET /admin/agents`: the directory, by id, page by page.
+pub async fn list_agents<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    caller: &Caller,
+    request: &Request,
+) -> Result<Response<Body>>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    require_admin(&caller.actor)?;
+    let list = ListRequest::parse(request)?;
+    let agents = app.store.list_agents().await?;
+    let page = Page::of_sorted(agents, &list.page_of(0, list.limit), |a| a.id.to_string());
+    let views = page.items.iter().map(AgentView::from).collect();
+    let mut collected = Collector::new(&list);
+    collected.take(0, page, views, 1);
+    ok(&List {
+        next_cursor: collected.next_cursor(),
+        items: collected.items,
+    })
 }

@@ -1,34 +1,37 @@
-//! Who is calling: the claims API Gateway's JWT authorizer verified and put in
-//! the request context (`sub` is the agent id, `role` the role).
+//! Who is calling. The token (verified by API Gateway's JWT authorizer, or the
+//! local runner in its place) proves an identity only; the directory says what
+//! that identity may do (`wadesk_domain::identify`), read on every request, so
+//! a change there (a demoted admin) counts from the caller's next request.
 
-use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
-use wadesk_domain::{Actor, AgentId, Role};
+use lambda_http::Request;
+use wadesk_app::desk as service;
+use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_domain::{Actor, Agent, Clock, Role};
 
 use crate::ApiError;
 
-pub fn actor(request: &Request) -> Result<Actor, ApiError> {
-    let claims = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.jwt.as_ref())
-            .map(|jwt| &jwt.claims),
-        _ => None,
-    }
-    .ok_or(ApiError::Unauthenticated)?;
-    let id = claims
-        .get("sub")
-        .and_then(|sub| AgentId::parse(sub.clone()).ok())
-        .ok_or(ApiError::Unauthenticated)?;
-    let role = match claims.get("role").map(String::as_str) {
-        None | Some("agent") => Role::Agent,
-        Some("supervisor") => Role::Supervisor,
-        Some("admin") => Role::Admin,
-        Some("bot") => Role::Bot,
-        Some(_) => return Err(ApiError::Forbidden),
-    };
-    Ok(Actor { id, role })
+/// The caller as the directory describes them, with their entry (`None` for
+/// a bootstrap admin the directory does not list yet).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub entry: Option<Agent>,
+}
+
+pub async fn caller<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    request: &Request,
+) -> Result<Caller, ApiError>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let subject = wadesk_aws::identity::subject(request).ok_or(ApiError::Unauthenticated)?;
+    let (actor, entry) = service::identify(app, subject).await?;
+    Ok(Caller { actor, entry })
 }
 
 /// Admin endpoints are admin-only.

@@ -1,42 +1,40 @@
 //! The agents' own endpoints: profile and state, lists, details, transcripts,
 //! the desk actions, customer history and supervision.
+//!
+//! Every route that names a conversation decides first whether the caller may
+//! see and act on it (`wadesk_domain::may_access`, here for reads and in the
+//! desk service for actions), so a refusal is a 403 that reveals nothing.
 
 use std::collections::HashMap;
 
-use lambda_http::{Body, Request, RequestExt, Response};
+use chrono::Duration;
+use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use wadesk_app::desk::{self as service, Conference};
-use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
-use wadesk_domain::desk::{may_view, Outgoing, TransferTarget};
+use wadesk_app::{App, DeskStore, EventPublisher, Page, TimerScheduler, WhatsAppClient};
+use wadesk_domain::conversation::LiveList;
+use wadesk_domain::desk::{Outgoing, TransferTarget};
+use wadesk_domain::masking::searchable_text;
 use wadesk_domain::{
-    Actor, AgentId, AgentState, Attachment, Clock, Conversation, ConversationId,
-    ConversationStatus, Direction, QueueId, WaId,
+    may_access, AgentId, AgentState, Attachment, Channel, Clock, Conversation, ConversationId,
+    ConversationStatus, Direction, PhoneNumberId, QueueId, Role, Timestamp, WaId,
 };
 
-use crate::views::{AgentView, ConversationView, Items, MessageView};
+use crate::auth::Caller;
+use crate::paging::{query, Collector, ListRequest};
+use crate::views::{AgentView, ConversationView, List, MessageView};
 use crate::{body, ok, ApiError, Result};
 
-fn query<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
-    request
-        .query_string_parameters_ref()
-        .and_then(|q| q.first(name))
-        .filter(|v| !v.is_empty())
-}
+/// How far back the archive, supervision and history lists reach unless the
+/// caller gives `since`: lists stay bounded in time as well as in size.
+const DEFAULT_LOOKBACK_DAYS: i64 = 30;
 
-pub async fn me<S, E, T, C, W>(app: &App<S, E, T, C, W>, actor: &Actor) -> Result<Response<Body>>
-where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
-{
-    let agent = app
-        .store
-        .get_agent(&actor.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    ok(&AgentView::from(&agent))
+pub async fn me(caller: &Caller) -> Result<Response<Body>> {
+    match &caller.entry {
+        Some(agent) => ok(&AgentView::from(agent)),
+        // A bootstrap admin the directory does not list yet.
+        None => ok(&AgentView::bootstrap_admin(&caller.actor.id)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -46,7 +44,7 @@ struct StateBody {
 
 pub async fn set_state<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    caller: &Caller,
     request: &Request,
 ) -> Result<Response<Body>>
 where
@@ -57,7 +55,7 @@ where
     W: WhatsAppClient,
 {
     let input: StateBody = body(request)?;
-    let agent = service::set_state(app, &actor.id, input.state).await?;
+    let agent = service::set_state(app, &caller.actor.id, input.state).await?;
     ok(&AgentView::from(&agent))
 }
 
@@ -104,9 +102,65 @@ where
     Ok(views)
 }
 
+async fn render_list<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    collected: Collector<Conversation>,
+) -> Result<Response<Body>>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let next_cursor = collected.next_cursor();
+    ok(&List {
+        items: render(app, &collected.items).await?,
+        next_cursor,
+    })
+}
+
+/// The views of `GET /conversations`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    Live(LiveList),
+    Unanswered,
+    Archive,
+}
+
+impl View {
+    fn parse(raw: &str) -> Result<Self> {
+        Ok(match raw {
+            "offered" => Self::Live(LiveList::Offered),
+            "active" => Self::Live(LiveList::Active),
+            "reopened" => Self::Live(LiveList::Reopened),
+            "unanswered" => Self::Unanswered,
+            "archive" => Self::Archive,
+            other => {
+                return Err(ApiError::Invalid(format!(
+                    "unknown view {other:?}; use offered, unanswered, active, reopened or archive"
+                )))
+            }
+        })
+    }
+}
+
+/// `since` of a list (RFC 3339), by default the last 30 days.
+fn since(request: &Request, now: Timestamp) -> Result<Timestamp> {
+    match query(request, "since") {
+        None => Ok(now - Duration::days(DEFAULT_LOOKBACK_DAYS)),
+        Some(raw) => chrono::DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| ApiError::Invalid("since must be an RFC 3339 time".into())),
+    }
+}
+
+/// `GET /conversations?view=…`: the caller's lists. Live views read only the
+/// agent's live links (never their archive); unanswered and archive are read
+/// page by page.
 pub async fn list<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    caller: &Caller,
     request: &Request,
 ) -> Result<Response<Body>>
 where
@@ -116,77 +170,67 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let views = query(request, "view").unwrap_or("active");
-    let agent = app.store.get_agent(&actor.id).await?;
-    let mine = app.store.list_for_agent(&actor.id).await?;
-    let mut selected: Vec<Conversation> = Vec::new();
-    let views: Vec<&str> = views.split(',').map(str::trim).collect();
-    for view in views {
-        let matching: Vec<Conversation> = match view {
-            "offered" => mine
-                .iter()
-                .filter(|c| {
-                    c.offered_to.as_ref() == Some(&actor.id)
-                        || c.invited.as_ref() == Some(&actor.id)
-                })
-                .cloned()
-                .collect(),
-            "active" => mine
-                .iter()
-                .filter(|c| {
-                    matches!(
-                        c.status,
-                        ConversationStatus::Active | ConversationStatus::WrapUp
-                    ) && (c.owner.as_ref() == Some(&actor.id) || c.participants.contains(&actor.id))
-                        || c.pending_wrap_up.contains(&actor.id)
-                })
-                .cloned()
-                .collect(),
-            "reopened" => mine
-                .iter()
-                .filter(|c| {
-                    c.status == ConversationStatus::Reopened && c.owner.as_ref() == Some(&actor.id)
-                })
-                .cloned()
-                .collect(),
-            "archive" => mine
-                .iter()
-                .filter(|c| {
-                    c.status == ConversationStatus::Finished
-                        && c.owner.as_ref() == Some(&actor.id)
-                        && !c.done
-                })
-                .cloned()
-                .collect(),
-            "unanswered" => app
-                .store
-                .list_by_status(ConversationStatus::Unanswered)
-                .await?
-                .into_iter()
-                .filter(|c| {
-                    actor.role.oversees() || agent.as_ref().is_some_and(|a| a.serves(&c.queue))
-                })
-                .collect(),
-            other => {
-                return Err(ApiError::Invalid(format!(
-                    "unknown view {other:?}; use offered, unanswered, active, reopened or archive"
-                )))
-            }
-        };
-        for conversation in matching {
-            if !selected.iter().any(|c| c.id == conversation.id) {
-                selected.push(conversation);
-            }
+    let mut views: Vec<View> = Vec::new();
+    for raw in query(request, "view").unwrap_or("active").split(',') {
+        let view = View::parse(raw.trim())?;
+        if !views.contains(&view) {
+            views.push(view);
         }
     }
-    ok(&Items {
-        items: render(app, &selected).await?,
-    })
+    let list = ListRequest::parse(request)?;
+    let since = since(request, app.clock.now())?;
+    let actor = &caller.actor;
+    let mut live: Option<Vec<Conversation>> = None;
+    let mut collected = Collector::new(&list);
+    for (index, view) in views.iter().enumerate().skip(list.cursor.source) {
+        let page = list.page_of(index, collected.room());
+        let (page, kept) = match view {
+            View::Live(which) => {
+                if live.is_none() {
+                    live = Some(app.store.list_live_for_agent(&actor.id).await?);
+                }
+                let mine: Vec<Conversation> = live
+                    .iter()
+                    .flatten()
+                    .filter(|c| c.live_list_of(&actor.id) == Some(*which))
+                    .cloned()
+                    .collect();
+                let page = Page::of_sorted(mine, &page, |c| {
+                    wadesk_app::ports::position(c.created_at, c.id)
+                });
+                let kept = page.items.clone();
+                (page, kept)
+            }
+            View::Unanswered => {
+                let page = app
+                    .store
+                    .list_by_status_page(ConversationStatus::Unanswered, since, &page)
+                    .await?;
+                let kept = page
+                    .items
+                    .iter()
+                    .filter(|c| may_access(Some(c), actor, caller.entry.as_ref()).is_ok())
+                    .cloned()
+                    .collect();
+                (page, kept)
+            }
+            View::Archive => {
+                let page = app.store.list_archive(&actor.id, since, &page).await?;
+                let kept = page.items.clone();
+                (page, kept)
+            }
+        };
+        if !collected.take(index, page, kept, views.len()) {
+            break;
+        }
+    }
+    render_list(app, collected).await
 }
 
+/// The conversation, if the caller may see it (403 otherwise, whatever it is).
 async fn visible<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    caller: &Caller,
     id: ConversationId,
 ) -> Result<Conversation>
 where
@@ -196,24 +240,14 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let conversation = app
-        .store
-        .get_conversation(id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let agent = app.store.get_agent(&actor.id).await?;
-    let finished_by_me = conversation.status == ConversationStatus::Finished
-        && conversation.owner.as_ref() == Some(&actor.id);
-    if may_view(&conversation, actor, agent.as_ref()) || finished_by_me {
-        Ok(conversation)
-    } else {
-        Err(ApiError::Forbidden)
-    }
+    let conversation = app.store.get_conversation(id).await?;
+    may_access(conversation.as_ref(), &caller.actor, caller.entry.as_ref())?;
+    conversation.ok_or(ApiError::NotFound)
 }
 
 pub async fn detail<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    caller: &Caller,
     id: ConversationId,
 ) -> Result<Response<Body>>
 where
@@ -223,15 +257,35 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let conversation = visible(app, actor, id).await?;
+    let conversation = visible(app, caller, id).await?;
     let mut views = render(app, std::slice::from_ref(&conversation)).await?;
     ok(&views.pop())
 }
 
+/// Whether agents see the channel's conversations masked.
+async fn masks<S: DeskStore>(
+    store: &S,
+    channels: &mut HashMap<PhoneNumberId, Option<Channel>>,
+    phone_number_id: &PhoneNumberId,
+) -> Result<bool> {
+    if !channels.contains_key(phone_number_id) {
+        let channel = store.get_channel(phone_number_id).await?;
+        channels.insert(phone_number_id.clone(), channel);
+    }
+    Ok(channels
+        .get(phone_number_id)
+        .and_then(Option::as_ref)
+        .is_some_and(|c| c.mask_sensitive_data))
+}
+
+/// `GET /conversations/{id}/messages`: the transcript as agents see it (every
+/// customer-supplied field masked when the channel says so), oldest first,
+/// page by page.
 pub async fn transcript<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    caller: &Caller,
     id: ConversationId,
+    request: &Request,
 ) -> Result<Response<Body>>
 where
     S: DeskStore,
@@ -240,33 +294,29 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let conversation = visible(app, actor, id).await?;
-    let items = transcript_of(app, &conversation).await?;
-    ok(&Items { items })
-}
-
-/// The transcript as agents see it: masked when the channel says so.
-async fn transcript_of<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    conversation: &Conversation,
-) -> Result<Vec<MessageView>>
-where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
-{
-    let channel = app
+    let conversation = visible(app, caller, id).await?;
+    let list = ListRequest::parse(request)?;
+    let masked = masks(
+        &app.store,
+        &mut HashMap::new(),
+        &conversation.customer.phone_number_id,
+    )
+    .await?;
+    let page = app
         .store
-        .get_channel(&conversation.customer.phone_number_id)
+        .list_messages_page(conversation.id, &list.page_of(0, list.limit))
         .await?;
-    let mask: Option<fn(&str) -> String> = channel.filter(|c| c.mask_sensitive_data).map(|_| {
-        (|text: &str| wadesk_domain::masking::mask_sensitive(text).into_owned())
-            as fn(&str) -> String
-    });
-    let messages = app.store.list_messages(conversation.id).await?;
-    Ok(messages.iter().map(|m| MessageView::new(m, mask)).collect())
+    let mut collected = Collector::new(&list);
+    let items = page
+        .items
+        .iter()
+        .map(|m| MessageView::new(m, masked))
+        .collect();
+    collected.take(0, page, items, 1);
+    ok(&List {
+        next_cursor: collected.next_cursor(),
+        items: collected.items,
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -326,7 +376,7 @@ fn agent_id(raw: String) -> Result<AgentId> {
 /// `POST /conversations/{id}/...`: the desk actions.
 pub async fn act<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    caller: &Caller,
     id: ConversationId,
     action: &[&str],
     request: &Request,
@@ -338,12 +388,14 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
+    let actor = &caller.actor;
     let conversation = match action {
         ["accept"] => service::accept(app, actor, id).await?,
         ["take"] => {
             let input: TakeBody = body(request)?;
             let conversation = service::take(app, actor, id, input.force).await?;
-            // Taking and overtaking warn but do not block (spec 4.2).
+            // Taking and overtaking warn but do not block
+            // (`docs/product.md#42-agents-offers-and-taking`).
             let mut views = render(app, std::slice::from_ref(&conversation)).await?;
             if let (Some(view), Some(agent)) =
                 (views.first_mut(), app.store.get_agent(&actor.id).await?)
@@ -377,7 +429,7 @@ where
             let message = service::send(app, actor, id, kind.as_deref(), outgoing).await?;
             return crate::json(
                 lambda_http::http::StatusCode::CREATED,
-                &MessageView::new(&message, None),
+                &MessageView::new(&message, false),
             );
         }
         ["transfer"] => {
@@ -419,7 +471,7 @@ where
             let note = service::add_note(app, actor, id, &input.text).await?;
             return crate::json(
                 lambda_http::http::StatusCode::CREATED,
-                &MessageView::new(&note, None),
+                &MessageView::new(&note, false),
             );
         }
         _ => return Err(ApiError::NotFound),
@@ -437,7 +489,7 @@ pub enum Reopen {
 
 pub async fn reopen<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    caller: &Caller,
     id: ConversationId,
     kind: Reopen,
 ) -> Result<Response<Body>>
@@ -449,18 +501,20 @@ where
     W: WhatsAppClient,
 {
     let conversation = match kind {
-        Reopen::Reopen => service::reopen(app, actor, id).await?,
-        Reopen::Push => service::push(app, actor, id).await?,
+        Reopen::Reopen => service::reopen(app, &caller.actor, id).await?,
+        Reopen::Push => service::push(app, &caller.actor, id).await?,
     };
     let mut views = render(app, std::slice::from_ref(&conversation)).await?;
     ok(&views.pop())
 }
 
-/// All past conversations with a customer, optionally those whose transcript
-/// contains `q` (case-insensitive).
+/// `GET /customers/{wa_id}/history?q=`: the customer's past conversations the
+/// caller may see, newest first, page by page; with `q`, those whose
+/// transcript contains it in the text the caller would see (masked where the
+/// channel masks, so a masked number is never found by its digits).
 pub async fn history<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    caller: &Caller,
     wa_id: &str,
     request: &Request,
 ) -> Result<Response<Body>>
@@ -471,37 +525,59 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    if actor.role == wadesk_domain::Role::Bot {
+    let actor = &caller.actor;
+    if actor.role == Role::Bot {
         return Err(ApiError::Forbidden);
     }
+    let list = ListRequest::parse(request)?;
+    // A malformed id names no customer (as a malformed conversation id).
     let wa_id = WaId::parse(wa_id.to_owned()).map_err(|_| ApiError::NotFound)?;
     let needle = query(request, "q").map(str::to_lowercase);
-    let conversations = app.store.list_customer_history(&wa_id).await?;
-    let mut selected = Vec::new();
-    for conversation in conversations {
-        let keep = match &needle {
+    let page = app
+        .store
+        .list_customer_history_page(&wa_id, &list.page_of(0, list.limit))
+        .await?;
+    let mut channels = HashMap::new();
+    let mut kept = Vec::new();
+    for conversation in &page.items {
+        if may_access(Some(conversation), actor, caller.entry.as_ref()).is_err() {
+            continue;
+        }
+        let found = match &needle {
             None => true,
-            Some(needle) => app
-                .store
-                .list_messages(conversation.id)
-                .await?
-                .iter()
-                .filter(|m| m.direction != Direction::Note || actor.role.oversees())
-                .filter_map(|m| m.content.text())
-                .any(|text| text.to_lowercase().contains(needle)),
+            Some(needle) => {
+                let masked = masks(
+                    &app.store,
+                    &mut channels,
+                    &conversation.customer.phone_number_id,
+                )
+                .await?;
+                app.store
+                    .list_messages(conversation.id)
+                    .await?
+                    .iter()
+                    .filter(|m| m.direction != Direction::Note || actor.role.oversees())
+                    .any(|m| {
+                        searchable_text(&m.content, masked)
+                            .to_lowercase()
+                            .contains(needle.as_str())
+                    })
+            }
         };
-        if keep {
-            selected.push(conversation);
+        if found {
+            kept.push(conversation.clone());
         }
     }
-    ok(&Items {
-        items: render(app, &selected).await?,
-    })
+    let mut collected = Collector::new(&list);
+    collected.take(0, page, kept, 1);
+    render_list(app, collected).await
 }
 
+/// `GET /supervise/conversations?status=&agent=`: live conversations for
+/// supervisors and admins, status by status, oldest first, page by page.
 pub async fn supervise<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    caller: &Caller,
     request: &Request,
 ) -> Result<Response<Body>>
 where
@@ -511,39 +587,52 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    crate::auth::require_oversight(actor)?;
-    let statuses: Vec<ConversationStatus> = match query(request, "status") {
-        Some(raw) => raw
-            .split(',')
-            .map(|s| {
-                serde_json::from_value(serde_json::Value::String(s.trim().to_owned()))
-                    .map_err(|_| ApiError::Invalid(format!("unknown status {s:?}")))
-            })
-            .collect::<Result<_>>()?,
-        None => vec![
+    crate::auth::require_oversight(&caller.actor)?;
+    let mut statuses: Vec<ConversationStatus> = Vec::new();
+    match query(request, "status") {
+        Some(raw) => {
+            for s in raw.split(',') {
+                let status: ConversationStatus =
+                    serde_json::from_value(serde_json::Value::String(s.trim().to_owned()))
+                        .map_err(|_| ApiError::Invalid(format!("unknown status {s:?}")))?;
+                if !statuses.contains(&status) {
+                    statuses.push(status);
+                }
+            }
+        }
+        None => statuses.extend([
             ConversationStatus::Bot,
             ConversationStatus::Unanswered,
             ConversationStatus::Active,
             ConversationStatus::WrapUp,
             ConversationStatus::Reopened,
-        ],
-    };
+        ]),
+    }
     let agent = query(request, "agent")
         .map(|a| agent_id(a.to_owned()))
         .transpose()?;
-    let mut selected = Vec::new();
-    for status in statuses {
-        for conversation in app.store.list_by_status(status).await? {
-            let matches_agent = agent.as_ref().is_none_or(|a| {
-                conversation.owner.as_ref() == Some(a)
-                    || conversation.agent_links().iter().any(|(id, _)| id == a)
-            });
-            if matches_agent {
-                selected.push(conversation);
-            }
+    let list = ListRequest::parse(request)?;
+    let since = since(request, app.clock.now())?;
+    let mut collected = Collector::new(&list);
+    for (index, status) in statuses.iter().enumerate().skip(list.cursor.source) {
+        let page = app
+            .store
+            .list_by_status_page(*status, since, &list.page_of(index, collected.room()))
+            .await?;
+        let kept = page
+            .items
+            .iter()
+            .filter(|conversation| {
+                agent.as_ref().is_none_or(|a| {
+                    conversation.owner.as_ref() == Some(a)
+                        || conversation.agent_links().iter().any(|(id, _)| id == a)
+                })
+            })
+            .cloned()
+            .collect();
+        if !collected.take(index, page, kept, statuses.len()) {
+            break;
         }
     }
-    ok(&Items {
-        items: render(app, &selected).await?,
-    })
+    render_list(app, collected).await
 }

@@ -14,6 +14,8 @@ pub enum ApiError {
     Unauthenticated,
     #[error("you may not do this")]
     Forbidden,
+    #[error("you are not in the directory; ask an admin to add you")]
+    NotInDirectory,
     #[error("not found")]
     NotFound,
     #[error("the conversation is already taken by {owner}; repeat with force to overtake it")]
@@ -42,6 +44,7 @@ impl ApiError {
             Self::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotInDirectory => (StatusCode::FORBIDDEN, "not_in_directory"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::AlreadyTaken { .. } => (StatusCode::CONFLICT, "already_taken"),
             Self::NotOffered => (StatusCode::CONFLICT, "not_offered"),
@@ -77,6 +80,7 @@ impl From<DeskError> for ApiError {
         match error {
             DeskError::Invalid(message) => Self::Invalid(message),
             DeskError::Forbidden => Self::Forbidden,
+            DeskError::NotInDirectory(_) => Self::NotInDirectory,
             DeskError::NotFound => Self::NotFound,
             DeskError::AlreadyTaken { owner } => Self::AlreadyTaken { owner },
             DeskError::NotOffered => Self::NotOffered,

@@ -1,4 +1,4 @@
-//! The agent UI's HTTP endpoints (spec section 5): the desk, the agents' and
+//! The agent UI's HTTP endpoints (`docs/product.md#8-the-http-contract`): the desk, the agents' and
 //! supervisors' views, and the admin directory.
 //!
 //! `handle` is generic over the ports, so the Lambda and the local runner run
@@ -8,8 +8,10 @@ mod admin;
 mod auth;
 mod conversations;
 mod error;
+mod paging;
 mod views;
 
+pub use auth::Caller;
 pub use error::ApiError;
 
 use lambda_http::http::{HeaderValue, Method, StatusCode};
@@ -17,7 +19,7 @@ use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
-use wadesk_domain::{Actor, Clock, ConversationId};
+use wadesk_domain::{Clock, ConversationId};
 
 /// The largest request body the API reads (a message is at most 4096 characters).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -45,6 +47,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/conversations/{id}/handoff"),
     ("GET", "/customers/{wa_id}/history"),
     ("GET", "/supervise/conversations"),
+    ("GET", "/admin/agents"),
     ("PUT", "/admin/agents/{id}"),
     ("PUT", "/admin/queues/{id}"),
     ("PUT", "/admin/channels/{phone_number_id}"),
@@ -52,7 +55,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// The routes of the reopen function (`functions/reopen`): reopen and the
-/// utility push (spec 4.4), which the agent API itself does not serve.
+/// utility push (`docs/product.md#5-reopen-and-the-utility-push`), which the
+/// agent API itself does not serve.
 pub const REOPEN_ROUTES: &[(&str, &str)] = &[
     ("POST", "/conversations/{id}/reopen"),
     ("POST", "/conversations/{id}/push"),
@@ -149,29 +153,32 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let (actor, segments) = admit(request, path)?;
+    let (caller, segments) = admit(app, request, path).await?;
+    let caller = &caller;
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = request.method().clone();
     match (method, segments.as_slice()) {
-        (Method::GET, ["me"]) => conversations::me(app, &actor).await,
-        (Method::PUT, ["me", "state"]) => conversations::set_state(app, &actor, request).await,
-        (Method::GET, ["conversations"]) => conversations::list(app, &actor, request).await,
+        (Method::GET, ["me"]) => conversations::me(caller).await,
+        (Method::PUT, ["me", "state"]) => conversations::set_state(app, caller, request).await,
+        (Method::GET, ["conversations"]) => conversations::list(app, caller, request).await,
         (Method::GET, ["conversations", id]) => {
-            conversations::detail(app, &actor, parse_id(id)?).await
+            conversations::detail(app, caller, parse_id(id)?).await
         }
         (Method::GET, ["conversations", id, "messages"]) => {
-            conversations::transcript(app, &actor, parse_id(id)?).await
+            conversations::transcript(app, caller, parse_id(id)?, request).await
         }
         (Method::POST, ["conversations", id, action @ ..]) => {
             tracing::Span::current().record("conversation_id", *id);
-            conversations::act(app, &actor, parse_id(id)?, action, request).await
+            conversations::act(app, caller, parse_id(id)?, action, request).await
         }
         (Method::GET, ["customers", wa_id, "history"]) => {
-            conversations::history(app, &actor, wa_id, request).await
+            conversations::history(app, caller, wa_id, request).await
         }
         (Method::GET, ["supervise", "conversations"]) => {
-            conversations::supervise(app, &actor, request).await
+            conversations::supervise(app, caller, request).await
         }
-        (Method::PUT, ["admin", rest @ ..]) => admin::put(app, &actor, rest, request).await,
+        (Method::GET, ["admin", "agents"]) => admin::list_agents(app, caller, request).await,
+        (Method::PUT, ["admin", rest @ ..]) => admin::put(app, caller, rest, request).await,
         _ => Err(ApiError::NotFound),
     }
 }
@@ -188,7 +195,8 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let (actor, segments) = admit(request, path)?;
+    let (caller, segments) = admit(app, request, path).await?;
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     match (request.method(), segments.as_slice()) {
         (&Method::POST, ["conversations", id, kind @ ("reopen" | "push")]) => {
             tracing::Span::current().record("conversation_id", *id);
@@ -198,20 +206,44 @@ where
             } else {
                 conversations::Reopen::Push
             };
-            conversations::reopen(app, &actor, id, reopen).await
+            conversations::reopen(app, &caller, id, reopen).await
         }
         _ => Err(ApiError::NotFound),
     }
 }
 
-/// What every route of both functions does first: the caller from the JWT
-/// claims, a bounded body, and the path's segments.
-fn admit<'p>(request: &Request, path: &'p str) -> Result<(Actor, Vec<&'p str>)> {
-    let actor = auth::actor(request)?;
+/// What every route of both functions does first: a bounded body, the caller
+/// (identity from the token, role and queues from the directory: a subject
+/// it does not know is refused here, before anything else), and the path's
+/// segments, percent-decoded (a subject such as `auth0|abc123` arrives as
+/// `auth0%7Cabc123`).
+async fn admit<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    request: &Request,
+    path: &str,
+) -> Result<(Caller, Vec<String>)>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
     if request.body().len() > MAX_BODY_BYTES {
         return Err(ApiError::TooLarge);
     }
-    Ok((actor, path.trim_matches('/').split('/').collect()))
+    let caller = auth::caller(app, request).await?;
+    let segments = path
+        .trim_matches('/')
+        .split('/')
+        .map(|segment| {
+            percent_encoding::percent_decode_str(segment)
+                .decode_utf8()
+                .map(std::borrow::Cow::into_owned)
+                .map_err(|_| ApiError::NotFound)
+        })
+        .collect::<Result<_>>()?;
+    Ok((caller, segments))
 }
 
 fn parse_id(raw: &str) -> Result<ConversationId> {

@@ -1,6 +1,8 @@
-//! The JSON shapes of the HTTP contract (spec section 5).
+//! The JSON shapes of the HTTP contract (`docs/product.md#86-shapes`).
 
 use serde::Serialize;
+use wadesk_domain::masking::mask_content;
+use wadesk_domain::message::ContactCard;
 use wadesk_domain::{
     Agent, AgentId, AgentState, Attachment, Conversation, ConversationId, ConversationStatus,
     Customer, DeliveryStatus, Direction, Message, MessageContent, MessageId, Origin, QueueId, Role,
@@ -112,6 +114,12 @@ pub struct MessageView {
     pub text: Option<String>,
     pub attachment: Option<Attachment>,
     pub template: Option<TemplateContent>,
+    /// A shared place: `{latitude, longitude, name?, address?, url?}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<serde_json::Value>,
+    /// Shared contact cards.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<Vec<ContactCard>>,
     pub author: Option<String>,
     pub at: Timestamp,
     pub status: Option<DeliveryStatus>,
@@ -119,22 +127,47 @@ pub struct MessageView {
 }
 
 impl MessageView {
-    /// `mask` rewrites the words agents see; the stored message is unchanged.
-    pub fn new(message: &Message, mask: Option<fn(&str) -> String>) -> Self {
-        let text = message
-            .content
-            .text()
-            .map(|t| mask.map_or_else(|| t.to_owned(), |m| m(t)));
+    /// With `masked`, every customer-supplied field (text, caption, filename,
+    /// location, contact cards, reply titles) is masked; the stored message is
+    /// unchanged.
+    pub fn new(message: &Message, masked: bool) -> Self {
+        let content = if masked {
+            std::borrow::Cow::Owned(mask_content(&message.content))
+        } else {
+            std::borrow::Cow::Borrowed(&message.content)
+        };
+        let (location, contacts) = match content.as_ref() {
+            MessageContent::Location {
+                latitude,
+                longitude,
+                name,
+                address,
+                url,
+            } => (
+                Some(serde_json::json!({
+                    "latitude": latitude.value(),
+                    "longitude": longitude.value(),
+                    "name": name,
+                    "address": address,
+                    "url": url,
+                })),
+                None,
+            ),
+            MessageContent::Contacts { contacts } => (None, Some(contacts.clone())),
+            _ => (None, None),
+        };
         Self {
             id: message.id,
             direction: message.direction,
-            kind: message.content.type_name().to_owned(),
-            text,
-            attachment: message.content.attachment().cloned(),
-            template: match &message.content {
+            kind: content.type_name().to_owned(),
+            text: content.text().map(str::to_owned),
+            attachment: content.attachment().cloned(),
+            template: match content.as_ref() {
                 MessageContent::Template { template } => Some(template.clone()),
                 _ => None,
             },
+            location,
+            contacts,
             author: message.author.clone(),
             at: message.at,
             status: message.status,
@@ -155,6 +188,22 @@ pub struct AgentView {
     pub active: u32,
 }
 
+impl AgentView {
+    /// A bootstrap admin the directory does not list yet: no queues, never
+    /// offered chats.
+    pub fn bootstrap_admin(id: &AgentId) -> Self {
+        Self {
+            id: id.clone(),
+            name: id.to_string(),
+            role: Role::Admin,
+            state: AgentState::NotReady,
+            queues: Vec::new(),
+            max_concurrent: 0,
+            active: 0,
+        }
+    }
+}
+
 impl From<&Agent> for AgentView {
     fn from(agent: &Agent) -> Self {
         Self {
@@ -169,8 +218,9 @@ impl From<&Agent> for AgentView {
     }
 }
 
-/// A list: `{"items": [...]}`.
+/// A page of a list: `{"items": [...], "next_cursor": "…" | null}`.
 #[derive(Debug, Serialize)]
-pub struct Items<T> {
+pub struct List<T> {
     pub items: Vec<T>,
+    pub next_cursor: Option<String>,
 }

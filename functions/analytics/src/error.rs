@@ -13,6 +13,8 @@ pub enum ApiError {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
+    #[error("you are not in the directory; ask an admin to add you")]
+    NotInDirectory,
     #[error("not found")]
     NotFound,
     #[error("the service is unavailable; try again")]
@@ -25,6 +27,7 @@ impl ApiError {
             Self::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotInDirectory => (StatusCode::FORBIDDEN, "not_in_directory"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }

@@ -70,7 +70,7 @@ where
     D: DeskStore,
     C: Clock,
 {
-    let viewer = auth::actor(request)?;
+    let viewer = auth::actor(request, reader.conversations, reader.bootstrap_admins).await?;
     let path = request.uri().path().trim_end_matches('/');
     if request.method() != Method::GET {
         return Err(ApiError::NotFound);

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use wadesk_app::analytics::{AnalyticsReader, Consumed};
 use wadesk_app::embedded::{EmbeddedAnalytics, EmbeddedStore};
 use wadesk_domain::{
-    AgentId, ConversationId, CustomerKey, DomainEvent, EventEnvelope, ManualClock, PhoneNumberId,
-    QueueId, WaId,
+    AgentId, Clock, ConversationId, CustomerKey, DomainEvent, EventEnvelope, ManualClock,
+    PhoneNumberId, QueueId, WaId,
 };
 
 fn api_event(path: &str, query: &str, claims: Option<Value>) -> String {
@@ -93,10 +93,34 @@ async fn an_eventbridge_delivery_counts_once_and_skips_what_is_not_counted() {
     // And the API reads it back, from a real API Gateway request.
     let conversations = EmbeddedStore::new();
     let clock = ManualClock::frozen_at("2024-05-01T12:00:00Z".parse().unwrap());
+    // The role comes from the directory, not from the token's claims.
+    for (id, role) in [
+        ("sue", wadesk_domain::Role::Supervisor),
+        ("ana", wadesk_domain::Role::Agent),
+    ] {
+        let agent = wadesk_domain::Agent::new(
+            AgentId::parse(id).unwrap(),
+            id.into(),
+            role,
+            Vec::new(),
+            0,
+            clock.now(),
+        );
+        wadesk_app::DeskStore::save_agent(
+            &conversations,
+            &wadesk_domain::AgentChange {
+                agent,
+                expected_version: 0,
+            },
+        )
+        .await
+        .unwrap();
+    }
     let reader = AnalyticsReader {
         counters: &store,
         conversations: &conversations,
         clock: &clock,
+        bootstrap_admins: &[],
     };
     let raw = api_event(
         "/analytics/dashboard",

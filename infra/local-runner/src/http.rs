@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -13,6 +13,7 @@ use lambda_http::{Body, RequestExt};
 use tokio::net::TcpListener;
 use wadesk_app::DeskStore;
 
+use crate::settings::MAX_REQUEST_BODY_BYTES;
 use crate::{local_routes, Runner};
 
 type HyperResponse = hyper::Response<Full<Bytes>>;
@@ -66,6 +67,19 @@ async fn route<S: DeskStore>(
     runner: &Runner<S>,
     request: hyper::Request<Incoming>,
 ) -> HyperResponse {
+    if !loopback_host(&request) {
+        // A page elsewhere could point a name it controls at 127.0.0.1 (DNS
+        // rebinding) and drive the runner from the browser: refuse any Host
+        // that is not a loopback name.
+        return error(
+            421,
+            "misdirected_request",
+            "only loopback host names are served",
+        );
+    }
+    if let Some(response) = crate::console::serve(&runner.settings, &request) {
+        return response;
+    }
     let request = match into_lambda_request(request).await {
         Ok(request) => request,
         Err(response) => return response,
@@ -85,6 +99,7 @@ async fn route<S: DeskStore>(
             counters: &runner.analytics,
             conversations: &runner.app.store,
             clock: &runner.app.clock,
+            bootstrap_admins: &runner.app.bootstrap_admins,
         };
         analytics::handle(reader, request).await
     } else {
@@ -102,8 +117,17 @@ async fn into_lambda_request(
     request: hyper::Request<Incoming>,
 ) -> Result<lambda_http::Request, HyperResponse> {
     let (parts, body) = request.into_parts();
-    let bytes = match body.collect().await {
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > MAX_REQUEST_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let bytes = match Limited::new(body, MAX_REQUEST_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<LengthLimitError>() => return Err(too_large()),
         Err(_) => return Err(plain(400, "could not read the request body")),
     };
     let body = if bytes.is_empty() {
@@ -137,10 +161,49 @@ fn from_lambda_response(response: lambda_http::Response<Body>) -> HyperResponse 
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
 
+/// Whether the request's `Host` is a loopback name (`localhost`, `*.localhost`,
+/// `127.x.x.x`, `[::1]`), with or without a port. HTTP/1.1 requires a Host.
+fn loopback_host(request: &hyper::Request<Incoming>) -> bool {
+    let Some(host) = request
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn too_large() -> HyperResponse {
+    error(
+        413,
+        "too_large",
+        &format!("the request body is larger than {MAX_REQUEST_BODY_BYTES} bytes"),
+    )
+}
+
 fn plain(status: u16, message: &str) -> HyperResponse {
-    let body = serde_json::json!({"error": {"code": "invalid_request", "message": message}});
+    error(status, "invalid_request", message)
+}
+
+fn error(status: u16, code: &str, message: &str) -> HyperResponse {
+    let body = serde_json::json!({"error": {"code": code, "message": message}});
     let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() =
         hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     response
 }

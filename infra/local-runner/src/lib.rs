@@ -6,6 +6,7 @@
 //! outbox. The clock can be moved forward, so a 24-hour expiry takes seconds.
 
 pub mod auth;
+mod console;
 mod http;
 mod local_analytics;
 mod local_routes;
@@ -83,7 +84,8 @@ impl<S: DeskStore> Runner<S> {
             clock,
             whatsapp,
         )
-        .with_offer_timeout(chrono::Duration::seconds(settings.offer_timeout_seconds));
+        .with_offer_timeout(chrono::Duration::seconds(settings.offer_timeout_seconds))
+        .with_bootstrap_admins(settings.bootstrap_admins.clone());
         let queue = QueueId::default_queue();
         if app.store.get_queue(&queue).await?.is_none() {
             let default = Queue {

@@ -1,4 +1,4 @@
-//! The runner's local-only surface (spec section 6), so tools and tests drive
+//! The runner's local-only surface (`docs/product.md#92-on-one-machine-the-local-runner`), so tools and tests drive
 //! it the same way every time.
 
 use chrono::{Duration, SecondsFormat};
@@ -167,6 +167,9 @@ fn agent_role() -> String {
 /// Mints a local agent token (what the identity provider does in production).
 fn token<S>(runner: &Runner<S>, request: &Request) -> Result<Response<Body>, LocalError> {
     let input: TokenRequest = parse_body(request)?;
+    // Only the identity counts: role and queues come from the directory.
+    wadesk_domain::AgentId::parse(input.sub.clone())
+        .map_err(|e| LocalError::BadRequest(format!("sub: {e}")))?;
     if !["agent", "supervisor", "admin", "bot"].contains(&input.role.as_str()) {
         return Err(LocalError::BadRequest(
             "role must be agent, supervisor, admin or bot".into(),

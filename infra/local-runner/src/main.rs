@@ -19,6 +19,15 @@ async fn main() -> Result<(), BoxError> {
         .with(wadesk_aws::telemetry::filter_from_env())
         .init();
     let settings = Settings::from_env()?;
+    if !settings.listens_on_loopback() {
+        eprintln!(
+            "WARNING: WADESK_LISTEN={} is not a loopback address. The local runner is for one \
+             machine: its secrets are printed defaults and anyone who can reach this address \
+             can mint tokens (POST /_local/token). Requests whose Host is not a loopback name \
+             are refused all the same.",
+            settings.listen
+        );
+    }
     let listener = TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
     match std::env::var("AWS_ENDPOINT_URL")
@@ -54,6 +63,16 @@ async fn run<S: DeskStore>(listener: TcpListener, runner: Arc<Runner<S>>) -> Res
 
 fn announce<S>(runner: &Runner<S>, address: std::net::SocketAddr, store: &str) {
     let s = &runner.settings;
+    let admins = s
+        .bootstrap_admins
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let first_admin = s
+        .bootstrap_admins
+        .first()
+        .map_or_else(|| "admin".to_owned(), ToString::to_string);
     println!(
         "wadesk local runner listening on http://{address}
   store:                 {store}
@@ -61,14 +80,24 @@ fn announce<S>(runner: &Runner<S>, address: std::net::SocketAddr, store: &str) {
   WHATSAPP_APP_SECRET    = {}
   WHATSAPP_VERIFY_TOKEN  = {}
   demo channel           = {} ({})
+  bootstrap admin(s)     = {}   (WADESK_BOOTSTRAP_ADMINS)
+  console                = http://{address}/console/   (sign in as {})
 
 Try it:
   curl -s -XPOST http://{address}/_local/inbound -d '{{\"from\":\"34600111222\",\"name\":\"Ana\",\"text\":\"Hola\"}}'
-  curl -s -XPOST http://{address}/_local/token -d '{{\"sub\":\"maria\",\"role\":\"admin\"}}'
+  curl -s -XPOST http://{address}/_local/token -d '{{\"sub\":\"{}\"}}'
   curl -s http://{address}/_local/events
   curl -s -XPOST http://{address}/_local/clock/advance -d '{{\"seconds\":86400}}'
   curl -s http://{address}/_local/outbox
   curl -s 'http://{address}/webhook?hub.mode=subscribe&hub.verify_token={}&hub.challenge=42'",
-        s.jwt_secret, s.app_secret, s.verify_token, s.phone_number_id, s.display_phone_number, s.verify_token
+        s.jwt_secret,
+        s.app_secret,
+        s.verify_token,
+        s.phone_number_id,
+        s.display_phone_number,
+        admins,
+        first_admin,
+        first_admin,
+        s.verify_token
     );
 }

@@ -23,7 +23,17 @@ pub struct Settings {
     pub graph_api_token: Option<String>,
     /// `WHATSAPP_GRAPH_API_BASE_URL`.
     pub graph_api_base_url: String,
+    /// `WADESK_BOOTSTRAP_ADMINS`: subjects that act as admins until the
+    /// directory lists them (comma-separated; default `admin`).
+    pub bootstrap_admins: Vec<wadesk_domain::AgentId>,
+    /// `WADESK_CONSOLE_DIR`: the built console served at `/console/`
+    /// (default: the repository's `console/dist`).
+    pub console_dir: std::path::PathBuf,
 }
+
+/// The request body the runner reads at most (a webhook batch, an agent's
+/// request); larger ones are answered 413 without being read.
+pub const MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -38,6 +48,9 @@ impl Default for Settings {
             offer_timeout_seconds: wadesk_app::DEFAULT_OFFER_TIMEOUT_SECONDS,
             graph_api_token: None,
             graph_api_base_url: "https://graph.facebook.com/v21.0".into(),
+            bootstrap_admins: wadesk_aws::identity::parse_bootstrap_admins("admin"),
+            console_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../console/dist"),
         }
     }
 }
@@ -47,6 +60,12 @@ impl Default for Settings {
 pub struct BadListenAddress;
 
 impl Settings {
+    /// Whether the runner listens on loopback only (anything else exposes a
+    /// stack whose secrets are printed defaults).
+    pub fn listens_on_loopback(&self) -> bool {
+        self.listen.ip().is_loopback()
+    }
+
     pub fn from_env() -> Result<Self, BadListenAddress> {
         let defaults = Self::default();
         let var = |name: &str, default: String| {
@@ -76,6 +95,15 @@ impl Settings {
                 .ok()
                 .filter(|v| !v.is_empty()),
             graph_api_base_url: var("WHATSAPP_GRAPH_API_BASE_URL", defaults.graph_api_base_url),
+            bootstrap_admins: match env::var("WADESK_BOOTSTRAP_ADMINS") {
+                Ok(raw) if !raw.trim().is_empty() => {
+                    wadesk_aws::identity::parse_bootstrap_admins(&raw)
+                }
+                _ => defaults.bootstrap_admins,
+            },
+            console_dir: env::var_os("WADESK_CONSOLE_DIR")
+                .filter(|v| !v.is_empty())
+                .map_or(defaults.console_dir, std::path::PathBuf::from),
         })
     }
 }

@@ -59,6 +59,8 @@ pub struct AnalyticsReader<'a, A, D, C> {
     pub counters: &'a A,
     pub conversations: &'a D,
     pub clock: &'a C,
+    /// Who acts as admin while the directory has no entry for them.
+    pub bootstrap_admins: &'a [wadesk_domain::AgentId],
 }
 
 impl<A, D, C> Clone for AnalyticsReader<'_, A, D, C> {

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use wadesk_domain::desk::{self, Outgoing, TransferTarget};
 use wadesk_domain::{
-    decide_send_failure, Actor, Agent, AgentId, AgentState, Clock, Conversation, ConversationId,
-    ConversationStatus, Customer, DeskContext, DeskDecision, DeskError, Message, MessageContent,
-    OfferTimeout, Role, StatusDecision, TemplateRef,
+    decide_send_failure, may_access, Actor, Agent, AgentId, AgentState, Clock, Conversation,
+    ConversationId, ConversationStatus, Customer, DeskContext, DeskDecision, DeskError, Message,
+    MessageContent, OfferTimeout, Role, StatusDecision, TemplateRef,
 };
 
 use crate::error::{backoff, MAX_ATTEMPTS};
@@ -66,16 +66,23 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    /// Reads conversation `id`, its customer, its agents and `involved`.
+    /// Reads conversation `id`, its customer, its agents and `involved`. With
+    /// an `actor`, decides first whether they may see and act on it at all
+    /// (`may_access`), so a refusal reveals nothing about its state.
     async fn read<S: DeskStore>(
         store: &S,
         id: ConversationId,
         involved: &[AgentId],
+        actor: Option<&Actor>,
     ) -> Result<Self, DeskFailure> {
-        let conversation = store
-            .get_conversation(id)
-            .await?
-            .ok_or(DeskError::NotFound)?;
+        let Some(conversation) = store.get_conversation(id).await? else {
+            return Err(match actor {
+                Some(actor) => may_access(None, actor, None).err(),
+                None => None,
+            }
+            .unwrap_or(DeskError::NotFound)
+            .into());
+        };
         let customer = store.get_customer(&conversation.customer).await?;
         // Collected before awaiting: an iterator with a closure over `&str`
         // held across an await trips rustc's `Send` proof.
@@ -85,7 +92,11 @@ impl Snapshot {
             .map(|(id, _)| id)
             .collect();
         ids.extend(involved.iter().cloned());
+        ids.extend(actor.map(|a| a.id.clone()));
         let agents = load_agents(store, ids).await?;
+        if let Some(actor) = actor {
+            may_access(Some(&conversation), actor, agents.get(&actor.id))?;
+        }
         Ok(Self {
             conversation,
             customer,
@@ -109,6 +120,8 @@ enum Action<'a> {
     Accept(&'a Actor),
     Take(&'a Actor, bool),
     Send(&'a Actor, &'a MessageContent),
+    /// A message to a finished conversation: reopen (with this message) then send.
+    ReopenAndSend(&'a Actor, &'a str, &'a MessageContent),
     Note(&'a Actor, &'a str),
     Transfer(&'a Actor, &'a TransferTarget),
     Invite(&'a Actor, &'a AgentId),
@@ -124,11 +137,36 @@ enum Action<'a> {
 }
 
 impl Action<'_> {
+    /// Who asks for it: the caller whose access is checked first. Timers and
+    /// `#STOP` act for nobody.
+    fn actor(&self) -> Option<&Actor> {
+        match self {
+            Self::Accept(actor)
+            | Self::Take(actor, _)
+            | Self::Send(actor, _)
+            | Self::ReopenAndSend(actor, _, _)
+            | Self::Note(actor, _)
+            | Self::Transfer(actor, _)
+            | Self::Invite(actor, _)
+            | Self::Conference(actor, _)
+            | Self::End(actor)
+            | Self::WrapUp(actor, _, _)
+            | Self::Done(actor)
+            | Self::Reopen(actor, _)
+            | Self::Handoff(actor, _)
+            | Self::Push(actor, _) => Some(actor),
+            Self::OfferTimedOut(_) | Self::EndForOptOut => None,
+        }
+    }
+
     fn decide(&self, ctx: &DeskContext<'_>) -> Result<DeskDecision, DeskError> {
         match self {
             Self::Accept(actor) => desk::accept(ctx, actor),
             Self::Take(actor, force) => desk::take(ctx, actor, *force),
             Self::Send(actor, content) => desk::send(ctx, actor, (*content).clone()),
+            Self::ReopenAndSend(actor, message, content) => {
+                desk::reopen_and_send(ctx, actor, message, (*content).clone())
+            }
             Self::Note(actor, text) => desk::note(ctx, actor, text),
             Self::Transfer(actor, target) => desk::transfer(ctx, actor, target),
             Self::Invite(actor, guest) => desk::conference_invite(ctx, actor, guest),
@@ -165,7 +203,7 @@ where
     W: WhatsAppClient,
 {
     for attempt in 0..MAX_ATTEMPTS {
-        let snapshot = Snapshot::read(&app.store, id, involved).await?;
+        let snapshot = Snapshot::read(&app.store, id, involved, action.actor()).await?;
         let mut decision = action.decide(&snapshot.context(app.clock.now()))?;
         match commit(app, &mut decision).await {
             Ok(()) => {
@@ -281,6 +319,25 @@ where
     Err(contention())
 }
 
+/// The caller behind a verified subject, as the directory describes them,
+/// with their directory entry (`None` for a bootstrap admin not yet in it).
+pub async fn identify<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    subject: AgentId,
+) -> Result<(Actor, Option<Agent>), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let entry = app.store.get_agent(&subject).await?;
+    let actor = wadesk_domain::identify(subject, entry.as_ref(), &app.bootstrap_admins)
+        .map_err(DeskError::from)?;
+    Ok((actor, entry))
+}
+
 /// When an agent becomes available or frees capacity: offer them the oldest
 /// conversations waiting in their queues, up to their limit.
 #[tracing::instrument(skip(app), err)]
@@ -307,7 +364,7 @@ where
         let Some(conversation) = waiting
             .into_iter()
             .filter(|c| c.offered_to.is_none() && agent.can_be_offered(&c.queue))
-            .min_by_key(|c| (c.queued_at.unwrap_or(c.created_at), c.id))
+            .min_by_key(Conversation::queue_order)
         else {
             return Ok(());
         };
@@ -545,7 +602,9 @@ where
 
 /// An agent sends text or an attachment: validated, committed as `pending`,
 /// sent to WhatsApp, then its wamid recorded (or the failure, with 131047
-/// closing the window at once).
+/// closing the window at once). To a finished conversation inside the window
+/// it is reopen-then-send (`docs/product.md#54-sending-to-a-finished-conversation`):
+/// one decision, the automatic reopen message first, then the agent's.
 pub async fn send<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     actor: &Actor,
@@ -561,27 +620,48 @@ where
     W: WhatsAppClient,
 {
     let content = desk::validate_outgoing(kind, &outgoing)?;
-    // Seed 003: a message to a finished conversation inside the window is
-    // reopen-then-send.
-    if let Some(conversation) = app.store.get_conversation(id).await? {
-        if conversation.status == ConversationStatus::Finished {
-            reopen(app, actor, id).await?;
+    let involved = std::slice::from_ref(&actor.id);
+    let decision = match act(app, id, involved, Action::Send(actor, &content)).await {
+        Err(DeskFailure::Rule(DeskError::InvalidState(ConversationStatus::Finished))) => {
+            let message = reopen_message(&app.store, id, actor).await?;
+            act(
+                app,
+                id,
+                involved,
+                Action::ReopenAndSend(actor, &message, &content),
+            )
+            .await?
         }
+        decided => decided?,
+    };
+    let key = &decision.conversation.customer;
+    match decision.messages.as_slice() {
+        [agents] => deliver(app, key, agents.clone()).await,
+        [reopen_message, agents] => {
+            // Under the reopen's send lease: nothing of it goes out after a
+            // `#STOP` is acknowledged.
+            let sent =
+                match deliver_as(app, key, reopen_message.clone(), OnRetry::SendsThisOne).await {
+                    Ok(_) => deliver(app, key, agents.clone()).await,
+                    Err(error) => {
+                        // The customer must not get the follow-up without the
+                        // reopen message before it: the agent's message is failed.
+                        record_send_failure(
+                            app,
+                            key,
+                            agents,
+                            0,
+                            "not sent: the reopen message before it could not be sent".to_owned(),
+                        )
+                        .await?;
+                        Err(error)
+                    }
+                };
+            release_send_lease(app, key).await;
+            sent
+        }
+        _ => Err(DeskError::Invalid("nothing to send".into()).into()),
     }
-    let decision = act(
-        app,
-        id,
-        std::slice::from_ref(&actor.id),
-        Action::Send(actor, &content),
-    )
-    .await?;
-    let conversation = decision.conversation;
-    let message = decision
-        .messages
-        .into_iter()
-        .last()
-        .ok_or_else(|| DeskFailure::from(DeskError::Invalid("nothing to send".into())))?;
-    deliver(app, &conversation.customer, message).await
 }
 
 fn outbound(content: &MessageContent) -> OutboundContent {
@@ -744,11 +824,7 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let (phone_number_id, channel) = channel_of(&app.store, id).await?;
-    let message = channel.map_or_else(
-        || wadesk_domain::Channel::unconfigured(phone_number_id, String::new()).reopen_message,
-        |c| c.reopen_message,
-    );
+    let message = reopen_message(&app.store, id, actor).await?;
     reopen_or_push(
         app,
         actor,
@@ -774,7 +850,7 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let template = channel_of(&app.store, id)
+    let template = channel_of(&app.store, id, actor)
         .await?
         .1
         .and_then(|c| c.push_template);
@@ -788,17 +864,35 @@ where
     .await
 }
 
+/// The automatic reopen message of conversation `id`'s channel (the default
+/// one when the channel is not configured).
+async fn reopen_message<S: DeskStore>(
+    store: &S,
+    id: ConversationId,
+    actor: &Actor,
+) -> Result<String, DeskFailure> {
+    let (phone_number_id, channel) = channel_of(store, id, actor).await?;
+    Ok(channel.map_or_else(
+        || wadesk_domain::Channel::unconfigured(phone_number_id, String::new()).reopen_message,
+        |c| c.reopen_message,
+    ))
+}
+
 /// The channel of conversation `id` (its reopen message and push template),
 /// with the channel's number for when it is not configured.
 async fn channel_of<S: DeskStore>(
     store: &S,
     id: ConversationId,
+    actor: &Actor,
 ) -> Result<(wadesk_domain::PhoneNumberId, Option<wadesk_domain::Channel>), DeskFailure> {
-    let conversation = store
-        .get_conversation(id)
-        .await?
-        .ok_or(DeskError::NotFound)?;
-    let phone_number_id = conversation.customer.phone_number_id;
+    let conversation = store.get_conversation(id).await?;
+    // The caller's access first: a refusal tells nothing of the conversation.
+    let entry = store.get_agent(&actor.id).await?;
+    may_access(conversation.as_ref(), actor, entry.as_ref())?;
+    let phone_number_id = conversation
+        .ok_or(DeskError::NotFound)?
+        .customer
+        .phone_number_id;
     let channel = store.get_channel(&phone_number_id).await?;
     Ok((phone_number_id, channel))
 }
@@ -842,7 +936,7 @@ where
     W: WhatsAppClient,
 {
     for attempt in 0..MAX_ATTEMPTS {
-        let snapshot = Snapshot::read(&app.store, id, std::slice::from_ref(&actor.id)).await?;
+        let snapshot = Snapshot::read(&app.store, id, &[], Some(actor)).await?;
         let ctx = snapshot.context(app.clock.now());
         let conversation = &snapshot.conversation;
         let refusal = match action.decide(&ctx) {

@@ -16,8 +16,8 @@ pub use error::AppError;
 pub use ports::{AnalyticsStore, Recorded};
 pub use ports::{
     CommitError, ConversationStore, DeskStore, EventPublisher, InboundContext, OutboundContent,
-    PublishError, ScheduleError, SendError, StatusContext, StoreError, TimerScheduler, WamidRecord,
-    WhatsAppClient,
+    Page, PageRequest, PublishError, ScheduleError, SendError, StatusContext, StoreError,
+    TimerScheduler, WamidRecord, WhatsAppClient,
 };
 
 use wadesk_domain::Clock;
@@ -35,6 +35,9 @@ pub struct App<S, E, T, C, W> {
     pub clock: C,
     pub whatsapp: W,
     pub offer_timeout: chrono::Duration,
+    /// Subjects that act as admins while the directory has no entry for them
+    /// (`WADESK_BOOTSTRAP_ADMINS`): who fills a fresh directory.
+    pub bootstrap_admins: Vec<wadesk_domain::AgentId>,
 }
 
 impl<S, E, T, C, W> App<S, E, T, C, W>
@@ -53,7 +56,13 @@ where
             clock,
             whatsapp,
             offer_timeout: chrono::Duration::seconds(DEFAULT_OFFER_TIMEOUT_SECONDS),
+            bootstrap_admins: Vec::new(),
         }
+    }
+
+    pub fn with_bootstrap_admins(mut self, admins: Vec<wadesk_domain::AgentId>) -> Self {
+        self.bootstrap_admins = admins;
+        self
     }
 
     pub fn with_offer_timeout(mut self, timeout: chrono::Duration) -> Self {

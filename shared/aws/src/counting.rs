@@ -5,16 +5,20 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-/// An SDK interceptor recording `service:operation` for every request sent.
+/// An SDK interceptor recording `service:operation` for every request sent,
+/// and the DynamoDB items its answers carried.
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter {
     sent: Arc<Mutex<Vec<String>>>,
+    items_read: Arc<Mutex<usize>>,
 }
 
 impl RequestCounter {
@@ -39,12 +43,48 @@ impl RequestCounter {
             .count()
     }
 
+    /// DynamoDB items the answers so far carried: a Query's or Scan's
+    /// `Count`, a BatchGetItem's `Responses`, a GetItem's `Item`.
+    pub fn items_read(&self) -> usize {
+        *self
+            .items_read
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub fn reset(&self) {
         self.sent
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+        *self
+            .items_read
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = 0;
     }
+}
+
+/// The items one DynamoDB answer body carries (0 for anything else).
+fn items_in(body: &[u8]) -> usize {
+    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return 0;
+    };
+    let count = answer
+        .get("Count")
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok());
+    let batch = answer
+        .get("Responses")
+        .and_then(serde_json::Value::as_object)
+        .map(|tables| {
+            tables
+                .values()
+                .filter_map(serde_json::Value::as_array)
+                .map(Vec::len)
+                .sum()
+        });
+    let single = answer.get("Item").map(|_| 1);
+    count.or(batch).or(single).unwrap_or(0)
 }
 
 impl Intercept for RequestCounter {
@@ -66,6 +106,21 @@ impl Intercept for RequestCounter {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(label);
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(body) = context.response().body().bytes() {
+            *self
+                .items_read
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) += items_in(body);
+        }
         Ok(())
     }
 }

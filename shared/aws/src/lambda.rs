@@ -36,6 +36,7 @@ pub async fn lambda_app() -> Result<LambdaApp, Box<dyn std::error::Error + Send 
         SystemClock,
         whatsapp,
     );
+    app = app.with_bootstrap_admins(crate::identity::bootstrap_admins_from_env());
     if let Some(seconds) = env::var("WADESK_OFFER_TIMEOUT_SECONDS")
         .ok()
         .and_then(|v| v.parse::<i64>().ok())

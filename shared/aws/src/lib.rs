@@ -5,6 +5,7 @@ pub mod config;
 pub mod counting;
 pub mod dynamodb;
 pub mod eventbridge;
+pub mod identity;
 pub mod lambda;
 pub mod scheduler;
 pub mod telemetry;

@@ -14,10 +14,23 @@ pub enum Role {
     Bot,
 }
 
+/// The most conversations one agent may hold at once.
+pub const MAX_CONCURRENT_LIMIT: u32 = 100;
+
 impl Role {
     /// Supervisors and admins see every conversation and may act on any queue.
     pub fn oversees(self) -> bool {
         matches!(self, Self::Supervisor | Self::Admin)
+    }
+
+    /// The `max_concurrent` an entry of this role may have: agents take chats
+    /// (at least one); supervisors, admins and bots may have 0 and are then
+    /// never offered any.
+    pub fn concurrency_range(self) -> std::ops::RangeInclusive<u32> {
+        match self {
+            Self::Agent => 1..=MAX_CONCURRENT_LIMIT,
+            Self::Supervisor | Self::Admin | Self::Bot => 0..=MAX_CONCURRENT_LIMIT,
+        }
     }
 }
 

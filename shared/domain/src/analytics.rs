@@ -60,10 +60,12 @@ impl Scope {
     pub fn key(&self) -> String {
         match self {
             Self::All => "ALL".to_owned(),
-            Self::Agent(agent) => format!("AGENT#{agent}"),
+            Self::Agent(agent) => format!("AGENT#{}", agent.key_part()),
             Self::Queue(queue) => format!("QUEUE#{queue}"),
             Self::Channel(channel) => format!("CHANNEL#{channel}"),
-            Self::AgentInQueue(agent, queue) => format!("AGENT_QUEUE#{agent}#{queue}"),
+            Self::AgentInQueue(agent, queue) => {
+                format!("AGENT_QUEUE#{}#{queue}", agent.key_part())
+            }
         }
     }
 

@@ -94,12 +94,64 @@ pub struct Conversation {
     pub version: u64,
 }
 
+/// An agent's live lists. Each live conversation of an agent is in exactly
+/// one of them, so a list of several views never shows one twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveList {
+    /// Offered to them, or a conference they are invited to.
+    Offered,
+    /// They own it or are in it (also while it waits for wrap-up), or they
+    /// owe a wrap-up for it.
+    Active,
+    /// They reopened it (or pushed a template); it waits for the customer.
+    Reopened,
+}
+
+/// The relation of a finished conversation to its owner: in their archive.
+pub const ARCHIVE_LINK: &str = "archive";
+
 impl Conversation {
+    /// Where it stands in its queue: by the time it last entered a queue (else
+    /// its creation), then id. Oldest first is the order routing and the
+    /// status lists use.
+    pub fn queue_order(&self) -> (Timestamp, ConversationId) {
+        (self.queued_at.unwrap_or(self.created_at), self.id)
+    }
+
+    /// Which of `agent`'s live lists this conversation is in, if any.
+    pub fn live_list_of(&self, agent: &AgentId) -> Option<LiveList> {
+        let owns = self.owner.as_ref() == Some(agent);
+        if self.offered_to.as_ref() == Some(agent) || self.invited.as_ref() == Some(agent) {
+            Some(LiveList::Offered)
+        } else if matches!(
+            self.status,
+            ConversationStatus::Active | ConversationStatus::WrapUp
+        ) && (owns || self.participants.contains(agent))
+            || self.pending_wrap_up.contains(agent)
+        {
+            Some(LiveList::Active)
+        } else if self.status == ConversationStatus::Reopened && owns {
+            Some(LiveList::Reopened)
+        } else {
+            None
+        }
+    }
+
     /// Agents who see this conversation in their own lists, and why.
+    ///
+    /// A finished conversation is in its owner's archive (relation
+    /// [`ARCHIVE_LINK`]) until they mark it done; every other relation is a
+    /// live one. Stores keep the two apart, so an agent's live lists never
+    /// read their archive, however long it grows.
     pub fn agent_links(&self) -> Vec<(AgentId, &'static str)> {
         let mut links = Vec::new();
-        if let Some(owner) = &self.owner {
-            links.push((owner.clone(), "owner"));
+        match (&self.owner, self.status) {
+            (Some(owner), ConversationStatus::Finished) if !self.done => {
+                links.push((owner.clone(), ARCHIVE_LINK));
+            }
+            (Some(_), ConversationStatus::Finished) | (None, _) => {}
+            (Some(owner), _) => links.push((owner.clone(), "owner")),
         }
         if let Some(agent) = &self.offered_to {
             links.push((agent.clone(), "offered"));

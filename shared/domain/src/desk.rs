@@ -20,12 +20,7 @@ pub const MAX_TEXT_CHARS: usize = 4096;
 /// The largest attachment an agent may send.
 pub const MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
 
-/// Who is acting: the JWT's `sub` and `role`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub id: AgentId,
-    pub role: Role,
-}
+pub use crate::access::Actor;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeskError {
@@ -33,6 +28,8 @@ pub enum DeskError {
     Invalid(String),
     #[error("you may not act on this conversation")]
     Forbidden,
+    #[error(transparent)]
+    NotInDirectory(#[from] crate::access::NotInDirectory),
     #[error("not found")]
     NotFound,
     #[error("the conversation is already taken by {owner}")]
@@ -270,17 +267,6 @@ fn may_take(ctx: &DeskContext<'_>, actor: &Actor) -> bool {
             .is_some_and(|agent| agent.serves(&ctx.conversation.queue))
 }
 
-/// Whether `actor` may see the conversation at all.
-pub fn may_view(conversation: &Conversation, actor: &Actor, actor_agent: Option<&Agent>) -> bool {
-    actor.role.oversees()
-        || conversation
-            .agent_links()
-            .iter()
-            .any(|(id, _)| *id == actor.id)
-        || (conversation.status == ConversationStatus::Unanswered
-            && actor_agent.is_some_and(|a| a.serves(&conversation.queue)))
-}
-
 /// Routing offers an unanswered conversation to `agent`.
 pub fn offer(ctx: &DeskContext<'_>, agent: &AgentId) -> Result<DeskDecision, DeskError> {
     let conversation = ctx.conversation;
@@ -511,27 +497,49 @@ pub fn validate_outgoing(
     }
 }
 
-/// An agent sends a message. Sending to an unanswered conversation takes it.
+/// An agent sends a message. Sending to an unanswered conversation takes it;
+/// the agent who reopened a conversation may follow up at once, inside the
+/// window, without waiting for the customer's reply.
 pub fn send(
     ctx: &DeskContext<'_>,
     actor: &Actor,
     content: MessageContent,
 ) -> Result<DeskDecision, DeskError> {
-    let conversation = ctx.conversation;
-    require_status(
-        conversation,
-        &[ConversationStatus::Unanswered, ConversationStatus::Active],
-    )?;
     let mut draft = Draft::new(ctx);
+    send_into(&mut draft, actor, content)?;
+    Ok(draft.finish())
+}
+
+/// Adds an agent's message to `draft`, from the state the draft has reached
+/// (a reopen in the same decision comes first).
+fn send_into(
+    draft: &mut Draft<'_>,
+    actor: &Actor,
+    content: MessageContent,
+) -> Result<(), DeskError> {
+    let ctx = draft.ctx;
+    let conversation = draft.conversation.clone();
+    require_status(
+        &conversation,
+        &[
+            ConversationStatus::Unanswered,
+            ConversationStatus::Active,
+            ConversationStatus::Reopened,
+        ],
+    )?;
     match (&conversation.status, &conversation.owner) {
-        (ConversationStatus::Active, Some(owner)) if *owner == actor.id => {}
+        (ConversationStatus::Active | ConversationStatus::Reopened, Some(owner))
+            if *owner == actor.id => {}
         (ConversationStatus::Active, _) if conversation.participants.contains(&actor.id) => {}
-        (ConversationStatus::Active, Some(owner)) => {
+        (ConversationStatus::Active | ConversationStatus::Reopened, Some(owner)) => {
             return Err(DeskError::AlreadyTaken {
                 owner: owner.clone(),
             })
         }
-        _ => take_into(&mut draft, actor, false)?,
+        (ConversationStatus::Reopened, None) => {
+            return Err(DeskError::InvalidState(conversation.status))
+        }
+        _ => take_into(draft, actor, false)?,
     }
     if !ctx.customer.is_some_and(|c| c.window_is_open(ctx.now)) {
         return Err(DeskError::WindowClosed);
@@ -563,7 +571,7 @@ pub fn send(
         first_reply,
     });
     draft.messages.push(message);
-    Ok(draft.finish())
+    Ok(())
 }
 
 /// An internal note: supervisors' tip-off, never sent to the customer.
@@ -936,8 +944,8 @@ pub fn handoff(
 
 mod reopen;
 pub use reopen::{
-    end_for_opt_out, push, reopen, resume_push, resume_reopen, Resumption, Unfinished,
-    SEND_LEASE_SECONDS,
+    end_for_opt_out, push, reopen, reopen_and_send, resume_push, resume_reopen, Resumption,
+    Unfinished, SEND_LEASE_SECONDS,
 };
 
 #[cfg(test)]

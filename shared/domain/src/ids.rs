@@ -37,6 +37,16 @@ fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '=' | '+' | '/')
 }
 
+/// Printable and without white space: anything an identity provider puts in a
+/// subject, nothing that could hide in a log line or a header.
+fn is_printable(c: char) -> bool {
+    !c.is_control() && !c.is_whitespace()
+}
+
+/// Characters escaped when an id becomes part of a composite key: the key
+/// separator `#` and the escape character itself.
+const KEY_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'#').add(b'%');
+
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident, $what:literal, $max:literal, $allowed:expr) => {
         $(#[$doc])*
@@ -91,13 +101,25 @@ string_id!(
     Wamid, "wamid", 256, is_token_char
 );
 string_id!(
-    /// An agent (the JWT `sub`).
-    AgentId, "agent id", 128, is_token_char
+    /// An agent: the JWT `sub` as the identity provider issues it (Cognito
+    /// UUIDs, `auth0|…`, `google-oauth2|…`, Entra object ids, e-mail-like
+    /// subjects). Encoded with [`AgentId::key_part`] wherever it becomes part
+    /// of a composite key.
+    AgentId, "agent id", 128, is_printable
 );
 string_id!(
     /// A queue configured by an admin.
     QueueId, "queue id", 128, is_token_char
 );
+
+impl AgentId {
+    /// The id as one part of a `#`-separated key: `#` and `%` percent-encoded,
+    /// so `a#b` can never read as two parts. Ids of token characters are
+    /// unchanged, so keys written before subjects could hold them still match.
+    pub fn key_part(&self) -> std::borrow::Cow<'_, str> {
+        percent_encoding::utf8_percent_encode(&self.0, KEY_UNSAFE).into()
+    }
+}
 
 impl QueueId {
     /// The queue that takes conversations of channels no admin has configured.

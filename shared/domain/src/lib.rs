@@ -6,6 +6,7 @@
 //! state plus the [`DomainEvent`]s it caused. Adapters persist what these functions
 //! decide; they never decide themselves.
 
+pub mod access;
 pub mod agent;
 pub mod analytics;
 pub mod channel;
@@ -22,12 +23,13 @@ pub mod message;
 pub mod status;
 pub mod window;
 
+pub use access::{identify, may_access, Actor, NotInDirectory};
 pub use agent::{Agent, AgentState, Queue, Role};
 pub use channel::{Channel, TemplateRef};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use conversation::{Conversation, ConversationStatus, Origin};
 pub use customer::{Customer, LiveSession, OptOut, OptOutConfirmation};
-pub use desk::{Actor, AgentChange, DeskContext, DeskDecision, DeskError, OfferTimeout};
+pub use desk::{AgentChange, DeskContext, DeskDecision, DeskError, OfferTimeout};
 pub use events::{DomainEvent, EventEnvelope};
 pub use expiry::{decide_window_fire, TimerInput, WindowFire, WindowFireDecision};
 pub use ids::{

@@ -294,6 +294,7 @@ async fn read_all<A: AnalyticsStore, D: DeskStore>(
         counters,
         conversations,
         clock,
+        bootstrap_admins: &[],
     };
     let range = DayRange {
         first: day - Duration::days(1),
@@ -411,6 +412,7 @@ async fn one_event_list_gives_identical_exact_figures_on_every_store_once_or_twi
         counters: &dynamo,
         conversations: &dynamo,
         clock: &clock,
+        bootstrap_admins: &[],
     };
     let past = DayRange {
         first: day - Duration::days(30),
@@ -565,6 +567,7 @@ async fn a_stop_counts_for_the_owner_of_the_live_session<S, A>(
         counters,
         conversations: &app.store,
         clock: &app.clock,
+        bootstrap_admins: &[],
     };
     for (scope, opt_outs) in [
         (Scope::Agent(bob), 1),
@@ -650,6 +653,15 @@ impl Stack {
                 )
                 .await;
         }
+        stack
+            .expect(
+                Method::PUT,
+                "/admin/agents/sue",
+                &admin,
+                json!({"name": "Sue", "role": "supervisor", "queues": [], "max_concurrent": 0}),
+                200,
+            )
+            .await;
         stack
     }
 

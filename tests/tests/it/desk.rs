@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::DeskStore;
 use wadesk_domain::{AgentId, AgentState, ConversationStatus, Role};
-use wadesk_tests::{customer, now_seconds, services, text_message, TestApp};
+use wadesk_tests::{customer, now_seconds, services, text_message, urlencode, TestApp};
 
 const CHANNEL: &str = "100000000000001";
 
@@ -80,6 +80,19 @@ impl Desk {
 
     pub fn token(&self, agent: &str) -> String {
         self.app.token(agent, "agent")
+    }
+
+    /// Adds `id` to the directory with `role` (no queues, never offered chats).
+    pub async fn hire(&self, id: &str, role: &str) -> String {
+        self.expect(
+            Method::PUT,
+            &format!("/admin/agents/{}", urlencode(id)),
+            &self.admin,
+            json!({"name": id.to_uppercase(), "role": role, "queues": [], "max_concurrent": 0}),
+            200,
+        )
+        .await;
+        self.app.token(id, role)
     }
 
     pub async fn expect(
@@ -280,7 +293,7 @@ async fn a_conversation_from_offer_to_archive() {
     .await;
 
     // A supervisor's tip-off never reaches the customer.
-    let sue = desk.app.token("sue", "supervisor");
+    let sue = desk.hire("sue", "supervisor").await;
     desk.expect(
         Method::POST,
         &format!("/conversations/{id}/notes"),
@@ -413,12 +426,14 @@ async fn agents_are_kept_to_their_own_conversations() {
         403,
     )
     .await;
+    // An agent of another queue is refused before anything about the
+    // conversation's state is said (it would have been 409: not active).
     desk.expect(
         Method::POST,
         &format!("/conversations/{id}/end"),
         &cid,
         json!({}),
-        409,
+        403,
     )
     .await;
     let (status, _) = desk.get("/supervise/conversations", &cid).await;
@@ -498,11 +513,21 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
     let (_, outbox) = desk.app.get_json("/_local/outbox").await;
     assert!(outbox["items"].as_array().unwrap().is_empty());
 
+    // An agent cannot tell an unknown conversation from one they may not
+    // see; an admin, who may see every conversation, is told it is not there.
     let unknown = "0190f0a0-0000-7000-8000-000000000000";
     desk.expect(
         Method::POST,
         &format!("/conversations/{unknown}/accept"),
         &ana,
+        json!({}),
+        403,
+    )
+    .await;
+    desk.expect(
+        Method::POST,
+        &format!("/conversations/{unknown}/accept"),
+        &desk.admin,
         json!({}),
         404,
     )

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use wadesk_app::embedded::EmbeddedStore;
-use wadesk_app::{CommitError, DeskStore};
+use wadesk_app::ports::MAX_PAGE;
+use wadesk_app::{CommitError, DeskStore, PageRequest};
 use wadesk_aws::DynamoStore;
 use wadesk_domain::desk::{self, TransferTarget};
 use wadesk_domain::{
@@ -123,6 +124,25 @@ where
     decision
 }
 
+/// Everything in an agent's lists: the live ones and the archive.
+async fn lists_of<S: DeskStore>(store: &S, agent: &AgentId) -> Vec<wadesk_domain::Conversation> {
+    let mut list = store.list_live_for_agent(agent).await.unwrap();
+    let mut page = PageRequest::first(MAX_PAGE);
+    loop {
+        let archive = store
+            .list_archive(agent, DateTime::UNIX_EPOCH, &page)
+            .await
+            .unwrap();
+        list.extend(archive.items);
+        match archive.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    list.sort_by_key(|c| (c.created_at, c.id));
+    list
+}
+
 fn ids(list: &[wadesk_domain::Conversation]) -> Vec<ConversationId> {
     list.iter().map(|c| c.id).collect()
 }
@@ -137,13 +157,13 @@ async fn assert_agrees<S: DeskStore>(store: &S, decision: &DeskDecision) {
     );
     let linked: Vec<_> = after.agent_links().into_iter().map(|(a, _)| a).collect();
     for agent in &linked {
-        let list = store.list_for_agent(agent).await.unwrap();
+        let list = lists_of(store, agent).await;
         let found: Vec<_> = list.iter().filter(|c| c.id == after.id).collect();
         assert_eq!(found, [after], "{agent} sees the conversation as it is");
     }
     for (agent, _) in decision.before.agent_links() {
         if !linked.contains(&agent) {
-            let list = store.list_for_agent(&agent).await.unwrap();
+            let list = lists_of(store, &agent).await;
             assert!(!ids(&list).contains(&after.id), "{agent} no longer sees it");
         }
     }
@@ -301,8 +321,8 @@ pub async fn a_conversation_moves_through_the_desk<S: DeskStore>(store: S) {
     );
 
     let offered = act(&store, id, at(2), |ctx| desk::offer(ctx, &ana)).await;
-    assert_eq!(ids(&store.list_for_agent(&ana).await.unwrap()), [id]);
-    assert_eq!(store.list_for_agent(&ben).await.unwrap(), []);
+    assert_eq!(ids(&lists_of(&store, &ana).await), [id]);
+    assert_eq!(lists_of(&store, &ben).await, []);
 
     let accepted = act(&store, id, at(3), |ctx| desk::accept(ctx, &actor("ana"))).await;
     assert_eq!(accepted.conversation.status, ConversationStatus::Active);
@@ -326,16 +346,16 @@ pub async fn a_conversation_moves_through_the_desk<S: DeskStore>(store: S) {
     assert_eq!(c.offered_to.as_ref(), Some(&ben));
     assert_eq!(c.pending_wrap_up, std::slice::from_ref(&ana));
     // The sender still sees it (they owe a wrap-up), the target is offered it.
-    assert_eq!(ids(&store.list_for_agent(&ana).await.unwrap()), [id]);
-    assert_eq!(ids(&store.list_for_agent(&ben).await.unwrap()), [id]);
+    assert_eq!(ids(&lists_of(&store, &ana).await), [id]);
+    assert_eq!(ids(&lists_of(&store, &ben).await), [id]);
 
     act(&store, id, at(5), |ctx| desk::accept(ctx, &actor("ben"))).await;
     act(&store, id, at(6), |ctx| {
         desk::wrap_up(ctx, &actor("ana"), "Sale", &reasons)
     })
     .await;
-    assert_eq!(store.list_for_agent(&ana).await.unwrap(), []);
-    assert_eq!(ids(&store.list_for_agent(&ben).await.unwrap()), [id]);
+    assert_eq!(lists_of(&store, &ana).await, []);
+    assert_eq!(ids(&lists_of(&store, &ben).await), [id]);
 
     act(&store, id, at(7), |ctx| desk::end(ctx, &actor("ben"))).await;
     let finished = act(&store, id, at(8), |ctx| {
@@ -387,7 +407,7 @@ pub async fn stale_desk_decisions_change_nothing<S: DeskStore>(store: S) {
         store.get_agent(&ben).await.unwrap(),
         Some(ben_agent.clone())
     );
-    assert_eq!(store.list_for_agent(&ben).await.unwrap(), []);
+    assert_eq!(lists_of(&store, &ben).await, []);
 
     // A stale agent: ben changed state after the take was decided.
     let other = customer("34610000003");
@@ -405,7 +425,7 @@ pub async fn stale_desk_decisions_change_nothing<S: DeskStore>(store: S) {
     ));
     assert_eq!(store.get_conversation(id2).await.unwrap(), before);
     assert_eq!(store.get_agent(&ben).await.unwrap(), Some(change.agent));
-    assert_eq!(store.list_for_agent(&ben).await.unwrap(), []);
+    assert_eq!(lists_of(&store, &ben).await, []);
     assert_eq!(
         ids(&store
             .list_by_status(ConversationStatus::Unanswered)
@@ -427,7 +447,7 @@ pub async fn stale_desk_decisions_change_nothing<S: DeskStore>(store: S) {
         store.get_conversation(id2).await.unwrap().unwrap().status,
         ConversationStatus::Unanswered
     );
-    assert_eq!(ids(&store.list_for_agent(&ana).await.unwrap()), [id]);
+    assert_eq!(ids(&lists_of(&store, &ana).await), [id]);
     assert_eq!(store.get_agent(&ana).await.unwrap().unwrap().load, 1);
 
     // A stale customer mirror.
@@ -454,7 +474,7 @@ pub async fn stale_desk_decisions_change_nothing<S: DeskStore>(store: S) {
         store.get_customer(&other).await.unwrap(),
         Some(customer_now)
     );
-    assert_eq!(ids(&store.list_for_agent(&ana).await.unwrap()), [id]);
+    assert_eq!(ids(&lists_of(&store, &ana).await), [id]);
 }
 
 pub async fn listing_by_status_is_oldest_first<S: DeskStore>(store: S) {
@@ -558,7 +578,7 @@ pub async fn a_reply_to_a_reopened_conversation_is_listed_as_active<S: DeskStore
     };
     store.commit_desk(&reopen).await.unwrap();
     assert_agrees(&store, &reopen).await;
-    assert_eq!(store.list_for_agent(&ana).await.unwrap(), []);
+    assert_eq!(lists_of(&store, &ana).await, []);
 
     // The customer replies.
     let current = store.get_customer(&key).await.unwrap();
@@ -595,8 +615,8 @@ pub async fn a_reply_to_a_reopened_conversation_is_listed_as_active<S: DeskStore
             .unwrap(),
         []
     );
-    assert_eq!(store.list_for_agent(&ben).await.unwrap(), [stored]);
-    assert_eq!(store.list_for_agent(&ana).await.unwrap(), []);
+    assert_eq!(lists_of(&store, &ben).await, [stored]);
+    assert_eq!(lists_of(&store, &ana).await, []);
 }
 
 /// What a store's outbox holds for one conversation, oldest change first: the
@@ -811,10 +831,7 @@ pub async fn an_agent_list_spans_many_conversations<S: DeskStore>(store: S) {
         store.commit_desk(&decision).await.unwrap();
         expected.push(decision.conversation);
     }
-    assert_eq!(
-        store.list_for_agent(&agent_id("ana")).await.unwrap(),
-        expected
-    );
+    assert_eq!(lists_of(&store, &agent_id("ana")).await, expected);
     assert_eq!(
         store
             .list_by_status(ConversationStatus::Active)
@@ -822,6 +839,136 @@ pub async fn an_agent_list_spans_many_conversations<S: DeskStore>(store: S) {
             .unwrap(),
         expected
     );
+}
+
+/// Reads every page of a paged list, checking each respects its limit.
+async fn all_pages<T, F, Fut>(limit: usize, mut read: F) -> Vec<T>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = wadesk_app::Page<T>>,
+{
+    let mut items = Vec::new();
+    let mut page = PageRequest::first(limit);
+    loop {
+        let got = read(page.clone()).await;
+        assert!(got.items.len() <= limit);
+        items.extend(got.items);
+        match got.next {
+            Some(next) => page.after = Some(next),
+            None => return items,
+        }
+    }
+}
+
+/// The paged lists agree with the whole lists, page after page: the archive
+/// (newest first, not in the live list), a status, a customer's history and
+/// a transcript; and an id holding the key separator stays its own.
+pub async fn paged_lists_agree_with_the_whole_lists<S: DeskStore>(store: S) {
+    let t0 = now_seconds();
+    hire(&store, "ana", t0).await;
+    hire(&store, "ana#1", t0).await;
+    store.put_wrap_up_reasons(&reasons()).await.unwrap();
+    let key = customer("34630000001");
+    let mut finished = Vec::new();
+    for n in 0..5 {
+        let at = t0 + Duration::seconds(n * 10);
+        let id = inbound(&store, &key, &format!("wamid.PG{n}"), at).await;
+        act(&store, id, at, |ctx| desk::take(ctx, &actor("ana"), false)).await;
+        act(&store, id, at, |ctx| desk::end(ctx, &actor("ana"))).await;
+        let done = act(&store, id, at, |ctx| {
+            desk::wrap_up(ctx, &actor("ana"), REASONS[0], &reasons())
+        })
+        .await;
+        finished.push(done.conversation);
+    }
+    // One live conversation, owned by `ana#1`.
+    let at = t0 + Duration::seconds(60);
+    let live = inbound(&store, &key, "wamid.PGLIVE", at).await;
+    act(&store, live, at, |ctx| {
+        desk::take(ctx, &actor("ana#1"), false)
+    })
+    .await;
+
+    assert_eq!(
+        store.list_live_for_agent(&agent_id("ana")).await.unwrap(),
+        []
+    );
+    assert_eq!(
+        ids(&store.list_live_for_agent(&agent_id("ana#1")).await.unwrap()),
+        [live]
+    );
+    let archive = all_pages(2, |page| {
+        let store = &store;
+        async move {
+            store
+                .list_archive(&agent_id("ana"), DateTime::UNIX_EPOCH, &page)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let mut newest_first = finished.clone();
+    newest_first.reverse();
+    assert_eq!(archive, newest_first);
+    assert!(store
+        .list_archive(
+            &agent_id("ana#1"),
+            DateTime::UNIX_EPOCH,
+            &PageRequest::first(10)
+        )
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    // `since` bounds the archive in time.
+    let recent = store
+        .list_archive(
+            &agent_id("ana"),
+            t0 + Duration::seconds(25),
+            &PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&recent.items), ids(&newest_first[..2]));
+
+    let history = all_pages(4, |page| {
+        let (store, key) = (&store, &key);
+        async move {
+            store
+                .list_customer_history_page(&key.wa_id, &page)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    assert_eq!(
+        history,
+        store.list_customer_history(&key.wa_id).await.unwrap()
+    );
+    let by_status = all_pages(3, |page| {
+        let store = &store;
+        async move {
+            store
+                .list_by_status_page(ConversationStatus::Finished, DateTime::UNIX_EPOCH, &page)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    assert_eq!(
+        by_status,
+        store
+            .list_by_status(ConversationStatus::Finished)
+            .await
+            .unwrap()
+    );
+    let first = finished[0].id;
+    let transcript = all_pages(1, |page| {
+        let store = &store;
+        async move { store.list_messages_page(first, &page).await.unwrap() }
+    })
+    .await;
+    assert_eq!(transcript, store.list_messages(first).await.unwrap());
 }
 
 macro_rules! desk_store_suite {
@@ -866,6 +1013,10 @@ macro_rules! desk_store_suite {
             #[tokio::test]
             async fn an_agent_list_spans_many_conversations() {
                 super::an_agent_list_spans_many_conversations($make).await;
+            }
+            #[tokio::test]
+            async fn paged_lists_agree_with_the_whole_lists() {
+                super::paged_lists_agree_with_the_whole_lists($make).await;
             }
         }
     };

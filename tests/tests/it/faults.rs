@@ -1153,10 +1153,11 @@ async fn reopen_lease_release_fails_and_the_lease_expires() {
 #[tokio::test]
 async fn reopen_lease_read_times_out_and_the_lease_expires() {
     // The release reads the customer first (GetItem); the reopen's own reads
-    // come before: conversation, channel, conversation, customer, agent.
+    // come before: conversation, the caller's entry (access) and channel;
+    // conversation, customer, agent.
     let (stack, _) = check(
         Flow::Reopen,
-        Plan::at("reopen", Rule::nth(GET_ITEM, 6, Fault::Stall(STALL))),
+        Plan::at("reopen", Rule::nth(GET_ITEM, 7, Fault::Stall(STALL))),
     )
     .await;
     assert!(stack.retries.is_empty(), "{:?}", stack.retries);

@@ -2,6 +2,8 @@
 //! Lambda and handed to the webhook handler.
 
 use wadesk_app::embedded::EmbeddedStore;
+use wadesk_app::DeskStore;
+use wadesk_domain::{Agent, AgentChange, AgentId, Role};
 use wadesk_tests::{now_seconds, services};
 use webhook::{handle, WebhookSettings};
 
@@ -108,14 +110,48 @@ fn agent_event(method: &str, path: &str, sub: Option<&str>) -> lambda_http::Requ
 #[tokio::test]
 async fn reopen_and_push_are_the_reopen_functions_routes_only() {
     let app = services(EmbeddedStore::new(), now_seconds());
+    for (id, role) in [("ana", Role::Agent), ("sue", Role::Supervisor)] {
+        let agent = Agent::new(
+            AgentId::parse(id).unwrap(),
+            id.to_owned(),
+            role,
+            Vec::new(),
+            0,
+            now_seconds(),
+        );
+        app.store
+            .save_agent(&AgentChange {
+                agent,
+                expected_version: 0,
+            })
+            .await
+            .unwrap();
+    }
     let unknown = "/conversations/00000000-0000-4000-8000-000000000000";
     for kind in ["reopen", "push"] {
         let path = format!("{unknown}/{kind}");
-        // The reopen function: authenticated by the claims, then the rules.
+        // The reopen function: authenticated by the claims, then the directory, then the rules.
         let response = reopen::handle(&app, agent_event("POST", &path, None)).await;
         assert_eq!(response.status(), 401, "{kind} without claims");
+        let response = reopen::handle(&app, agent_event("POST", &path, Some("nobody"))).await;
+        assert_eq!(
+            response.status(),
+            403,
+            "{kind} by a subject not in the directory"
+        );
+        // An agent learns nothing of what exists; a supervisor sees it is not there.
         let response = reopen::handle(&app, agent_event("POST", &path, Some("ana"))).await;
-        assert_eq!(response.status(), 404, "{kind} of an unknown conversation");
+        assert_eq!(
+            response.status(),
+            403,
+            "{kind} of an unknown conversation by an agent"
+        );
+        let response = reopen::handle(&app, agent_event("POST", &path, Some("sue"))).await;
+        assert_eq!(
+            response.status(),
+            404,
+            "{kind} of an unknown conversation by a supervisor"
+        );
         // API Gateway never routes them to the agent API, which does not serve them.
         let response = agent_api::handle(&app, agent_event("POST", &path, Some("ana"))).await;
         assert_eq!(response.status(), 404, "{kind} through the agent API");

@@ -7,6 +7,7 @@
 
 mod analytics;
 mod aws_adapters;
+mod bounded_reads;
 mod desk;
 mod desk_store_contract;
 mod faults;
@@ -16,6 +17,7 @@ mod openapi;
 mod reopen;
 mod request_budget;
 mod store_contract;
+mod trustworthy;
 mod webhook;
 mod webhook_fuzz;
 mod window;

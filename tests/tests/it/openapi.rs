@@ -358,7 +358,10 @@ fn the_schemas_refuse_wrong_shapes() {
     );
 
     let list = schema("ConversationList");
-    assert!(accepts(&list, &json!({"items": [conversation]})));
+    assert!(accepts(
+        &list,
+        &json!({"items": [conversation], "next_cursor": null})
+    ));
     assert!(
         !accepts(&list, &json!([conversation])),
         "a list is {{\"items\": [...]}}"
@@ -942,6 +945,7 @@ async fn the_handlers_answer_as_the_document_says() {
         ("bob", "agent", "sales"),
         ("cid", "agent", "billing"),
         ("sue", "supervisor", "sales"),
+        ("helper-bot", "bot", "sales"),
     ] {
         let created = c
             .expect(M::PUT, &format!("/admin/agents/{agent}"), admin,
@@ -949,6 +953,40 @@ async fn the_handlers_answer_as_the_document_says() {
             .await;
         assert_eq!(created["state"], "not_ready");
     }
+    // The directory, a page at a time.
+    let first = c
+        .expect(M::GET, "/admin/agents?limit=3", admin, None, 200)
+        .await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let rest = c
+        .expect(
+            M::GET,
+            &format!("/admin/agents?limit=3&cursor={cursor}"),
+            admin,
+            None,
+            200,
+        )
+        .await;
+    let listed: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["items"].as_array().unwrap())
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["ana", "bob", "cid", "helper-bot", "sue"]);
+    assert!(rest["next_cursor"].is_null());
+    c.expect_error(M::GET, "/admin/agents", ana, None, 403, "forbidden")
+        .await;
+    c.expect_error(
+        M::GET,
+        "/admin/agents?cursor=garbage",
+        admin,
+        None,
+        400,
+        "invalid_request",
+    )
+    .await;
     c.expect_error(
         M::PUT,
         "/admin/queues/x",
@@ -1009,16 +1047,24 @@ async fn the_handlers_answer_as_the_document_says() {
         "unauthenticated",
     )
     .await;
-    let ghost = app.token("ghost", "agent");
-    c.expect_error(M::GET, "/me", Some(ghost.as_str()), None, 404, "not_found")
-        .await;
+    // A subject the directory does not know is refused on every route.
+    let ghost = app.token("ghost", "admin");
+    c.expect_error(
+        M::GET,
+        "/me",
+        Some(ghost.as_str()),
+        None,
+        403,
+        "not_in_directory",
+    )
+    .await;
     c.expect_error(
         M::PUT,
         "/me/state",
         Some(ghost.as_str()),
         Some(json!({"state": "available"})),
-        404,
-        "not_found",
+        403,
+        "not_in_directory",
     )
     .await;
     c.expect_error(
@@ -1125,10 +1171,21 @@ async fn the_handlers_answer_as_the_document_says() {
         "forbidden",
     )
     .await;
+    // An agent cannot tell an unknown conversation from one they may not
+    // see; a supervisor, who may see them all, is told it is not there.
     c.expect_error(
         M::GET,
         "/conversations/0190f0a0-0000-7000-8000-000000000000",
         ana,
+        None,
+        403,
+        "forbidden",
+    )
+    .await;
+    c.expect_error(
+        M::GET,
+        "/conversations/0190f0a0-0000-7000-8000-000000000000",
+        sue,
         None,
         404,
         "not_found",
@@ -1578,8 +1635,8 @@ async fn the_handlers_answer_as_the_document_says() {
         "/conversations/0190f0a0-0000-7000-8000-000000000000/accept",
         ana,
         None,
-        404,
-        "not_found",
+        403,
+        "forbidden",
     )
     .await;
 
@@ -1820,13 +1877,14 @@ async fn the_handlers_answer_as_the_document_says() {
         (&handed["status"], &handed["queue"]),
         (&json!("unanswered"), &json!("billing"))
     );
+    // Handed over, it is no longer the bot's to see or act on.
     c.expect_error(
         M::POST,
         &format!("{third}/handoff"),
         bot,
         Some(json!({"queue": "billing"})),
-        409,
-        "invalid_state",
+        403,
+        "forbidden",
     )
     .await;
 
@@ -1988,14 +2046,15 @@ async fn the_handlers_answer_as_the_document_says() {
         c.expect_error(M::GET, path, token, None, 403, "forbidden")
             .await;
     }
-    let wizard = app.token("merlin", "wizard");
+    // A role claim counts for nothing: a subject not in the directory is refused.
+    let wizard = app.token("merlin", "admin");
     c.expect_error(
         M::GET,
         "/analytics/chat-statistics",
         Some(wizard.as_str()),
         None,
         403,
-        "forbidden",
+        "not_in_directory",
     )
     .await;
 

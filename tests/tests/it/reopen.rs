@@ -108,7 +108,7 @@ async fn reopen_inside_the_window_and_the_reply_goes_to_the_reopening_agent() {
         )
         .await;
     assert_eq!(answer["error"]["code"], "session_active_elsewhere");
-    let sue = desk.app.token("sue", "supervisor");
+    let sue = desk.hire("sue", "supervisor").await;
     let (_, supervised) = desk
         .get("/supervise/conversations?status=reopened&agent=bob", &sue)
         .await;

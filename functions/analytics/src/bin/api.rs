@@ -12,10 +12,12 @@ use wadesk_domain::SystemClock;
 async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
     let store = analytics::store_from_env().await?;
+    let bootstrap_admins = wadesk_aws::identity::bootstrap_admins_from_env();
     let reader = AnalyticsReader {
         counters: &store,
         conversations: &store,
         clock: &SystemClock,
+        bootstrap_admins: &bootstrap_admins,
     };
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, std::convert::Infallible>(analytics::handle(reader, request).await)

@@ -1,13 +1,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use wadesk_domain::conversation::ARCHIVE_LINK;
 use wadesk_domain::{
     Agent, AgentChange, AgentId, Channel, Conversation, ConversationChange, ConversationId,
     ConversationStatus, Customer, CustomerKey, DeliveryStatus, DeskDecision, EventEnvelope,
-    InboundDecision, Message, PhoneNumberId, Queue, QueueId, WaId, Wamid,
+    InboundDecision, Message, PhoneNumberId, Queue, QueueId, Timestamp, WaId, Wamid,
 };
 
 use super::lock;
+use crate::ports::{position, Page, PageRequest};
 use crate::{
     CommitError, ConversationStore, DeskStore, EventPublisher, InboundContext, PublishError,
     StatusContext, StoreError, WamidRecord,
@@ -298,6 +300,15 @@ impl ConversationStore for EmbeddedStore {
             .unwrap_or_default())
     }
 
+    async fn list_messages_page(
+        &self,
+        id: ConversationId,
+        page: &PageRequest,
+    ) -> Result<Page<Message>, StoreError> {
+        let messages = self.list_messages(id).await?;
+        Ok(Page::of_sorted(messages, page, |m| position(m.at, m.id)))
+    }
+
     async fn put_channel(&self, channel: &Channel) -> Result<(), StoreError> {
         lock(&self.state)
             .channels
@@ -423,16 +434,46 @@ impl DeskStore for EmbeddedStore {
         Ok(())
     }
 
-    async fn list_for_agent(&self, agent: &AgentId) -> Result<Vec<Conversation>, StoreError> {
+    async fn list_live_for_agent(&self, agent: &AgentId) -> Result<Vec<Conversation>, StoreError> {
         let state = lock(&self.state);
         let mut list: Vec<_> = state
             .conversations
             .values()
-            .filter(|c| c.agent_links().iter().any(|(id, _)| id == agent))
+            .filter(|c| {
+                c.agent_links()
+                    .iter()
+                    .any(|(id, relation)| id == agent && *relation != ARCHIVE_LINK)
+            })
             .cloned()
             .collect();
         list.sort_by_key(|c| (c.created_at, c.id));
         Ok(list)
+    }
+
+    async fn list_archive(
+        &self,
+        agent: &AgentId,
+        since: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let mut list: Vec<_> = {
+            let state = lock(&self.state);
+            state
+                .conversations
+                .values()
+                .filter(|c| {
+                    c.created_at >= since
+                        && c.agent_links()
+                            .iter()
+                            .any(|(id, relation)| id == agent && *relation == ARCHIVE_LINK)
+                })
+                .cloned()
+                .collect()
+        };
+        list.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.id)));
+        Ok(Page::of_sorted_desc(list, page, |c| {
+            position(c.created_at, c.id)
+        }))
     }
 
     async fn list_by_status(
@@ -446,8 +487,22 @@ impl DeskStore for EmbeddedStore {
             .filter(|c| c.status == status)
             .cloned()
             .collect();
-        list.sort_by_key(|c| (c.queued_at.unwrap_or(c.created_at), c.id));
+        list.sort_by_key(Conversation::queue_order);
         Ok(list)
+    }
+
+    async fn list_by_status_page(
+        &self,
+        status: ConversationStatus,
+        since: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let mut list = self.list_by_status(status).await?;
+        list.retain(|c| c.queue_order().0 >= since);
+        Ok(Page::of_sorted(list, page, |c| {
+            let (at, id) = c.queue_order();
+            position(at, id)
+        }))
     }
 
     async fn list_customer_history(&self, wa_id: &WaId) -> Result<Vec<Conversation>, StoreError> {
@@ -460,5 +515,16 @@ impl DeskStore for EmbeddedStore {
             .collect();
         list.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.id)));
         Ok(list)
+    }
+
+    async fn list_customer_history_page(
+        &self,
+        wa_id: &WaId,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let list = self.list_customer_history(wa_id).await?;
+        Ok(Page::of_sorted_desc(list, page, |c| {
+            position(c.created_at, c.id)
+        }))
     }
 }

@@ -2,10 +2,10 @@ use std::future::Future;
 
 use wadesk_domain::{
     Agent, AgentChange, AgentId, Conversation, ConversationStatus, CustomerKey, DeskDecision,
-    Message, Queue, QueueId, WaId,
+    Message, Queue, QueueId, Timestamp, WaId,
 };
 
-use crate::{CommitError, ConversationStore, StoreError};
+use crate::{CommitError, ConversationStore, Page, PageRequest, StoreError};
 
 /// What the agent desk needs beyond the conversation store: the directory, the
 /// desk's atomic commits and the agents' and supervisors' lists.
@@ -56,11 +56,22 @@ pub trait DeskStore: ConversationStore {
         message: &Message,
     ) -> impl Future<Output = Result<(), CommitError>> + Send;
 
-    /// Conversations an agent owns, is offered, invited to, in, or owes a wrap-up for.
-    fn list_for_agent(
+    /// The conversations live for an agent: those they own, are offered, are
+    /// invited to, are in, or owe a wrap-up for. Never reads their archive, so
+    /// its cost does not grow with the agent's history.
+    fn list_live_for_agent(
         &self,
         agent: &AgentId,
     ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
+
+    /// One page of an agent's archive (finished, not marked done), newest
+    /// first by creation, created at `since` or later.
+    fn list_archive(
+        &self,
+        agent: &AgentId,
+        since: Timestamp,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Conversation>, StoreError>> + Send;
 
     /// Conversations with a status, oldest first.
     fn list_by_status(
@@ -68,9 +79,25 @@ pub trait DeskStore: ConversationStore {
         status: ConversationStatus,
     ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
 
+    /// One page of the conversations with a status, oldest first (by the time
+    /// they last entered a queue, else their creation), from `since` on.
+    fn list_by_status_page(
+        &self,
+        status: ConversationStatus,
+        since: Timestamp,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Conversation>, StoreError>> + Send;
+
     /// Every conversation of a customer (by `wa_id`, across channels), newest first.
     fn list_customer_history(
         &self,
         wa_id: &WaId,
     ) -> impl Future<Output = Result<Vec<Conversation>, StoreError>> + Send;
+
+    /// One page of a customer's history, newest first.
+    fn list_customer_history_page(
+        &self,
+        wa_id: &WaId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Conversation>, StoreError>> + Send;
 }

@@ -3,6 +3,7 @@
 mod analytics_store;
 mod desk_store;
 mod events;
+mod page;
 mod store;
 mod timers;
 mod whatsapp;
@@ -10,6 +11,7 @@ mod whatsapp;
 pub use analytics_store::{AnalyticsStore, Recorded};
 pub use desk_store::DeskStore;
 pub use events::{EventPublisher, PublishError};
+pub use page::{position, Page, PageRequest, MAX_PAGE};
 pub use store::{
     CommitError, ConversationStore, InboundContext, StatusContext, StoreError, WamidRecord,
 };

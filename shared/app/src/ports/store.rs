@@ -1,5 +1,7 @@
 use std::future::Future;
 
+use super::{Page, PageRequest};
+
 use wadesk_domain::{
     Channel, Conversation, ConversationId, Customer, CustomerKey, EventEnvelope, InboundDecision,
     Message, MessageId, PhoneNumberId, Timestamp, Wamid,
@@ -129,6 +131,13 @@ pub trait ConversationStore: Send + Sync + 'static {
         &self,
         id: ConversationId,
     ) -> impl Future<Output = Result<Vec<Message>, StoreError>> + Send;
+
+    /// One page of the transcript, oldest first.
+    fn list_messages_page(
+        &self,
+        id: ConversationId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Message>, StoreError>> + Send;
 
     fn put_channel(&self, channel: &Channel)
         -> impl Future<Output = Result<(), StoreError>> + Send;

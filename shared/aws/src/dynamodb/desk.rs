@@ -5,16 +5,16 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
-use wadesk_app::{CommitError, DeskStore, StoreError};
+use wadesk_app::{CommitError, DeskStore, Page, PageRequest, StoreError};
 use wadesk_domain::{
     Agent, AgentChange, AgentId, Conversation, ConversationId, ConversationStatus, CustomerKey,
-    DeskDecision, Message, Queue, QueueId, WaId,
+    DeskDecision, Message, Queue, QueueId, Timestamp, WaId,
 };
 
 use super::error::{commit_error, store_error};
 use super::items::{
-    agent_item, agent_link_item, conversation_id, conversation_item, from_item, number, to_item,
-    to_value, CONVERSATION_ID,
+    agent_item, agent_link_item, conversation_id, conversation_item, from_item, number, string,
+    to_item, to_value, CONVERSATION_ID,
 };
 use super::keys::{self, Item};
 use super::store::{DynamoStore, TransactFailure, OUTBOUND_WAMID_TTL};
@@ -118,34 +118,96 @@ impl DynamoStore {
     }
 
     /// The agent links that change: added or changed ones put, removed ones
-    /// deleted. Unchanged links cost nothing.
+    /// deleted (a link that moves between live and archive is both: its key
+    /// changes). Unchanged links cost nothing.
     fn link_writes(
         &self,
         op: &'static str,
         decision: &DeskDecision,
     ) -> Result<Vec<TransactWriteItem>, CommitError> {
         let id = decision.conversation.id;
-        let before: BTreeMap<AgentId, &str> = decision.before.agent_links().into_iter().collect();
-        let after: BTreeMap<AgentId, &str> =
-            decision.conversation.agent_links().into_iter().collect();
+        let links = |conversation: &Conversation| -> BTreeMap<AgentId, (String, &'static str)> {
+            conversation
+                .agent_links()
+                .into_iter()
+                .map(|(agent, relation)| {
+                    (
+                        agent,
+                        (keys::agent_link_sk(conversation, relation), relation),
+                    )
+                })
+                .collect()
+        };
+        let before = links(&decision.before);
+        let after = links(&decision.conversation);
         let mut writes = Vec::new();
-        for (agent, relation) in &after {
-            if before.get(agent) != Some(relation) {
-                writes.push(self.put_unconditional(op, agent_link_item(agent, id, relation))?);
+        for (agent, link) in &after {
+            if before.get(agent) != Some(link) {
+                let (sk, relation) = link;
+                writes.push(self.put_unconditional(op, agent_link_item(agent, sk, id, relation))?);
             }
         }
-        for agent in before.keys().filter(|agent| !after.contains_key(*agent)) {
+        for (agent, (sk, _)) in &before {
+            if after.get(agent).is_some_and(|(after_sk, _)| after_sk == sk) {
+                continue;
+            }
             let delete = Delete::builder()
                 .table_name(self.table())
-                .set_key(Some(keys::key(
-                    keys::agent_pk(agent),
-                    &keys::agent_link_sk(id),
-                )))
+                .set_key(Some(keys::key(keys::agent_pk(agent), sk)))
                 .build()
                 .map_err(commit_error(op))?;
             writes.push(TransactWriteItem::builder().delete(delete).build());
         }
         Ok(writes)
+    }
+
+    /// One page of link or history items of partition `pk` between `from` and
+    /// `to` (sort keys), and the conversations they name, in the items' order.
+    async fn linked_page(
+        &self,
+        op: &'static str,
+        pk: String,
+        (from, to): (String, String),
+        newest_first: bool,
+        page: &PageRequest,
+        prefix: &str,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+            .expression_attribute_values(":from", AttributeValue::S(from))
+            .expression_attribute_values(":to", AttributeValue::S(to))
+            .projection_expression("sk, conversation_id")
+            .scan_index_forward(!newest_first)
+            .consistent_read(true);
+        let start = page
+            .after
+            .as_ref()
+            .map(|after| keys::key(pk, &format!("{prefix}{after}")));
+        let (items, more) = self.query_page(op, query, page.limit, start).await?;
+        let ids = items
+            .iter()
+            .map(|item| conversation_id(op, item))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = more
+            .then(|| {
+                items
+                    .last()
+                    .and_then(|item| string(item, keys::SK))
+                    .and_then(|sk| sk.strip_prefix(prefix).map(str::to_owned))
+            })
+            .flatten();
+        let mut found: BTreeMap<ConversationId, Conversation> = self
+            .get_conversations(op, &ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let items = ids.iter().filter_map(|id| found.remove(id)).collect();
+        Ok(Page { items, next })
     }
 }
 
@@ -323,14 +385,38 @@ impl DeskStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, err)]
-    async fn list_for_agent(&self, agent: &AgentId) -> Result<Vec<Conversation>, StoreError> {
-        let op = "list_for_agent";
+    async fn list_live_for_agent(&self, agent: &AgentId) -> Result<Vec<Conversation>, StoreError> {
+        let op = "list_live_for_agent";
         let ids = self
-            .linked_ids(op, keys::agent_pk(agent), keys::AGENT_LINK_SK_PREFIX, false)
+            .linked_ids(op, keys::agent_pk(agent), keys::LIVE_LINK_SK_PREFIX, false)
             .await?;
         let mut list = self.get_conversations(op, &ids).await?;
         list.sort_by_key(|c| (c.created_at, c.id));
         Ok(list)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_archive(
+        &self,
+        agent: &AgentId,
+        since: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
+        // `~` sorts after every character of an RFC 3339 time: the end of the
+        // archive prefix.
+        let bounds = (
+            keys::archive_link_bound(since),
+            format!("{}~", keys::ARCHIVE_LINK_SK_PREFIX),
+        );
+        self.linked_page(
+            "list_archive",
+            keys::agent_pk(agent),
+            bounds,
+            true,
+            page,
+            keys::ARCHIVE_LINK_SK_PREFIX,
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, err)]
@@ -349,6 +435,55 @@ impl DeskStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, err)]
+    async fn list_by_status_page(
+        &self,
+        status: ConversationStatus,
+        since: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let op = "list_by_status_page";
+        let gsi1pk = keys::status_gsi_pk(status);
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :gsi1pk AND gsi1sk >= :since")
+            .expression_attribute_values(":gsi1pk", AttributeValue::S(gsi1pk.clone()))
+            .expression_attribute_values(
+                ":since",
+                AttributeValue::S(keys::status_gsi_bound(since)),
+            );
+        // An index's start key names the item too: the position ends with
+        // the conversation's id.
+        let start = match &page.after {
+            None => None,
+            Some(after) => {
+                let id: ConversationId = after
+                    .rsplit_once('#')
+                    .and_then(|(_, id)| id.parse().ok())
+                    .ok_or_else(|| StoreError::new(op, "malformed page position"))?;
+                let mut key = keys::key(keys::conversation_pk(id), keys::CONVERSATION_SK);
+                key.insert(keys::GSI1_PK.into(), AttributeValue::S(gsi1pk));
+                key.insert(keys::GSI1_SK.into(), AttributeValue::S(after.clone()));
+                Some(key)
+            }
+        };
+        let (items, more) = self.query_page(op, query, page.limit, start).await?;
+        let conversations = items
+            .into_iter()
+            .map(|item| from_item::<Conversation>(op, item))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = more
+            .then(|| conversations.last().map(keys::status_gsi_sk))
+            .flatten();
+        Ok(Page {
+            items: conversations,
+            next,
+        })
+    }
+
+    #[tracing::instrument(skip_all, err)]
     async fn list_customer_history(&self, wa_id: &WaId) -> Result<Vec<Conversation>, StoreError> {
         let op = "list_customer_history";
         let ids = self
@@ -358,5 +493,26 @@ impl DeskStore for DynamoStore {
         // BatchGetItem answers in any order.
         list.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.id)));
         Ok(list)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_customer_history_page(
+        &self,
+        wa_id: &WaId,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let bounds = (
+            keys::HISTORY_SK_PREFIX.to_owned(),
+            format!("{}~", keys::HISTORY_SK_PREFIX),
+        );
+        self.linked_page(
+            "list_customer_history_page",
+            keys::history_pk(wa_id),
+            bounds,
+            true,
+            page,
+            keys::HISTORY_SK_PREFIX,
+        )
+        .await
     }
 }

@@ -83,9 +83,15 @@ pub fn agent_item(operation: &'static str, agent: &Agent) -> Result<Item, StoreE
     Ok(item)
 }
 
-/// One of `Conversation::agent_links()`, in the agent's partition.
-pub fn agent_link_item(agent: &AgentId, conversation: ConversationId, relation: &str) -> Item {
-    let mut item = keys::key(keys::agent_pk(agent), &keys::agent_link_sk(conversation));
+/// One of `Conversation::agent_links()`, in the agent's partition (key
+/// `keys::agent_link_sk`).
+pub fn agent_link_item(
+    agent: &AgentId,
+    sk: &str,
+    conversation: ConversationId,
+    relation: &str,
+) -> Item {
+    let mut item = keys::key(keys::agent_pk(agent), sk);
     item.insert(
         CONVERSATION_ID.into(),
         AttributeValue::S(conversation.to_string()),

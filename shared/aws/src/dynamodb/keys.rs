@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::SecondsFormat;
 use std::collections::HashMap;
+use wadesk_domain::conversation::ARCHIVE_LINK;
 use wadesk_domain::{
     AgentId, Conversation, ConversationId, ConversationStatus, CustomerKey, MessageId,
     PhoneNumberId, QueueId, Timestamp, WaId, Wamid,
@@ -49,8 +50,9 @@ pub fn wamid_pk(wamid: &Wamid) -> String {
 }
 pub const WAMID_SK: &str = "WAMID";
 
+/// The agent's id is encoded ([`AgentId::key_part`]): a subject may hold `#`.
 pub fn agent_pk(id: &AgentId) -> String {
-    format!("AGENT#{id}")
+    format!("AGENT#{}", id.key_part())
 }
 pub const AGENT_SK: &str = "PROFILE";
 /// Every agent item carries this `gsi1pk` (and its id as `gsi1sk`): the
@@ -58,11 +60,31 @@ pub const AGENT_SK: &str = "PROFILE";
 pub const AGENTS_GSI_PK: &str = "AGENTS";
 
 /// An agent's link to a conversation they see in their own lists; it lives in
-/// the agent's partition, so their list is one Query.
-pub fn agent_link_sk(id: ConversationId) -> String {
-    format!("CONV#{id}")
+/// the agent's partition, so a list is one Query. Live links (`CONV#{id}`) and
+/// archive links (`ARCH#{created_at}#{id}`) have their own prefixes, so the
+/// live lists never read the archive and the archive reads newest first.
+pub fn agent_link_sk(conversation: &Conversation, relation: &str) -> String {
+    if relation == ARCHIVE_LINK {
+        format!(
+            "{ARCHIVE_LINK_SK_PREFIX}{}#{}",
+            sortable(conversation.created_at),
+            conversation.id
+        )
+    } else {
+        live_link_sk(conversation.id)
+    }
 }
-pub const AGENT_LINK_SK_PREFIX: &str = "CONV#";
+
+pub fn live_link_sk(id: ConversationId) -> String {
+    format!("{LIVE_LINK_SK_PREFIX}{id}")
+}
+pub const LIVE_LINK_SK_PREFIX: &str = "CONV#";
+pub const ARCHIVE_LINK_SK_PREFIX: &str = "ARCH#";
+
+/// The archive link position of a conversation created at `at` (a page bound).
+pub fn archive_link_bound(at: Timestamp) -> String {
+    format!("{ARCHIVE_LINK_SK_PREFIX}{}", sortable(at))
+}
 
 pub fn queue_pk(id: &QueueId) -> String {
     format!("QUEUE#{id}")
@@ -80,11 +102,13 @@ pub fn status_gsi_pk(status: ConversationStatus) -> String {
 /// Within a status, oldest first: by the time it (last) entered a queue, else
 /// its creation, then id (the embedded store's order).
 pub fn status_gsi_sk(conversation: &Conversation) -> String {
-    format!(
-        "{}#{}",
-        sortable(conversation.queued_at.unwrap_or(conversation.created_at)),
-        conversation.id
-    )
+    let (at, id) = conversation.queue_order();
+    format!("{}#{id}", sortable(at))
+}
+
+/// The `gsi1sk` at or after which conversations queued at `at` start.
+pub fn status_gsi_bound(at: Timestamp) -> String {
+    sortable(at)
 }
 
 /// A customer's conversations across channels, by `wa_id`.

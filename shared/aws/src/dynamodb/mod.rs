@@ -4,8 +4,8 @@
 mod analytics;
 mod desk;
 mod error;
-mod items;
-mod keys;
+pub mod items;
+pub mod keys;
 pub mod outbox;
 mod store;
 mod table;

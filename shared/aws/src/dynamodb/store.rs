@@ -5,8 +5,10 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use chrono::Duration;
+use wadesk_app::ports::position;
 use wadesk_app::{
-    CommitError, ConversationStore, InboundContext, StatusContext, StoreError, WamidRecord,
+    CommitError, ConversationStore, InboundContext, Page, PageRequest, StatusContext, StoreError,
+    WamidRecord,
 };
 use wadesk_domain::{
     Channel, Conversation, ConversationChange, ConversationId, Customer, CustomerKey,
@@ -295,6 +297,25 @@ impl DynamoStore {
             .map_err(store_error(op))
     }
 
+    /// One page of a Query: at most `limit` items after `start` (the key of
+    /// the last item of the page before), and whether more may follow.
+    pub(super) async fn query_page(
+        &self,
+        op: &'static str,
+        query: QueryFluentBuilder,
+        limit: usize,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, bool), StoreError> {
+        let output = query
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(store_error(op))?;
+        let more = output.last_evaluated_key.is_some();
+        Ok((output.items.unwrap_or_default(), more))
+    }
+
     pub(super) async fn transact(
         &self,
         op: &'static str,
@@ -406,9 +427,10 @@ impl ConversationStore for DynamoStore {
             ConversationChange::Started(conversation) => {
                 items.push(self.put_unconditional(op, history_item(conversation))?);
                 for (agent, relation) in conversation.agent_links() {
+                    let sk = keys::agent_link_sk(conversation, relation);
                     items.push(self.put_unconditional(
                         op,
-                        agent_link_item(&agent, conversation.id, relation),
+                        agent_link_item(&agent, &sk, conversation.id, relation),
                     )?);
                 }
             }
@@ -418,7 +440,10 @@ impl ConversationStore for DynamoStore {
                 id,
                 owner: Some(owner),
                 ..
-            } => items.push(self.put_unconditional(op, agent_link_item(owner, *id, "owner"))?),
+            } => items.push(self.put_unconditional(
+                op,
+                agent_link_item(owner, &keys::live_link_sk(*id), *id, "owner"),
+            )?),
             ConversationChange::Continued { .. } => {}
         }
         // Active with the reopening agent, even above their limit: a plain
@@ -648,6 +673,43 @@ impl ConversationStore for DynamoStore {
             .into_iter()
             .map(|item| from_item(op, item))
             .collect()
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_messages_page(
+        &self,
+        id: ConversationId,
+        page: &PageRequest,
+    ) -> Result<Page<Message>, StoreError> {
+        let op = "list_messages_page";
+        let pk = keys::conversation_pk(id);
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+            .expression_attribute_values(
+                ":prefix",
+                AttributeValue::S(keys::MESSAGE_SK_PREFIX.into()),
+            )
+            .consistent_read(true);
+        let start = page
+            .after
+            .as_ref()
+            .map(|after| keys::key(pk, &format!("{}{after}", keys::MESSAGE_SK_PREFIX)));
+        let (items, more) = self.query_page(op, query, page.limit, start).await?;
+        let messages = items
+            .into_iter()
+            .map(|item| from_item::<Message>(op, item))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = more
+            .then(|| messages.last().map(|m| position(m.at, m.id)))
+            .flatten();
+        Ok(Page {
+            items: messages,
+            next,
+        })
     }
 
     #[tracing::instrument(skip_all, err)]

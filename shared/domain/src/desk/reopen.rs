@@ -107,16 +107,42 @@ pub fn reopen(
     actor: &Actor,
     reopen_message: &str,
 ) -> Result<DeskDecision, DeskError> {
+    let mut draft = Draft::new(ctx);
+    reopen_into(&mut draft, actor, reopen_message)?;
+    Ok(draft.finish())
+}
+
+/// An agent's message to a finished conversation inside the window is
+/// reopen-then-send: one decision with the automatic reopen message first and
+/// the agent's message after it, so it commits (and counts as agent-initiated)
+/// once.
+pub fn reopen_and_send(
+    ctx: &DeskContext<'_>,
+    actor: &Actor,
+    reopen_message: &str,
+    content: MessageContent,
+) -> Result<DeskDecision, DeskError> {
+    let mut draft = Draft::new(ctx);
+    reopen_into(&mut draft, actor, reopen_message)?;
+    super::send_into(&mut draft, actor, content)?;
+    Ok(draft.finish())
+}
+
+fn reopen_into(
+    draft: &mut Draft<'_>,
+    actor: &Actor,
+    reopen_message: &str,
+) -> Result<(), DeskError> {
+    let ctx = draft.ctx;
     let customer = customer_free(ctx, actor)?;
     no_live_session(ctx, customer)?;
     if !customer.window_is_open(ctx.now) {
         return Err(DeskError::WindowClosed);
     }
-    let mut draft = Draft::new(ctx);
-    let next = reopened(&mut draft, actor, customer, Origin::AgentReopen);
+    let next = reopened(draft, actor, customer, Origin::AgentReopen);
     draft.customer = Some(next);
     let message = outbound(
-        &draft,
+        draft,
         Direction::System,
         MessageContent::Text {
             text: reopen_message.to_owned(),
@@ -124,7 +150,7 @@ pub fn reopen(
         None,
     );
     draft.messages.push(message);
-    Ok(draft.finish())
+    Ok(())
 }
 
 /// After the window: the one utility template push of this closed window.
