@@ -224,3 +224,160 @@ pub struct List<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use proptest::prelude::*;
+    use wadesk_domain::message::Degrees;
+
+    /// A Luhn-valid number of `digits.len() + 1` digits.
+    fn luhn(mut digits: Vec<u32>) -> String {
+        let sum: u32 = digits
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, d)| {
+                if i % 2 == 0 {
+                    (d * 2) % 9 + u32::from(d * 2 == 18) * 9
+                } else {
+                    *d
+                }
+            })
+            .sum();
+        digits.push((10 - sum % 10) % 10);
+        digits
+            .iter()
+            .map(|d| char::from_digit(*d, 10).unwrap())
+            .collect()
+    }
+
+    /// `card` written in groups of four with `separator`, in ASCII or
+    /// full-width digits.
+    fn written(card: &str, separator: &str, full_width: bool) -> String {
+        let digits: Vec<String> = card
+            .chars()
+            .map(|c| match (full_width, c.to_digit(10)) {
+                (true, Some(d)) => char::from_u32('０' as u32 + d).unwrap().to_string(),
+                _ => c.to_string(),
+            })
+            .collect();
+        digits
+            .chunks(4)
+            .map(|group| group.concat())
+            .collect::<Vec<_>>()
+            .join(separator)
+    }
+
+    /// Every string of `value`, with its digits (any script) in ASCII.
+    fn digit_runs(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(s) => out.push(
+                s.chars()
+                    .filter_map(|c| {
+                        c.to_digit(10)
+                            .or_else(|| ('０'..='９').contains(&c).then(|| c as u32 - '０' as u32))
+                    })
+                    .filter_map(|d| char::from_digit(d, 10))
+                    .collect(),
+            ),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| digit_runs(v, out)),
+            serde_json::Value::Object(fields) => fields.values().for_each(|v| digit_runs(v, out)),
+            _ => {}
+        }
+    }
+
+    fn message(content: MessageContent) -> Message {
+        Message {
+            id: MessageId::generate(),
+            conversation_id: ConversationId::generate(),
+            direction: Direction::Inbound,
+            content,
+            author: None,
+            at: chrono::Utc::now(),
+            status: None,
+            error: None,
+            wamid: None,
+        }
+    }
+
+    /// `text` in customer-supplied field number `field` of some content kind.
+    fn carrying(field: usize, text: String) -> MessageContent {
+        let attachment = |caption: Option<String>, filename: Option<String>| Attachment {
+            media_id: Some("M1".into()),
+            caption,
+            filename,
+            ..Attachment::default()
+        };
+        match field % 9 {
+            0 => MessageContent::Text { text },
+            1 => MessageContent::Image {
+                attachment: attachment(Some(text), None),
+            },
+            2 => MessageContent::Document {
+                attachment: attachment(None, Some(format!("{text}.pdf"))),
+            },
+            3 => MessageContent::Location {
+                latitude: Degrees::latitude(40.4).unwrap(),
+                longitude: Degrees::longitude(-3.7).unwrap(),
+                name: Some(text),
+                address: None,
+                url: None,
+            },
+            4 => MessageContent::Location {
+                latitude: Degrees::latitude(40.4).unwrap(),
+                longitude: Degrees::longitude(-3.7).unwrap(),
+                name: None,
+                address: Some(text),
+                url: None,
+            },
+            5 => MessageContent::Contacts {
+                contacts: vec![ContactCard {
+                    name: "Ana".into(),
+                    phones: vec![text],
+                    ..ContactCard::default()
+                }],
+            },
+            6 => MessageContent::Contacts {
+                contacts: vec![ContactCard {
+                    name: text,
+                    ..ContactCard::default()
+                }],
+            },
+            7 => MessageContent::Interactive {
+                reply_id: "r1".into(),
+                title: text,
+            },
+            _ => MessageContent::Button {
+                text,
+                payload: None,
+            },
+        }
+    }
+
+    proptest! {
+        /// What an agent reads of a masking channel's message never holds a
+        /// card number's digits in sequence: any Luhn-valid 13 to 19 digits,
+        /// any separator, ASCII or full-width, in any customer field.
+        #[test]
+        fn no_view_shows_a_card_number(
+            digits in proptest::collection::vec(0_u32..10, 12..19),
+            separator in prop::sample::select(vec![" ", "-", ".", "/", "", " - ", "／"]),
+            full_width in any::<bool>(),
+            field in 0_usize..9,
+            before in "[a-zA-Z :,]{0,12}",
+            after in "[a-zA-Z :,]{0,12}",
+        ) {
+            let card = luhn(digits);
+            let text = format!("{before}{}{after}", written(&card, separator, full_width));
+            let view = MessageView::new(&message(carrying(field, text)), true);
+            let mut runs = Vec::new();
+            digit_runs(&serde_json::to_value(&view).unwrap(), &mut runs);
+            for run in runs {
+                prop_assert!(!run.contains(&card), "{card} in {view:?}");
+            }
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! The reopen function: `POST /conversations/{id}/reopen` and
-//! `POST /conversations/{id}/push` (spec 4.4).
+//! `POST /conversations/{id}/push` (`docs/product.md#5-reopen-and-the-utility-push`).
 //!
 //! Its own Lambda, so its permissions are only what a reopen needs (no
 //! Scheduler), while authentication, errors and views are the agent API's:

@@ -809,7 +809,7 @@ where
 }
 
 /// Reopens a finished conversation and sends the channel's automatic reopen
-/// message (spec 4.4). The agent's retry of a reopen whose message never went
+/// message (`docs/product.md#51-reopen`). The agent's retry of a reopen whose message never went
 /// out sends that message and answers as the first attempt would have; once
 /// it went out, a retry is refused as any reopen of a live session is (409).
 pub async fn reopen<S, E, T, C, W>(
@@ -835,7 +835,8 @@ where
     .await
 }
 
-/// Sends the single utility template push of a closed window (spec 4.4). A
+/// Sends the single utility template push of a closed window
+/// (`docs/product.md#52-the-single-utility-push`). A
 /// retry after a failed send sends that template, never a second push; once
 /// it went out, a retry is `push_already_sent`.
 pub async fn push<S, E, T, C, W>(

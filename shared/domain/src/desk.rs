@@ -422,7 +422,7 @@ pub enum Outgoing {
     Attachment(Attachment),
 }
 
-/// The kinds and extensions agents may attach (seed 001).
+/// The kinds and extensions agents may attach (`docs/product.md#43-sending-messages`).
 const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif"];
 const VIDEO_EXTENSIONS: &[&str] = &["mov", "m4v", "mp4"];
 const DOCUMENT_EXTENSIONS: &[&str] = &["odt", "ppt", "txt", "doc", "pdf"];

@@ -1,4 +1,4 @@
-//! Reopen, the single utility push and `#STOP` (spec 4.4, 4.5): over HTTP with a
+//! Reopen, the single utility push and `#STOP` (`docs/product.md` sections 5 and 6): over HTTP with a
 //! moved clock, and the races against every store.
 
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,6 @@
 //! Reopening a finished conversation, the single utility push after the window,
-//! and the end a `#STOP` puts to a live session (seed 000).
+//! and the end a `#STOP` puts to a live session (`docs/product.md` sections 5
+//! and 6).
 
 use chrono::Duration;
 
@@ -67,7 +68,8 @@ fn reopened(draft: &mut Draft<'_>, actor: &Actor, customer: &Customer, origin: O
     c.unanswered_since = None;
     let mut next = customer.clone();
     next.live = LiveSession::of(c);
-    // The customer's reply goes to this agent (4.4).
+    // The customer's reply goes to this agent
+    // (`docs/product.md#53-when-the-customer-answers`).
     next.assigned_agent = Some(actor.id.clone());
     next.last_conversation = Some(c.id);
     next.send_lease_until = Some(now + Duration::seconds(SEND_LEASE_SECONDS));
