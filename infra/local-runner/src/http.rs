@@ -42,10 +42,16 @@ pub async fn serve<S: DeskStore>(listener: TcpListener, runner: Arc<Runner<S>>) 
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let runner = runner.clone();
-                async move { Ok::<_, Infallible>(route(&runner, request).await) }
+                async move {
+                    if crate::live::wanted(&request) && loopback_host(&request) {
+                        return Ok::<_, Infallible>(crate::live::upgrade(runner, request).await);
+                    }
+                    Ok::<_, Infallible>(route(&runner, request).await)
+                }
             });
             if let Err(error) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
                 .await
             {
                 tracing::debug!(%error, "connection closed with an error");

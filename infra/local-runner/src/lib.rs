@@ -8,6 +8,7 @@
 pub mod auth;
 mod console;
 mod http;
+mod live;
 mod local_analytics;
 mod local_routes;
 mod outbox_relay;
@@ -41,6 +42,8 @@ pub struct Runner<S> {
     pub analytics: LocalAnalytics,
     /// Moves the events desk commits leave in the store's outbox to the bus.
     pub relay: OutboxRelay,
+    /// Every delivered event, for the console's live sockets (`/live`).
+    pub live: tokio::sync::broadcast::Sender<wadesk_domain::EventEnvelope>,
 }
 
 /// Wrap-up reasons a fresh local stack starts with (an admin can replace them).
@@ -114,6 +117,7 @@ impl<S: DeskStore> Runner<S> {
             settings,
             analytics,
             relay,
+            live: live::channel(),
         }))
     }
 
@@ -136,6 +140,8 @@ impl<S: DeskStore> Runner<S> {
     }
 
     async fn deliver(&self, event: &wadesk_domain::EventEnvelope) {
+        // To the console's live sockets (none listening is fine).
+        let _ = self.live.send(event.clone());
         // As the EventBridge rules route them: #STOP's consequences to opt-out.
         if event.type_name() == "CustomerOptedOut" {
             if let Err(error) = opt_out::handle(&self.app, event).await {

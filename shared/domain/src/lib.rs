@@ -18,6 +18,7 @@ pub mod events;
 pub mod expiry;
 pub mod ids;
 pub mod inbound;
+pub mod live;
 pub mod masking;
 pub mod message;
 pub mod status;

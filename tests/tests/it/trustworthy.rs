@@ -707,3 +707,55 @@ async fn the_runner_refuses_foreign_hosts_and_oversized_bodies() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_large");
 }
+
+/// The console's live socket: hints within a moment to whom they concern,
+/// nothing to an agent of another queue, and no socket without a directory
+/// entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_socket_tells_each_agent_what_concerns_them() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let desk = Desk::new().await;
+    let ws = |token: String| {
+        let url = format!(
+            "{}/live?token={token}",
+            desk.app.address.replacen("http", "ws", 1)
+        );
+        async move { tokio_tungstenite::connect_async(url).await }
+    };
+    let (mut ana, _) = ws(desk.token("ana")).await.unwrap();
+    let (mut cid, _) = ws(desk.token("cid")).await.unwrap();
+    let refused = ws(desk.app.token("ghost", "admin")).await;
+    assert!(
+        refused.is_err(),
+        "a subject not in the directory gets no socket"
+    );
+
+    let id = desk.customer_writes("34611000801", "hola").await;
+    let hint = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        loop {
+            if let Some(Ok(Message::Text(text))) = ana.next().await {
+                let hint: Value = serde_json::from_str(&text).unwrap();
+                if hint["type"] == "ConversationOffered" {
+                    return hint;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the offer reaches ana's console within a second");
+    assert_eq!(hint["conversation_id"], id.as_str());
+    assert_eq!(hint["agent"], "ana");
+    assert!(hint.get("text").is_none(), "hints carry no content: {hint}");
+    // cid (billing) hears nothing of a sales conversation.
+    let heard = tokio::time::timeout(std::time::Duration::from_millis(300), async {
+        loop {
+            if let Some(Ok(Message::Text(text))) = cid.next().await {
+                return text.to_string();
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_err(), "cid was told: {heard:?}");
+}
