@@ -6,14 +6,16 @@ use wadesk_app::App;
 use wadesk_domain::SystemClock;
 use wadesk_graph::GraphApiClient;
 
-use crate::config::{load_sdk_config, required, Resources};
+use crate::config::{load_sdk_config, Resources};
+use crate::secrets::{Secret, SecretTokenSource};
 use crate::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
 
 /// The application as it runs on Lambda.
 pub type LambdaApp =
     App<DynamoStore, EventBridgePublisher, EventBridgeScheduler, SystemClock, GraphApiClient>;
 
-const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com/v21.0";
+/// The Graph API version the template passes by default too.
+const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com/v26.0";
 
 /// Reads the settings (`WADESK_*`, `WHATSAPP_GRAPH_API_*`) and builds the clients.
 pub async fn lambda_app() -> Result<LambdaApp, Box<dyn std::error::Error + Send + Sync>> {
@@ -22,8 +24,22 @@ pub async fn lambda_app() -> Result<LambdaApp, Box<dyn std::error::Error + Send 
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned());
-    let whatsapp = GraphApiClient::new(graph_base, required("WHATSAPP_GRAPH_API_TOKEN")?)?;
     let sdk = load_sdk_config().await;
+    // Functions that never send (timers, analytics, the relay) get no token:
+    // their client would only ever be refused.
+    let whatsapp = match Secret::from_env("WHATSAPP_GRAPH_API_TOKEN") {
+        Some(secret) => {
+            let source = SecretTokenSource {
+                secret,
+                ssm: aws_sdk_ssm::Client::new(&sdk),
+            };
+            GraphApiClient::from_source(graph_base, std::sync::Arc::new(source)).await?
+        }
+        None => {
+            tracing::info!("no Graph API token configured: this function sends nothing");
+            GraphApiClient::new(graph_base, "not-configured")?
+        }
+    };
     let mut app = App::new(
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), resources.table),
         EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), resources.event_bus),
@@ -32,6 +48,11 @@ pub async fn lambda_app() -> Result<LambdaApp, Box<dyn std::error::Error + Send 
             resources.schedule_group,
             resources.window_expiry_target_arn,
             resources.scheduler_role_arn,
+        )
+        .with_dead_letter_queue(
+            env::var("WADESK_SCHEDULE_DLQ_ARN")
+                .ok()
+                .filter(|v| !v.is_empty()),
         ),
         SystemClock,
         whatsapp,

@@ -8,6 +8,7 @@ pub mod eventbridge;
 pub mod identity;
 pub mod lambda;
 pub mod scheduler;
+pub mod secrets;
 pub mod telemetry;
 
 pub use counting::RequestCounter;

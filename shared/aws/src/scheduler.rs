@@ -1,7 +1,8 @@
 //! Window-expiry timers as one-time EventBridge Scheduler schedules.
 
 use aws_sdk_scheduler::types::{
-    ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, Target,
+    ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode,
+    RetryPolicy, Target,
 };
 use aws_sdk_scheduler::Client;
 use chrono::{DurationRound, TimeDelta};
@@ -15,9 +16,18 @@ pub struct EventBridgeScheduler {
     group: String,
     target_arn: String,
     role_arn: String,
+    /// Where Scheduler parks a fire it could not deliver after its retries
+    /// (`WADESK_SCHEDULE_DLQ_ARN`): nothing of a timer is lost silently.
+    dead_letter_arn: Option<String>,
 }
 
 impl EventBridgeScheduler {
+    /// Every schedule created from now on parks undeliverable fires in `arn`.
+    pub fn with_dead_letter_queue(mut self, arn: Option<String>) -> Self {
+        self.dead_letter_arn = arn;
+        self
+    }
+
     pub fn new(
         client: Client,
         group: impl Into<String>,
@@ -29,6 +39,7 @@ impl EventBridgeScheduler {
             group: group.into(),
             target_arn: target_arn.into(),
             role_arn: role_arn.into(),
+            dead_letter_arn: None,
         }
     }
 }
@@ -62,6 +73,11 @@ impl EventBridgeScheduler {
                     .maximum_retry_attempts(185)
                     .maximum_event_age_in_seconds(86_400)
                     .build(),
+            )
+            .set_dead_letter_config(
+                self.dead_letter_arn
+                    .as_ref()
+                    .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
             )
             .build()
             .map_err(ScheduleError::new)?;

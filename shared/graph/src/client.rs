@@ -2,8 +2,10 @@
 //! every send and built on the first one.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -46,6 +48,27 @@ const TRANSIENT_CODES: [i64; 9] = [1, 2, 4, 80_007, 130_429, 131_000, 131_016, 1
 
 type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
+/// An error of a [`TokenSource`], for logs.
+pub type TokenError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where the access token comes from when it is kept outside the function
+/// (SSM Parameter Store, Secrets Manager): read again after [`TOKEN_TTL`], and
+/// after the Graph API answers 401 (the token was rotated or revoked).
+pub trait TokenSource: Send + Sync + 'static {
+    fn token(&self) -> Pin<Box<dyn Future<Output = Result<String, TokenError>> + Send + '_>>;
+}
+
+/// How long a token read from a [`TokenSource`] is used before it is read
+/// again: a rotation reaches every warm sandbox within this time.
+pub const TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// The `Authorization` header in use, and whether it must be read again.
+struct Authorization {
+    header: HeaderValue,
+    read_at: Instant,
+    stale: bool,
+}
+
 /// Sends WhatsApp messages through the Cloud API.
 ///
 /// Cheap to clone (the pool is shared). Its `Debug` never shows the token.
@@ -59,7 +82,9 @@ pub struct GraphApiClient {
     /// Without a trailing slash, e.g. `https://graph.facebook.com/v21.0`.
     base_url: String,
     /// `Bearer <token>`, marked sensitive so hyper never logs it either.
-    authorization: HeaderValue,
+    authorization: Arc<RwLock<Authorization>>,
+    /// Where a fresh token is read from, if anywhere.
+    source: Option<Arc<dyn TokenSource>>,
     timeout: Duration,
 }
 
@@ -93,9 +118,83 @@ impl GraphApiClient {
             http: Arc::new(OnceLock::new()),
             connect_timeout,
             base_url,
-            authorization,
+            authorization: Arc::new(RwLock::new(Authorization {
+                header: authorization,
+                read_at: Instant::now(),
+                stale: false,
+            })),
+            source: None,
             timeout,
         })
+    }
+
+    /// A client whose token is read from `source` now, again after
+    /// [`TOKEN_TTL`], and again after the Graph API answers 401.
+    pub async fn from_source(
+        base_url: impl Into<String>,
+        source: Arc<dyn TokenSource>,
+    ) -> Result<Self, BuildError> {
+        let token = source.token().await.map_err(BuildError::Token)?;
+        let mut client = Self::new(base_url, token)?;
+        client.source = Some(source);
+        Ok(client)
+    }
+
+    /// The header to send: read again from the source when it is stale or
+    /// old. A failed read keeps the old token unless the Graph API refused it.
+    async fn current_authorization(&self) -> Result<HeaderValue, SendError> {
+        let (header, due) = {
+            let current = self
+                .authorization
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            let due = current.stale || current.read_at.elapsed() >= TOKEN_TTL;
+            (current.header.clone(), due)
+        };
+        let Some(source) = self.source.as_ref().filter(|_| due) else {
+            return Ok(header);
+        };
+        match source
+            .token()
+            .await
+            .map_err(BuildError::Token)
+            .and_then(bearer)
+        {
+            Ok(fresh) => {
+                *self
+                    .authorization
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = Authorization {
+                    header: fresh.clone(),
+                    read_at: Instant::now(),
+                    stale: false,
+                };
+                Ok(fresh)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the Graph API token could not be read again");
+                let stale = self
+                    .authorization
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .stale;
+                if stale {
+                    Err(unavailable(GraphApiError::Token(error.to_string())))
+                } else {
+                    Ok(header)
+                }
+            }
+        }
+    }
+
+    /// The Graph API refused the token: the next send reads it again.
+    fn token_refused(&self) {
+        if self.source.is_some() {
+            self.authorization
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .stale = true;
+        }
     }
 
     /// The connection pool, built by the first caller (a racing second build is
@@ -124,7 +223,7 @@ impl GraphApiClient {
         let request = Request::builder()
             .method(Method::POST)
             .uri(format!("{}/{}/messages", self.base_url, from.as_str()))
-            .header(AUTHORIZATION, self.authorization.clone())
+            .header(AUTHORIZATION, self.current_authorization().await?)
             .header(CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| unavailable(GraphApiError::Request(e)))?;
@@ -154,7 +253,10 @@ impl GraphApiClient {
                 tracing::warn!(%error, "Graph API send failed");
                 unavailable(error)
             })?;
-
+        if status == StatusCode::UNAUTHORIZED {
+            tracing::warn!("the Graph API refused the token; it is read again for the next send");
+            self.token_refused();
+        }
         interpret(status, &body)
     }
 }

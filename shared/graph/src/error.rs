@@ -17,6 +17,8 @@ pub enum BuildError {
     EmptyToken,
     #[error("the Graph API access token has characters not allowed in an HTTP header")]
     InvalidToken,
+    #[error("the Graph API access token could not be read")]
+    Token(#[source] crate::client::TokenError),
 }
 
 /// Why a send is worth retrying: the source of
@@ -57,6 +59,8 @@ pub enum GraphApiError {
         #[source]
         source: IdError,
     },
+    #[error("the Graph API access token could not be read again: {0}")]
+    Token(String),
     #[error("could not build the Graph API request")]
     Request(#[source] http::Error),
     #[error("could not serialize the Graph API request")]

@@ -13,5 +13,7 @@ mod client;
 mod error;
 mod wire;
 
-pub use client::{GraphApiClient, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use client::{
+    GraphApiClient, TokenError, TokenSource, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, TOKEN_TTL,
+};
 pub use error::{BuildError, GraphApiError};

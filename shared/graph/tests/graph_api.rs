@@ -383,3 +383,52 @@ fn bad_configuration_is_refused_at_build() {
         Err(BuildError::EmptyToken)
     ));
 }
+
+/// A token kept in a secret store: each read gives the next token.
+struct Rotating {
+    tokens: Vec<&'static str>,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl wadesk_graph::TokenSource for Rotating {
+    fn token(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<String, wadesk_graph::TokenError>> + Send + '_>,
+    > {
+        let n = self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let token = self.tokens[n.min(self.tokens.len() - 1)].to_owned();
+        Box::pin(async move { Ok(token) })
+    }
+}
+
+#[tokio::test]
+async fn a_refused_token_is_read_again_for_the_next_send() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(MESSAGES_PATH))
+        .and(header("authorization", "Bearer old-token"))
+        .respond_with(graph_error(401, 190, "Error validating access token"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(MESSAGES_PATH))
+        .and(header("authorization", "Bearer rotated-token"))
+        .respond_with(accepted())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let source = std::sync::Arc::new(Rotating {
+        tokens: vec!["old-token", "rotated-token"],
+        reads: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let client = GraphApiClient::from_source(format!("{}/v21.0", server.uri()), source.clone())
+        .await
+        .unwrap();
+    assert!(client.send(&from(), &to(), &text()).await.is_err());
+    let wamid = client.send(&from(), &to(), &text()).await.unwrap();
+    assert_eq!(wamid, Wamid::parse(WAMID).unwrap());
+    // Read at start-up and once after the 401: not on every send.
+    assert_eq!(source.reads.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

@@ -8,6 +8,7 @@ use wadesk_domain::{DomainEvent, EventEnvelope, WindowFire};
 use wadesk_tests::{customer, now_seconds, unique_name};
 
 pub const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-window-expiry";
+const DEAD_LETTER_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:wadesk-schedule-dlq";
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
 
 pub async fn schedule_group(client: &aws_sdk_scheduler::Client) -> String {
@@ -25,7 +26,8 @@ pub async fn schedule_group(client: &aws_sdk_scheduler::Client) -> String {
 async fn a_window_schedule_is_one_time_deterministic_and_idempotent() {
     let client = wadesk_tests::scheduler_client(None).await;
     let group = schedule_group(&client).await;
-    let scheduler = EventBridgeScheduler::new(client.clone(), &group, TARGET_ARN, ROLE_ARN);
+    let scheduler = EventBridgeScheduler::new(client.clone(), &group, TARGET_ARN, ROLE_ARN)
+        .with_dead_letter_queue(Some(DEAD_LETTER_ARN.to_owned()));
     let fire = WindowFire {
         customer: customer("34633000001"),
         armed_for: now_seconds() + Duration::hours(24),
@@ -53,6 +55,11 @@ async fn a_window_schedule_is_one_time_deterministic_and_idempotent() {
     );
     let target = schedule.target().unwrap();
     assert_eq!(target.arn(), TARGET_ARN);
+    // A fire Scheduler cannot deliver after its retries is parked, not lost.
+    assert_eq!(
+        target.dead_letter_config().and_then(|d| d.arn()),
+        Some(DEAD_LETTER_ARN)
+    );
     let input: WindowFire = serde_json::from_str(target.input().unwrap()).unwrap();
     assert_eq!(input, fire);
     let listed = client
