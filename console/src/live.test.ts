@@ -30,6 +30,7 @@ describe('hints', () => {
       type: 'OfferMade',
       conversation_id: 'c1',
       agent: 'ana',
+      agents: ['ana'],
       at: '2026-01-01T00:00:00Z',
     });
   });
@@ -38,8 +39,15 @@ describe('hints', () => {
       type: 'AgentRona',
       conversation_id: null,
       agent: null,
+      agents: [],
       at: '',
     });
+  });
+  it('reads every agent a hint names', () => {
+    expect(
+      parseHint('{"type":"ConversationTransferred","agent":"ana","agents":["ana","bob",3]}')
+        ?.agents,
+    ).toEqual(['ana', 'bob']);
   });
   it.each(['not json', '[]', '{"no":"type"}', '42'])('ignores %s', (frame) =>
     expect(parseHint(frame)).toBeNull(),
@@ -104,6 +112,15 @@ describe('live connection', () => {
     expect(h.modes).toEqual(['connecting', 'live']);
     expect(h.resyncs()).toBe(1);
     expect(h.hints).toEqual(['MessageReceived']);
+  });
+  it('takes a Resync frame for a full resynchronisation', () => {
+    const h = harness();
+    h.conn.start();
+    const s = FakeSocket.all[0]!;
+    s.onopen!();
+    s.onmessage!({ data: '{"type":"Resync"}' });
+    expect(h.resyncs()).toBe(2);
+    expect(h.hints).toEqual([]);
   });
   it('falls back to polling, resyncs and reconnects with growing delays when upgrades fail', () => {
     const h = harness();

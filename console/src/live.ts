@@ -5,7 +5,10 @@
 export interface LiveHint {
   type: string;
   conversation_id: string | null;
+  /** The agent the event is about, if any. */
   agent: string | null;
+  /** Every agent the event names (offered, owner, guest, transfer target…). */
+  agents: string[];
   at: string;
 }
 
@@ -38,10 +41,17 @@ export function parseHint(data: unknown): LiveHint | null {
   const v = value as Record<string, unknown>;
   if (typeof v.type !== 'string') return null;
   const str = (x: unknown) => (typeof x === 'string' ? x : null);
+  const agent = str(v.agent);
+  const agents = Array.isArray(v.agents)
+    ? v.agents.filter((a): a is string => typeof a === 'string')
+    : agent
+      ? [agent]
+      : [];
   return {
     type: v.type,
     conversation_id: str(v.conversation_id),
-    agent: str(v.agent),
+    agent,
+    agents,
     at: typeof v.at === 'string' ? v.at : '',
   };
 }
@@ -130,7 +140,9 @@ export class LiveConnection {
     };
     socket.onmessage = (event: MessageEvent) => {
       const hint = parseHint(event.data);
-      if (hint) this.opts.onHint(hint);
+      // "Resync": the server dropped hints for this socket (it fell behind).
+      if (hint?.type === 'Resync') this.opts.onResync();
+      else if (hint) this.opts.onHint(hint);
     };
     socket.onerror = () => {
       // A close event follows; handled there.

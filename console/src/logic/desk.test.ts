@@ -80,6 +80,7 @@ describe('live hints', () => {
     type,
     conversation_id,
     agent: null,
+    agents: [],
     at: '',
   });
   it('refetch the open conversation only when it is named', () => {
@@ -96,7 +97,8 @@ describe('live hints', () => {
   });
   it('refetch the agent when a hint names them', () => {
     expect(
-      refetchFor({ ...hint('ConversationTransferred', 'c'), agent: 'ana' }, null, 'ana').me,
+      refetchFor({ ...hint('ConversationTransferred', 'c'), agents: ['bob', 'ana'] }, null, 'ana')
+        .me,
     ).toBe(true);
     expect(refetchFor({ ...hint('MessageReceived', 'c'), agent: 'bob' }, null, 'ana').me).toBe(
       false,

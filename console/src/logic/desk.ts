@@ -83,7 +83,7 @@ export function refetchFor(
 ): { lists: boolean; open: boolean; me: boolean } {
   const aboutOpen =
     openId !== null && (hint.conversation_id === null || hint.conversation_id === openId);
-  const aboutMe = hint.agent === me || /^(Agent|Offer)/.test(hint.type);
+  const aboutMe = hint.agents.includes(me) || hint.agent === me || /^(Agent|Offer)/.test(hint.type);
   return { lists: true, open: aboutOpen, me: aboutMe };
 }
 
