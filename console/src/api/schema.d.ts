@@ -71,7 +71,7 @@ export interface paths {
         };
         /**
          * The caller's lists
-         * @description `offered`: offered to the caller or a conference they are invited to; `unanswered`: queued in the caller's queues (every queue for supervisors and admins); `active`: active or in wrap-up with the caller, or owing the caller's wrap-up; `reopened`: reopened by the caller; `archive`: finished by the caller and not done, with `window_expires_at`, `can_reopen` and `can_push`.
+         * @description `offered`: offered to the caller or a conference they are invited to; `unanswered`: queued in the caller's queues (every queue for supervisors and admins); `active`: active or in wrap-up with the caller, or owing the caller's wrap-up; `reopened`: reopened by the caller; `archive`: finished by the caller and not done, with `window_expires_at`, `can_reopen` and `can_push`. Each conversation is in one view only. The live views (`offered`, `active`, `reopened`) read only the caller's live conversations, never their archive; `unanswered` and `archive` are read a page at a time (`archive` newest first). Views are read in the order given; duplicates are ignored; an unknown view is `400`.
          */
         get: operations["listConversations"];
         put?: never;
@@ -391,7 +391,7 @@ export interface paths {
         };
         /**
          * All conversations with a customer, optionally searched
-         * @description Not for bots (`403`). With `q`, only conversations whose transcript contains it (case-insensitive; notes are searched for supervisors and admins only).
+         * @description The customer's past conversations (newest first, a page at a time) that the caller may see: supervisors and admins every one, an agent those of their queues and those they took part in. With `q`, only those whose transcript contains it, case-insensitively, in the text the caller would see: masked where the channel masks, so digits of a masked card number never match. Internal notes are searched for supervisors and admins only.
          */
         get: operations["customerHistory"];
         put?: never;
@@ -414,6 +414,26 @@ export interface paths {
          * @description `403` for agents and bots. Without `status`, every live status.
          */
         get: operations["superviseConversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The directory
+         * @description Every directory entry, by id, a page at a time. Admin only.
+         */
+        get: operations["listAgents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -702,7 +722,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description an agent (the JWT `sub`) */
+        /** @description an agent: the JWT `sub` as the identity provider issues it (Cognito UUIDs, `auth0|…`, `google-oauth2|…`, Entra object ids, e-mail-like subjects): 1 to 128 printable characters without white space. Percent-encode it in a path (`auth0%7Cabc123`). */
         AgentId: string;
         QueueId: string;
         /** @description a customer's WhatsApp id */
@@ -727,7 +747,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "unauthenticated" | "forbidden" | "not_found" | "already_taken" | "session_active_elsewhere" | "window_closed" | "opted_out" | "push_already_sent" | "not_offered" | "invalid_state" | "too_large" | "method_not_allowed" | "unavailable" | "internal";
+                code: "invalid_request" | "unauthenticated" | "forbidden" | "not_in_directory" | "not_found" | "already_taken" | "session_active_elsewhere" | "window_closed" | "opted_out" | "push_already_sent" | "not_offered" | "invalid_state" | "too_large" | "method_not_allowed" | "unavailable" | "internal";
                 message: string;
                 /** @description with `already_taken` only: who owns the conversation */
                 owner?: components["schemas"]["AgentId"];
@@ -747,11 +767,11 @@ export interface components {
                 code?: "unauthenticated";
             };
         };
-        /** @description 403 */
+        /** @description 403: `forbidden` (the caller may not see or do this: decided before anything about the conversation's state is revealed, so an unknown conversation id is `403` too for callers who may not see every conversation), or `not_in_directory` (the token's subject has no directory entry and is not a bootstrap admin) */
         ErrorForbidden: components["schemas"]["Error"] & {
             error?: {
-                /** @constant */
-                code?: "forbidden";
+                /** @enum {unknown} */
+                code?: "forbidden" | "not_in_directory";
             };
         };
         /** @description 404 */
@@ -833,6 +853,7 @@ export interface components {
         };
         ConversationList: {
             items: components["schemas"]["Conversation"][];
+            next_cursor: components["schemas"]["NextCursor"];
         };
         /** @description by public `url` (outbound) or WhatsApp `media_id` (inbound) */
         Attachment: {
@@ -851,9 +872,9 @@ export interface components {
         Message: {
             id: components["schemas"]["Uuid"];
             direction: components["schemas"]["Direction"];
-            /** @description text, image, video, audio, document, sticker, button, interactive, template, or the WhatsApp type of an unsupported message */
+            /** @description text, image, video, audio, document, sticker, button, interactive, template, location, contacts, or the WhatsApp type of an unsupported message */
             type: string;
-            /** @description the words (masked when configured), a caption, or null */
+            /** @description the words, a caption, a location's name or a shared contact's name, or null; every customer-supplied field (text, caption, filename, location, contact cards, reply titles) is masked when the channel masks */
             text: string | null;
             attachment: components["schemas"]["Attachment"] | null;
             template: components["schemas"]["Template"] | null;
@@ -864,10 +885,21 @@ export interface components {
             /** @description delivery, for outbound messages */
             status: components["schemas"]["DeliveryStatus"] | null;
             wamid: string | null;
+            /** @description a shared place (type `location` only) */
+            location?: {
+                latitude: number;
+                longitude: number;
+                name?: string | null;
+                address?: string | null;
+                url?: string | null;
+            };
+            /** @description shared contact cards (type `contacts` only) */
+            contacts?: components["schemas"]["ContactCard"][];
         } & (unknown & unknown & unknown);
         /** @description oldest first */
         MessageList: {
             items: components["schemas"]["Message"][];
+            next_cursor: components["schemas"]["NextCursor"];
         };
         Agent: {
             id: components["schemas"]["AgentId"];
@@ -948,12 +980,13 @@ export interface components {
         AgentRequest: {
             name: string;
             /**
-             * @description bots authenticate with a role claim; they are not directory agents
+             * @description what the subject may do: the directory, not the token, decides. A `bot` runs `bot` conversations and hands them over
              * @enum {string}
              */
-            role: "agent" | "supervisor" | "admin";
+            role: "agent" | "supervisor" | "admin" | "bot";
             /** @description existing queues */
             queues: components["schemas"]["QueueId"][];
+            /** @description agents 1 to 100; supervisors, admins and bots may have 0 (never offered chats) */
             max_concurrent: number;
         };
         QueueRequest: {
@@ -1181,6 +1214,21 @@ export interface components {
                 [key: string]: unknown;
             })[];
         };
+        /** @description pass as `cursor` for the next page; `null` when the list is exhausted. Opaque: only a value this API gave is accepted (anything else is `400`). A page may hold fewer than `limit` items (even none) and still have a next one: lists are filtered after a bounded read */
+        NextCursor: string | null;
+        /** @description by id */
+        AgentList: {
+            items: components["schemas"]["Agent"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        ContactCard: {
+            name: string;
+            phones?: string[];
+            emails?: string[];
+            organization?: string;
+            addresses?: string[];
+            urls?: string[];
+        };
     };
     responses: {
         /** @description invalid request */
@@ -1201,7 +1249,7 @@ export interface components {
                 "application/json": components["schemas"]["ErrorUnauthenticated"];
             };
         };
-        /** @description not allowed for the caller (or an unknown role claim) */
+        /** @description not allowed for the caller, or the caller is not in the directory (`not_in_directory`) */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -1260,6 +1308,12 @@ export interface components {
         AnalyticsQueue: components["schemas"]["QueueId"];
         /** @description only this channel's figures (a WhatsApp Business phone number id); supervisors and admins only (agents: `403`), and not with `agent` or `queue` (`400`). A malformed id is `400`; an empty value is the same as none. */
         AnalyticsChannel: components["schemas"]["PhoneNumberId"];
+        /** @description items per page, 1 to 100 (default 50); anything else is `400` */
+        Limit: number;
+        /** @description `next_cursor` of the page before */
+        Cursor: string;
+        /** @description only conversations created (archive) or queued (supervision, unanswered) at this time or later; default 30 days ago. Not RFC 3339: `400` */
+        Since: string;
     };
     requestBodies: never;
     headers: never;
@@ -1441,6 +1495,12 @@ export interface operations {
             query?: {
                 /** @description one or more views, comma-separated; default `active` */
                 view?: ("offered" | "unanswered" | "active" | "reopened" | "archive")[];
+                /** @description items per page, 1 to 100 (default 50); anything else is `400` */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the page before */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description only conversations created (archive) or queued (supervision, unanswered) at this time or later; default 30 days ago. Not RFC 3339: `400` */
+                since?: components["parameters"]["Since"];
             };
             header?: never;
             path?: never;
@@ -1558,7 +1618,12 @@ export interface operations {
     };
     getTranscript: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 100 (default 50); anything else is `400` */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the page before */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path: {
                 /** @description a conversation id (a malformed one is `404`) */
@@ -2003,6 +2068,10 @@ export interface operations {
             query?: {
                 /** @description keyword */
                 q?: string;
+                /** @description items per page, 1 to 100 (default 50); anything else is `400` */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the page before */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path: {
@@ -2035,6 +2104,12 @@ export interface operations {
                 status?: components["schemas"]["ConversationStatus"][];
                 /** @description only conversations this agent owns or is linked to */
                 agent?: components["schemas"]["AgentId"];
+                /** @description items per page, 1 to 100 (default 50); anything else is `400` */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the page before */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description only conversations created (archive) or queued (supervision, unanswered) at this time or later; default 30 days ago. Not RFC 3339: `400` */
+                since?: components["parameters"]["Since"];
             };
             header?: never;
             path?: never;
@@ -2049,6 +2124,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConversationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAgents: {
+        parameters: {
+            query?: {
+                /** @description items per page, 1 to 100 (default 50); anything else is `400` */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the page before */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of the directory */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentList"];
                 };
             };
             400: components["responses"]["BadRequest"];

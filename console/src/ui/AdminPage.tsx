@@ -1,12 +1,12 @@
-import { useState, type FormEvent, type ReactNode } from 'react';
-import { ApiError } from '../api/client';
+import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { ApiError, ok, type Agent } from '../api/client';
 import { fieldForError } from '../logic/fieldErrors';
 import { useConsole } from './context';
 
 type Errors = Record<string, string>;
 
 /** Runs a save; a validation error goes to the field it names. */
-function useSave(fields: string[], hints: Record<string, RegExp>) {
+function useSave(fields: string[], hints: Record<string, RegExp>, onSaved?: () => void) {
   const [errors, setErrors] = useState<Errors>({});
   const [saved, setSaved] = useState<string | null>(null);
   const save = async (
@@ -25,6 +25,7 @@ function useSave(fields: string[], hints: Record<string, RegExp>) {
         return;
       }
       setSaved(`${what} saved.`);
+      onSaved?.();
     } catch (err) {
       setErrors({
         form: err instanceof ApiError || err instanceof Error ? err.message : String(err),
@@ -73,17 +74,21 @@ function Outcome({ errors, saved }: { errors: Errors; saved: string | null }) {
 
 const ID_HINT = /\bid\b|characters|may only|invalid/i;
 
-function AgentForm() {
+function AgentForm({ onSaved }: { onSaved: () => void }) {
   const { client } = useConsole();
   const [id, setId] = useState('');
   const [name, setName] = useState('');
   const [role, setRole] = useState<'agent' | 'supervisor' | 'admin'>('agent');
   const [queues, setQueues] = useState('default');
   const [max, setMax] = useState('2');
-  const { errors, saved, save } = useSave(['name', 'role', 'queues', 'max_concurrent', 'id'], {
-    queues: /no queue/i,
-    id: ID_HINT,
-  });
+  const { errors, saved, save } = useSave(
+    ['name', 'role', 'queues', 'max_concurrent', 'id'],
+    {
+      queues: /no queue/i,
+      id: ID_HINT,
+    },
+    onSaved,
+  );
   const submit = (e: FormEvent) => {
     e.preventDefault();
     void save(
@@ -280,13 +285,81 @@ function ReasonsForm() {
   );
 }
 
+function Directory({ version }: { version: number }) {
+  const { client } = useConsole();
+  const [agents, setAgents] = useState<Agent[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(
+    async (from: string | null) => {
+      try {
+        const page = await ok(
+          client.GET('/admin/agents', {
+            params: { query: { limit: 100, ...(from ? { cursor: from } : {}) } },
+          }),
+        );
+        setAgents((before) => (from ? [...before, ...page.items] : page.items));
+        setCursor(page.next_cursor);
+        setError(null);
+      } catch (e) {
+        setError(e instanceof Error ? e.message : String(e));
+      }
+    },
+    [client],
+  );
+  useEffect(() => {
+    void load(null);
+  }, [load, version]);
+  return (
+    <section aria-labelledby="directory-title">
+      <h2 id="directory-title">Directory</h2>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <table className="grid">
+        <thead>
+          <tr>
+            <th scope="col">Id</th>
+            <th scope="col">Name</th>
+            <th scope="col">Role</th>
+            <th scope="col">Queues</th>
+            <th scope="col">Max concurrent</th>
+            <th scope="col">State</th>
+          </tr>
+        </thead>
+        <tbody>
+          {agents.map((a) => (
+            <tr key={a.id}>
+              <td>{a.id}</td>
+              <td>{a.name}</td>
+              <td>{a.role}</td>
+              <td>{a.queues.join(', ')}</td>
+              <td>{a.max_concurrent}</td>
+              <td>{a.state.replace('_', ' ')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {cursor && (
+        <button type="button" onClick={() => void load(cursor)}>
+          More agents
+        </button>
+      )}
+    </section>
+  );
+}
+
 export function AdminPage() {
+  const [version, setVersion] = useState(0);
   return (
     <div className="admin">
       <h1>Admin</h1>
+      <Directory version={version} />
       <p className="muted">Saving replaces the item with the same id.</p>
       <div className="admin-grid">
-        <AgentForm />
+        <AgentForm onSaved={() => setVersion((v) => v + 1)} />
         <QueueForm />
         <ChannelForm />
         <ReasonsForm />

@@ -24,7 +24,9 @@ export function SupervisePage({ live }: { live: LiveFeed }) {
 
   const load = useCallback(async () => {
     try {
-      const query: { status?: ConversationStatus[]; agent?: string } = {};
+      const query: { status?: ConversationStatus[]; agent?: string; limit: number } = {
+        limit: 100,
+      };
       if (status) query.status = [status];
       if (agent.trim()) query.agent = agent.trim();
       const list = await ok(client.GET('/supervise/conversations', { params: { query } }));

@@ -31,9 +31,9 @@ export function useDesk(
       coalesce(async () => {
         const results = await Promise.all(
           VIEWS.map((view) =>
-            ok(client.GET('/conversations', { params: { query: { view: [view] } } })).then(
-              (list) => [view, list.items] as const,
-            ),
+            ok(
+              client.GET('/conversations', { params: { query: { view: [view], limit: 100 } } }),
+            ).then((list) => [view, list.items] as const),
           ),
         );
         dispatch({ type: 'lists', lists: Object.fromEntries(results), at: serverClock.now() });
