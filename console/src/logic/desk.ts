@@ -98,7 +98,7 @@ export function currentOffer(state: DeskState): Conversation | null {
 export function deliveryTicks(status: Message['status']): { symbol: string; label: string } | null {
   switch (status) {
     case 'pending':
-      return { symbol: '🕓', label: 'Pending' };
+      return { symbol: '○', label: 'Pending' };
     case 'sent':
       return { symbol: '✓', label: 'Sent' };
     case 'delivered':

@@ -81,17 +81,14 @@ export function Shell({ onSignOut }: { onSignOut: () => void }) {
             type="button"
             onClick={() => void askForNotifications().finally(() => setAskNotify(false))}
           >
-            Notify me of offers
+            Notify me
           </button>
         )}
         <span className={`live live-${live.mode}`} title="Live updates">
           {live.mode === 'live' ? 'Live' : live.mode === 'polling' ? 'Polling' : 'Connecting'}
         </span>
-        <span className="who">
-          {me.name}{' '}
-          <small>
-            ({me.id}, {me.role})
-          </small>
+        <span className="who" title={`Signed in as ${me.id}`}>
+          {me.name} <small>{me.role}</small>
         </span>
         <button type="button" onClick={onSignOut}>
           Sign out
