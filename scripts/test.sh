@@ -184,7 +184,22 @@ main() {
     else
         log "skipping the schemathesis contract test (extra arguments given, or WADESK_SCHEMATHESIS=0; WADESK_SCHEMATHESIS=1 runs it)"
     fi
+
+    # --- agent console (issue 16): lint, API types, Vitest, build + dist check
+    # and Playwright in Chromium against the runner binary just built
+    # (scripts/console-test.sh). Run when no extra arguments were given, or
+    # whenever WADESK_CONSOLE_TESTS=1 (=0 skips it). Its closing line
+    # "console: N passed, N failed" joins the summary as a "test result:" line.
+    local console_rc=0
+    if [[ "${WADESK_CONSOLE_TESTS:-$(($# == 0 ? 1 : 0))}" == 1 ]]; then
+        log "agent console (scripts/console-test.sh)"
+        bash "$ROOT/scripts/console-test.sh" 2>&1 | tee "$ROOT/target/console-test.log" || console_rc=$?
+        sed -n 's/^console: \([0-9]*\) passed, \([0-9]*\) failed$/test result: console. \1 passed; \2 failed; 0 ignored/p' \
+            "$ROOT/target/console-test.log" >>"$out"
+    fi
+    # ---
     summarize "$out" "$ROOT/target/template-checks.log"
+    return "$console_rc"
 }
 
 summarize() {
