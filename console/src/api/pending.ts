@@ -11,18 +11,22 @@ export interface PendingApi {
 
 /**
  * The configured wrap-up reasons, for the "Wrap up" dialog: `GET /wrap-up-reasons`
- * → `{"reasons": [...]}`. Null when the API does not serve the route yet.
+ * (or `GET /admin/wrap-up-reasons`, where the caller may read it) →
+ * `{"reasons": [...]}`. Null when the API serves neither to this caller.
  */
 export async function wrapUpReasons(api: PendingApi): Promise<string[] | null> {
   const token = await api.token();
-  const response = await fetch(`${api.baseUrl}/wrap-up-reasons`, {
-    headers: token ? { Authorization: `Bearer ${token}` } : {},
-  });
-  if (response.status === 404 || response.status === 405) return null;
-  const body: unknown = await response.json().catch(() => undefined);
-  if (!response.ok) throw toApiError(response.status, body);
-  const reasons = (body as { reasons?: unknown }).reasons;
-  return Array.isArray(reasons) ? reasons.filter((r): r is string => typeof r === 'string') : null;
+  for (const path of ['/wrap-up-reasons', '/admin/wrap-up-reasons']) {
+    const response = await fetch(`${api.baseUrl}${path}`, {
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+    });
+    if ([403, 404, 405].includes(response.status)) continue;
+    const body: unknown = await response.json().catch(() => undefined);
+    if (!response.ok) throw toApiError(response.status, body);
+    const reasons = (body as { reasons?: unknown }).reasons;
+    if (Array.isArray(reasons)) return reasons.filter((r): r is string => typeof r === 'string');
+  }
+  return null;
 }
 
 export interface UploadTarget {
