@@ -129,6 +129,20 @@ function MessageItem({ m }: { m: Message }) {
         </span>
       )}
       {m.text !== null && <span className="msg-text">{m.text}</span>}
+      {m.location && (
+        <span className="msg-location">
+          📍 {[m.location.name, m.location.address].filter(Boolean).join(', ') || 'Location'} (
+          {m.location.latitude.toFixed(5)}, {m.location.longitude.toFixed(5)})
+        </span>
+      )}
+      {m.contacts?.map((card, i) => (
+        <span key={i} className="msg-contact">
+          👤 {card.name}
+          {card.organization ? ` · ${card.organization}` : ''}
+          {card.phones?.length ? ` · ${card.phones.join(', ')}` : ''}
+          {card.emails?.length ? ` · ${card.emails.join(', ')}` : ''}
+        </span>
+      ))}
       <span className="msg-meta">
         <time dateTime={m.at}>{new Date(m.at).toLocaleTimeString()}</time>
         {ticks && (

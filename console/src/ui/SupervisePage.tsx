@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ok, type Conversation, type ConversationStatus, type Message } from '../api/client';
 import { useConsole } from './context';
+import { allPages } from '../api/pages';
 import type { LiveFeed } from './useLive';
 
 const STATUSES: ConversationStatus[] = [
@@ -33,10 +34,18 @@ export function SupervisePage({ live }: { live: LiveFeed }) {
       setItems(list.items);
       setError(null);
       if (openId) {
-        const m = await ok(
-          client.GET('/conversations/{id}/messages', { params: { path: { id: openId } } }),
+        setMessages(
+          await allPages((cursor) =>
+            ok(
+              client.GET('/conversations/{id}/messages', {
+                params: {
+                  path: { id: openId },
+                  query: { limit: 100, ...(cursor ? { cursor } : {}) },
+                },
+              }),
+            ),
+          ),
         );
-        setMessages(m.items);
       }
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
 import { coalesce } from '../logic/coalesce';
+import { allPages } from '../api/pages';
 import { ok, serverClock, type Client, type Conversation } from '../api/client';
 import { deskReducer, initialDesk, refetchFor, type DeskState, type ListView } from '../logic/desk';
 import type { LiveFeed } from './useLive';
@@ -47,16 +48,22 @@ export function useDesk(
         const id = openRef.current;
         if (!id) return;
         const params = { params: { path: { id } } };
-        const [c, m] = await Promise.all([
+        const [c, messages] = await Promise.all([
           client.GET('/conversations/{id}', params),
-          client.GET('/conversations/{id}/messages', params),
+          allPages((cursor) =>
+            ok(
+              client.GET('/conversations/{id}/messages', {
+                params: { path: { id }, query: { limit: 100, ...(cursor ? { cursor } : {}) } },
+              }),
+            ),
+          ).catch(() => null),
         ]);
         if (c.response.status === 403 || c.response.status === 404) {
           dispatch({ type: 'gone', id });
           return;
         }
         if (c.data) dispatch({ type: 'conversation', conversation: c.data });
-        if (m.data) dispatch({ type: 'messages', id, messages: m.data.items });
+        if (messages) dispatch({ type: 'messages', id, messages });
       }),
     [client],
   );
