@@ -1,11 +1,11 @@
 // One customer's chat through the console, step by step: each test names the
 // rule it checks and builds on the one before (a failure skips the rest).
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import {
   advanceClock,
   api,
   customerWrites,
+  expectNoSeriousAxeViolations,
   makeTeam,
   outbox,
   phone,
@@ -21,16 +21,6 @@ let page: Page;
 let team: Team;
 const customer = { from: phone(), name: 'Lucía Pérez' };
 
-async function expectNoSeriousAxeViolations(p: Page) {
-  const result = await new AxeBuilder({ page: p }).analyze();
-  const serious = result.violations.filter(
-    (v) => v.impact === 'serious' || v.impact === 'critical',
-  );
-  expect(
-    serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`),
-  ).toEqual([]);
-}
-
 test.beforeAll(async ({ browser, request }) => {
   team = await makeTeam(request);
   // AxeBuilder wants a page of a context made with newContext().
@@ -42,6 +32,9 @@ test.afterAll(async () => {
 });
 
 test('an agent signs in with their agent id', async () => {
+  await page.goto('/console/');
+  await expect(page.getByLabel('Agent id')).toBeVisible();
+  await expectNoSeriousAxeViolations(page);
   await signIn(page, team.agent);
   await expect(page.getByText('Ana Agent')).toBeVisible();
   await expect(page.getByLabel('Status')).toHaveValue('not_ready');
@@ -165,7 +158,7 @@ test('a supervisor sees the reopened chat and adds a note that never reaches the
   browser,
   request,
 }) => {
-  const sup = await browser.newPage();
+  const sup = await (await browser.newContext()).newPage();
   await signIn(sup, team.supervisor);
   await sup.getByRole('link', { name: 'Supervise' }).click();
   await sup.getByLabel('Filter by status').selectOption('reopened');
@@ -180,17 +173,18 @@ test('a supervisor sees the reopened chat and adds a note that never reaches the
   await sup.getByLabel('Internal note').fill(note);
   await sup.getByRole('button', { name: 'Add note' }).click();
   await expect(sup.getByRole('log', { name: 'Transcript' })).toContainText(note);
+  await expectNoSeriousAxeViolations(sup);
   // The agent sees it live in the conversation; the customer never does.
   await page.getByRole('button', { name: customer.name }).click();
   await expect(page.getByRole('log', { name: 'Transcript' })).toContainText(note, {
     timeout: 3_000,
   });
   expect((await outbox(request)).some((m) => (m.text ?? '').includes(note))).toBe(false);
-  await sup.close();
+  await sup.context().close();
 });
 
 test('the dashboard shows the finished chat', async ({ browser }) => {
-  const sup = await browser.newPage();
+  const sup = await (await browser.newContext()).newPage();
   await signIn(sup, team.supervisor);
   await sup.getByRole('link', { name: 'Dashboard' }).click();
   await sup.getByLabel('Agent', { exact: true }).fill(team.agent);
@@ -200,8 +194,9 @@ test('the dashboard shows the finished chat', async ({ browser }) => {
     .poll(async () => (await finished.allTextContents()).reduce((n, t) => n + (Number(t) || 0), 0))
     .toBe(1);
   await expect(sup.locator('.chart canvas').first()).toBeVisible();
+  await expectNoSeriousAxeViolations(sup);
   await sup.getByText('Figures as a table').click();
   await sup.evaluate(() => window.scrollTo(0, 0));
   await sup.screenshot({ path: `${SCREENSHOTS}dashboard.png`, fullPage: false });
-  await sup.close();
+  await sup.context().close();
 });

@@ -1,6 +1,13 @@
 // Smaller behaviours, one test each, each on its own team.
 import { expect, test } from '@playwright/test';
-import { advanceClock, customerWrites, makeTeam, phone, signIn } from './stack';
+import {
+  advanceClock,
+  customerWrites,
+  expectNoSeriousAxeViolations,
+  makeTeam,
+  phone,
+  signIn,
+} from './stack';
 
 test('an offer left to time out puts the agent in RONA, and the agent clears it', async ({
   page,
@@ -68,4 +75,5 @@ test('admin pages show the API validation error at the field', async ({ page, re
   await form.getByLabel('Max concurrent chats').fill('2');
   await form.getByRole('button', { name: 'Save agent' }).click();
   await expect(form.getByRole('status')).toHaveText('Agent newbie saved.');
+  await expectNoSeriousAxeViolations(page);
 });

@@ -1,6 +1,7 @@
 // Drives the local runner the way tools do: its local-only routes and the
 // admin API as the bootstrap admin. Each test file makes its own queue,
 // channel and agents, so files do not see each other's customers.
+import AxeBuilder from '@axe-core/playwright';
 import { expect, type APIRequestContext, type Page } from '@playwright/test';
 
 export const BOOTSTRAP_ADMIN = process.env.WADESK_BOOTSTRAP_ADMIN ?? 'admin';
@@ -118,3 +119,14 @@ export async function signIn(page: Page, agentId: string) {
 }
 
 export const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
+
+/** axe-core finds no serious or critical violation on the page as it is now. */
+export async function expectNoSeriousAxeViolations(page: Page) {
+  const result = await new AxeBuilder({ page }).analyze();
+  const serious = result.violations.filter(
+    (v) => v.impact === 'serious' || v.impact === 'critical',
+  );
+  expect(
+    serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`),
+  ).toEqual([]);
+}
