@@ -77,3 +77,18 @@ test('admin pages show the API validation error at the field', async ({ page, re
   await expect(form.getByRole('status')).toHaveText('Agent newbie saved.');
   await expectNoSeriousAxeViolations(page);
 });
+
+test('the transcript shows card numbers as the API masks them', async ({ page, request }) => {
+  const team = await makeTeam(request); // its channel masks sensitive data
+  await signIn(page, team.agent);
+  await page.getByLabel('Status').selectOption({ label: 'Available' });
+  await expect(page.getByLabel('Status')).toHaveValue('available');
+  await customerWrites(request, team, phone(), 'Marta', 'My card is 4111 1111 1111 1111');
+  await page
+    .getByRole('dialog', { name: 'Incoming chat' })
+    .getByRole('button', { name: 'Accept' })
+    .click();
+  const transcript = page.getByRole('log', { name: 'Transcript' });
+  await expect(transcript).toContainText('My card is');
+  await expect(transcript).not.toContainText('4111 1111 1111 1111');
+});
