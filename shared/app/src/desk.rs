@@ -41,22 +41,6 @@ fn contention() -> DeskFailure {
     })
 }
 
-async fn load_agents<S: DeskStore>(
-    store: &S,
-    ids: impl IntoIterator<Item = AgentId>,
-) -> Result<BTreeMap<AgentId, Agent>, StoreError> {
-    let mut agents = BTreeMap::new();
-    for id in ids {
-        if agents.contains_key(&id) {
-            continue;
-        }
-        if let Some(agent) = store.get_agent(&id).await? {
-            agents.insert(id, agent);
-        }
-    }
-    Ok(agents)
-}
-
 /// What a desk decision is made on: the conversation as stored now, its
 /// customer, and the agents it involves.
 struct Snapshot {
@@ -83,7 +67,6 @@ impl Snapshot {
             .unwrap_or(DeskError::NotFound)
             .into());
         };
-        let customer = store.get_customer(&conversation.customer).await?;
         // Collected before awaiting: an iterator with a closure over `&str`
         // held across an await trips rustc's `Send` proof.
         let mut ids: Vec<AgentId> = conversation
@@ -93,7 +76,12 @@ impl Snapshot {
             .collect();
         ids.extend(involved.iter().cloned());
         ids.extend(actor.map(|a| a.id.clone()));
-        let agents = load_agents(store, ids).await?;
+        // The customer and every agent in one round trip: a snapshot is two.
+        let (customer, found) = store
+            .get_customer_and_agents(&conversation.customer, &ids)
+            .await?;
+        let agents: BTreeMap<AgentId, Agent> =
+            found.into_iter().map(|a| (a.id.clone(), a)).collect();
         if let Some(actor) = actor {
             may_access(Some(&conversation), actor, agents.get(&actor.id))?;
         }

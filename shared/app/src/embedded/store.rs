@@ -326,6 +326,19 @@ impl DeskStore for EmbeddedStore {
         Ok(lock(&self.state).agents.get(id).cloned())
     }
 
+    async fn get_customer_and_agents(
+        &self,
+        customer: &CustomerKey,
+        agents: &[AgentId],
+    ) -> Result<(Option<Customer>, Vec<Agent>), StoreError> {
+        let state = lock(&self.state);
+        let found = agents
+            .iter()
+            .filter_map(|id| state.agents.get(id).cloned())
+            .collect();
+        Ok((state.customers.get(customer).cloned(), found))
+    }
+
     async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
         let mut agents: Vec<_> = lock(&self.state).agents.values().cloned().collect();
         agents.sort_by(|a, b| a.id.cmp(&b.id));

@@ -1,8 +1,8 @@
 use std::future::Future;
 
 use wadesk_domain::{
-    Agent, AgentChange, AgentId, Conversation, ConversationStatus, CustomerKey, DeskDecision,
-    Message, Queue, QueueId, Timestamp, WaId,
+    Agent, AgentChange, AgentId, Conversation, ConversationStatus, Customer, CustomerKey,
+    DeskDecision, Message, Queue, QueueId, Timestamp, WaId,
 };
 
 use crate::{CommitError, ConversationStore, Page, PageRequest, StoreError};
@@ -14,6 +14,15 @@ pub trait DeskStore: ConversationStore {
         &self,
         id: &AgentId,
     ) -> impl Future<Output = Result<Option<Agent>, StoreError>> + Send;
+
+    /// A customer and some agents, read together: what a desk decision needs
+    /// besides its conversation, in one round trip. Agents not found are
+    /// left out.
+    fn get_customer_and_agents(
+        &self,
+        customer: &CustomerKey,
+        agents: &[AgentId],
+    ) -> impl Future<Output = Result<(Option<Customer>, Vec<Agent>), StoreError>> + Send;
 
     fn list_agents(&self) -> impl Future<Output = Result<Vec<Agent>, StoreError>> + Send;
 

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update}
 use serde::{Deserialize, Serialize};
 use wadesk_app::{CommitError, DeskStore, Page, PageRequest, StoreError};
 use wadesk_domain::{
-    Agent, AgentChange, AgentId, Conversation, ConversationId, ConversationStatus, CustomerKey,
-    DeskDecision, Message, Queue, QueueId, Timestamp, WaId,
+    Agent, AgentChange, AgentId, Conversation, ConversationId, ConversationStatus, Customer,
+    CustomerKey, DeskDecision, Message, Queue, QueueId, Timestamp, WaId,
 };
 
 use super::error::{commit_error, store_error};
@@ -219,6 +219,35 @@ impl DeskStore for DynamoStore {
             .await?
             .map(|item| from_item(op, item))
             .transpose()
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn get_customer_and_agents(
+        &self,
+        customer: &CustomerKey,
+        agents: &[AgentId],
+    ) -> Result<(Option<Customer>, Vec<Agent>), StoreError> {
+        let op = "get_customer_and_agents";
+        let customer_pk = keys::customer_pk(customer);
+        let mut wanted = vec![keys::key(customer_pk.clone(), keys::CUSTOMER_SK)];
+        let mut seen = std::collections::BTreeSet::new();
+        for agent in agents {
+            if seen.insert(agent) {
+                wanted.push(keys::key(keys::agent_pk(agent), keys::AGENT_SK));
+            }
+        }
+        let mut found_customer = None;
+        let mut found_agents = Vec::new();
+        for chunk in wanted.chunks(BATCH_GET_MAX) {
+            for item in self.batch_get(op, chunk.to_vec()).await? {
+                if string(&item, keys::PK).as_deref() == Some(customer_pk.as_str()) {
+                    found_customer = Some(from_item::<Customer>(op, item)?);
+                } else {
+                    found_agents.push(from_item::<Agent>(op, item)?);
+                }
+            }
+        }
+        Ok((found_customer, found_agents))
     }
 
     #[tracing::instrument(skip_all, err)]
