@@ -92,3 +92,17 @@ test('the transcript shows card numbers as the API masks them', async ({ page, r
   await expect(transcript).toContainText('My card is');
   await expect(transcript).not.toContainText('4111 1111 1111 1111');
 });
+
+test('an agent not ready takes a waiting chat from the Unanswered tab', async ({
+  page,
+  request,
+}) => {
+  const team = await makeTeam(request);
+  await signIn(page, team.agent);
+  await customerWrites(request, team, phone(), 'Nora', 'Is anyone there?');
+  await page.getByRole('tab', { name: 'Unanswered' }).click();
+  await page.getByRole('button', { name: 'Take Nora' }).click();
+  await expect(page.getByRole('log', { name: 'Transcript' })).toContainText('Is anyone there?');
+  await page.getByRole('tab', { name: 'Active' }).click();
+  await expect(page.getByRole('button', { name: 'Nora' })).toBeVisible();
+});
