@@ -111,6 +111,19 @@ impl Desk {
         answer
     }
 
+    /// `POST /conversations/{id}/{action}` as `token`, expecting `status`.
+    pub async fn post(
+        &self,
+        id: &str,
+        action: &str,
+        token: &str,
+        body: Value,
+        status: u16,
+    ) -> Value {
+        let path = format!("/conversations/{id}/{action}");
+        self.expect(Method::POST, &path, token, body, status).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
         self.app.call(Method::GET, path, Some(token), None).await
     }

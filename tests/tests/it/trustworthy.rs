@@ -18,38 +18,18 @@ impl Desk {
     async fn finished_by_ana(&self, from: &str, text: &str) -> String {
         let ana = self.token("ana");
         let id = self.customer_writes(from, text).await;
-        self.expect(
-            Method::POST,
-            &format!("/conversations/{id}/take"),
-            &ana,
-            json!({}),
-            200,
-        )
-        .await;
-        self.expect(
-            Method::POST,
-            &format!("/conversations/{id}/messages"),
+        self.post(&id, "take", &ana, json!({}), 200).await;
+        self.post(
+            &id,
+            "messages",
             &ana,
             json!({"text": "Hello, how can I help?"}),
             201,
         )
         .await;
-        self.expect(
-            Method::POST,
-            &format!("/conversations/{id}/end"),
-            &ana,
-            json!({}),
-            200,
-        )
-        .await;
+        self.post(&id, "end", &ana, json!({}), 200).await;
         let done = self
-            .expect(
-                Method::POST,
-                &format!("/conversations/{id}/wrap-up"),
-                &ana,
-                json!({"reason": "Resolved"}),
-                200,
-            )
+            .post(&id, "wrap-up", &ana, json!({"reason": "Resolved"}), 200)
             .await;
         assert_eq!(done["status"], "finished");
         id
@@ -81,23 +61,10 @@ async fn a_reopening_agent_follows_up_at_once_and_a_message_to_a_finished_chat_r
 
     // Reopen, then two follow-ups without waiting for the customer.
     let id = desk.finished_by_ana("34611000101", "hello").await;
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/reopen"),
-        &ana,
-        json!({}),
-        200,
-    )
-    .await;
+    desk.post(&id, "reopen", &ana, json!({}), 200).await;
     for text in ["We found your order", "It ships tomorrow"] {
         let sent = desk
-            .expect(
-                Method::POST,
-                &format!("/conversations/{id}/messages"),
-                &ana,
-                json!({"text": text}),
-                201,
-            )
+            .post(&id, "messages", &ana, json!({"text": text}), 201)
             .await;
         assert_eq!(sent["direction"], "outbound");
     }
@@ -112,9 +79,9 @@ async fn a_reopening_agent_follows_up_at_once_and_a_message_to_a_finished_chat_r
     );
     // Only the reopening agent: bob (same queue) is told it is taken.
     let taken = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/messages"),
+        .post(
+            &id,
+            "messages",
             &desk.token("bob"),
             json!({"text": "me too"}),
             409,
@@ -126,9 +93,9 @@ async fn a_reopening_agent_follows_up_at_once_and_a_message_to_a_finished_chat_r
     // message, then the agent's, in one 2xx answer.
     let other = desk.finished_by_ana("34611000102", "hi").await;
     let sent = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{other}/messages"),
+        .post(
+            &other,
+            "messages",
             &ana,
             json!({"text": "One more thing"}),
             201,
@@ -152,18 +119,11 @@ async fn a_reopening_agent_follows_up_at_once_and_a_message_to_a_finished_chat_r
     desk.app
         .post_json("/_local/clock/advance", json!({"seconds": 86_401}))
         .await;
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{pushed}/push"),
-        &ana,
-        json!({}),
-        200,
-    )
-    .await;
+    desk.post(&pushed, "push", &ana, json!({}), 200).await;
     let closed = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{pushed}/messages"),
+        .post(
+            &pushed,
+            "messages",
             &ana,
             json!({"text": "Are you there?"}),
             409,
@@ -178,14 +138,8 @@ async fn a_caller_who_may_not_gets_403_before_anything_about_the_state() {
     let cid = desk.token("cid"); // billing; the conversations are sales'
     let unanswered = desk.customer_writes("34611000201", "queued").await;
     let active = desk.customer_writes("34611000202", "talking").await;
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{active}/take"),
-        &desk.token("ana"),
-        json!({}),
-        200,
-    )
-    .await;
+    desk.post(&active, "take", &desk.token("ana"), json!({}), 200)
+        .await;
     let finished = desk.finished_by_ana("34611000203", "done").await;
     let unknown = "0190f0a0-0000-7000-8000-000000000000".to_owned();
     let actions: [(&str, Value); 16] = [
@@ -374,19 +328,11 @@ async fn subjects_as_identity_providers_issue_them_work_end_to_end() {
             id.as_str(),
             "{subject}: {offered}"
         );
-        let accepted = desk
-            .expect(
-                Method::POST,
-                &format!("/conversations/{id}/accept"),
-                &token,
-                json!({}),
-                200,
-            )
-            .await;
+        let accepted = desk.post(&id, "accept", &token, json!({}), 200).await;
         assert_eq!(accepted["owner"], subject);
-        desk.expect(
-            Method::POST,
-            &format!("/conversations/{id}/messages"),
+        desk.post(
+            &id,
+            "messages",
             &token,
             json!({"text": "¿En qué puedo ayudarle?"}),
             201,
@@ -548,14 +494,7 @@ async fn every_customer_supplied_field_is_masked_for_agents() {
         .await;
     let id = queued["items"][0]["id"].as_str().unwrap().to_owned();
     let ana = desk.token("ana");
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/take"),
-        &ana,
-        json!({}),
-        200,
-    )
-    .await;
+    desk.post(&id, "take", &ana, json!({}), 200).await;
     let (status, transcript) = desk
         .get(&format!("/conversations/{id}/messages"), &ana)
         .await;
