@@ -106,3 +106,23 @@ test('an agent not ready takes a waiting chat from the Unanswered tab', async ({
   await page.getByRole('tab', { name: 'Active' }).click();
   await expect(page.getByRole('button', { name: 'Nora' })).toBeVisible();
 });
+
+test('without a live socket the console polls, and an offer still shows within 2 s', async ({
+  page,
+  request,
+}) => {
+  await page.route('**/console/config.json', (route) =>
+    route.fulfill({
+      json: { api_base_url: '', live_url: '/no-live-here', auth: { mode: 'local' } },
+    }),
+  );
+  const team = await makeTeam(request);
+  await signIn(page, team.agent);
+  await expect(page.getByText('Polling')).toBeVisible({ timeout: 3_000 });
+  await page.getByLabel('Status').selectOption({ label: 'Available' });
+  await expect(page.getByLabel('Status')).toHaveValue('available');
+  await customerWrites(request, team, phone(), 'Olga', 'Hello?');
+  await expect(page.getByRole('dialog', { name: 'Incoming chat' })).toContainText('Olga', {
+    timeout: 2_000,
+  });
+});
