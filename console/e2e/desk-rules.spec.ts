@@ -126,3 +126,26 @@ test('without a live socket the console polls, and an offer still shows within 2
     timeout: 2_000,
   });
 });
+
+test('a dropped live socket resynchronises over HTTP and reconnects', async ({ page, request }) => {
+  const sockets: { close: () => Promise<void> }[] = [];
+  await page.routeWebSocket(/\/live\?token=/, (ws) => {
+    ws.connectToServer();
+    sockets.push(ws);
+  });
+  const team = await makeTeam(request);
+  await signIn(page, team.agent);
+  await expect(page.getByText('Live', { exact: true })).toBeVisible({ timeout: 3_000 });
+  await page.getByLabel('Status').selectOption({ label: 'Available' });
+  await expect(page.getByLabel('Status')).toHaveValue('available');
+  await sockets.at(-1)!.close();
+  await expect(page.getByText('Polling')).toBeVisible();
+  // While it is down, what happens still shows (HTTP resync and polling).
+  await customerWrites(request, team, phone(), 'Pau', 'Hola');
+  await expect(page.getByRole('dialog', { name: 'Incoming chat' })).toContainText('Pau', {
+    timeout: 2_000,
+  });
+  // And the console reconnects by itself.
+  await expect(page.getByText('Live', { exact: true })).toBeVisible({ timeout: 5_000 });
+  expect(sockets.length).toBeGreaterThan(1);
+});
