@@ -1186,13 +1186,14 @@ async fn release_send_lease<S, E, T, C, W>(
                 return;
             }
         };
-        let Some(mut customer) = customer.filter(|c| c.send_lease_until.is_some()) else {
+        let Some(change) = customer.as_ref().and_then(Customer::release_send_lease) else {
             return;
         };
-        let expected = customer.version;
-        customer.send_lease_until = None;
-        customer.version += 1;
-        match app.store.save_customer(&customer, expected).await {
+        match app
+            .store
+            .save_customer(&change.customer, change.expected_version)
+            .await
+        {
             Ok(()) => return,
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
             Err(CommitError::Store(error)) => {

@@ -7,8 +7,8 @@
 //! so reopens and pushes already fail; this only does what follows.
 
 use wadesk_domain::{
-    Clock, CustomerKey, DeliveryStatus, Direction, DomainEvent, EventEnvelope, Message,
-    MessageContent, MessageId, OptOutConfirmation, Wamid,
+    Clock, CustomerChange, CustomerKey, DeliveryStatus, Direction, DomainEvent, EventEnvelope,
+    Message, MessageContent, MessageId, Wamid,
 };
 
 use crate::desk::{end_for_opt_out, DeskFailure};
@@ -103,24 +103,17 @@ where
     W: WhatsAppClient,
 {
     for attempt in 0..MAX_ATTEMPTS {
-        let Some(mut customer) = app.store.get_customer(key).await? else {
+        let Some(stored) = app.store.get_customer(key).await? else {
             return Ok(Claim::Taken);
         };
-        if customer
-            .opt_out
-            .confirmation
-            .as_ref()
-            .is_some_and(|c| c.stop_wamid == *wamid)
-        {
+        let Some(CustomerChange {
+            customer,
+            expected_version,
+        }) = stored.claim_confirmation(wamid)
+        else {
             return Ok(Claim::Taken);
-        }
-        let expected = customer.version;
-        customer.version += 1;
-        customer.opt_out.confirmation = Some(OptOutConfirmation {
-            stop_wamid: wamid.clone(),
-            sent: false,
-        });
-        match app.store.save_customer(&customer, expected).await {
+        };
+        match app.store.save_customer(&customer, expected_version).await {
             Ok(()) => return Ok(Claim::Claimed),
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
             Err(CommitError::Store(error)) => {
@@ -152,7 +145,7 @@ where
     W: WhatsAppClient,
 {
     for attempt in 0..MAX_ATTEMPTS {
-        let mut customer = match app.store.get_customer(key).await {
+        let stored = match app.store.get_customer(key).await {
             Ok(Some(customer)) => customer,
             Ok(None) => return,
             Err(error) => {
@@ -160,18 +153,14 @@ where
                 return;
             }
         };
-        let unsent_claim = customer
-            .opt_out
-            .confirmation
-            .as_ref()
-            .is_some_and(|c| c.stop_wamid == *wamid && !c.sent);
-        if !unsent_claim {
+        let Some(change) = stored.release_confirmation(wamid) else {
             return;
-        }
-        let expected = customer.version;
-        customer.version += 1;
-        customer.opt_out.confirmation = None;
-        match app.store.save_customer(&customer, expected).await {
+        };
+        match app
+            .store
+            .save_customer(&change.customer, change.expected_version)
+            .await
+        {
             Ok(()) => return,
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
             Err(CommitError::Store(error)) => {
@@ -197,16 +186,15 @@ where
     W: WhatsAppClient,
 {
     for attempt in 0..MAX_ATTEMPTS {
-        let Some(mut customer) = app.store.get_customer(key).await? else {
+        let Some(stored) = app.store.get_customer(key).await? else {
             return Ok(());
         };
-        let expected = customer.version;
-        customer.version += 1;
-        customer.opt_out.confirmation = Some(OptOutConfirmation {
-            stop_wamid: wamid.clone(),
-            sent: true,
-        });
-        match app.store.save_customer(&customer, expected).await {
+        let change = stored.confirmation_sent(wamid);
+        match app
+            .store
+            .save_customer(&change.customer, change.expected_version)
+            .await
+        {
             Ok(()) => return Ok(()),
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
             Err(CommitError::Store(error)) if attempt + 1 < MARK_ATTEMPTS => {

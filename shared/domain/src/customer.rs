@@ -131,12 +131,120 @@ impl Customer {
     pub fn window_expires_at(&self) -> Option<Timestamp> {
         self.window.map(|w| w.expires_at)
     }
+
+    /// This customer changed by `change`, with the version bumped: to be
+    /// written only if the stored one still has `expected_version`.
+    fn changed(&self, change: impl FnOnce(&mut Self)) -> CustomerChange {
+        let mut next = self.clone();
+        change(&mut next);
+        next.version = self.version + 1;
+        CustomerChange {
+            customer: next,
+            expected_version: self.version,
+        }
+    }
+
+    /// Claims the confirmation of the `#STOP` `stop`: the claim means "being
+    /// sent or sent", so the customer is told at most once. `None` when it is
+    /// claimed already (a redelivery sends nothing).
+    pub fn claim_confirmation(&self, stop: &crate::Wamid) -> Option<CustomerChange> {
+        let claimed = self
+            .opt_out
+            .confirmation
+            .as_ref()
+            .is_some_and(|c| c.stop_wamid == *stop);
+        (!claimed).then(|| {
+            self.changed(|c| {
+                c.opt_out.confirmation = Some(OptOutConfirmation {
+                    stop_wamid: stop.clone(),
+                    sent: false,
+                });
+            })
+        })
+    }
+
+    /// Gives back the claim of `stop` after a send known to have failed, so the
+    /// redelivery sends. `None` when it is not an unsent claim of that `#STOP`.
+    pub fn release_confirmation(&self, stop: &crate::Wamid) -> Option<CustomerChange> {
+        let unsent_claim = self
+            .opt_out
+            .confirmation
+            .as_ref()
+            .is_some_and(|c| c.stop_wamid == *stop && !c.sent);
+        unsent_claim.then(|| self.changed(|c| c.opt_out.confirmation = None))
+    }
+
+    /// Records the confirmation of `stop` sent.
+    pub fn confirmation_sent(&self, stop: &crate::Wamid) -> CustomerChange {
+        self.changed(|c| {
+            c.opt_out.confirmation = Some(OptOutConfirmation {
+                stop_wamid: stop.clone(),
+                sent: true,
+            });
+        })
+    }
+
+    /// Clears the send lease a reopen or push took once its message went out
+    /// (or definitely failed). `None` when no lease is held.
+    pub fn release_send_lease(&self) -> Option<CustomerChange> {
+        self.send_lease_until
+            .is_some()
+            .then(|| self.changed(|c| c.send_lease_until = None))
+    }
+}
+
+/// A customer to write if the stored one still has `expected_version` (the
+/// one version convention: as [`crate::AgentChange`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerChange {
+    pub customer: Customer,
+    pub expected_version: u64,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::{Duration, Utc};
+
+    fn customer() -> Customer {
+        let mut customer = Customer::new(crate::CustomerKey::new(
+            crate::PhoneNumberId::parse("100").unwrap(),
+            crate::WaId::parse("34600111222").unwrap(),
+        ));
+        customer.version = 7;
+        customer
+    }
+
+    #[test]
+    fn a_stop_is_confirmed_at_most_once_and_a_failed_send_gives_the_claim_back() {
+        let stop = crate::Wamid::parse("wamid.STOP").unwrap();
+        let other = crate::Wamid::parse("wamid.OTHER").unwrap();
+        let fresh = customer();
+        let claim = fresh.claim_confirmation(&stop).unwrap();
+        assert_eq!(claim.expected_version, 7);
+        assert_eq!(claim.customer.version, 8);
+        let claimed = claim.customer;
+        // A redelivery finds the claim: nothing more is sent.
+        assert_eq!(claimed.claim_confirmation(&stop), None);
+        // Only this #STOP's unsent claim is given back.
+        assert_eq!(claimed.release_confirmation(&other), None);
+        let released = claimed.release_confirmation(&stop).unwrap().customer;
+        assert_eq!(released.opt_out.confirmation, None);
+        let sent = claimed.confirmation_sent(&stop).customer;
+        assert_eq!(sent.release_confirmation(&stop), None);
+        assert_eq!(sent.claim_confirmation(&stop), None);
+        // Another #STOP is confirmed again.
+        assert!(sent.claim_confirmation(&other).is_some());
+    }
+
+    #[test]
+    fn a_send_lease_is_released_once() {
+        let mut leased = customer();
+        leased.send_lease_until = Some(Utc::now());
+        let change = leased.release_send_lease().unwrap();
+        assert_eq!(change.customer.send_lease_until, None);
+        assert_eq!(change.customer.release_send_lease(), None);
+    }
 
     #[test]
     fn the_later_of_opt_out_and_opt_in_wins_even_in_one_instant() {

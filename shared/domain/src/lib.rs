@@ -29,7 +29,7 @@ pub use agent::{Agent, AgentState, Queue, Role};
 pub use channel::{Channel, TemplateRef};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use conversation::{Conversation, ConversationStatus, Origin};
-pub use customer::{Customer, LiveSession, OptOut, OptOutConfirmation};
+pub use customer::{Customer, CustomerChange, LiveSession, OptOut, OptOutConfirmation};
 pub use desk::{AgentChange, DeskContext, DeskDecision, DeskError, OfferTimeout};
 pub use events::{DomainEvent, EventEnvelope};
 pub use expiry::{decide_window_fire, TimerInput, WindowFire, WindowFireDecision};
