@@ -57,10 +57,9 @@ impl ConversationView {
         queue_name: Option<String>,
         now: Timestamp,
     ) -> Self {
-        let window_open = customer.is_some_and(|c| c.window_is_open(now));
-        let opted_out = customer.is_some_and(|c| c.opt_out.is_opted_out());
-        let finished = conversation.status == ConversationStatus::Finished;
-        let live_elsewhere = customer.is_some_and(|c| c.live.is_some());
+        // The archive's buttons, by the very rules reopen and push apply.
+        let (can_reopen, can_push) =
+            wadesk_domain::desk::archive_actions(conversation, customer, now);
         Self {
             id: conversation.id,
             status: conversation.status,
@@ -82,14 +81,8 @@ impl ConversationView {
             reopened_by: conversation.reopened_by.clone(),
             created_at: conversation.created_at,
             window_expires_at: customer.and_then(Customer::window_expires_at),
-            can_reopen: finished && window_open && !live_elsewhere && !opted_out,
-            can_push: finished
-                && !window_open
-                && !live_elsewhere
-                && !opted_out
-                && customer.is_some_and(|c| {
-                    c.window.is_some() && c.push_sent_for != c.window_expires_at()
-                }),
+            can_reopen,
+            can_push,
             done: conversation.done,
             wrap_up_reason: conversation.wrap_up_reason.clone(),
             offered_to: conversation.offered_to.clone(),

@@ -944,8 +944,8 @@ pub fn handoff(
 
 mod reopen;
 pub use reopen::{
-    end_for_opt_out, push, reopen, reopen_and_send, resume_push, resume_reopen, Resumption,
-    Unfinished, SEND_LEASE_SECONDS,
+    archive_actions, end_for_opt_out, push, reopen, reopen_and_send, resume_push, resume_reopen,
+    Resumption, Unfinished, SEND_LEASE_SECONDS,
 };
 
 #[cfg(test)]

@@ -6,8 +6,9 @@ use chrono::Duration;
 
 use super::{require_status, Actor, DeskContext, DeskDecision, DeskError, Draft};
 use crate::{
-    ConversationStatus, Customer, DeliveryStatus, Direction, DomainEvent, LiveSession, Message,
-    MessageContent, MessageId, Origin, TemplateContent, TemplateRef,
+    Conversation, ConversationStatus, Customer, DeliveryStatus, Direction, DomainEvent,
+    LiveSession, Message, MessageContent, MessageId, Origin, TemplateContent, TemplateRef,
+    Timestamp,
 };
 
 /// The wrap-up reason of a conversation the customer ended with `#STOP`.
@@ -32,7 +33,11 @@ fn customer_free<'a>(ctx: &'a DeskContext<'a>, actor: &Actor) -> Result<&'a Cust
     if !may_reopen(ctx, actor) {
         return Err(DeskError::Forbidden);
     }
-    let customer = ctx.customer.ok_or(DeskError::NotFound)?;
+    not_opted_out(ctx.customer)
+}
+
+fn not_opted_out(customer: Option<&Customer>) -> Result<&Customer, DeskError> {
+    let customer = customer.ok_or(DeskError::NotFound)?;
     if customer.opt_out.is_opted_out() {
         return Err(DeskError::OptedOut);
     }
@@ -41,11 +46,62 @@ fn customer_free<'a>(ctx: &'a DeskContext<'a>, actor: &Actor) -> Result<&'a Cust
 
 /// The live-session and status checks, after the ones particular to the action:
 /// a live session anywhere (this very conversation included) is "elsewhere".
-fn no_live_session(ctx: &DeskContext<'_>, customer: &Customer) -> Result<(), DeskError> {
+fn no_live_session(conversation: &Conversation, customer: &Customer) -> Result<(), DeskError> {
     if customer.live.is_some() {
         return Err(DeskError::SessionActiveElsewhere);
     }
-    require_status(ctx.conversation, &[ConversationStatus::Finished])
+    require_status(conversation, &[ConversationStatus::Finished])
+}
+
+/// Whether a reopen of `conversation` is possible now, whoever asks: what
+/// [`reopen`] checks after the caller's permission.
+fn reopenable(
+    conversation: &Conversation,
+    customer: Option<&Customer>,
+    now: Timestamp,
+) -> Result<(), DeskError> {
+    let customer = not_opted_out(customer)?;
+    no_live_session(conversation, customer)?;
+    if !customer.window_is_open(now) {
+        return Err(DeskError::WindowClosed);
+    }
+    Ok(())
+}
+
+/// Whether the utility push is possible now, whoever asks: what [`push`]
+/// checks after the caller's permission (and before the channel's template).
+fn pushable(
+    conversation: &Conversation,
+    customer: Option<&Customer>,
+    now: Timestamp,
+) -> Result<(), DeskError> {
+    let customer = not_opted_out(customer)?;
+    let window = customer
+        .window
+        .ok_or(DeskError::InvalidState(conversation.status))?;
+    if customer.push_sent_for == Some(window.expires_at) {
+        return Err(DeskError::PushAlreadySent);
+    }
+    no_live_session(conversation, customer)?;
+    if customer.window_is_open(now) {
+        return Err(DeskError::Invalid(
+            "the customer's window is open: reopen the conversation instead".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What an archive row offers: reopen and the utility push, by the very rules
+/// [`reopen`] and [`push`] apply (a view shows them, never re-derives them).
+pub fn archive_actions(
+    conversation: &Conversation,
+    customer: Option<&Customer>,
+    now: Timestamp,
+) -> (bool, bool) {
+    (
+        reopenable(conversation, customer, now).is_ok(),
+        pushable(conversation, customer, now).is_ok(),
+    )
 }
 
 /// The conversation and customer as a reopen or push leaves them: waiting for
@@ -137,10 +193,7 @@ fn reopen_into(
 ) -> Result<(), DeskError> {
     let ctx = draft.ctx;
     let customer = customer_free(ctx, actor)?;
-    no_live_session(ctx, customer)?;
-    if !customer.window_is_open(ctx.now) {
-        return Err(DeskError::WindowClosed);
-    }
+    reopenable(ctx.conversation, Some(customer), ctx.now)?;
     let next = reopened(draft, actor, customer, Origin::AgentReopen);
     draft.customer = Some(next);
     let message = outbound(
@@ -162,18 +215,10 @@ pub fn push(
     template: Option<&TemplateRef>,
 ) -> Result<DeskDecision, DeskError> {
     let customer = customer_free(ctx, actor)?;
+    pushable(ctx.conversation, Some(customer), ctx.now)?;
     let window = customer
         .window
         .ok_or(DeskError::InvalidState(ctx.conversation.status))?;
-    if customer.push_sent_for == Some(window.expires_at) {
-        return Err(DeskError::PushAlreadySent);
-    }
-    no_live_session(ctx, customer)?;
-    if customer.window_is_open(ctx.now) {
-        return Err(DeskError::Invalid(
-            "the customer's window is open: reopen the conversation instead".into(),
-        ));
-    }
     let template = template
         .ok_or_else(|| DeskError::Invalid("the channel has no push template configured".into()))?;
     let mut draft = Draft::new(ctx);

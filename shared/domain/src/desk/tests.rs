@@ -798,3 +798,77 @@ fn a_mirror_stored_without_its_owner_is_completed_by_the_next_change() {
         Some((ConversationStatus::Active, Some(id("ana"))))
     );
 }
+
+#[test]
+fn the_archive_offers_exactly_what_reopen_and_push_allow() {
+    let template = crate::TemplateRef {
+        name: "follow_up".into(),
+        language: "en".into(),
+    };
+    let mut w = World::new(&[("ana", 2)]);
+    finished(&mut w);
+    let offered = |w: &World| archive_actions(&w.conversation, Some(&w.customer), w.now);
+    let allowed = |w: &World| {
+        (
+            reopen(&w.ctx(), &actor("ana"), "back").is_ok(),
+            push(&w.ctx(), &actor("ana"), Some(&template)).is_ok(),
+        )
+    };
+    // Inside the window: reopen only.
+    assert_eq!(offered(&w), (true, false));
+    assert_eq!(offered(&w), allowed(&w));
+    // After it: the push only.
+    w.now += Duration::hours(25);
+    assert_eq!(offered(&w), (false, true));
+    assert_eq!(offered(&w), allowed(&w));
+    // Pushed: nothing more (a live session, and the window's push is spent).
+    w.apply(push(&w.ctx(), &actor("ana"), Some(&template)).unwrap());
+    assert_eq!(offered(&w), (false, false));
+    assert_eq!(offered(&w), allowed(&w));
+    // Opted out: nothing either.
+    let mut w = World::new(&[("ana", 2)]);
+    finished(&mut w);
+    w.customer.opt_out.record_opt_out(w.now);
+    assert_eq!(offered(&w), (false, false));
+    assert_eq!(offered(&w), allowed(&w));
+}
+
+#[test]
+fn a_message_to_a_finished_conversation_is_one_reopen_then_send() {
+    let mut w = World::new(&[("ana", 2)]);
+    finished(&mut w);
+    let text = MessageContent::Text {
+        text: "one more thing".into(),
+    };
+    let d = w.apply(reopen_and_send(&w.ctx(), &actor("ana"), "Hi again!", text).unwrap());
+    assert_eq!(d.conversation.status, ConversationStatus::Reopened);
+    let kinds: Vec<_> = d
+        .messages
+        .iter()
+        .map(|m| (m.direction, m.content.text()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (Direction::System, Some("Hi again!")),
+            (Direction::Outbound, Some("one more thing"))
+        ]
+    );
+    let events: Vec<_> = d.events.iter().map(EventEnvelope::type_name).collect();
+    assert_eq!(
+        events,
+        ["ChatReopened", "AgentReplied"],
+        "counted once as agent-initiated"
+    );
+    // The reopening agent follows up at once; nobody else may.
+    let again = MessageContent::Text {
+        text: "and another".into(),
+    };
+    w.customer.send_lease_until = None;
+    assert!(send(&w.ctx(), &actor("ana"), again.clone()).is_ok());
+    w.agents.insert(id("bob"), agent("bob", 2, w.now));
+    assert!(matches!(
+        send(&w.ctx(), &actor("bob"), again),
+        Err(DeskError::AlreadyTaken { .. })
+    ));
+}
