@@ -54,12 +54,13 @@ fn webhook(c: &mut Criterion) {
         .block_on(fixtures::seed_directory(&app.store))
         .expect("seeding the directory");
     let settings = fixtures::webhook_settings();
+    let poison = wadesk_app::embedded::LocalPoisonQueue::new();
     let at = fixtures::now_seconds().timestamp();
     // Every customer writes once first: the benches then measure messages on
     // live conversations with armed windows, the common case.
     let warm_up = fixtures::batch_body(0..CUSTOMERS, "wamid.WARM", at);
     let request = fixtures::signed_webhook_post(warm_up).expect("a request");
-    let response = runtime.block_on(webhook::handle(&app, &settings, request));
+    let response = runtime.block_on(webhook::handle(&app, &poison, &settings, request));
     assert_eq!(response.status(), 200, "the warm-up batch is accepted");
 
     let mut group = c.benchmark_group("webhook");
@@ -77,7 +78,7 @@ fn webhook(c: &mut Criterion) {
                 );
                 fixtures::signed_webhook_post(body).expect("a request")
             },
-            |request| runtime.block_on(webhook::handle(&app, &settings, request)),
+            |request| runtime.block_on(webhook::handle(&app, &poison, &settings, request)),
             BatchSize::SmallInput,
         );
     });
@@ -92,7 +93,7 @@ fn webhook(c: &mut Criterion) {
                     fixtures::batch_body(first..first + 100, &format!("wamid.BATCH{batch}"), at);
                 fixtures::signed_webhook_post(body).expect("a request")
             },
-            |request| runtime.block_on(webhook::handle(&app, &settings, request)),
+            |request| runtime.block_on(webhook::handle(&app, &poison, &settings, request)),
             BatchSize::SmallInput,
         );
     });
@@ -100,7 +101,7 @@ fn webhook(c: &mut Criterion) {
 
     let check = fixtures::signed_webhook_post(fixtures::message_body(1, "wamid.CHECK", at, "hola"))
         .expect("a request");
-    let response = runtime.block_on(webhook::handle(&app, &settings, check));
+    let response = runtime.block_on(webhook::handle(&app, &poison, &settings, check));
     assert_eq!(response.status(), 200, "messages are still accepted");
 }
 

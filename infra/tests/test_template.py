@@ -251,6 +251,31 @@ def test_queue_is_encrypted_keeps_14_days_and_alarms(queue: str) -> None:
     assert alarm_actions_notify_topic(depth_alarms[0])
 
 
+# The webhook answers a signed body it can never use 200 (WhatsApp would retry
+# a refusal for days) and keeps it in its poison queue: sized for the records
+# the Rust adapter writes.
+POISON_MESSAGE_BYTES = rust_constant(r"pub const MAX_MESSAGE_BYTES: usize = ([\d_]+);", "shared/aws")
+
+
+def test_webhook_keeps_poison_in_its_own_queue() -> None:
+    takers = [fid for fid in FUNCTIONS if "WADESK_POISON_QUEUE_URL" in environment(fid)]
+    assert takers == ["WebhookFunction"], f"only the webhook keeps poison, found {takers}"
+    ref = environment("WebhookFunction")["WADESK_POISON_QUEUE_URL"]
+    assert isinstance(ref, dict) and set(ref) == {"Ref"}, f"expected !Ref <queue>, got {ref!r}"
+    queue = ref["Ref"]
+    assert RESOURCES[queue]["Type"] == "AWS::SQS::Queue"
+    assert RESOURCES[queue]["Properties"].get("MaximumMessageSize", 262144) >= POISON_MESSAGE_BYTES
+    sends = [
+        st
+        for st in statements("WebhookFunction")
+        if st["Effect"] == "Allow" and any(a.startswith("sqs:") for a in as_list(st["Action"]))
+    ]
+    assert sends, "the webhook must be allowed to send to its poison queue"
+    for st in sends:
+        assert as_list(st["Action"]) == ["sqs:SendMessage"], st
+        assert getatt(st["Resource"]) == (queue, "Arn"), f"sqs:SendMessage on {queue} only, got {st['Resource']!r}"
+
+
 # ---------------------------------------------------------------- secrets at run time
 
 SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PRIVATE|API_KEY|CREDENTIAL", re.IGNORECASE)

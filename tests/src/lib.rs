@@ -60,6 +60,11 @@ pub async fn eventbridge_client(counter: Option<&RequestCounter>) -> aws_sdk_eve
     aws_sdk_eventbridge::Client::from_conf(config.build())
 }
 
+/// SQS on moto (the webhook's poison queue).
+pub async fn sqs_client() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&moto_sdk_config().await)
+}
+
 /// DynamoDB Streams on moto (straight to moto: the relay's reads are Lambda's,
 /// not the application's).
 pub async fn dynamodbstreams_client() -> aws_sdk_dynamodbstreams::Client {

@@ -299,6 +299,7 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
     fixtures::seed_directory(&app.store).await?;
     let actor = fixtures::seed_agent(&app, true).await?;
     let settings = fixtures::webhook_settings();
+    let poison = wadesk_app::embedded::LocalPoisonQueue::new();
     // Customers of this run: distinct from any earlier run on the same moto.
     let base = u64::try_from(t0.timestamp()).unwrap_or_default() % 10_000 * 10_000;
     let (ana, luis, sara) = (base + 1, base + 2, base + 3);
@@ -307,7 +308,13 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
     // 1. A customer writes: a new window (and a new conversation, offered to the agent).
     let before = meters.begin().await?;
     let body = fixtures::message_body(ana, &format!("wamid.BENCH{ana}.1"), t0.timestamp(), "Hola");
-    let response = webhook::handle(&app, &settings, fixtures::signed_webhook_post(body)?).await;
+    let response = webhook::handle(
+        &app,
+        &poison,
+        &settings,
+        fixtures::signed_webhook_post(body)?,
+    )
+    .await;
     expect_status(&response, 200, "first message")?;
     ops.push(meters.end(before, Operation {
         key: "inbound_new_window",
@@ -323,7 +330,13 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
     let before = meters.begin().await?;
     let at = clock.now().timestamp();
     let body = fixtures::message_body(ana, &format!("wamid.BENCH{ana}.2"), at, "¿Seguís ahí?");
-    let response = webhook::handle(&app, &settings, fixtures::signed_webhook_post(body)?).await;
+    let response = webhook::handle(
+        &app,
+        &poison,
+        &settings,
+        fixtures::signed_webhook_post(body)?,
+    )
+    .await;
     expect_status(&response, 200, "second message")?;
     ops.push(
         meters
@@ -482,7 +495,13 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
         at.timestamp(),
         "#STOP",
     );
-    let response = webhook::handle(&app, &settings, fixtures::signed_webhook_post(body)?).await;
+    let response = webhook::handle(
+        &app,
+        &poison,
+        &settings,
+        fixtures::signed_webhook_post(body)?,
+    )
+    .await;
     expect_status(&response, 200, "#STOP")?;
     ops.push(
         meters

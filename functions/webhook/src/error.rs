@@ -8,12 +8,12 @@ pub enum WebhookError {
     SubscriptionRefused,
     #[error("missing or invalid X-Hub-Signature-256")]
     BadSignature,
-    #[error("the body is not a WhatsApp webhook payload")]
-    Malformed,
     #[error("the body is too large")]
     TooLarge,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A transient failure: an item could not be stored, or poison could not
+    /// be kept. WhatsApp retries the batch.
     #[error("the batch could not be stored; retry later")]
     Unavailable,
     #[error("internal error")]
@@ -25,7 +25,6 @@ impl WebhookError {
         match self {
             Self::SubscriptionRefused => (StatusCode::FORBIDDEN, "forbidden"),
             Self::BadSignature => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            Self::Malformed => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

@@ -3,6 +3,13 @@
 //!
 //! The handler is generic over the ports, so the Lambda and the local runner run
 //! this very code with different adapters.
+//!
+//! What WhatsApp gets back decides whether it retries (for days): a validly
+//! signed body is answered 200 whenever retrying cannot help. A body that is not
+//! a webhook payload, or an item of a batch that can never be stored, is kept
+//! with its reason ([`PoisonKeeper`]) and the rest of the batch stored; only a
+//! transient failure (the store, the bus, the scheduler, or keeping the poison)
+//! answers 5xx, and the retry skips what is already stored.
 
 mod error;
 mod settings;
@@ -15,9 +22,12 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::status::{apply_status, StatusOutcome};
-use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_app::{
+    App, DeskStore, EventPublisher, Poison, PoisonItem, PoisonKeeper, TimerScheduler,
+    WhatsAppClient,
+};
 use wadesk_domain::{Clock, ConversationStatus};
-use wadesk_whatsapp::{parse_webhook, signature, subscription};
+use wadesk_whatsapp::{parse_webhook, signature, subscription, Rejected};
 
 /// WhatsApp sends at most about 3 MB; anything far larger is not WhatsApp.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -29,12 +39,17 @@ pub struct BatchSummary {
     pub duplicates: usize,
     pub statuses_applied: usize,
     pub statuses_ignored: usize,
+    /// Items that can never be stored, kept as poison with the body.
     pub rejected: usize,
+    /// The body was kept as poison: it is not a webhook payload, or it carries
+    /// rejected items.
+    pub poison_kept: bool,
 }
 
 /// Routes one API Gateway request.
-pub async fn handle<S, E, T, C, W>(
+pub async fn handle<S, E, T, C, W, K>(
     app: &App<S, E, T, C, W>,
+    poison: &K,
     settings: &WebhookSettings,
     request: Request,
 ) -> Response<Body>
@@ -44,10 +59,11 @@ where
     T: TimerScheduler,
     C: Clock,
     W: WhatsAppClient,
+    K: PoisonKeeper,
 {
     let result = match *request.method() {
         Method::GET => verify_subscription(settings, &request),
-        Method::POST => receive(app, settings, &request)
+        Method::POST => receive(app, poison, settings, &request)
             .await
             .and_then(|summary| json(StatusCode::OK, &summary)),
         _ => Err(WebhookError::MethodNotAllowed),
@@ -76,8 +92,9 @@ fn verify_subscription(
 }
 
 #[tracing::instrument(name = "webhook_batch", skip_all, fields(bytes = request.body().len()))]
-async fn receive<S, E, T, C, W>(
+async fn receive<S, E, T, C, W, K>(
     app: &App<S, E, T, C, W>,
+    poison: &K,
     settings: &WebhookSettings,
     request: &Request,
 ) -> Result<BatchSummary, WebhookError>
@@ -87,6 +104,7 @@ where
     T: TimerScheduler,
     C: Clock,
     W: WhatsAppClient,
+    K: PoisonKeeper,
 {
     let body: &[u8] = request.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
@@ -101,13 +119,29 @@ where
         tracing::warn!(%error, "webhook signature rejected");
         WebhookError::BadSignature
     })?;
-    let batch = parse_webhook(body).map_err(|error| {
-        tracing::warn!(%error, "webhook body rejected");
-        WebhookError::Malformed
-    })?;
+    let kept = |reason: String, items: Vec<PoisonItem>| Poison {
+        received_at: app.clock.now(),
+        reason,
+        items,
+        body: body.to_vec(),
+        signature: header.map(str::to_owned),
+    };
+    let mut batch = match parse_webhook(body) {
+        Ok(batch) => batch,
+        Err(error) => {
+            // Signed by Meta, so retrying it can never help: keep it, answer 200.
+            tracing::warn!(%error, "signed webhook body is not a webhook payload; keeping it");
+            keep(poison, &kept(error.to_string(), Vec::new())).await?;
+            return Ok(BatchSummary {
+                poison_kept: true,
+                ..BatchSummary::default()
+            });
+        }
+    };
+    let rejected = std::mem::take(&mut batch.rejected);
 
     let mut summary = BatchSummary {
-        rejected: batch.rejected,
+        rejected: rejected.len(),
         ..BatchSummary::default()
     };
     // Every item is attempted; if any could not be stored the whole batch is
@@ -157,10 +191,45 @@ where
         }
     }
     if failures > 0 {
+        // The retry keeps the poison (once, not once per attempt).
         return Err(WebhookError::Unavailable);
+    }
+    if !rejected.is_empty() {
+        for item in &rejected {
+            tracing::warn!(pointer = %item.pointer, reason = item.reason, "webhook item can never be stored; keeping it");
+        }
+        let reason = format!(
+            "{} item(s) of the batch can never be stored",
+            rejected.len()
+        );
+        keep(poison, &kept(reason, poison_items(body, &rejected))).await?;
+        summary.poison_kept = true;
     }
     tracing::info!(?summary, "webhook batch processed");
     Ok(summary)
+}
+
+/// Keeps poison; if it cannot be kept the call answers 5xx, so WhatsApp
+/// redelivers the body and nothing is lost.
+async fn keep<K: PoisonKeeper>(keeper: &K, poison: &Poison) -> Result<(), WebhookError> {
+    keeper.keep(poison).await.map_err(|error| {
+        tracing::error!(error = %error_chain(&error), "poison not kept; WhatsApp will redeliver");
+        WebhookError::Unavailable
+    })
+}
+
+/// The rejected items with their JSON as the body had it (read again: this is
+/// the rare path, and the parser keeps no copy of what it rejects).
+fn poison_items(body: &[u8], rejected: &[Rejected]) -> Vec<PoisonItem> {
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    rejected
+        .iter()
+        .map(|r| PoisonItem {
+            pointer: r.pointer.clone(),
+            reason: r.reason.to_owned(),
+            item: json.as_ref().and_then(|j| j.pointer(&r.pointer)).cloned(),
+        })
+        .collect()
 }
 
 /// The error and its sources, for logs only.

@@ -3,8 +3,9 @@
 #![recursion_limit = "256"]
 
 use lambda_http::{service_fn, Error, Request};
+use wadesk_aws::config::load_sdk_config;
 use wadesk_aws::secrets::required_secret;
-use wadesk_aws::{lambda::lambda_app, telemetry};
+use wadesk_aws::{lambda::lambda_app_with, telemetry, SqsPoisonQueue};
 use webhook::{handle, WebhookSettings};
 
 #[tokio::main]
@@ -15,10 +16,13 @@ async fn main() -> Result<(), Error> {
         required_secret("WHATSAPP_APP_SECRET").await?,
         required_secret("WHATSAPP_VERIFY_TOKEN").await?,
     );
-    let app = lambda_app().await?;
-    let (app, settings) = (&app, &settings);
+    let sdk = load_sdk_config().await;
+    let app = lambda_app_with(&sdk).await?;
+    // `WADESK_POISON_QUEUE_URL`: signed bodies or items that can never be used.
+    let poison = SqsPoisonQueue::from_env(&sdk)?;
+    let (app, poison, settings) = (&app, &poison, &settings);
     lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, std::convert::Infallible>(handle(app, settings, request).await)
+        Ok::<_, std::convert::Infallible>(handle(app, poison, settings, request).await)
     }))
     .await
 }

@@ -92,7 +92,7 @@ async fn route<S: DeskStore>(
     };
     let path = request.uri().path().to_owned();
     let response = if path == "/webhook" {
-        webhook::handle(&runner.app, &runner.webhook, request).await
+        webhook::handle(&runner.app, &runner.poison, &runner.webhook, request).await
     } else if reopen::serves(&path) {
         let request = crate::auth::authorize(request, runner.settings.jwt_secret.as_bytes());
         reopen::handle(&runner.app, request).await

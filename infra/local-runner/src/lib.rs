@@ -24,7 +24,7 @@ pub use whatsapp::LocalWhatsApp;
 
 use std::sync::Arc;
 
-use wadesk_app::embedded::{LocalEventBus, LocalOutbox, LocalScheduler};
+use wadesk_app::embedded::{LocalEventBus, LocalOutbox, LocalPoisonQueue, LocalScheduler};
 use wadesk_app::{App, DeskStore};
 use wadesk_domain::{Channel, Clock, ManualClock, PhoneNumberId, Queue, QueueId};
 use webhook::WebhookSettings;
@@ -37,6 +37,8 @@ pub struct Runner<S> {
     pub app: LocalApp<S>,
     pub outbox: LocalOutbox,
     pub webhook: WebhookSettings,
+    /// What the webhook keeps instead of refusing (`GET /_local/poison`).
+    pub poison: LocalPoisonQueue,
     pub settings: Settings,
     /// Analytics counters, fed by the local bus like the EventBridge rule feeds them.
     pub analytics: LocalAnalytics,
@@ -114,6 +116,7 @@ impl<S: DeskStore> Runner<S> {
             app,
             outbox,
             webhook,
+            poison: LocalPoisonQueue::new(),
             settings,
             analytics,
             relay,

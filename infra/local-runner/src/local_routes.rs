@@ -48,6 +48,7 @@ pub async fn handle<S: DeskStore>(runner: &Runner<S>, request: Request) -> Respo
         (Method::GET, "/_local/outbox") => {
             Ok(json(&serde_json::json!({"items": runner.outbox.entries()})))
         }
+        (Method::GET, "/_local/poison") => Ok(json(&serde_json::json!({"items": poison(runner)}))),
         (Method::GET, "/_local/events") => Ok(json(
             &serde_json::json!({"items": runner.app.events.published()}),
         )),
@@ -92,6 +93,16 @@ struct InboundResponse {
     conversation_status: Option<&'static str>,
 }
 
+/// The records the webhook kept, oldest first, as the SQS poison queue holds them.
+fn poison<S>(runner: &Runner<S>) -> Vec<serde_json::Value> {
+    runner
+        .poison
+        .kept()
+        .iter()
+        .filter_map(|p| serde_json::from_str(&p.record(usize::MAX)).ok())
+        .collect()
+}
+
 /// Builds the body WhatsApp would send, signs it with the app secret, and hands
 /// it to the webhook handler as API Gateway would.
 async fn inbound<S: DeskStore>(
@@ -121,7 +132,13 @@ async fn inbound<S: DeskStore>(
         .header("x-hub-signature-256", signature)
         .body(Body::Text(body))
         .map_err(|_| LocalError::Internal)?;
-    let answer = webhook::handle(&runner.app, &runner.webhook, webhook_request).await;
+    let answer = webhook::handle(
+        &runner.app,
+        &runner.poison,
+        &runner.webhook,
+        webhook_request,
+    )
+    .await;
 
     let (mut conversation_id, mut conversation_status) = (None, None);
     if let Ok(parsed) = Wamid::parse(wamid.clone()) {

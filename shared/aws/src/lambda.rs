@@ -19,19 +19,26 @@ const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com/v26.0";
 
 /// Reads the settings (`WADESK_*`, `WHATSAPP_GRAPH_API_*`) and builds the clients.
 pub async fn lambda_app() -> Result<LambdaApp, Box<dyn std::error::Error + Send + Sync>> {
+    lambda_app_with(&load_sdk_config().await).await
+}
+
+/// [`lambda_app`] on an SDK configuration the caller also builds other
+/// clients from (one configuration, one HTTP client, per process).
+pub async fn lambda_app_with(
+    sdk: &aws_config::SdkConfig,
+) -> Result<LambdaApp, Box<dyn std::error::Error + Send + Sync>> {
     let resources = Resources::from_env()?;
     let graph_base = env::var("WHATSAPP_GRAPH_API_BASE_URL")
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned());
-    let sdk = load_sdk_config().await;
     // Functions that never send (timers, analytics, the relay) get no token:
     // their client would only ever be refused.
     let whatsapp = match Secret::from_env("WHATSAPP_GRAPH_API_TOKEN") {
         Some(secret) => {
             let source = SecretTokenSource {
                 secret,
-                ssm: aws_sdk_ssm::Client::new(&sdk),
+                ssm: aws_sdk_ssm::Client::new(sdk),
             };
             GraphApiClient::from_source(graph_base, std::sync::Arc::new(source)).await?
         }
@@ -41,10 +48,10 @@ pub async fn lambda_app() -> Result<LambdaApp, Box<dyn std::error::Error + Send 
         }
     };
     let mut app = App::new(
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), resources.table),
-        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), resources.event_bus),
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), resources.table),
+        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), resources.event_bus),
         EventBridgeScheduler::new(
-            aws_sdk_scheduler::Client::new(&sdk),
+            aws_sdk_scheduler::Client::new(sdk),
             resources.schedule_group,
             resources.window_expiry_target_arn,
             resources.scheduler_role_arn,

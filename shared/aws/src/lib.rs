@@ -1,5 +1,6 @@
 //! AWS adapters for wadesk's ports: DynamoDB (conversation store), EventBridge
-//! (event publisher) and EventBridge Scheduler (timers).
+//! (event publisher), EventBridge Scheduler (timers) and SQS (the webhook's
+//! poison queue).
 
 pub mod config;
 pub mod counting;
@@ -9,9 +10,11 @@ pub mod identity;
 pub mod lambda;
 pub mod scheduler;
 pub mod secrets;
+pub mod sqs;
 pub mod telemetry;
 
 pub use counting::RequestCounter;
 pub use dynamodb::DynamoStore;
 pub use eventbridge::EventBridgePublisher;
 pub use scheduler::EventBridgeScheduler;
+pub use sqs::SqsPoisonQueue;

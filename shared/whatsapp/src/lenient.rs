@@ -266,17 +266,6 @@ impl<T> Default for List<T> {
 }
 
 impl<T> List<T> {
-    /// The items; an invalid list counts as one rejected item.
-    pub fn into_items(self, rejected: &mut usize) -> Vec<T> {
-        match self {
-            Self::Valid(items) => items,
-            Self::Invalid => {
-                *rejected += 1;
-                Vec::new()
-            }
-        }
-    }
-
     pub fn first(&self) -> Option<&T> {
         match self {
             Self::Valid(items) => items.first(),
@@ -420,8 +409,6 @@ mod tests {
         assert_eq!(list("null"), List::Valid(vec![]));
         assert_eq!(list("{}"), List::Invalid);
         assert_eq!(list("3"), List::Invalid);
-        let mut rejected = 0;
-        assert!(list("\"x\"").into_items(&mut rejected).is_empty());
-        assert_eq!(rejected, 1);
+        assert_eq!(list("\"x\""), List::Invalid);
     }
 }

@@ -13,6 +13,6 @@ pub mod signature;
 pub mod subscription;
 
 pub use builder::{status_body, text_message_body, WebhookBuilder};
-pub use parse::{parse_webhook, ParseError, WebhookBatch};
+pub use parse::{parse_webhook, ParseError, Rejected, WebhookBatch};
 pub use signature::SignatureError;
 pub use subscription::SubscriptionError;

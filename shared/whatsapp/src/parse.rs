@@ -1,8 +1,9 @@
 //! Maps a webhook body onto domain types.
 //!
 //! Every entry, change, message and status is read: one POST can carry up to a
-//! thousand updates. A single item that cannot be understood is skipped and counted,
-//! never allowed to fail the batch, because WhatsApp retries a refused batch for days.
+//! thousand updates. A single item that cannot be understood is rejected with where
+//! it is and why (the webhook keeps it as poison), never allowed to fail the batch,
+//! because WhatsApp retries a refused batch for days.
 
 use chrono::DateTime;
 use wadesk_domain::message::{ContactCard, Degrees, DeliveryError};
@@ -22,27 +23,53 @@ use crate::payload::{
 pub struct WebhookBatch {
     pub messages: Vec<InboundMessage>,
     pub statuses: Vec<StatusUpdate>,
-    /// Items skipped because they could not be understood: a message or status with a
-    /// bad id, sender, timestamp, status or content, or a container of them that was
-    /// not the JSON type the Cloud API documents. Worth a log line, not a retry.
-    pub rejected: usize,
+    /// Items that can never be used: a message or status with a bad id, sender,
+    /// timestamp, status or content, or a container of them that was not the JSON
+    /// type the Cloud API documents. Worth keeping, never a retry.
+    pub rejected: Vec<Rejected>,
+}
+
+/// An item of the body that can never be used: where it is, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// A JSON pointer into the body (`/entry/0/changes/1/value/messages/2`).
+    pub pointer: String,
+    pub reason: &'static str,
 }
 
 impl WebhookBatch {
     /// Nothing usable arrived (and nothing was rejected either).
     pub fn is_empty(&self) -> bool {
-        self.messages.is_empty() && self.statuses.is_empty() && self.rejected == 0
+        self.messages.is_empty() && self.statuses.is_empty() && self.rejected.is_empty()
+    }
+
+    fn reject(&mut self, pointer: String, reason: &'static str) {
+        self.rejected.push(Rejected { pointer, reason });
+    }
+
+    /// A list's items; a member that is not an array is rejected as a whole.
+    fn items<T>(&mut self, list: List<T>, pointer: &str, reason: &'static str) -> Vec<T> {
+        match list {
+            List::Valid(items) => items,
+            List::Invalid => {
+                self.reject(pointer.to_owned(), reason);
+                Vec::new()
+            }
+        }
     }
 }
 
-/// The body is not a WhatsApp Business webhook at all; the handler answers 400.
+/// The body is not a WhatsApp Business webhook at all; the webhook keeps it as poison.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
     #[error("the body is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("the body is not a JSON object")]
     NotAnObject,
-    #[error("`object` is {found:?}, expected \"whatsapp_business_account\"")]
+    #[error(
+        "`object` is {}, expected \"whatsapp_business_account\"",
+        found.as_deref().map_or_else(|| "missing".to_owned(), |f| format!("{f:?}"))
+    )]
     UnexpectedObject { found: Option<String> },
     #[error("`entry` is missing or not an array")]
     NoEntries,
@@ -57,7 +84,7 @@ const ECHO_LIMIT: usize = 64;
 ///
 /// [`ParseError`] when the body is not JSON or not a WhatsApp Business webhook
 /// (no object, another `object`, no `entry` array). Problems inside `entry[]` never
-/// fail the batch: they are counted in [`WebhookBatch::rejected`].
+/// fail the batch: they are listed in [`WebhookBatch::rejected`].
 pub fn parse_webhook(raw_body: &[u8]) -> Result<WebhookBatch, ParseError> {
     let Obj(envelope) = serde_json::from_slice::<Obj<Envelope<'_>>>(raw_body)?;
     let envelope = envelope.ok_or(ParseError::NotAnObject)?;
@@ -72,23 +99,26 @@ pub fn parse_webhook(raw_body: &[u8]) -> Result<WebhookBatch, ParseError> {
     };
 
     let mut batch = WebhookBatch::default();
-    for Obj(entry) in entries {
+    for (e, Obj(entry)) in entries.into_iter().enumerate() {
         let Some(entry) = entry else {
-            batch.rejected += 1;
+            batch.reject(format!("/entry/{e}"), "the entry is not an object");
             continue;
         };
-        for Obj(change) in entry.changes.into_items(&mut batch.rejected) {
+        let changes = format!("/entry/{e}/changes");
+        let changes_list = batch.items(entry.changes, &changes, "`changes` is not an array");
+        for (c, Obj(change)) in changes_list.into_iter().enumerate() {
             let Some(change) = change else {
-                batch.rejected += 1;
+                batch.reject(format!("{changes}/{c}"), "the change is not an object");
                 continue;
             };
             // Other subscriptions (template updates, account alerts…) are not ours.
             if change.field.as_deref() != Some(payload::MESSAGES_FIELD) {
                 continue;
             }
+            let value = format!("{changes}/{c}/value");
             match change.value.0 {
-                Some(value) => batch.add(value),
-                None => batch.rejected += 1,
+                Some(v) => batch.add(v, &value),
+                None => batch.reject(value, "the change's `value` is not an object"),
             }
         }
     }
@@ -104,7 +134,7 @@ struct Business {
 }
 
 impl WebhookBatch {
-    fn add(&mut self, value: Value<'_>) {
+    fn add(&mut self, value: Value<'_>, pointer: &str) {
         let metadata = value.metadata.0;
         let business = Business {
             phone_number_id: metadata
@@ -121,38 +151,59 @@ impl WebhookBatch {
             List::Invalid => Vec::new(),
         };
 
-        for Obj(message) in value.messages.into_items(&mut self.rejected) {
-            match message.and_then(|m| inbound(m, &business, &contacts)) {
-                Some(message) => self.messages.push(message),
-                None => self.rejected += 1,
+        let messages = format!("{pointer}/messages");
+        let list = self.items(value.messages, &messages, "`messages` is not an array");
+        for (n, Obj(message)) in list.into_iter().enumerate() {
+            let message = message
+                .ok_or("the message is not an object")
+                .and_then(|m| inbound(m, &business, &contacts));
+            match message {
+                Ok(message) => self.messages.push(message),
+                Err(reason) => self.reject(format!("{messages}/{n}"), reason),
             }
         }
-        for Obj(status) in value.statuses.into_items(&mut self.rejected) {
-            match status.and_then(status_update) {
-                Some(status) => self.statuses.push(status),
-                None => self.rejected += 1,
+        let statuses = format!("{pointer}/statuses");
+        let list = self.items(value.statuses, &statuses, "`statuses` is not an array");
+        for (n, Obj(status)) in list.into_iter().enumerate() {
+            let status = status
+                .ok_or("the status is not an object")
+                .and_then(status_update);
+            match status {
+                Ok(status) => self.statuses.push(status),
+                Err(reason) => self.reject(format!("{statuses}/{n}"), reason),
             }
         }
     }
 }
 
+/// Why an item is rejected, for the poison record.
+type Reason = &'static str;
+
 fn inbound(
     message: Message<'_>,
     business: &Business,
     contacts: &[Contact<'_>],
-) -> Option<InboundMessage> {
-    let phone_number_id = business.phone_number_id.clone()?;
-    let wamid = Wamid::parse(message.id.as_deref()?).ok()?;
+) -> Result<InboundMessage, Reason> {
+    let phone_number_id = business
+        .phone_number_id
+        .clone()
+        .ok_or("`metadata.phone_number_id` is missing or not a phone number id")?;
+    let wamid = message
+        .id
+        .as_deref()
+        .and_then(|id| Wamid::parse(id).ok())
+        .ok_or("`id` is missing or not a WhatsApp message id")?;
     // `from` (phone based) while Meta still sends it, else the business-scoped id.
     let sender = message
         .from
         .non_empty()
-        .or(message.from_user_id.non_empty())?;
-    let wa_id = WaId::parse(sender).ok()?;
-    let sent_at = timestamp(message.timestamp)?;
+        .or(message.from_user_id.non_empty())
+        .ok_or("`from` and `from_user_id` are both missing")?;
+    let wa_id = WaId::parse(sender).map_err(|_| "the sender is not a WhatsApp user id")?;
+    let sent_at = timestamp(message.timestamp).ok_or("`timestamp` is missing or not a time")?;
     let profile_name = profile_name(contacts, &message);
     let content = content(message)?;
-    Some(InboundMessage {
+    Ok(InboundMessage {
         wamid,
         customer: CustomerKey::new(phone_number_id, wa_id),
         profile_name,
@@ -187,42 +238,61 @@ fn timestamp(raw: Int) -> Option<Timestamp> {
 
 /// The message's content. A known type without its essential member is rejected;
 /// a type wadesk does not handle is kept as `Unsupported`, never rejected.
-fn content(message: Message<'_>) -> Option<MessageContent> {
-    let kind = message.kind.non_empty()?;
+fn content(message: Message<'_>) -> Result<MessageContent, Reason> {
+    const MEDIA: Reason = "a media message without its media id";
+    let kind = message.kind.non_empty().ok_or("`type` is missing")?;
     let content = match kind {
         "text" => MessageContent::Text {
-            text: message.text.0?.body.into_owned()?,
+            text: message
+                .text
+                .0
+                .and_then(|text| text.body.into_owned())
+                .ok_or("a text message without `text.body`")?,
         },
         "image" => MessageContent::Image {
-            attachment: attachment(message.image)?,
+            attachment: attachment(message.image).ok_or(MEDIA)?,
         },
         "video" => MessageContent::Video {
-            attachment: attachment(message.video)?,
+            attachment: attachment(message.video).ok_or(MEDIA)?,
         },
         "audio" => MessageContent::Audio {
-            attachment: attachment(message.audio)?,
+            attachment: attachment(message.audio).ok_or(MEDIA)?,
         },
         "document" => MessageContent::Document {
-            attachment: attachment(message.document)?,
+            attachment: attachment(message.document).ok_or(MEDIA)?,
         },
         "sticker" => MessageContent::Sticker {
-            attachment: attachment(message.sticker)?,
+            attachment: attachment(message.sticker).ok_or(MEDIA)?,
         },
         "button" => {
-            let button = message.button.0?;
+            let button = message
+                .button
+                .0
+                .ok_or("a button message without `button`")?;
             MessageContent::Button {
-                text: button.text.into_owned()?,
+                text: button
+                    .text
+                    .into_owned()
+                    .ok_or("a button message without `button.text`")?,
                 payload: button.payload.into_owned(),
             }
         }
-        "interactive" => interactive(message.interactive.0?)?,
-        "location" => location(message.location.0?)?,
-        "contacts" => contacts(message.contacts)?,
+        "interactive" => message
+            .interactive
+            .0
+            .and_then(interactive)
+            .ok_or("an interactive reply without its reply id")?,
+        "location" => message
+            .location
+            .0
+            .and_then(location)
+            .ok_or("a location without valid coordinates")?,
+        "contacts" => contacts(message.contacts).ok_or("a contacts message without any card")?,
         other => MessageContent::Unsupported {
             whatsapp_type: other.to_owned(),
         },
     };
-    Some(content)
+    Ok(content)
 }
 
 /// Inbound media arrive as a media id to download later, never as a public URL.
@@ -355,22 +425,26 @@ fn non_empty(text: Str<'_>) -> Option<String> {
 }
 
 /// A status WhatsApp reports; others (`deleted`, `warning`, `played`…) are rejected.
-fn status_update(status: Status<'_>) -> Option<StatusUpdate> {
-    let wamid = Wamid::parse(status.id.as_deref()?).ok()?;
-    let delivery = match status.status.as_deref()? {
-        "sent" => DeliveryStatus::Sent,
-        "delivered" => DeliveryStatus::Delivered,
-        "read" => DeliveryStatus::Read,
-        "failed" => DeliveryStatus::Failed,
-        _ => return None,
+fn status_update(status: Status<'_>) -> Result<StatusUpdate, Reason> {
+    let wamid = status
+        .id
+        .as_deref()
+        .and_then(|id| Wamid::parse(id).ok())
+        .ok_or("`id` is missing or not a WhatsApp message id")?;
+    let delivery = match status.status.as_deref() {
+        Some("sent") => DeliveryStatus::Sent,
+        Some("delivered") => DeliveryStatus::Delivered,
+        Some("read") => DeliveryStatus::Read,
+        Some("failed") => DeliveryStatus::Failed,
+        _ => return Err("`status` is missing or not one wadesk handles"),
     };
-    let at = timestamp(status.timestamp)?;
+    let at = timestamp(status.timestamp).ok_or("`timestamp` is missing or not a time")?;
     let error = status
         .errors
         .first()
         .and_then(|error| error.0.as_ref())
         .map(delivery_error);
-    Some(StatusUpdate {
+    Ok(StatusUpdate {
         wamid,
         status: delivery,
         at,

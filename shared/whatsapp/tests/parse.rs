@@ -29,7 +29,7 @@ fn at(secs: i64) -> Timestamp {
 fn only_message(batch: &WebhookBatch) -> &InboundMessage {
     assert_eq!(batch.messages.len(), 1, "{batch:#?}");
     assert!(batch.statuses.is_empty());
-    assert_eq!(batch.rejected, 0);
+    assert_eq!(batch.rejected.len(), 0);
     &batch.messages[0]
 }
 
@@ -96,7 +96,7 @@ fn document_message_keeps_its_filename() {
 #[test]
 fn video_audio_and_sticker_messages() {
     let batch = parse(fixture!("media"));
-    assert_eq!(batch.rejected, 0);
+    assert_eq!(batch.rejected.len(), 0);
     let media = |id: &str, mime: &str| Attachment {
         media_id: Some(id.into()),
         mime_type: Some(mime.into()),
@@ -259,7 +259,7 @@ fn locations_without_valid_coordinates_are_rejected() {
             json!([]),
         ));
         assert!(batch.messages.is_empty(), "{location}: {batch:#?}");
-        assert_eq!(batch.rejected, 1, "{location}");
+        assert_eq!(batch.rejected.len(), 1, "{location}");
     }
 }
 
@@ -277,7 +277,7 @@ fn contact_cards_without_any_card_are_rejected() {
             json!([]),
         ));
         assert!(batch.messages.is_empty(), "{contacts}: {batch:#?}");
-        assert_eq!(batch.rejected, 1, "{contacts}");
+        assert_eq!(batch.rejected.len(), 1, "{contacts}");
     }
 }
 
@@ -340,7 +340,7 @@ fn statuses_sent_delivered_read() {
     ] {
         let batch = parse(body);
         assert!(batch.messages.is_empty());
-        assert_eq!(batch.rejected, 0);
+        assert_eq!(batch.rejected.len(), 0);
         assert_eq!(batch.statuses.len(), 1);
         let update = &batch.statuses[0];
         assert_eq!(
@@ -372,7 +372,7 @@ fn failed_status_carries_the_reengagement_error() {
 #[test]
 fn batch_yields_every_entry_change_message_and_status() {
     let batch = parse(fixture!("batch"));
-    assert_eq!(batch.rejected, 0);
+    assert_eq!(batch.rejected.len(), 0);
 
     let senders: Vec<_> = batch
         .messages
@@ -443,7 +443,7 @@ fn batch_yields_every_entry_change_message_and_status() {
 #[test]
 fn business_scoped_user_ids() {
     let batch = parse(fixture!("business_scoped_ids"));
-    assert_eq!(batch.rejected, 0);
+    assert_eq!(batch.rejected.len(), 0);
     let customers: Vec<_> = batch
         .messages
         .iter()
@@ -465,7 +465,7 @@ fn business_scoped_user_ids() {
 #[test]
 fn unknown_fields_anywhere_are_ignored() {
     let batch = parse(fixture!("unknown_fields"));
-    assert_eq!(batch.rejected, 0);
+    assert_eq!(batch.rejected.len(), 0);
     assert_eq!(batch.messages.len(), 2);
     let first = &batch.messages[0];
     assert_eq!(first.customer.wa_id.as_str(), SHEENA);
@@ -627,7 +627,16 @@ fn bad_messages_are_skipped_and_counted() {
     let wamids: Vec<_> = batch.messages.iter().map(|m| m.wamid.as_str()).collect();
     assert_eq!(wamids, ["wamid.ok1", "wamid.ok2"]);
     assert_eq!(batch.messages[1].sent_at, at(1_744_344_601));
-    assert_eq!(batch.rejected, 16);
+    assert_eq!(batch.rejected.len(), 16);
+    let pointers: Vec<_> = batch.rejected.iter().map(|r| r.pointer.as_str()).collect();
+    let expected: Vec<_> = (1..=16)
+        .map(|n| format!("/entry/0/changes/0/value/messages/{n}"))
+        .collect();
+    assert_eq!(pointers, expected);
+    assert_eq!(
+        batch.rejected[4].reason,
+        "`timestamp` is missing or not a time"
+    );
 }
 
 #[test]
@@ -648,7 +657,7 @@ fn bad_statuses_are_skipped_and_counted() {
     ));
     let wamids: Vec<_> = batch.statuses.iter().map(|s| s.wamid.as_str()).collect();
     assert_eq!(wamids, ["wamid.ok1", "wamid.ok2"]);
-    assert_eq!(batch.rejected, 7);
+    assert_eq!(batch.rejected.len(), 7);
 }
 
 #[test]
@@ -668,7 +677,7 @@ fn missing_or_bad_metadata_rejects_messages_but_not_statuses() {
         let batch = parse_json(body);
         assert!(batch.messages.is_empty(), "{metadata}");
         assert_eq!(batch.statuses.len(), 1, "{metadata}");
-        assert_eq!(batch.rejected, 1, "{metadata}");
+        assert_eq!(batch.rejected.len(), 1, "{metadata}");
     }
 }
 
@@ -703,8 +712,37 @@ fn containers_of_the_wrong_type_are_counted_not_fatal() {
     });
     let batch = parse_json(body);
     assert!(batch.messages.is_empty() && batch.statuses.is_empty());
-    // entry, changes, change, value, messages, statuses, missing value
-    assert_eq!(batch.rejected, 7);
+    // entry, changes, change, value, messages, statuses, missing value: each
+    // with where it is (a JSON pointer into the body) and why.
+    let rejected: Vec<_> = batch
+        .rejected
+        .iter()
+        .map(|r| (r.pointer.as_str(), r.reason))
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            ("/entry/0", "the entry is not an object"),
+            ("/entry/1/changes", "`changes` is not an array"),
+            ("/entry/2/changes/0", "the change is not an object"),
+            (
+                "/entry/2/changes/1/value",
+                "the change's `value` is not an object"
+            ),
+            (
+                "/entry/2/changes/2/value/messages",
+                "`messages` is not an array"
+            ),
+            (
+                "/entry/2/changes/2/value/statuses",
+                "`statuses` is not an array"
+            ),
+            (
+                "/entry/2/changes/4/value",
+                "the change's `value` is not an object"
+            ),
+        ]
+    );
 }
 
 #[test]
@@ -749,7 +787,7 @@ fn button_payload_is_optional_and_reply_title_defaults_to_empty() {
         ]),
         json!([]),
     ));
-    assert_eq!(batch.rejected, 0);
+    assert_eq!(batch.rejected.len(), 0);
     assert_eq!(
         batch.messages[0].content,
         MessageContent::Button {
@@ -811,7 +849,7 @@ fn profile_name_rules() {
         let mut body = value_with(json!([message]), json!([]));
         body["entry"][0]["changes"][0]["value"]["contacts"] = contacts;
         let batch = parse_json(body);
-        assert_eq!(batch.rejected, 0);
+        assert_eq!(batch.rejected.len(), 0);
         batch.messages[0].profile_name.clone()
     };
     let two = json!([

@@ -314,7 +314,7 @@ proptest! {
         let body = builder.build().to_string();
 
         let batch = parse_webhook(body.as_bytes()).unwrap();
-        prop_assert_eq!(batch.rejected, 0);
+        prop_assert_eq!(batch.rejected.len(), 0);
         prop_assert_eq!(batch.messages.len(), messages.len());
         prop_assert_eq!(batch.statuses.len(), statuses.len());
         for (i, (parsed, (sender, text, ts))) in batch.messages.iter().zip(&messages).enumerate() {

@@ -122,7 +122,13 @@ async fn a_store_failure_answers_5xx_so_whatsapp_retries() {
         .header("x-hub-signature-256", signature)
         .body(Body::Text(body))
         .unwrap();
-    let response = webhook::handle(&app, &webhook::WebhookSettings::new("s", "t"), request).await;
+    let response = webhook::handle(
+        &app,
+        &wadesk_app::embedded::LocalPoisonQueue::new(),
+        &webhook::WebhookSettings::new("s", "t"),
+        request,
+    )
+    .await;
     assert_eq!(response.status(), 503);
     let text = String::from_utf8_lossy(response.body().as_ref()).to_string();
     assert!(text.contains("\"unavailable\""), "{text}");

@@ -315,10 +315,15 @@ impl Stack {
             )
             .body(Body::Text(body.to_owned()))
             .unwrap();
-        Box::pin(webhook::handle(&self.app, &self.settings, request))
-            .await
-            .status()
-            .as_u16()
+        Box::pin(webhook::handle(
+            &self.app,
+            &wadesk_app::embedded::LocalPoisonQueue::new(),
+            &self.settings,
+            request,
+        ))
+        .await
+        .status()
+        .as_u16()
     }
 
     /// A customer message, redelivered as WhatsApp does until it gets a 200;

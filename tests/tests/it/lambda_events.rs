@@ -53,7 +53,13 @@ async fn a_real_v2_get_event_verifies_the_subscription() {
         None,
     );
     let request = lambda_http::request::from_str(&raw).unwrap();
-    let response = handle(&app, &settings, request).await;
+    let response = handle(
+        &app,
+        &wadesk_app::embedded::LocalPoisonQueue::new(),
+        &settings,
+        request,
+    )
+    .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.body().as_ref(), b"31337");
 }
@@ -75,7 +81,13 @@ async fn a_real_v2_post_event_is_verified_over_the_raw_body_and_stored() {
     let signature = wadesk_whatsapp::signature::sign(b"secret", body.as_bytes());
     let request =
         lambda_http::request::from_str(&event("POST", "", Some(&body), Some(&signature))).unwrap();
-    let response = handle(&app, &settings, request).await;
+    let response = handle(
+        &app,
+        &wadesk_app::embedded::LocalPoisonQueue::new(),
+        &settings,
+        request,
+    )
+    .await;
     assert_eq!(response.status(), 200);
     assert_eq!(app.store.conversations().len(), 1);
 }

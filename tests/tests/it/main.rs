@@ -20,4 +20,5 @@ mod store_contract;
 mod trustworthy;
 mod webhook;
 mod webhook_fuzz;
+mod webhook_poison;
 mod window;

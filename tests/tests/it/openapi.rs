@@ -25,6 +25,7 @@ const LOCAL_ROUTES: &[(&str, &str)] = &[
     ("POST", "/_local/clock/advance"),
     ("GET", "/_local/clock"),
     ("GET", "/_local/outbox"),
+    ("GET", "/_local/poison"),
     ("GET", "/_local/events"),
     ("GET", "/_local/timers"),
     ("POST", "/_local/token"),
@@ -889,11 +890,17 @@ async fn the_handlers_answer_as_the_document_says() {
         )
         .await;
     assert_eq!(status, 401, "badly signed: {answer}");
+    // Signed but not a webhook payload: taken (WhatsApp stops retrying) and kept.
     let (status, answer) = c.webhook(&json!("not a webhook")).await;
     assert_eq!(
-        (status, &answer["error"]["code"]),
-        (400, &json!("invalid_request")),
+        (status, &answer["poison_kept"]),
+        (200, &json!(true)),
         "{answer}"
+    );
+    let poison = c.expect(M::GET, "/_local/poison", None, None, 200).await;
+    assert_eq!(
+        poison["items"][0]["reason"], "the body is not a JSON object",
+        "{poison}"
     );
     let (status, summary) = c.webhook(&batch).await;
     assert_eq!(

@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use lambda_http::{Body, Request};
-use wadesk_app::embedded::EmbeddedStore;
+use wadesk_app::embedded::{EmbeddedStore, LocalPoisonQueue};
 use wadesk_app::ConversationStore;
 use wadesk_domain::{DeliveryStatus, Direction, Message, MessageContent, MessageId, Wamid};
 use wadesk_tests::{
@@ -36,7 +36,8 @@ fn signed(body: &str) -> Request {
 }
 
 async fn send(app: &TestServices<EmbeddedStore>, request: Request) -> (u16, serde_json::Value) {
-    let response = handle(app, &settings(), request).await;
+    // What a signed body cannot be used for is kept: `webhook_poison.rs`.
+    let response = handle(app, &LocalPoisonQueue::new(), &settings(), request).await;
     let status = response.status().as_u16();
     let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null);
     (status, body)
@@ -82,17 +83,6 @@ async fn a_bad_or_missing_signature_is_401_and_stores_nothing() {
         .await
         .unwrap()
         .is_none());
-}
-
-#[tokio::test]
-async fn malformed_json_with_a_good_signature_is_400() {
-    let app = services(EmbeddedStore::new(), now_seconds());
-    for body in ["{not json", "[]", r#"{"object":"page","entry":[]}"#] {
-        let (status, answer) = send(&app, signed(body)).await;
-        assert_eq!(status, 400, "{body}");
-        assert_eq!(answer["error"]["code"], "invalid_request");
-    }
-    assert!(app.store.conversations().is_empty());
 }
 
 #[tokio::test]
@@ -288,9 +278,15 @@ async fn subscription_check_answers_the_challenge_only_to_the_right_token() {
             .unwrap()
             .with_query_string_parameters(query)
     };
-    let ok = handle(&app, &settings(), get("test-verify-token")).await;
+    let ok = handle(
+        &app,
+        &LocalPoisonQueue::new(),
+        &settings(),
+        get("test-verify-token"),
+    )
+    .await;
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.body().as_ref(), b"1158201444");
-    let refused = handle(&app, &settings(), get("guess")).await;
+    let refused = handle(&app, &LocalPoisonQueue::new(), &settings(), get("guess")).await;
     assert_eq!(refused.status(), 403);
 }

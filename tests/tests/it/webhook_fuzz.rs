@@ -130,10 +130,15 @@ async fn deliver(app: &FuzzApp, body: &str) -> u16 {
         .body(Body::Text(body.to_owned()))
         .unwrap();
     let settings = webhook::WebhookSettings::new(SECRET, "verify");
-    Box::pin(webhook::handle(app, &settings, request))
-        .await
-        .status()
-        .as_u16()
+    Box::pin(webhook::handle(
+        app,
+        &wadesk_app::embedded::LocalPoisonQueue::new(),
+        &settings,
+        request,
+    ))
+    .await
+    .status()
+    .as_u16()
 }
 
 /// Everything a redelivery must leave as it was.

@@ -4,12 +4,14 @@
 mod analytics;
 mod bus;
 mod outbox;
+mod poison;
 mod scheduler;
 mod store;
 
 pub use analytics::EmbeddedAnalytics;
 pub use bus::LocalEventBus;
 pub use outbox::{LocalOutbox, OutboxEntry};
+pub use poison::LocalPoisonQueue;
 pub use scheduler::LocalScheduler;
 pub use store::EmbeddedStore;
 

@@ -4,6 +4,7 @@ mod analytics_store;
 mod desk_store;
 mod events;
 mod page;
+mod poison;
 mod store;
 mod timers;
 mod whatsapp;
@@ -12,6 +13,7 @@ pub use analytics_store::{AnalyticsStore, Recorded};
 pub use desk_store::DeskStore;
 pub use events::{EventPublisher, PublishError};
 pub use page::{position, Page, PageRequest, MAX_PAGE};
+pub use poison::{KeepError, Poison, PoisonItem, PoisonKeeper, POISON_SOURCE};
 pub use store::{
     CommitError, ConversationStore, InboundContext, StatusContext, StoreError, WamidRecord,
 };
