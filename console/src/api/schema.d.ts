@@ -633,6 +633,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/_local/poison": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the webhook kept instead of refusing, oldest first
+         * @description Each record is what the webhook's SQS poison queue holds on AWS: the reason, the items that can never be stored (a JSON pointer into the body, why, and the item), the signature header, and the body exactly as signed (base64), its size and SHA-256.
+         */
+        get: operations["readPoison"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/_local/events": {
         parameters: {
             query?: never;
@@ -1099,7 +1119,10 @@ export interface components {
             duplicates: number;
             statuses_applied: number;
             statuses_ignored: number;
+            /** @description items that can never be stored, kept as poison with the body */
             rejected: number;
+            /** @description the body was kept as poison (`GET /_local/poison` locally, the poison queue on AWS): it is not a webhook payload, or it carries rejected items */
+            poison_kept: boolean;
         };
         InboundRequest: {
             from: components["schemas"]["WaId"];
@@ -1228,6 +1251,34 @@ export interface components {
             organization?: string;
             addresses?: string[];
             urls?: string[];
+        };
+        PoisonList: {
+            items: components["schemas"]["PoisonRecord"][];
+        };
+        PoisonRecord: {
+            /** @enum {string} */
+            source: "wadesk-webhook";
+            /** Format: date-time */
+            received_at: string;
+            /** @description the body's own problem, or how many of its items can never be stored */
+            reason: string;
+            items: {
+                /** @description JSON pointer into the body, e.g. /entry/0/changes/0/value/messages/1 */
+                pointer: string;
+                reason: string;
+                /** @description the item as the body had it */
+                item: unknown;
+            }[];
+            /** @description items left out to fit the queue's message size */
+            items_omitted?: number;
+            /** @description the X-Hub-Signature-256 header the body came with */
+            signature: string | null;
+            body_bytes: number;
+            body_sha256: string;
+            /** @description the body (or its first body_kept_bytes bytes), exactly as signed */
+            body_base64: string;
+            body_kept_bytes: number;
+            body_truncated: boolean;
         };
     };
     responses: {
@@ -1373,28 +1424,20 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The raw bytes the signature covers. A Cloud API webhook payload is processed; any other signed body (not JSON, not a webhook) is taken all the same and kept as poison with its reason, since WhatsApp would retry a refusal for days. */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["WebhookBody"];
+                "application/json": components["schemas"]["WebhookBody"] | unknown;
             };
         };
         responses: {
-            /** @description every item stored (or already stored: duplicates are no-ops) */
+            /** @description taken: every item stored (or already stored: duplicates are no-ops), and whatever can never be used kept as poison with its reason (a signed body that is not a webhook payload, items that can never be stored); WhatsApp stops retrying */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BatchSummary"];
-                };
-            };
-            /** @description signed, but not a WhatsApp webhook payload */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorInvalidRequest"];
                 };
             };
             /** @description missing or wrong signature; nothing stored */
@@ -1424,7 +1467,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorInternal"];
                 };
             };
-            /** @description some item could not be stored; WhatsApp retries the batch */
+            /** @description an item could not be stored, or poison could not be kept, for now; WhatsApp retries the batch and the retry skips what is stored */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2373,7 +2416,7 @@ export interface operations {
                     "application/json": components["schemas"]["InboundResult"];
                 };
             };
-            /** @description a bad request body, or the webhook answered 400 */
+            /** @description a bad request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2480,6 +2523,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OutboxList"];
+                };
+            };
+        };
+    };
+    readPoison: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the kept records */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoisonList"];
                 };
             };
         };
