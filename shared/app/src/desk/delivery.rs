@@ -1,0 +1,218 @@
+//! Sending committed messages to WhatsApp and recording what became of them.
+
+use super::*;
+
+pub(super) fn outbound(content: &MessageContent) -> OutboundContent {
+    let media = |kind, a: &wadesk_domain::Attachment| OutboundContent::Media {
+        kind,
+        link: a.url.clone().unwrap_or_default(),
+        filename: a.filename.clone(),
+        caption: a.caption.clone(),
+    };
+    match content {
+        MessageContent::Image { attachment } => media(MediaKind::Image, attachment),
+        MessageContent::Video { attachment } => media(MediaKind::Video, attachment),
+        MessageContent::Document { attachment } => media(MediaKind::Document, attachment),
+        MessageContent::Template { template } => OutboundContent::Template {
+            name: template.name.clone(),
+            language: template.language.clone(),
+            parameters: template.parameters.clone(),
+        },
+        other => OutboundContent::Text {
+            body: other.text().unwrap_or_default().to_owned(),
+        },
+    }
+}
+
+/// Sends a reopen's or push's message, then releases the customer's send
+/// lease (a `#STOP` acknowledgement waits for it).
+pub(super) async fn deliver_and_release<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    key: &wadesk_domain::CustomerKey,
+    messages: &[Message],
+) -> Result<(), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let mut outcome = Ok(());
+    for message in messages {
+        if let Err(error) = deliver_as(app, key, message.clone(), OnRetry::SendsThisOne).await {
+            outcome = Err(error);
+            break;
+        }
+    }
+    release_send_lease(app, key).await;
+    outcome
+}
+
+/// What the agent's retry after a failed send does, and so what the failure
+/// leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OnRetry {
+    /// Sends a new message (an agent's own): this one is recorded `failed`.
+    SendsAnother,
+    /// Sends this very message (a reopen's, a push's): a send WhatsApp could
+    /// not take leaves it `pending` for the retry; a refusal is still `failed`.
+    SendsThisOne,
+}
+
+/// Sends one stored `pending` message and records its wamid, or its failure.
+pub(super) async fn deliver<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    customer: &wadesk_domain::CustomerKey,
+    message: Message,
+) -> Result<Message, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    deliver_as(app, customer, message, OnRetry::SendsAnother).await
+}
+
+pub(super) async fn deliver_as<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    customer: &wadesk_domain::CustomerKey,
+    mut message: Message,
+    on_retry: OnRetry,
+) -> Result<Message, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    match app
+        .whatsapp
+        .send(
+            &customer.phone_number_id,
+            &customer.wa_id,
+            &outbound(&message.content),
+        )
+        .await
+    {
+        Ok(wamid) => {
+            message.wamid = Some(wamid);
+            // WhatsApp took it, so the request succeeded: a 5xx here would
+            // have the agent's retry send it a second time. Unrecorded, its
+            // delivery statuses find no message.
+            match app.store.record_sent(customer, &message).await {
+                Ok(()) | Err(CommitError::Duplicate { .. }) => {}
+                Err(error) => tracing::error!(%error, "message sent but its wamid not recorded"),
+            }
+            Ok(message)
+        }
+        Err(error) => {
+            let (code, title) = match &error {
+                SendError::ReengagementRequired => (
+                    wadesk_domain::message::REENGAGEMENT_REQUIRED,
+                    "re-engagement required".to_owned(),
+                ),
+                SendError::Rejected { code, title } => (*code, title.clone()),
+                SendError::Unavailable { .. } => (0, "WhatsApp unavailable".to_owned()),
+            };
+            tracing::warn!(%error, "send failed");
+            let resent_on_retry =
+                on_retry == OnRetry::SendsThisOne && matches!(error, SendError::Unavailable { .. });
+            if !resent_on_retry {
+                record_send_failure(app, customer, &message, code, title).await?;
+            }
+            Err(match error {
+                SendError::ReengagementRequired => DeskError::WindowClosed.into(),
+                SendError::Rejected { code, .. } => DeskFailure::SendRejected { code },
+                SendError::Unavailable { source } => {
+                    DeskFailure::App(AppError::Store(StoreError {
+                        operation: "whatsapp_send",
+                        source,
+                    }))
+                }
+            })
+        }
+    }
+}
+
+/// Marks a message `failed` (131047 also closes the window) and publishes
+/// what that changes. Failures to record are logged: the send failed either way.
+pub(super) async fn record_send_failure<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    customer: &wadesk_domain::CustomerKey,
+    message: &Message,
+    code: i64,
+    title: String,
+) -> Result<(), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let current = app.store.get_customer(customer).await?;
+    if let StatusDecision::Apply {
+        expected,
+        message: failed,
+        customer: closed,
+        events,
+    } = decide_send_failure(
+        message,
+        current.as_ref(),
+        wadesk_domain::message::DeliveryError { code, title },
+        app.clock.now(),
+    ) {
+        if let Err(error) = app
+            .store
+            .commit_status(&failed, expected, closed.as_ref())
+            .await
+        {
+            tracing::error!(%error, "recording the failed send failed");
+        }
+        if let Err(error) = app.events.publish(&events).await {
+            tracing::error!(%error, "events of the failed send not published");
+        }
+    }
+    Ok(())
+}
+
+/// Clears the customer's send lease; a concurrent change is re-read and retried.
+pub(super) async fn release_send_lease<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    key: &wadesk_domain::CustomerKey,
+) where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let customer: Option<Customer> = match app.store.get_customer(key).await {
+            Ok(customer) => customer,
+            Err(error) => {
+                tracing::error!(%error, "send lease not released; it expires by itself");
+                return;
+            }
+        };
+        let Some(change) = customer.as_ref().and_then(Customer::release_send_lease) else {
+            return;
+        };
+        match app
+            .store
+            .save_customer(&change.customer, change.expected_version)
+            .await
+        {
+            Ok(()) => return,
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
+            Err(CommitError::Store(error)) => {
+                tracing::error!(%error, "send lease not released; it expires by itself");
+                return;
+            }
+        }
+    }
+}

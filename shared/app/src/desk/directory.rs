@@ -1,0 +1,119 @@
+//! The directory's side of the desk: who the caller is, agents' states and profiles.
+
+use super::*;
+
+/// The caller behind a verified subject, as the directory describes them,
+/// with their directory entry (`None` for a bootstrap admin not yet in it).
+pub async fn identify<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    subject: AgentId,
+) -> Result<(Actor, Option<Agent>), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let entry = app.store.get_agent(&subject).await?;
+    let actor = wadesk_domain::identify(subject, entry.as_ref(), &app.bootstrap_admins)
+        .map_err(DeskError::from)?;
+    Ok((actor, entry))
+}
+
+/// An agent sets their own state; becoming available brings offers.
+pub async fn set_state<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    agent_id: &AgentId,
+    state: AgentState,
+) -> Result<Agent, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let agent = app
+            .store
+            .get_agent(agent_id)
+            .await?
+            .ok_or(DeskError::NotFound)?;
+        let (change, event) = desk::change_state(&agent, state, app.clock.now())?;
+        match app.store.save_agent(&change).await {
+            Ok(()) => {
+                if let Err(error) = app.events.publish(&[event]).await {
+                    tracing::error!(%error, "state event not published");
+                }
+                if state == AgentState::Available {
+                    if let Err(error) = offer_waiting_to(app, agent_id).await {
+                        tracing::error!(%error, "offering waiting conversations failed");
+                    }
+                }
+                return Ok(app.store.get_agent(agent_id).await?.unwrap_or(change.agent));
+            }
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
+            Err(CommitError::Store(error)) => return Err(error.into()),
+        }
+    }
+    Err(contention())
+}
+
+/// What an admin says of an agent.
+#[derive(Debug, Clone)]
+pub struct AgentProfile {
+    pub name: String,
+    pub role: Role,
+    pub queues: Vec<wadesk_domain::QueueId>,
+    pub max_concurrent: u32,
+}
+
+/// Creates or updates an agent, keeping their state and load.
+pub async fn upsert_agent<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    id: &AgentId,
+    profile: AgentProfile,
+) -> Result<Agent, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let stored = app.store.get_agent(id).await?;
+        let expected_version = stored.as_ref().map_or(0, |a| a.version);
+        let mut agent = stored.unwrap_or_else(|| {
+            Agent::new(
+                id.clone(),
+                profile.name.clone(),
+                profile.role,
+                Vec::new(),
+                0,
+                app.clock.now(),
+            )
+        });
+        agent.name.clone_from(&profile.name);
+        agent.role = profile.role;
+        agent.queues.clone_from(&profile.queues);
+        agent.max_concurrent = profile.max_concurrent;
+        agent.version = expected_version + 1;
+        let change = wadesk_domain::AgentChange {
+            agent: agent.clone(),
+            expected_version,
+        };
+        match app.store.save_agent(&change).await {
+            Ok(()) => {
+                if let Err(error) = offer_waiting_to(app, id).await {
+                    tracing::error!(%error, "offering waiting conversations failed");
+                }
+                return Ok(agent);
+            }
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
+            Err(CommitError::Store(error)) => return Err(error.into()),
+        }
+    }
+    Err(contention())
+}

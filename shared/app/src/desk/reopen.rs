@@ -1,0 +1,221 @@
+//! Reopen and the single utility push, with the retry that finishes an unsent one.
+
+use super::*;
+
+/// Reopens a finished conversation and sends the channel's automatic reopen
+/// message (`docs/product.md#51-reopen`). The agent's retry of a reopen whose message never went
+/// out sends that message and answers as the first attempt would have; once
+/// it went out, a retry is refused as any reopen of a live session is (409).
+pub async fn reopen<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let message = reopen_message(&app.store, id, actor).await?;
+    reopen_or_push(
+        app,
+        actor,
+        id,
+        Action::Reopen(actor, &message),
+        Reopening::Reopen,
+    )
+    .await
+}
+
+/// Sends the single utility template push of a closed window
+/// (`docs/product.md#52-the-single-utility-push`). A
+/// retry after a failed send sends that template, never a second push; once
+/// it went out, a retry is `push_already_sent`.
+pub async fn push<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let template = channel_of(&app.store, id, actor)
+        .await?
+        .1
+        .and_then(|c| c.push_template);
+    reopen_or_push(
+        app,
+        actor,
+        id,
+        Action::Push(actor, template.as_ref()),
+        Reopening::Push,
+    )
+    .await
+}
+
+/// The automatic reopen message of conversation `id`'s channel (the default
+/// one when the channel is not configured).
+pub(super) async fn reopen_message<S: DeskStore>(
+    store: &S,
+    id: ConversationId,
+    actor: &Actor,
+) -> Result<String, DeskFailure> {
+    let (phone_number_id, channel) = channel_of(store, id, actor).await?;
+    Ok(channel.map_or_else(
+        || wadesk_domain::Channel::unconfigured(phone_number_id, String::new()).reopen_message,
+        |c| c.reopen_message,
+    ))
+}
+
+/// The channel of conversation `id` (its reopen message and push template),
+/// with the channel's number for when it is not configured.
+pub(super) async fn channel_of<S: DeskStore>(
+    store: &S,
+    id: ConversationId,
+    actor: &Actor,
+) -> Result<(wadesk_domain::PhoneNumberId, Option<wadesk_domain::Channel>), DeskFailure> {
+    let conversation = store.get_conversation(id).await?;
+    // The caller's access first: a refusal tells nothing of the conversation.
+    let entry = store.get_agent(&actor.id).await?;
+    may_access(conversation.as_ref(), actor, entry.as_ref())?;
+    let phone_number_id = conversation
+        .ok_or(DeskError::NotFound)?
+        .customer
+        .phone_number_id;
+    let channel = store.get_channel(&phone_number_id).await?;
+    Ok((phone_number_id, channel))
+}
+
+/// Which of the two a request is, for finishing an unsent one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reopening {
+    Reopen,
+    Push,
+}
+
+impl Reopening {
+    fn unfinished(
+        self,
+        ctx: &DeskContext<'_>,
+        actor: &Actor,
+        transcript: &[Message],
+    ) -> Option<desk::Unfinished> {
+        match self {
+            Self::Reopen => desk::resume_reopen(ctx, actor, transcript),
+            Self::Push => desk::resume_push(ctx, actor, transcript),
+        }
+    }
+}
+
+/// Runs a reopen or push: commits it and sends its message; or, when the
+/// rules refuse it because this agent's earlier attempt already committed it,
+/// sends that attempt's still unsent message under a fresh send lease.
+pub(super) async fn reopen_or_push<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    actor: &Actor,
+    id: ConversationId,
+    action: Action<'_>,
+    kind: Reopening,
+) -> Result<Conversation, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let snapshot = Snapshot::read(&app.store, id, &[], Some(actor)).await?;
+        let ctx = snapshot.context(app.clock.now());
+        let conversation = &snapshot.conversation;
+        let refusal = match action.decide(&ctx) {
+            Ok(mut decision) => match commit(app, &mut decision).await {
+                Ok(()) => {
+                    follow_up(app, &decision).await;
+                    deliver_and_release(app, &decision.conversation.customer, &decision.messages)
+                        .await?;
+                    return Ok(decision.conversation);
+                }
+                Err(CommitError::Conflict | CommitError::Duplicate { .. }) => {
+                    backoff(attempt).await;
+                    continue;
+                }
+                Err(CommitError::Store(error)) => {
+                    // The commit may stand with its answer lost; then it is
+                    // this request's to finish (its lease, its message).
+                    if !committed(app, &decision).await {
+                        return Err(error.into());
+                    }
+                    tracing::warn!(%error, "the commit's answer was lost but it stands");
+                    follow_up(app, &decision).await;
+                    deliver_and_release(app, &decision.conversation.customer, &decision.messages)
+                        .await?;
+                    return Ok(decision.conversation);
+                }
+            },
+            Err(refusal) => refusal,
+        };
+        if conversation.status != ConversationStatus::Reopened {
+            return Err(refusal.into());
+        }
+        let transcript = app.store.list_messages(id).await?;
+        match kind.unfinished(&ctx, actor, &transcript) {
+            None => return Err(refusal.into()),
+            Some(desk::Unfinished::Sending) => {
+                return Err(DeskFailure::App(AppError::InProgress {
+                    what: "sending the reopen or push message",
+                }))
+            }
+            Some(desk::Unfinished::Resume(resumption)) => match app
+                .store
+                .save_customer(&resumption.customer, resumption.expected_version)
+                .await
+            {
+                Ok(()) => {
+                    let message = &resumption.message;
+                    tracing::info!(message_id = %message.id, "sending an unsent reopen or push message");
+                    deliver_and_release(app, &conversation.customer, std::slice::from_ref(message))
+                        .await?;
+                    return Ok(conversation.clone());
+                }
+                // A `#STOP` (or anything else) got in first: decide again.
+                Err(CommitError::Conflict | CommitError::Duplicate { .. }) => {
+                    backoff(attempt).await;
+                }
+                Err(CommitError::Store(error)) => return Err(error.into()),
+            },
+        }
+    }
+    Err(contention())
+}
+
+/// Whether a decision whose commit failed without an answer is stored after
+/// all: its message is (message ids are new for every decision).
+pub(super) async fn committed<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    decision: &DeskDecision,
+) -> bool
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let Some(first) = decision.messages.first() else {
+        return false;
+    };
+    match app.store.list_messages(decision.conversation.id).await {
+        Ok(transcript) => transcript.iter().any(|m| m.id == first.id),
+        Err(error) => {
+            tracing::warn!(%error, "could not tell whether the commit stands");
+            false
+        }
+    }
+}
