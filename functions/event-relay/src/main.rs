@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
             event_relay::handle(publisher, event.payload)
                 .await
                 .map_err(|error| {
-                    tracing::error!(%error, "relay failed; Lambda will retry the batch");
+                    tracing::error!(%error, "relay failed; Lambda retries the batch from its first failed record, then parks it in the failure queue");
                     Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
                 })
         },

@@ -14,11 +14,13 @@ async fn main() -> Result<(), Error> {
     let app = &app;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent<EventEnvelope>>| async move {
-            // An error makes EventBridge retry; the handler is idempotent.
+            // An error fails the asynchronous invocation: Lambda retries it (at
+            // most twice, see the template's EventInvokeConfig), then parks it in
+            // the function's failure queue. The handler is idempotent.
             opt_out::handle(app, &event.payload.detail)
                 .await
                 .map_err(|error| {
-                    tracing::error!(%error, "opt-out failed; EventBridge will retry");
+                    tracing::error!(%error, "opt-out failed; Lambda retries the event at most twice, then parks it in the failure queue");
                     Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
                 })
         },

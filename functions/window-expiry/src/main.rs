@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
             window_expiry::handle(app, event.payload)
                 .await
                 .map_err(|error| {
-                    tracing::error!(%error, "timer failed; Scheduler will retry");
+                    tracing::error!(%error, "timer failed; Lambda retries the fire at most twice, then parks it in the failure queue");
                     Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
                 })
         },

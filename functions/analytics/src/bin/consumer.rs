@@ -1,6 +1,7 @@
 //! The analytics consumer Lambda: target of the EventBridge rule on the wadesk
-//! bus. An error fails the invocation, so Lambda retries it and finally hands
-//! it to the dead-letter queue; counting is idempotent, so retries are safe.
+//! bus. An error fails the invocation, so Lambda retries it (at most twice) and
+//! then parks it in the failure queue; counting is idempotent, so retries and
+//! a redrive are safe.
 // The SDK futures nest deeply; the default limit is too low for their layout.
 #![recursion_limit = "256"]
 
@@ -18,7 +19,7 @@ async fn main() -> Result<(), Error> {
             let consumed = analytics::consume_delivery(store, event.payload)
                 .await
                 .map_err(|error| {
-                    tracing::error!(%error, "event not counted; Lambda will retry");
+                    tracing::error!(%error, "event not counted; Lambda retries it at most twice, then parks it in the failure queue");
                     Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
                 })?;
             Ok::<_, Error>(serde_json::json!({ "outcome": format!("{consumed:?}") }))
