@@ -16,7 +16,7 @@ use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use wadesk_app::analytics::{
-    consume, scope_for, AnalyticsReader, Consumed, ScopeError, ScopeRequest,
+    consume, scope_for, AnalyticsReader, Consumed, ScopeError, ScopeRequest, Zone,
 };
 use wadesk_app::{AnalyticsStore, AppError, DeskStore};
 use wadesk_domain::analytics::{DayFigures, DayRange, Scope, COUNTED_EVENT_TYPES};
@@ -79,14 +79,18 @@ where
     match path {
         "/analytics/dashboard" => {
             let scope = scope(&viewer, &query)?;
-            let today = reader.clock.now().date_naive();
-            let range = DayRange::parse(query.get("from"), query.get("to"), today)
+            let zone = zone(&query)?;
+            let now = reader.clock.now();
+            let range = DayRange::parse(query.get("from"), query.get("to"), now, zone)
                 .map_err(|e| ApiError::Invalid(e.to_string()))?;
             let days = reader.dashboard(&scope, &range).await?;
             ok(&Dashboard { days })
         }
         "/analytics/chat-statistics" => {
             let scope = scope(&viewer, &query)?;
+            // The last 24 hours are the same hours in every zone: `tz` is
+            // checked, so a console can send it to both routes alike.
+            zone(&query)?;
             ok(&reader.chat_statistics(&scope).await?)
         }
         _ => Err(ApiError::NotFound),
@@ -133,6 +137,14 @@ fn scope(viewer: &wadesk_domain::Actor, query: &Query<'_>) -> Result<Scope> {
         ScopeError::Forbidden => ApiError::Forbidden(error.to_string()),
         ScopeError::Invalid(message) => ApiError::Invalid(message.to_owned()),
     })
+}
+
+/// The viewer's time zone (`tz`, an IANA name); UTC without one.
+fn zone(query: &Query<'_>) -> Result<Zone> {
+    query.get("tz").map_or_else(
+        || Ok(Zone::utc()),
+        |name| Zone::parse(name).map_err(|e| ApiError::Invalid(e.to_string())),
+    )
 }
 
 fn ok<B: Serialize>(body: &B) -> Result<Response<Body>> {

@@ -77,8 +77,9 @@ where
     D: DeskStore,
     C: Clock,
 {
-    /// Day by day over `range`: one Query of `scope`'s hourly buckets, plus
-    /// the live gauges when the range includes today.
+    /// Day by day over `range` (local days of its zone): one Query of
+    /// `scope`'s hourly buckets, plus the live gauges when the range includes
+    /// today.
     #[tracing::instrument(skip(self), err)]
     pub async fn dashboard(
         &self,
@@ -86,11 +87,11 @@ where
         range: &DayRange,
     ) -> Result<Vec<DayFigures>, StoreError> {
         let now = self.clock.now();
-        let hours = self
-            .counters
-            .hourly(scope, range.first_hour(), range.last_hour())
-            .await?;
-        let gauges = if range.contains(now.date_naive()) {
+        let hours = match range.buckets() {
+            Some((first, last)) => self.counters.hourly(scope, first, last).await?,
+            None => Vec::new(),
+        };
+        let gauges = if range.contains(range.zone.date_of(now)) {
             Some(self.gauges(scope).await?)
         } else {
             None
@@ -128,4 +129,4 @@ where
 }
 
 /// Re-exported for handlers, so they need not name the domain module.
-pub use analytics::{scope_for, RangeError, ScopeError, ScopeRequest};
+pub use analytics::{scope_for, RangeError, ScopeError, ScopeRequest, UnknownZone, Zone};

@@ -9,12 +9,17 @@
 //! time of the request, so they cannot drift when events arrive late or twice.
 //!
 //! Everything here is pure; adapters store what [`increment_for`] decides.
+//! Which hours make up a viewer's local day is [`Zone`]'s rule.
+
+mod zone;
+
+pub use zone::{UnknownZone, Zone};
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::AddAssign;
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -434,8 +439,8 @@ pub enum RangeError {
     TooLong { days: i64 },
 }
 
-/// A date (`YYYY-MM-DD`), or an RFC 3339 time standing for its UTC date.
-pub fn parse_day(name: &'static str, value: &str) -> Result<NaiveDate, RangeError> {
+/// A date (`YYYY-MM-DD`), or an RFC 3339 time standing for its date in `zone`.
+pub fn parse_day(name: &'static str, value: &str, zone: &Zone) -> Result<NaiveDate, RangeError> {
     let value = value.trim();
     NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .ok()
@@ -443,7 +448,7 @@ pub fn parse_day(name: &'static str, value: &str) -> Result<NaiveDate, RangeErro
         .or_else(|| {
             DateTime::parse_from_rfc3339(value)
                 .ok()
-                .map(|t| t.with_timezone(&Utc).date_naive())
+                .map(|t| zone.date_of(t.with_timezone(&Utc)))
         })
         .ok_or_else(|| RangeError::Unreadable {
             name,
@@ -451,28 +456,38 @@ pub fn parse_day(name: &'static str, value: &str) -> Result<NaiveDate, RangeErro
         })
 }
 
-/// The days of a dashboard, both ends included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The days of a dashboard, both ends included: local days of `zone`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayRange {
     pub first: NaiveDate,
     pub last: NaiveDate,
-}
-
-fn midnight(day: NaiveDate) -> Timestamp {
-    Utc.from_utc_datetime(&day.and_time(chrono::NaiveTime::MIN))
+    pub zone: Zone,
 }
 
 impl DayRange {
-    /// Reads `from` and `to`; a missing `to` is today, a missing `from` makes
-    /// the range [`DEFAULT_DAYS`] long.
+    /// UTC days.
+    pub fn utc(first: NaiveDate, last: NaiveDate) -> Self {
+        Self {
+            first,
+            last,
+            zone: Zone::utc(),
+        }
+    }
+
+    /// Reads `from` and `to` as dates of `zone`; a missing `to` is today
+    /// there, a missing `from` makes the range [`DEFAULT_DAYS`] long.
     pub fn parse(
         from: Option<&str>,
         to: Option<&str>,
-        today: NaiveDate,
+        now: Timestamp,
+        zone: Zone,
     ) -> Result<Self, RangeError> {
-        let last = to.map(|v| parse_day("to", v)).transpose()?.unwrap_or(today);
+        let last = match to {
+            Some(value) => parse_day("to", value, &zone)?,
+            None => zone.date_of(now),
+        };
         let first = match from {
-            Some(value) => parse_day("from", value)?,
+            Some(value) => parse_day("from", value, &zone)?,
             None => last - Duration::days(DEFAULT_DAYS - 1),
         };
         if first > last {
@@ -485,17 +500,15 @@ impl DayRange {
         if days > MAX_DAYS {
             return Err(RangeError::TooLong { days });
         }
-        Ok(Self { first, last })
+        Ok(Self { first, last, zone })
     }
 
-    /// The first hour bucket of the range.
-    pub fn first_hour(&self) -> Timestamp {
-        midnight(self.first)
-    }
-
-    /// The last hour bucket of the range (23:00 of the last day).
-    pub fn last_hour(&self) -> Timestamp {
-        midnight(self.last) + Duration::hours(23)
+    /// The first and the last hourly bucket of the range (both included), or
+    /// `None` when it has none (a single day the zone skipped).
+    pub fn buckets(&self) -> Option<(Timestamp, Timestamp)> {
+        let first = self.zone.hours_of(self.first).start;
+        let end = self.zone.hours_of(self.last).end;
+        (first < end).then(|| (first, end - Duration::hours(1)))
     }
 
     pub fn days(&self) -> impl Iterator<Item = NaiveDate> {
@@ -510,27 +523,28 @@ impl DayRange {
 }
 
 /// The dashboard: one entry per day of `range`, each the sum of that day's
-/// hourly buckets; the gauges go to the day that contains `now`.
+/// hourly buckets ([`Zone::hours_of`]; `from` and `to` are the instants
+/// summed); the gauges go to today, the day of `now` in the range's zone.
 pub fn daily(
     range: &DayRange,
     hours: &[(Timestamp, Counters)],
     now: Timestamp,
     gauges: Option<Gauges>,
 ) -> Vec<DayFigures> {
-    let mut per_day: BTreeMap<NaiveDate, Counters> = BTreeMap::new();
+    let mut per_hour: BTreeMap<Timestamp, Counters> = BTreeMap::new();
     for (hour, counters) in hours {
-        *per_day.entry(hour.date_naive()).or_default() += counters;
+        *per_hour.entry(*hour).or_default() += counters;
     }
-    let today = now.date_naive();
+    let today = range.zone.date_of(now);
     range
         .days()
         .map(|date| {
-            let counters = per_day.get(&date).copied().unwrap_or_default();
-            let from = midnight(date);
+            let span = range.zone.hours_of(date);
+            let counters: Counters = per_hour.range(span.clone()).map(|(_, c)| c).sum();
             let gauges = gauges.filter(|_| date == today);
             DayFigures {
                 date,
-                figures: Figures::new(from, from + Duration::days(1), &counters, gauges),
+                figures: Figures::new(span.start, span.end, &counters, gauges),
             }
         })
         .collect()
@@ -897,35 +911,66 @@ mod tests {
 
     #[test]
     fn ranges_are_dates_or_times_in_order_and_bounded() {
+        let now = at("2024-05-10T12:00:00Z");
         let today = day("2024-05-10");
-        let r = DayRange::parse(None, None, today).unwrap();
+        let parse = |from, to| DayRange::parse(from, to, now, Zone::utc());
+        let r = parse(None, None).unwrap();
         assert_eq!((r.first, r.last), (day("2024-05-04"), today));
-        let r =
-            DayRange::parse(Some("2024-05-01"), Some("2024-05-01T23:30:00+02:00"), today).unwrap();
+        let r = parse(Some("2024-05-01"), Some("2024-05-01T23:30:00+02:00")).unwrap();
         assert_eq!((r.first, r.last), (day("2024-05-01"), day("2024-05-01")));
-        assert_eq!(r.first_hour(), at("2024-05-01T00:00:00Z"));
-        assert_eq!(r.last_hour(), at("2024-05-01T23:00:00Z"));
+        assert_eq!(
+            r.buckets(),
+            Some((at("2024-05-01T00:00:00Z"), at("2024-05-01T23:00:00Z")))
+        );
         assert!(matches!(
-            DayRange::parse(Some("2024-05-02"), Some("2024-05-01"), today),
+            parse(Some("2024-05-02"), Some("2024-05-01")),
             Err(RangeError::Reversed { .. })
         ));
         assert!(matches!(
-            DayRange::parse(Some("yesterday"), None, today),
+            parse(Some("yesterday"), None),
             Err(RangeError::Unreadable { name: "from", .. })
         ));
-        assert!(DayRange::parse(Some("2024-5-1"), None, today).is_err());
-        assert!(DayRange::parse(Some("2024-02-30"), None, today).is_err());
-        assert!(DayRange::parse(Some("2024-01-01"), Some("2024-04-01"), today).is_ok());
+        assert!(parse(Some("2024-5-1"), None).is_err());
+        assert!(parse(Some("2024-02-30"), None).is_err());
+        assert!(parse(Some("2024-01-01"), Some("2024-04-01")).is_ok());
         assert_eq!(
-            DayRange::parse(Some("2024-01-01"), Some("2024-04-02"), today),
+            parse(Some("2024-01-01"), Some("2024-04-02")),
             Err(RangeError::TooLong { days: 93 })
         );
     }
 
     #[test]
+    fn a_range_is_read_in_the_viewers_zone() {
+        let madrid = Zone::parse("Europe/Madrid").unwrap();
+        // 23:30 UTC on the 10th is already the 11th in Madrid: its today.
+        let now = at("2024-05-10T23:30:00Z");
+        let r = DayRange::parse(None, None, now, madrid.clone()).unwrap();
+        assert_eq!((r.first, r.last), (day("2024-05-05"), day("2024-05-11")));
+        // An RFC 3339 time stands for its Madrid date.
+        let r = DayRange::parse(
+            Some("2024-05-01T22:30:00Z"),
+            Some("2024-05-01T22:30:00Z"),
+            now,
+            madrid,
+        )
+        .unwrap();
+        assert_eq!((r.first, r.last), (day("2024-05-02"), day("2024-05-02")));
+        assert_eq!(
+            r.buckets(),
+            Some((at("2024-05-01T22:00:00Z"), at("2024-05-02T21:00:00Z")))
+        );
+        let samoa = Zone::parse("Pacific/Apia").unwrap();
+        let skipped = DayRange {
+            first: day("2011-12-30"),
+            last: day("2011-12-30"),
+            zone: samoa,
+        };
+        assert_eq!(skipped.buckets(), None);
+    }
+
+    #[test]
     fn days_sum_their_hours_and_only_today_has_gauges() {
-        let range =
-            DayRange::parse(Some("2024-05-01"), Some("2024-05-03"), day("2024-05-09")).unwrap();
+        let range = DayRange::utc(day("2024-05-01"), day("2024-05-03"));
         let one = Counters {
             finished: 1,
             ..Counters::default()
@@ -949,6 +994,95 @@ mod tests {
         let json = serde_json::to_value(&days[2]).unwrap();
         assert_eq!(json["date"], "2024-05-03");
         assert_eq!(json["answered"], 1);
+    }
+
+    #[test]
+    fn a_madrid_day_sums_the_utc_hours_of_madrids_day() {
+        let one = Counters {
+            finished: 1,
+            ..Counters::default()
+        };
+        // 22:30 UTC on 1 May is 00:30 on 2 May in Madrid (UTC+2).
+        let hours = vec![
+            (at("2024-05-01T21:00:00Z"), one),
+            (at("2024-05-01T22:00:00Z"), one),
+            (at("2024-05-02T21:00:00Z"), one),
+        ];
+        let now = at("2024-05-02T22:30:00Z");
+        let utc = DayRange::utc(day("2024-05-01"), day("2024-05-02"));
+        let finished = |days: Vec<DayFigures>| -> Vec<u64> {
+            days.iter().map(|d| d.figures.finished).collect()
+        };
+        assert_eq!(finished(daily(&utc, &hours, now, None)), [2, 1]);
+        let madrid = DayRange {
+            zone: Zone::parse("Europe/Madrid").unwrap(),
+            ..utc
+        };
+        let days = daily(&madrid, &hours, now, Some(Gauges::default()));
+        assert_eq!(finished(days.clone()), [1, 2]);
+        assert_eq!(days[1].figures.from, at("2024-05-01T22:00:00Z"));
+        assert_eq!(days[1].figures.to, at("2024-05-02T22:00:00Z"));
+        // 22:30 UTC on the 2nd is the 3rd in Madrid: neither day is today.
+        assert!(days.iter().all(|d| d.figures.active.is_none()));
+        // The day the clocks go forward has 23 hours, the day they go back 25.
+        let spring = DayRange {
+            first: day("2024-03-31"),
+            last: day("2024-03-31"),
+            zone: Zone::parse("Europe/Madrid").unwrap(),
+        };
+        let every_hour: Vec<_> = (0..26)
+            .map(|n| (at("2024-03-30T22:00:00Z") + Duration::hours(n), one))
+            .collect();
+        let day_of_spring = &daily(&spring, &every_hour, now, None)[0];
+        assert_eq!(day_of_spring.figures.finished, 23);
+        let autumn = DayRange {
+            first: day("2024-10-27"),
+            last: day("2024-10-27"),
+            ..spring
+        };
+        let every_hour: Vec<_> = (0..27)
+            .map(|n| (at("2024-10-26T22:00:00Z") + Duration::hours(n), one))
+            .collect();
+        assert_eq!(
+            daily(&autumn, &every_hour, now, None)[0].figures.finished,
+            25
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever the zone, the days of a range share its hours out: their
+        /// sums add up to the sum of every hour the range's buckets cover, and
+        /// an hour outside them counts nowhere.
+        #[test]
+        fn the_days_of_a_range_add_up_to_its_hours(
+            zone_index in 0..6usize,
+            first in 0i64..3000,
+            length in 1i64..10,
+            events in proptest::collection::vec((0i64..(24 * 12), 1u64..5), 0..60),
+        ) {
+            let names = ["UTC", "Europe/Madrid", "Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns", "Australia/Lord_Howe"];
+            let zone = Zone::parse(names[zone_index]).unwrap();
+            let first = day("2020-01-01") + Duration::days(first);
+            let range = DayRange { first, last: first + Duration::days(length - 1), zone };
+            let origin = at("2020-01-01T00:00:00Z") + Duration::days((first - day("2020-01-01")).num_days() - 1);
+            let hours: Vec<_> = events
+                .iter()
+                .map(|(h, n)| (origin + Duration::hours(*h), Counters { rona: *n, ..Counters::default() }))
+                .collect();
+            let days = daily(&range, &hours, origin, None);
+            proptest::prop_assert_eq!(days.len(), usize::try_from(length).unwrap());
+            let (first_bucket, last_bucket) = range.buckets().unwrap();
+            let inside: u64 = hours
+                .iter()
+                .filter(|(h, _)| first_bucket <= *h && *h <= last_bucket)
+                .map(|(_, c)| c.rona)
+                .sum();
+            let summed: u64 = days.iter().map(|d| d.figures.rona).sum();
+            proptest::prop_assert_eq!(summed, inside);
+            for pair in days.windows(2) {
+                proptest::prop_assert_eq!(pair[0].figures.to, pair[1].figures.from);
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use wadesk_app::embedded::{EmbeddedAnalytics, EmbeddedStore};
 use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::{AnalyticsStore, DeskStore};
 use wadesk_aws::RequestCounter;
-use wadesk_domain::analytics::{DayRange, Scope};
+use wadesk_domain::analytics::{DayRange, Scope, Zone};
 use wadesk_domain::{
     Actor, AgentId, AgentState, ConversationId, ConversationStatus, CustomerKey, DomainEvent,
     EventEnvelope, ManualClock, MessageId, Origin, PhoneNumberId, QueueId, Role, WaId, Wamid,
@@ -296,10 +296,7 @@ async fn read_all<A: AnalyticsStore, D: DeskStore>(
         clock,
         bootstrap_admins: &[],
     };
-    let range = DayRange {
-        first: day - Duration::days(1),
-        last: day + Duration::days(1),
-    };
+    let range = DayRange::utc(day - Duration::days(1), day + Duration::days(1));
     let mut all = Vec::new();
     for scope in scopes() {
         let days = reader.dashboard(&scope, &range).await.unwrap();
@@ -414,17 +411,11 @@ async fn one_event_list_gives_identical_exact_figures_on_every_store_once_or_twi
         clock: &clock,
         bootstrap_admins: &[],
     };
-    let past = DayRange {
-        first: day - Duration::days(30),
-        last: day - Duration::days(1),
-    };
+    let past = DayRange::utc(day - Duration::days(30), day - Duration::days(1));
     counter.reset();
     reader.dashboard(&Scope::All, &past).await.unwrap();
     assert_eq!(counter.requests(), ["dynamodb:Query"]);
-    let with_today = DayRange {
-        first: day - Duration::days(91),
-        last: day,
-    };
+    let with_today = DayRange::utc(day - Duration::days(91), day);
     counter.reset();
     reader.dashboard(&Scope::All, &with_today).await.unwrap();
     assert_eq!(counter.count("dynamodb"), 5, "{:?}", counter.requests());
@@ -435,6 +426,85 @@ async fn one_event_list_gives_identical_exact_figures_on_every_store_once_or_twi
         .unwrap();
     assert_eq!(counter.count("dynamodb"), 5, "{:?}", counter.requests());
     assert!(counter.requests().iter().all(|r| r == "dynamodb:Query"));
+}
+
+/// Finishes near Madrid's midnights (UTC+2 in May): the last minutes of
+/// 30 April in UTC are 1 May in Madrid, the last of 1 May are 2 May.
+fn finishes_around_midnight(day: NaiveDate) -> Vec<EventEnvelope> {
+    let finished = |when| {
+        EventEnvelope::new(
+            DomainEvent::ConversationFinished {
+                conversation_id: ConversationId::generate(),
+                customer: customer(CHANNEL, "34600000001"),
+                agent: agent("ana"),
+                queue: queue("sales"),
+                reason: "Resolved".into(),
+                handling_seconds: Some(60),
+            },
+            when,
+        )
+    };
+    let eve = day - Duration::days(1);
+    vec![
+        finished(at(eve, "21:30:00")), // 23:30 on the eve in Madrid
+        finished(at(eve, "22:30:00")), // 00:30 on the day in Madrid
+        finished(at(eve, "23:30:00")), // 01:30 on the day in Madrid
+        finished(at(day, "12:00:00")),
+        finished(at(day, "22:10:00")), // 00:10 the day after in Madrid
+    ]
+}
+
+#[tokio::test]
+async fn a_madrid_day_is_madrids_midnight_to_midnight_on_every_store() {
+    let day = NaiveDate::from_ymd_opt(2024, 5, 1).unwrap();
+    let clock = ManualClock::frozen_at(at(day, "21:30:00"));
+    let embedded = EmbeddedAnalytics::new();
+    let conversations = EmbeddedStore::new();
+    let dynamo = wadesk_tests::dynamo_store(None).await;
+    for event in finishes_around_midnight(day) {
+        consume(&embedded, &event).await.unwrap();
+        consume(&dynamo, &event).await.unwrap();
+    }
+    let finished = |days: &[wadesk_domain::analytics::DayFigures]| -> Vec<u64> {
+        days.iter().map(|d| d.figures.finished).collect()
+    };
+    let utc = DayRange::utc(day - Duration::days(1), day + Duration::days(1));
+    let madrid = DayRange {
+        zone: Zone::parse("Europe/Madrid").unwrap(),
+        ..utc.clone()
+    };
+    let mut answers = Vec::new();
+    let readers = (
+        AnalyticsReader {
+            counters: &embedded,
+            conversations: &conversations,
+            clock: &clock,
+            bootstrap_admins: &[],
+        },
+        AnalyticsReader {
+            counters: &dynamo,
+            conversations: &dynamo,
+            clock: &clock,
+            bootstrap_admins: &[],
+        },
+    );
+    for range in [&utc, &madrid] {
+        let on_embedded = readers.0.dashboard(&Scope::All, range).await.unwrap();
+        let on_dynamo = readers.1.dashboard(&Scope::All, range).await.unwrap();
+        assert_eq!(on_embedded, on_dynamo, "{}", range.zone);
+        answers.push(on_embedded);
+    }
+    let (utc_days, madrid_days) = (&answers[0], &answers[1]);
+    assert_eq!(finished(utc_days), [3, 2, 0]);
+    assert_eq!(finished(madrid_days), [1, 3, 1]);
+    assert_eq!(
+        madrid_days[1].figures.from,
+        at(day - Duration::days(1), "22:00:00")
+    );
+    assert_eq!(madrid_days[1].figures.to, at(day, "22:00:00"));
+    // 21:30 UTC is 23:30 in Madrid: the live gauges go to Madrid's 1 May.
+    let gauges: Vec<_> = madrid_days.iter().map(|d| d.figures.active).collect();
+    assert_eq!(gauges, [None, Some(0), None]);
 }
 
 #[tokio::test]
@@ -1040,12 +1110,83 @@ async fn reopen_decline_and_opt_out_events_reach_the_figures_through_the_runner(
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewers_days_start_at_their_midnight_over_http() {
+    let stack = Stack::new().await;
+    let eve = stack.now().await.date_naive() + Duration::days(1);
+    let day = eve + Duration::days(1);
+    let finished = |when| {
+        EventEnvelope::new(
+            DomainEvent::ConversationFinished {
+                conversation_id: ConversationId::generate(),
+                customer: customer(CHANNEL, "34600000001"),
+                agent: agent("ana"),
+                queue: queue("sales"),
+                reason: "Resolved".into(),
+                handling_seconds: Some(60),
+            },
+            when,
+        )
+    };
+    // Madrid is UTC+1 or +2: 21:30 UTC is still the same day there, 23:30
+    // UTC already the next. 18:10 UTC is 23:40 in Kolkata (UTC+05:30).
+    for when in [
+        at(eve, "18:10:00"),
+        at(eve, "21:30:00"),
+        at(eve, "23:30:00"),
+        at(day, "12:00:00"),
+        at(day, "23:30:00"),
+    ] {
+        consume(&stack.app.runner.analytics, &finished(when))
+            .await
+            .unwrap();
+    }
+    let sue = stack.supervisor();
+    let days = |tz: &'static str| {
+        let (stack, sue) = (&stack, &sue);
+        async move {
+            let after = day + Duration::days(1);
+            let (status, answer) = stack
+                .get(
+                    &format!("/analytics/dashboard?from={eve}&to={after}{tz}"),
+                    Some(sue),
+                )
+                .await;
+            assert_eq!(status, 200, "{answer}");
+            answer["days"].as_array().unwrap().clone()
+        }
+    };
+    let count = |days: &[Value]| -> Vec<u64> {
+        days.iter()
+            .map(|d| d["finished"].as_u64().unwrap())
+            .collect()
+    };
+    let utc = days("").await;
+    assert_eq!(count(&utc), [3, 2, 0]);
+    assert_eq!(utc, days("&tz=UTC").await);
+    let madrid = days("&tz=Europe/Madrid").await;
+    assert_eq!(count(&madrid), [2, 2, 1], "{madrid:?}");
+    assert_eq!(madrid[1]["date"], day.to_string());
+    let from = madrid[1]["from"].as_str().unwrap();
+    assert!(
+        [format!("{eve}T23:00:00Z"), format!("{eve}T22:00:00Z")].contains(&from.to_owned()),
+        "Madrid's midnight: {from}"
+    );
+    // Kolkata is UTC+05:30: its day is summed from the 18:00 UTC bucket
+    // (23:30 local), half an hour before its midnight, so the finish at
+    // 23:40 on the eve in Kolkata counts on the day.
+    let kolkata = days("&tz=Asia/Kolkata").await;
+    assert_eq!(kolkata[1]["from"], format!("{eve}T18:00:00Z"));
+    assert_eq!(kolkata[1]["to"], format!("{day}T18:00:00Z"));
+    assert_eq!(count(&kolkata), [0, 4, 1], "{kolkata:?}");
+}
+
 #[tokio::test]
 async fn analytics_requests_are_authorised_and_validated() {
     let stack = Stack::new().await;
     let ana = stack.token("ana");
     let sue = stack.supervisor();
-    let cases: [(&str, Option<&str>, u16, &str); 14] = [
+    let cases: [(&str, Option<&str>, u16, &str); 18] = [
         ("/analytics/chat-statistics", None, 401, "unauthenticated"),
         ("/analytics/dashboard", None, 401, "unauthenticated"),
         (
@@ -1110,6 +1251,30 @@ async fn analytics_requests_are_authorised_and_validated() {
             "",
         ),
         ("/analytics/chat-statistics?agent=ana", Some(&ana), 200, ""),
+        (
+            "/analytics/dashboard?tz=Mars/Olympus",
+            Some(&sue),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/analytics/chat-statistics?tz=%2B02:00",
+            Some(&ana),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/analytics/dashboard?tz=Asia/Kathmandu&from=2024-05-01&to=2024-05-03",
+            Some(&sue),
+            200,
+            "",
+        ),
+        (
+            "/analytics/chat-statistics?tz=Europe/Madrid",
+            Some(&ana),
+            200,
+            "",
+        ),
     ];
     for (path, token, status, code) in cases {
         let (got, answer) = stack.get(path, token).await;
@@ -1121,6 +1286,13 @@ async fn analytics_requests_are_authorised_and_validated() {
                 .is_some_and(|m| !m.is_empty()));
         }
     }
+    let (_, unknown) = stack
+        .get("/analytics/dashboard?tz=Mars/Olympus", Some(&sue))
+        .await;
+    assert_eq!(
+        unknown["error"]["message"],
+        "`tz` must be an IANA time zone name such as `Europe/Madrid` or `UTC`, not `Mars/Olympus`"
+    );
     let (_, range) = stack
         .get(
             "/analytics/dashboard?from=2024-01-01&to=2024-04-01",
