@@ -531,7 +531,7 @@ export interface paths {
         };
         /**
          * Figures day by day
-         * @description One entry per UTC day from `from` to `to` (both included; by default the last 7 days, today included; at most 92 days), each the sum of that day's hourly counters. The live gauges `active` and `answered` are on today's entry only, `null` on the others. Supervisors and admins see any scope: everything by default, or one agent, queue, agent within a queue, or channel. Agents see only their own figures: without filters, or with `agent` set to themselves (and optionally `queue`); another agent, a whole queue or a channel is `403` (refused, not narrowed), as are bots and unknown roles. `400` for a malformed id, or `channel` with `agent` or `queue`. `400` too for an unreadable date, `from` after `to`, or a range over 92 days.
+         * @description One entry per day of `tz` (UTC by default) from `from` to `to` (both included; by default the last 7 days, today included; at most 92 days), each the sum of that day's hourly counters. The live gauges `active` and `answered` are on today's entry only, `null` on the others. Supervisors and admins see any scope: everything by default, or one agent, queue, agent within a queue, or channel. Agents see only their own figures: without filters, or with `agent` set to themselves (and optionally `queue`); another agent, a whole queue or a channel is `403` (refused, not narrowed), as are bots and unknown roles. `400` for a malformed id, or `channel` with `agent` or `queue`. `400` too for a `tz` not in the time zone database, an unreadable date, `from` after `to`, or a range over 92 days.
          */
         get: operations["analyticsDashboard"];
         put?: never;
@@ -551,7 +551,7 @@ export interface paths {
         };
         /**
          * Figures of the rolling last 24 hours, with the live gauges
-         * @description The 24 hourly buckets ending with the current one, and the live gauges. Supervisors and admins see any scope: everything by default, or one agent, queue, agent within a queue, or channel. Agents see only their own figures: without filters, or with `agent` set to themselves (and optionally `queue`); another agent, a whole queue or a channel is `403` (refused, not narrowed), as are bots and unknown roles. `400` for a malformed id, or `channel` with `agent` or `queue`.
+         * @description The 24 hourly buckets ending with the current one, and the live gauges. Supervisors and admins see any scope: everything by default, or one agent, queue, agent within a queue, or channel. Agents see only their own figures: without filters, or with `agent` set to themselves (and optionally `queue`); another agent, a whole queue or a channel is `403` (refused, not narrowed), as are bots and unknown roles. `400` for a `tz` not in the time zone database, a malformed id, or `channel` with `agent` or `queue`.
          */
         get: operations["chatStatistics"];
         put?: never;
@@ -1068,17 +1068,17 @@ export interface components {
         DayFigures: {
             /**
              * Format: date
-             * @description the UTC day
+             * @description the day, in `tz` (UTC by default)
              */
             date: string;
             /**
              * Format: date-time
-             * @description midnight (UTC) starting `date`
+             * @description the start of the first hourly bucket summed for `date`: its midnight in `tz` (in a half- or quarter-hour zone, the nearest whole UTC hour)
              */
             from: string;
             /**
              * Format: date-time
-             * @description midnight (UTC) ending `date`, a day after `from`
+             * @description the end of the last hourly bucket summed for `date` (the next day's `from`): 24 hours after `from`, or 23 or 25 on the days the clocks change
              */
             to: string;
             /** @description reopens plus pushes done by agents */
@@ -1349,10 +1349,12 @@ export interface components {
     parameters: {
         /** @description a conversation id (a malformed one is `404`) */
         ConversationId: components["schemas"]["Uuid"];
-        /** @description the first day, included: a date (`YYYY-MM-DD`) or an RFC 3339 time standing for its UTC date; default 6 days before `to` (7 days in all). Unreadable, or after `to`: `400`. At most 92 days may be asked for at once (more: `400`). An empty value is the same as none. */
+        /** @description the first day, included: a date (`YYYY-MM-DD`) or an RFC 3339 time standing for its date in `tz`; default 6 days before `to` (7 days in all). Unreadable, or after `to`: `400`. At most 92 days may be asked for at once (more: `400`). An empty value is the same as none. */
         AnalyticsFrom: string;
-        /** @description the last day, included: a date (`YYYY-MM-DD`) or an RFC 3339 time standing for its UTC date; default today (UTC). Unreadable: `400`. An empty value is the same as none. */
+        /** @description the last day, included: a date (`YYYY-MM-DD`) or an RFC 3339 time standing for its date in `tz`; default today in `tz`. Unreadable: `400`. An empty value is the same as none. */
         AnalyticsTo: string;
+        /** @description the viewer's time zone, an IANA name such as `Europe/Madrid` (default `UTC`): the dashboard's days, `from`, `to` and today are days of this zone, so a Madrid contact center's day starts at Madrid's midnight. A day is the sum of the hourly counters whose middle falls in it: exact for zones whose offset is whole hours (23 or 25 hours on the days the clocks change); in half- and quarter-hour zones (`Asia/Kolkata`, `Asia/Kathmandu`, `Australia/Adelaide`, `America/St_Johns`) the day runs from the whole UTC hour nearest its midnight, a tie going to the earlier hour (Kolkata: 23:30 to 23:30; Kathmandu: 23:45 to 23:45). The chat statistics (the last 24 hours, the same in every zone) only check it. Not in the time zone database: `400`. An empty value is the same as none. */
+        AnalyticsTz: string;
         /** @description only this agent's figures (with `queue`: this agent's work within that queue). An agent may name only themselves (anyone else: `403`) and gets their own figures without it. A malformed id is `400`; an empty value is the same as none. */
         AnalyticsAgent: components["schemas"]["AgentId"];
         /** @description only this queue's figures. An agent must name themselves in `agent` with it (a whole queue: `403`). A malformed id is `400`; an empty value is the same as none. */
@@ -2331,10 +2333,12 @@ export interface operations {
     analyticsDashboard: {
         parameters: {
             query?: {
-                /** @description the first day, included: a date (`YYYY-MM-DD`) or an RFC 3339 time standing for its UTC date; default 6 days before `to` (7 days in all). Unreadable, or after `to`: `400`. At most 92 days may be asked for at once (more: `400`). An empty value is the same as none. */
+                /** @description the first day, included: a date (`YYYY-MM-DD`) or an RFC 3339 time standing for its date in `tz`; default 6 days before `to` (7 days in all). Unreadable, or after `to`: `400`. At most 92 days may be asked for at once (more: `400`). An empty value is the same as none. */
                 from?: components["parameters"]["AnalyticsFrom"];
-                /** @description the last day, included: a date (`YYYY-MM-DD`) or an RFC 3339 time standing for its UTC date; default today (UTC). Unreadable: `400`. An empty value is the same as none. */
+                /** @description the last day, included: a date (`YYYY-MM-DD`) or an RFC 3339 time standing for its date in `tz`; default today in `tz`. Unreadable: `400`. An empty value is the same as none. */
                 to?: components["parameters"]["AnalyticsTo"];
+                /** @description the viewer's time zone, an IANA name such as `Europe/Madrid` (default `UTC`): the dashboard's days, `from`, `to` and today are days of this zone, so a Madrid contact center's day starts at Madrid's midnight. A day is the sum of the hourly counters whose middle falls in it: exact for zones whose offset is whole hours (23 or 25 hours on the days the clocks change); in half- and quarter-hour zones (`Asia/Kolkata`, `Asia/Kathmandu`, `Australia/Adelaide`, `America/St_Johns`) the day runs from the whole UTC hour nearest its midnight, a tie going to the earlier hour (Kolkata: 23:30 to 23:30; Kathmandu: 23:45 to 23:45). The chat statistics (the last 24 hours, the same in every zone) only check it. Not in the time zone database: `400`. An empty value is the same as none. */
+                tz?: components["parameters"]["AnalyticsTz"];
                 /** @description only this agent's figures (with `queue`: this agent's work within that queue). An agent may name only themselves (anyone else: `403`) and gets their own figures without it. A malformed id is `400`; an empty value is the same as none. */
                 agent?: components["parameters"]["AnalyticsAgent"];
                 /** @description only this queue's figures. An agent must name themselves in `agent` with it (a whole queue: `403`). A malformed id is `400`; an empty value is the same as none. */
@@ -2366,6 +2370,8 @@ export interface operations {
     chatStatistics: {
         parameters: {
             query?: {
+                /** @description the viewer's time zone, an IANA name such as `Europe/Madrid` (default `UTC`): the dashboard's days, `from`, `to` and today are days of this zone, so a Madrid contact center's day starts at Madrid's midnight. A day is the sum of the hourly counters whose middle falls in it: exact for zones whose offset is whole hours (23 or 25 hours on the days the clocks change); in half- and quarter-hour zones (`Asia/Kolkata`, `Asia/Kathmandu`, `Australia/Adelaide`, `America/St_Johns`) the day runs from the whole UTC hour nearest its midnight, a tie going to the earlier hour (Kolkata: 23:30 to 23:30; Kathmandu: 23:45 to 23:45). The chat statistics (the last 24 hours, the same in every zone) only check it. Not in the time zone database: `400`. An empty value is the same as none. */
+                tz?: components["parameters"]["AnalyticsTz"];
                 /** @description only this agent's figures (with `queue`: this agent's work within that queue). An agent may name only themselves (anyone else: `403`) and gets their own figures without it. A malformed id is `400`; an empty value is the same as none. */
                 agent?: components["parameters"]["AnalyticsAgent"];
                 /** @description only this queue's figures. An agent must name themselves in `agent` with it (a whole queue: `403`). A malformed id is `400`; an empty value is the same as none. */
