@@ -183,10 +183,15 @@ test('a supervisor sees the reopened chat and adds a note that never reaches the
   await sup.context().close();
 });
 
-test('the dashboard shows the finished chat', async ({ browser }) => {
-  const sup = await (await browser.newContext()).newPage();
+test('the dashboard shows the finished chat, in days of the viewer’s time zone', async ({
+  browser,
+}) => {
+  const sup = await (await browser.newContext({ timezoneId: 'Europe/Madrid' })).newPage();
   await signIn(sup, team.supervisor);
+  const asked = sup.waitForRequest((r) => r.url().includes('/analytics/dashboard?'));
   await sup.getByRole('link', { name: 'Dashboard' }).click();
+  expect(new URL((await asked).url()).searchParams.get('tz')).toBe('Europe/Madrid');
+  await expect(sup.getByText('Days are days in Europe/Madrid.')).toBeVisible();
   await sup.getByLabel('Agent', { exact: true }).fill(team.agent);
   await sup.getByText('Figures as a table').click();
   const finished = sup.locator('table tbody tr td:nth-child(2)');

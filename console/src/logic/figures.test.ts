@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DayFigures } from '../api/client';
-import { dayColumns, formatSeconds, utcDate } from './figures';
+import { dayColumns, formatSeconds, utcDate, zonedDate } from './figures';
 
 const day = (date: string, finished: number, avg: number | null): DayFigures => ({
   date,
@@ -36,5 +36,11 @@ describe('dashboard figures', () => {
   });
   it('names UTC days', () => {
     expect(utcDate(Date.parse('2026-03-10T23:30:00Z'), -6)).toBe('2026-03-04');
+  });
+  it("names a zone's days: 23:30 UTC is already tomorrow in Madrid", () => {
+    const t = Date.parse('2026-03-10T23:30:00Z');
+    expect(zonedDate(t, 'Europe/Madrid')).toBe('2026-03-11');
+    expect(zonedDate(t, 'UTC')).toBe('2026-03-10');
+    expect(zonedDate(t, 'America/New_York', -1)).toBe('2026-03-09');
   });
 });

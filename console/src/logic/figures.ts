@@ -34,7 +34,22 @@ export function dayColumns(
   return [x, ...series];
 }
 
-/** `YYYY-MM-DD` of a day `offset` days from `now` (UTC, as the API's days are). */
+/** `YYYY-MM-DD` of a day `offset` days from `now` (UTC). */
 export function utcDate(now: number, offsetDays = 0): string {
   return new Date(now + offsetDays * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** `YYYY-MM-DD` of the day `offset` days from `now` in the IANA zone `tz`. */
+export function zonedDate(now: number, tz: string, offsetDays = 0): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: tz,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(new Date(now + offsetDays * 86_400_000));
+}
+
+/** The viewer's time zone, as the browser knows it. */
+export function viewerZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }

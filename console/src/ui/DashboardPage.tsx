@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { ok, serverClock, type DayFigures, type Figures } from '../api/client';
-import { COUNTS, dayColumns, formatSeconds, utcDate } from '../logic/figures';
+import { COUNTS, dayColumns, formatSeconds, viewerZone, zonedDate } from '../logic/figures';
 import { useConsole } from './context';
 
 const PALETTE = ['#1f6feb', '#2da44e', '#bf8700', '#cf222e', '#8250df', '#57606a', '#e16f24'];
@@ -10,8 +10,9 @@ const PALETTE = ['#1f6feb', '#2da44e', '#bf8700', '#cf222e', '#8250df', '#57606a
 export default function DashboardPage() {
   const { client, me } = useConsole();
   const supervisor = me.role !== 'agent';
-  const [from, setFrom] = useState(() => utcDate(serverClock.now(), -6));
-  const [to, setTo] = useState(() => utcDate(serverClock.now()));
+  const [tz] = useState(viewerZone);
+  const [from, setFrom] = useState(() => zonedDate(serverClock.now(), tz, -6));
+  const [to, setTo] = useState(() => zonedDate(serverClock.now(), tz));
   const [agent, setAgent] = useState('');
   const [queue, setQueue] = useState('');
   const [days, setDays] = useState<DayFigures[] | null>(null);
@@ -26,8 +27,10 @@ export default function DashboardPage() {
       if (queue.trim()) filter.queue = queue.trim();
       try {
         const [d, s] = await Promise.all([
-          ok(client.GET('/analytics/dashboard', { params: { query: { from, to, ...filter } } })),
-          ok(client.GET('/analytics/chat-statistics', { params: { query: filter } })),
+          ok(
+            client.GET('/analytics/dashboard', { params: { query: { from, to, tz, ...filter } } }),
+          ),
+          ok(client.GET('/analytics/chat-statistics', { params: { query: { tz, ...filter } } })),
         ]);
         if (stop) return;
         setDays(d.days);
@@ -43,7 +46,7 @@ export default function DashboardPage() {
       stop = true;
       clearInterval(t);
     };
-  }, [client, from, to, agent, queue]);
+  }, [client, from, to, agent, queue, tz]);
 
   return (
     <div className="dashboard">
@@ -70,7 +73,7 @@ export default function DashboardPage() {
           </>
         )}
       </form>
-      <p className="muted">Days are UTC days, as the API sums its hourly counters.</p>
+      <p className="muted">Days are days in {tz}.</p>
       {error && (
         <p role="alert" className="error">
           {error}
@@ -96,12 +99,14 @@ export default function DashboardPage() {
           <Chart
             title="Conversations per day"
             days={days}
+            tz={tz}
             keys={COUNTS.slice(0, 4).map(([k]) => k)}
             labels={COUNTS.slice(0, 4).map(([, l]) => l)}
           />
           <Chart
             title="Average times per day (seconds)"
             days={days}
+            tz={tz}
             keys={['avg_response_seconds', 'avg_handling_seconds']}
             labels={['Average response', 'Average handling']}
           />
@@ -147,12 +152,13 @@ function Card({ label, value }: { label: string; value: string }) {
 
 function Chart(props: {
   title: string;
+  tz: string;
   days: DayFigures[];
   keys: (keyof DayFigures)[];
   labels: string[];
 }) {
   const box = useRef<HTMLDivElement>(null);
-  const { days, keys, labels, title } = props;
+  const { days, keys, labels, title, tz } = props;
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -173,7 +179,7 @@ function Chart(props: {
                 new Date(t * 1000).toLocaleDateString(undefined, {
                   month: 'short',
                   day: 'numeric',
-                  timeZone: 'UTC',
+                  timeZone: tz,
                 }),
               ),
           },
@@ -195,7 +201,7 @@ function Chart(props: {
       el,
     );
     return () => plot.destroy();
-  }, [days, keys, labels]);
+  }, [days, keys, labels, tz]);
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
