@@ -6,7 +6,8 @@
 //!
 //! What WhatsApp gets back decides whether it retries (for days): a validly
 //! signed body is answered 200 whenever retrying cannot help. A body that is not
-//! a webhook payload, or an item of a batch that can never be stored, is kept
+//! a webhook payload, or an item of a batch that can never be stored (the parser
+//! rejects it, or the store refuses it: `StoreError::is_refused`), is kept
 //! with its reason ([`PoisonKeeper`]) and the rest of the batch stored; only a
 //! transient failure (the store, the bus, the scheduler, or keeping the poison)
 //! answers 5xx, and the retry skips what is already stored.
@@ -23,7 +24,7 @@ use serde::Serialize;
 use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::status::{apply_status, StatusOutcome};
 use wadesk_app::{
-    App, DeskStore, EventPublisher, Poison, PoisonItem, PoisonKeeper, TimerScheduler,
+    App, AppError, DeskStore, EventPublisher, Poison, PoisonItem, PoisonKeeper, TimerScheduler,
     WhatsAppClient,
 };
 use wadesk_domain::{Clock, ConversationStatus};
@@ -147,7 +148,10 @@ where
     // Every item is attempted; if any could not be stored the whole batch is
     // answered 5xx so WhatsApp retries it, and the retry skips what is stored.
     let mut failures = 0usize;
+    // Messages the store refuses for what they hold: poison, like `rejected`.
+    let mut refused: Vec<(String, String)> = Vec::new();
     for message in batch.messages {
+        let wamid = message.wamid.as_str().to_owned();
         match receive_message(app, message).await {
             Ok(outcome) => {
                 let started = match outcome {
@@ -174,12 +178,17 @@ where
                     }
                 }
             }
+            Err(AppError::Store(error)) if error.is_refused() => {
+                tracing::warn!(error = %error_chain(&error), "inbound message refused by the store; keeping it");
+                refused.push((wamid, error_chain(&error)));
+            }
             Err(error) => {
                 failures += 1;
                 tracing::error!(error = %error_chain(&error), "inbound message not stored");
             }
         }
     }
+    summary.rejected += refused.len();
     for status in batch.statuses {
         match apply_status(app, status).await {
             Ok(StatusOutcome::Applied) => summary.statuses_applied += 1,
@@ -194,15 +203,16 @@ where
         // The retry keeps the poison (once, not once per attempt).
         return Err(WebhookError::Unavailable);
     }
-    if !rejected.is_empty() {
+    if summary.rejected > 0 {
         for item in &rejected {
             tracing::warn!(pointer = %item.pointer, reason = item.reason, "webhook item can never be stored; keeping it");
         }
         let reason = format!(
             "{} item(s) of the batch can never be stored",
-            rejected.len()
+            summary.rejected
         );
-        keep(poison, &kept(reason, poison_items(body, &rejected))).await?;
+        let items = poison_items(body, &rejected, &refused);
+        keep(poison, &kept(reason, items)).await?;
         summary.poison_kept = true;
     }
     tracing::info!(?summary, "webhook batch processed");
@@ -218,18 +228,51 @@ async fn keep<K: PoisonKeeper>(keeper: &K, poison: &Poison) -> Result<(), Webhoo
     })
 }
 
-/// The rejected items with their JSON as the body had it (read again: this is
-/// the rare path, and the parser keeps no copy of what it rejects).
-fn poison_items(body: &[u8], rejected: &[Rejected]) -> Vec<PoisonItem> {
+/// The items the parser rejected and the messages (by wamid) the store
+/// refused, with their JSON as the body had it (read again: this is the rare
+/// path, and the parser keeps no copy of what it reads).
+fn poison_items(
+    body: &[u8],
+    rejected: &[Rejected],
+    refused: &[(String, String)],
+) -> Vec<PoisonItem> {
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    rejected
-        .iter()
-        .map(|r| PoisonItem {
-            pointer: r.pointer.clone(),
-            reason: r.reason.to_owned(),
-            item: json.as_ref().and_then(|j| j.pointer(&r.pointer)).cloned(),
-        })
-        .collect()
+    let item = |pointer: &str| json.as_ref().and_then(|j| j.pointer(pointer)).cloned();
+    let parsed = rejected.iter().map(|r| PoisonItem {
+        pointer: r.pointer.clone(),
+        reason: r.reason.to_owned(),
+        item: item(&r.pointer),
+    });
+    let stored = refused.iter().map(|(wamid, reason)| {
+        let pointer = json
+            .as_ref()
+            .and_then(|j| message_pointer(j, wamid))
+            .unwrap_or_default();
+        PoisonItem {
+            item: item(&pointer),
+            pointer,
+            reason: reason.clone(),
+        }
+    });
+    parsed.chain(stored).collect()
+}
+
+/// Where the message with this id is in the body.
+fn message_pointer(json: &serde_json::Value, wamid: &str) -> Option<String> {
+    use serde_json::Value;
+    let entries = json.get("entry")?.as_array()?;
+    for (e, entry) in entries.iter().enumerate() {
+        let changes = entry.get("changes").and_then(Value::as_array);
+        for (c, change) in changes.into_iter().flatten().enumerate() {
+            let messages = change.pointer("/value/messages").and_then(Value::as_array);
+            for (m, message) in messages.into_iter().flatten().enumerate() {
+                if message.get("id").and_then(Value::as_str) == Some(wamid) {
+                    return Some(format!("/entry/{e}/changes/{c}/value/messages/{m}"));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The error and its sources, for logs only.

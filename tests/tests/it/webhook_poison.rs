@@ -7,7 +7,7 @@ use base64::Engine;
 use lambda_http::{Body, Request};
 use serde_json::{json, Value};
 use wadesk_app::embedded::{EmbeddedStore, LocalPoisonQueue};
-use wadesk_app::{ConversationStore, KeepError, Poison, PoisonKeeper};
+use wadesk_app::{ConversationStore, DeskStore, KeepError, Poison, PoisonKeeper};
 use wadesk_aws::SqsPoisonQueue;
 use wadesk_domain::Wamid;
 use wadesk_tests::{
@@ -31,8 +31,8 @@ fn signed(body: &str) -> Request {
         .unwrap()
 }
 
-async fn send<K: PoisonKeeper>(
-    app: &TestServices<EmbeddedStore>,
+async fn send<S: DeskStore, K: PoisonKeeper>(
+    app: &TestServices<S>,
     poison: &K,
     body: &str,
 ) -> (u16, Value) {
@@ -56,7 +56,7 @@ fn batch_with_one_poison_item() -> String {
     body.to_string()
 }
 
-async fn stored(app: &TestServices<EmbeddedStore>, wamid: &str) -> bool {
+async fn stored<S: ConversationStore>(app: &TestServices<S>, wamid: &str) -> bool {
     let wamid = Wamid::parse(wamid).unwrap();
     app.store.find_wamid(&wamid).await.unwrap().is_some()
 }
@@ -290,4 +290,45 @@ async fn a_poison_queue_that_refuses_the_message_answers_5xx() {
     let app = services(EmbeddedStore::new(), now_seconds());
     let (status, _) = send(&app, &SqsPoisonQueue::new(sqs, url), "{not json").await;
     assert_eq!(status, 503);
+}
+
+/// DynamoDB on moto refuses an item over 400 KB: that message can never be
+/// stored, so it is kept as poison and the batch's others are stored.
+#[tokio::test]
+async fn a_message_the_store_refuses_is_kept_and_the_others_stored() {
+    let app = services(wadesk_tests::dynamo_store(None).await, now_seconds());
+    let poison = LocalPoisonQueue::new();
+    let t = now_seconds().timestamp();
+    let huge = "x".repeat(450 * 1024);
+    let body = WebhookBuilder::new(PHONE_NUMBER_ID, DISPLAY_PHONE_NUMBER)
+        .text("34622000011", "Ana", "one", "wamid.HUGE1", t)
+        .text("34622000012", "Luis", &huge, "wamid.HUGE2", t)
+        .text("34622000013", "Eva", "three", "wamid.HUGE3", t)
+        .build()
+        .to_string();
+
+    let (status, summary) = send(&app, &poison, &body).await;
+
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(
+        (
+            &summary["messages_stored"],
+            &summary["rejected"],
+            &summary["poison_kept"]
+        ),
+        (&json!(2), &json!(1), &json!(true)),
+        "{summary}"
+    );
+    assert!(stored(&app, "wamid.HUGE1").await);
+    assert!(stored(&app, "wamid.HUGE3").await);
+    assert!(!stored(&app, "wamid.HUGE2").await);
+    let kept = poison.kept().pop().unwrap();
+    let item = &kept.items[0];
+    assert_eq!(item.pointer, "/entry/0/changes/0/value/messages/1");
+    assert!(
+        item.reason.contains("the store refuses the item"),
+        "{}",
+        item.reason
+    );
+    assert_eq!(item.item.as_ref().unwrap()["id"], "wamid.HUGE2");
 }

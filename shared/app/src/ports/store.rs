@@ -29,6 +29,22 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// The store refused the write for what it holds (an item over the
+    /// store's size limit): no retry can ever store it.
+    pub fn is_refused(&self) -> bool {
+        self.source.downcast_ref::<Refused>().is_some()
+    }
+}
+
+/// The source of a [`StoreError`] that no retry can fix: the store refuses
+/// the item itself (DynamoDB: over 400 KB). Adapters wrap the store's error in
+/// it; a failure of the store (throttling, an outage, a bug in a request) is
+/// never `Refused`.
+#[derive(Debug, thiserror::Error)]
+#[error("the store refuses the item: {0}")]
+pub struct Refused(pub String);
+
 /// Why a conditional write did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {

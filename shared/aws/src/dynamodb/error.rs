@@ -35,6 +35,30 @@ pub fn cancellation(
     Some(Cancelled::Conflict)
 }
 
+/// The store refuses an item of the transaction for its size (over 400 KB):
+/// no retry can store it. DynamoDB cancels the transaction with a
+/// `ValidationError` reason for that item; moto answers `ValidationException`.
+/// Any other validation failure (a malformed request: a bug) is not a refusal
+/// of the item, and stays a failure to retry (and to alarm on).
+pub fn item_refused(
+    error: &SdkError<TransactWriteItemsError, aws_smithy_runtime_api::http::Response>,
+) -> Option<String> {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    let service = error.as_service_error()?;
+    let about_size = |message: Option<&str>| {
+        message.is_some_and(|m| m.to_ascii_lowercase().contains("item size"))
+    };
+    if let TransactWriteItemsError::TransactionCanceledException(cancelled) = service {
+        return cancelled
+            .cancellation_reasons()
+            .iter()
+            .find(|r| r.code() == Some("ValidationError") && about_size(r.message()))
+            .map(|r| r.message().unwrap_or_default().to_owned());
+    }
+    (service.code() == Some("ValidationException") && about_size(service.message()))
+        .then(|| service.message().unwrap_or_default().to_owned())
+}
+
 pub fn store_error<E>(operation: &'static str) -> impl FnOnce(E) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,

@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use chrono::Duration;
 use wadesk_app::ports::position;
+use wadesk_app::ports::Refused;
 use wadesk_app::{
     CommitError, ConversationStore, InboundContext, Page, PageRequest, StatusContext, StoreError,
     WamidRecord,
@@ -15,7 +16,7 @@ use wadesk_domain::{
     DeliveryStatus, EventEnvelope, InboundDecision, Message, PhoneNumberId, Wamid,
 };
 
-use super::error::{cancellation, commit_error, store_error, Cancelled};
+use super::error::{cancellation, commit_error, item_refused, store_error, Cancelled};
 use super::items::{
     agent_link_item, conversation_item, from_item, history_item, number, string, to_item, to_value,
 };
@@ -327,12 +328,17 @@ impl DynamoStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|error| match cancellation(&error) {
-                Some(Cancelled::Condition { index, old }) => {
-                    TransactFailure::Condition { index, old }
+            .map_err(|error| {
+                if let Some(reason) = item_refused(&error) {
+                    return TransactFailure::Store(StoreError::new(op, Refused(reason)));
                 }
-                Some(Cancelled::Conflict) => TransactFailure::Conflict,
-                None => TransactFailure::Store(StoreError::new(op, error)),
+                match cancellation(&error) {
+                    Some(Cancelled::Condition { index, old }) => {
+                        TransactFailure::Condition { index, old }
+                    }
+                    Some(Cancelled::Conflict) => TransactFailure::Conflict,
+                    None => TransactFailure::Store(StoreError::new(op, error)),
+                }
             })
     }
 
