@@ -15,8 +15,7 @@ pub use events::{EventPublisher, PublishError};
 pub use page::{position, Page, PageRequest, MAX_PAGE};
 pub use poison::{KeepError, Poison, PoisonItem, PoisonKeeper, POISON_SOURCE};
 pub use store::{
-    CommitError, ConversationStore, InboundContext, Refused, StatusContext, StoreError,
-    WamidRecord,
+    CommitError, ConversationStore, InboundContext, Refused, StatusContext, StoreError, WamidRecord,
 };
 pub use timers::{offer_schedule_name, window_schedule_name, ScheduleError, TimerScheduler};
 pub use whatsapp::{MediaKind, OutboundContent, SendError, WhatsAppClient};
