@@ -149,3 +149,21 @@ test('a dropped live socket resynchronises over HTTP and reconnects', async ({ p
   await expect(page.getByText('Live', { exact: true })).toBeVisible({ timeout: 5_000 });
   expect(sockets.length).toBeGreaterThan(1);
 });
+
+test('Mark done clears a finished chat from the archive', async ({ page, request }) => {
+  const team = await makeTeam(request);
+  await signIn(page, team.agent);
+  await customerWrites(request, team, phone(), 'Quim', 'Thanks, solved');
+  await page.getByRole('tab', { name: 'Unanswered' }).click();
+  await page.getByRole('button', { name: 'Take Quim' }).click();
+  await page.getByRole('button', { name: 'End', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Wrap up' });
+  const radio = dialog.getByRole('radio', { name: 'Resolved' });
+  if (await radio.count()) await radio.check();
+  else await dialog.getByRole('textbox', { name: 'Reason' }).fill('Resolved');
+  await dialog.getByRole('button', { name: 'Wrap up' }).click();
+  await page.getByRole('tab', { name: 'Archive' }).click();
+  const row = page.getByRole('listitem', { name: 'Archived chat with Quim' });
+  await row.getByRole('button', { name: 'Mark done' }).click();
+  await expect(row).toBeHidden();
+});
