@@ -8,7 +8,7 @@
 # 1. builds the runner (`cargo build -p wadesk-local-runner`) and starts
 #    target/debug/wadesk-local on a free loopback port with its embedded store
 #    (log: target/schemathesis/runner.log);
-# 2. mints an admin token (`POST /_local/token`), makes the admin an available
+# 2. mints a token for the bootstrap admin (`POST /_local/token`), makes the admin an available
 #    agent and lets three customers write, so lists and ids are not all empty;
 # 3. runs schemathesis on docs/openapi.json (which must equal what the runner
 #    serves at /openapi.json) with every response check: no 5xx, every status,
@@ -100,9 +100,11 @@ def call(method, path, body=None, token=None):
 with open(document, encoding="utf-8") as f:
     if call("GET", "/openapi.json") != json.load(f):
         sys.exit("the runner serves an /openapi.json that differs from docs/openapi.json")
-token = call("POST", "/_local/token", {"sub": "root", "role": "admin"})["token"]
-call("PUT", "/admin/agents/root",
-     {"name": "Root", "role": "admin", "queues": ["default"], "max_concurrent": 5}, token)
+# `admin` is the runner's bootstrap admin (WADESK_BOOTSTRAP_ADMINS): the only
+# subject that may act before the directory lists anyone.
+token = call("POST", "/_local/token", {"sub": "admin"})["token"]
+call("PUT", "/admin/agents/admin",
+     {"name": "Admin", "role": "admin", "queues": ["default"], "max_concurrent": 5}, token)
 call("PUT", "/me/state", {"state": "available"}, token)
 for n in range(3):
     call("POST", "/_local/inbound", {"from": f"3469900000{n}", "name": f"Customer {n}", "text": "Hola"})
