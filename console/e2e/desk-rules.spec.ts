@@ -167,3 +167,24 @@ test('Mark done clears a finished chat from the archive', async ({ page, request
   await row.getByRole('button', { name: 'Mark done' }).click();
   await expect(row).toBeHidden();
 });
+
+test('an offer arriving while the agent types does not take the focus', async ({
+  page,
+  request,
+}) => {
+  const team = await makeTeam(request, 2);
+  await signIn(page, team.agent);
+  await page.getByLabel('Status').selectOption({ label: 'Available' });
+  await expect(page.getByLabel('Status')).toHaveValue('available');
+  await customerWrites(request, team, phone(), 'Rosa', 'First');
+  const offer = page.getByRole('dialog', { name: 'Incoming chat' });
+  await offer.getByRole('button', { name: 'Accept' }).click();
+  const box = page.getByRole('textbox', { name: 'Message' });
+  await box.click();
+  await page.keyboard.type('Hello Ro');
+  await customerWrites(request, team, phone(), 'Sara', 'Second');
+  await expect(offer).toContainText('Sara', { timeout: 2_000 });
+  await page.keyboard.type('sa');
+  await expect(box).toBeFocused();
+  await expect(box).toHaveValue('Hello Rosa');
+});

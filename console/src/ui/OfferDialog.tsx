@@ -13,6 +13,14 @@ function offerDeadline(c: Conversation): string | null {
   return typeof v === 'string' ? v : null;
 }
 
+function isTyping(el: Element | null): boolean {
+  if (!el) return false;
+  if (el instanceof HTMLTextAreaElement) return true;
+  if (el instanceof HTMLInputElement)
+    return !['button', 'checkbox', 'radio', 'submit', 'reset', 'file'].includes(el.type);
+  return (el as HTMLElement).isContentEditable === true;
+}
+
 export function OfferDialog(props: {
   desk: Desk;
   offerTimeoutSeconds: number;
@@ -30,7 +38,9 @@ export function OfferDialog(props: {
   useEffect(() => {
     setError(null);
     if (!offerId) return;
-    accept.current?.focus();
+    // Take the focus to "Accept" unless the agent is typing somewhere: a
+    // keystroke meant for the message box must not accept a chat.
+    if (!isTyping(document.activeElement)) accept.current?.focus();
     if (offer)
       announceOffer(
         offer.customer.name ?? `+${offer.customer.wa_id}`,
@@ -40,7 +50,13 @@ export function OfferDialog(props: {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [offerId]);
 
-  if (!offer) return null;
+  // Present before any offer, so that a screen reader announces its text change.
+  const announcement = (
+    <p className="sr-only" aria-live="assertive">
+      {offer ? `Incoming chat from ${offer.customer.name ?? `+${offer.customer.wa_id}`}` : ''}
+    </p>
+  );
+  if (!offer) return announcement;
   const conference = offer.invited === me.id && offer.offered_to !== me.id;
   const seen = state.offerSeenAt[offer.id] ?? now;
   const left =
@@ -71,49 +87,52 @@ export function OfferDialog(props: {
   };
 
   return (
-    <div
-      className="offer"
-      role="dialog"
-      aria-labelledby="offer-title"
-      aria-describedby="offer-details"
-    >
-      <h2 id="offer-title">Incoming chat</h2>
-      <dl id="offer-details" className="facts">
-        {conference && (
-          <>
-            <dt>Conference</dt>
-            <dd>invited by {offer.owner ?? 'the owner'}</dd>
-          </>
+    <>
+      {announcement}
+      <div
+        className="offer"
+        role="dialog"
+        aria-labelledby="offer-title"
+        aria-describedby="offer-details"
+      >
+        <h2 id="offer-title">Incoming chat</h2>
+        <dl id="offer-details" className="facts">
+          {conference && (
+            <>
+              <dt>Conference</dt>
+              <dd>invited by {offer.owner ?? 'the owner'}</dd>
+            </>
+          )}
+          <dt>Customer</dt>
+          <dd>{offer.customer.name ?? 'Unknown'}</dd>
+          <dt>Phone</dt>
+          <dd>+{offer.customer.wa_id}</dd>
+          <dt>Source number</dt>
+          <dd>{offer.channel.display_phone_number}</dd>
+          <dt>Queue</dt>
+          <dd>{offer.queue_name ?? offer.queue}</dd>
+          {waiting !== null && (
+            <>
+              <dt>Waiting</dt>
+              <dd>{formatDuration(waiting)}</dd>
+            </>
+          )}
+          <dt>Time to accept</dt>
+          <dd>
+            <span className="countdown" aria-label={`${left} seconds to accept`}>
+              {formatCountdown(left)}
+            </span>
+          </dd>
+        </dl>
+        <button ref={accept} type="button" className="primary" disabled={busy} onClick={onAccept}>
+          Accept
+        </button>
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
         )}
-        <dt>Customer</dt>
-        <dd>{offer.customer.name ?? 'Unknown'}</dd>
-        <dt>Phone</dt>
-        <dd>+{offer.customer.wa_id}</dd>
-        <dt>Source number</dt>
-        <dd>{offer.channel.display_phone_number}</dd>
-        <dt>Queue</dt>
-        <dd>{offer.queue_name ?? offer.queue}</dd>
-        {waiting !== null && (
-          <>
-            <dt>Waiting</dt>
-            <dd>{formatDuration(waiting)}</dd>
-          </>
-        )}
-        <dt>Time to accept</dt>
-        <dd>
-          <span className="countdown" aria-label={`${left} seconds to accept`}>
-            {formatCountdown(left)}
-          </span>
-        </dd>
-      </dl>
-      <button ref={accept} type="button" className="primary" disabled={busy} onClick={onAccept}>
-        Accept
-      </button>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
-    </div>
+      </div>
+    </>
   );
 }
