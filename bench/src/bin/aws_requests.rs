@@ -526,7 +526,18 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
         http: false,
     }).await?);
 
-    // 9. A supervisor reads today's dashboard.
+    // 9. A supervisor reads today's dashboard (her role from the directory).
+    wadesk_app::desk::upsert_agent(
+        &app,
+        &wadesk_domain::AgentId::parse("sue")?,
+        wadesk_app::desk::AgentProfile {
+            name: "Sue".into(),
+            role: wadesk_domain::Role::Supervisor,
+            queues: Vec::new(),
+            max_concurrent: 0,
+        },
+    )
+    .await?;
     let reader = AnalyticsReader {
         counters: &app.store,
         conversations: &app.store,
