@@ -187,4 +187,12 @@ test('an offer arriving while the agent types does not take the focus', async ({
   await page.keyboard.type('sa');
   await expect(box).toBeFocused();
   await expect(box).toHaveValue('Hello Rosa');
+  // Alt+A accepts it without leaving the keyboard.
+  await page.keyboard.press('Alt+A');
+  await expect(offer).toBeHidden();
+  await expect(page.getByRole('log', { name: 'Transcript' })).toContainText('Second');
+  // Each chat keeps its own draft.
+  await expect(box).toHaveValue('');
+  await page.getByRole('button', { name: 'Rosa' }).click();
+  await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue('Hello Rosa');
 });

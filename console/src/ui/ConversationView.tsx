@@ -38,7 +38,7 @@ export function ConversationView({ desk }: { desk: Desk }) {
         </p>
       )}
       {(mine || c.status === 'unanswered') && c.status !== 'wrap_up' && c.status !== 'finished' && (
-        <Compose desk={desk} c={c} />
+        <Compose key={c.id} desk={desk} c={c} />
       )}
       <Actions desk={desk} c={c} />
       {supervisor && <NoteForm desk={desk} c={c} />}
@@ -160,9 +160,18 @@ function MessageItem({ m }: { m: Message }) {
   );
 }
 
+/** Unsent text per conversation, for this browser tab. */
+const drafts = new Map<string, string>();
+
 function Compose({ desk, c }: { desk: Desk; c: Conversation }) {
   const { client, pending } = useConsole();
-  const [text, setText] = useState('');
+  // A draft belongs to its conversation: switching chats keeps each one's.
+  const [text, setTextState] = useState(() => drafts.get(c.id) ?? '');
+  const setText = (value: string) => {
+    if (value) drafts.set(c.id, value);
+    else drafts.delete(c.id);
+    setTextState(value);
+  };
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const over = charCount(text) > MAX_MESSAGE_CHARS;

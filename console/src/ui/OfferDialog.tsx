@@ -35,6 +35,19 @@ export function OfferDialog(props: {
   const [busy, setBusy] = useState(false);
   const offerId = offer?.id;
 
+  // Alt+A accepts from anywhere, also while typing in the message box.
+  useEffect(() => {
+    if (!offerId) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.altKey && !e.ctrlKey && !e.metaKey && e.key.toLowerCase() === 'a') {
+        e.preventDefault();
+        accept.current?.click();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [offerId]);
+
   useEffect(() => {
     setError(null);
     if (!offerId) return;
@@ -124,7 +137,15 @@ export function OfferDialog(props: {
             </span>
           </dd>
         </dl>
-        <button ref={accept} type="button" className="primary" disabled={busy} onClick={onAccept}>
+        <button
+          ref={accept}
+          type="button"
+          className="primary"
+          disabled={busy}
+          onClick={onAccept}
+          aria-keyshortcuts="Alt+A"
+          title="Alt+A"
+        >
           Accept
         </button>
         {error && (
