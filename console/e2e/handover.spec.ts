@@ -99,5 +99,7 @@ test('history search finds an earlier chat with the customer', async ({ browser,
   const results = ana.getByRole('region', { name: 'Customer history' }).getByRole('listitem');
   await expect(results).toHaveCount(1);
   await expect(results).toContainText('Resolved');
+  await results.getByRole('button').click();
+  await expect(results.getByRole('list')).toContainText('Parcel 7781 is missing');
   await ana.context().close();
 });

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import { ok, type Conversation } from '../api/client';
+import { ok, type Conversation, type Message } from '../api/client';
+import { allPages } from '../api/pages';
 import { useConsole } from './context';
 
 /** The customer's past conversations the caller may see, searched by keyword. */
@@ -46,17 +47,61 @@ export function HistorySearch({ waId, currentId }: { waId: string; currentId: st
         ) : (
           <ul className="rows">
             {items.map((c) => (
-              <li key={c.id} className="row">
-                <time dateTime={c.created_at}>{new Date(c.created_at).toLocaleString()}</time>
-                <span className={`badge badge-${c.status}`}>{c.status.replace('_', ' ')}</span>
-                <span className="muted">
-                  {c.owner ?? '—'}
-                  {c.wrap_up_reason ? ` · ${c.wrap_up_reason}` : ''}
-                </span>
-              </li>
+              <PastConversation key={c.id} c={c} />
             ))}
           </ul>
         ))}
     </section>
+  );
+}
+
+function PastConversation({ c }: { c: Conversation }) {
+  const { client } = useConsole();
+  const [messages, setMessages] = useState<Message[] | null>(null);
+  const [open, setOpen] = useState(false);
+  const toggle = async () => {
+    setOpen(!open);
+    if (messages || open) return;
+    const id = c.id;
+    setMessages(
+      await allPages((cursor) =>
+        ok(
+          client.GET('/conversations/{id}/messages', {
+            params: { path: { id }, query: { limit: 100, ...(cursor ? { cursor } : {}) } },
+          }),
+        ),
+      ).catch(() => []),
+    );
+  };
+  const label = new Date(c.created_at).toLocaleString();
+  return (
+    <li className="row past">
+      <button
+        type="button"
+        className="link"
+        aria-expanded={open}
+        onClick={() => void toggle()}
+        aria-label={`Chat of ${label}`}
+      >
+        <time dateTime={c.created_at}>{label}</time>
+      </button>
+      <span className={`badge badge-${c.status}`}>{c.status.replace('_', ' ')}</span>
+      <span className="muted">
+        {c.owner ?? '—'}
+        {c.wrap_up_reason ? ` · ${c.wrap_up_reason}` : ''}
+      </span>
+      {open && (
+        <ol className="past-transcript" aria-label={`Transcript of ${label}`}>
+          {(messages ?? []).map((m) => (
+            <li key={m.id} className={`msg msg-${m.direction}`}>
+              <span className="msg-who">
+                {m.direction === 'inbound' ? 'Customer' : (m.author ?? m.direction)}
+              </span>
+              {m.text !== null && <span className="msg-text">{m.text}</span>}
+            </li>
+          ))}
+        </ol>
+      )}
+    </li>
   );
 }
