@@ -544,6 +544,26 @@ def test_a_first_deploy_without_an_issuer_gets_a_cognito_sign_in() -> None:
     assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtAudience"}, ""]}]}
 
 
+def test_the_console_bucket_is_private_encrypted_and_read_only_by_its_distribution() -> None:
+    bucket = RESOURCES["ConsoleBucket"]["Properties"]
+    block = bucket["PublicAccessBlockConfiguration"]
+    assert all(block[k] is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"))
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    statements = RESOURCES["ConsoleBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    allows = [st for st in statements if st["Effect"] == "Allow"]
+    assert len(allows) == 1, "only CloudFront reads the bucket"
+    assert allows[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allows[0]["Action"] == "s3:GetObject"
+    assert "AWS:SourceArn" in allows[0]["Condition"]["StringEquals"], "only this distribution"
+    origin = RESOURCES["ConsoleDistribution"]["Properties"]["DistributionConfig"]["Origins"][0]
+    assert "OriginAccessControlId" in origin
+    config = RESOURCES["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    # The run-time settings are never cached: a new API URL shows at the next load.
+    uncached = {b["PathPattern"] for b in config["CacheBehaviors"]}
+    assert "console/config.json" in uncached
+
+
 def test_graph_api_version_is_a_current_parameter() -> None:
     default = PARAMETERS["GraphApiVersion"]["Default"]
     major = int(re.fullmatch(r"v(\d+)\.\d", default).group(1))
