@@ -324,7 +324,7 @@ function Actions({ desk, c }: { desk: Desk; c: Conversation }) {
           Exit conference
         </button>
       )}
-      {c.status === 'finished' && (
+      {(c.status === 'finished' || c.can_reopen || c.can_push) && (
         <>
           <button
             type="button"
@@ -340,7 +340,7 @@ function Actions({ desk, c }: { desk: Desk; c: Conversation }) {
           >
             Send template
           </button>
-          {!c.done && (
+          {c.status === 'finished' && !c.done && (
             <button type="button" onClick={() => void archive.run(c.id, 'done')}>
               Mark done
             </button>
