@@ -403,11 +403,21 @@ function TargetForm(props: {
         <fieldset>
           <legend>{props.title}</legend>
           <label>
-            <input type="radio" checked={kind === 'agent'} onChange={() => setKind('agent')} />{' '}
+            <input
+              type="radio"
+              name="target-kind"
+              checked={kind === 'agent'}
+              onChange={() => setKind('agent')}
+            />{' '}
             Agent
           </label>
           <label>
-            <input type="radio" checked={kind === 'queue'} onChange={() => setKind('queue')} />{' '}
+            <input
+              type="radio"
+              name="target-kind"
+              checked={kind === 'queue'}
+              onChange={() => setKind('queue')}
+            />{' '}
             Queue
           </label>
         </fieldset>
