@@ -193,7 +193,9 @@ main() {
     local console_rc=0
     if [[ "${WADESK_CONSOLE_TESTS:-$(($# == 0 ? 1 : 0))}" == 1 ]]; then
         log "agent console (scripts/console-test.sh)"
-        bash "$ROOT/scripts/console-test.sh" 2>&1 | tee "$ROOT/target/console-test.log" || console_rc=$?
+        cargo build --quiet -p wadesk-local-runner # the runner it tests against
+        WADESK_RUNNER_BIN="$ROOT/target/debug/wadesk-local" bash "$ROOT/scripts/console-test.sh" 2>&1 |
+            tee "$ROOT/target/console-test.log" || console_rc=$?
         sed -n 's/^console: \([0-9]*\) passed, \([0-9]*\) failed$/test result: console. \1 passed; \2 failed; 0 ignored/p' \
             "$ROOT/target/console-test.log" >>"$out"
     fi
