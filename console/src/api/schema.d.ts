@@ -462,6 +462,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail
+         * @description Who read which customer's data (transcripts, history searches), newest first, a page at a time, over at most 31 days (`from`/`to`, UTC dates, default the last 7 days). Records are kept 400 days. Admin only: agents can neither read nor change it.
+         */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/queues/{id}": {
         parameters: {
             query?: never;
@@ -1279,6 +1299,28 @@ export interface components {
             body_base64: string;
             body_kept_bytes: number;
             body_truncated: boolean;
+        };
+        /** @description one read of customer data: who, what, when, through which route */
+        AuditRecord: {
+            id: components["schemas"]["Uuid"];
+            /** Format: date-time */
+            at: string;
+            actor: components["schemas"]["AgentId"];
+            role: components["schemas"]["Role"];
+            /**
+             * @description what was read (the words of a history search are not kept: they may be personal data)
+             * @enum {string}
+             */
+            action: "transcript_read" | "history_search";
+            /** @description the route's template, e.g. `GET /conversations/{id}/messages` */
+            route: string;
+            conversation?: components["schemas"]["Uuid"];
+            customer?: components["schemas"]["WaId"];
+        };
+        /** @description newest first */
+        AuditList: {
+            items: components["schemas"]["AuditRecord"][];
+            next_cursor: components["schemas"]["NextCursor"];
         };
     };
     responses: {
@@ -2232,6 +2274,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Agent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                /** @description only this caller's reads */
+                actor?: components["schemas"]["AgentId"];
+                /** @description only reads of this customer's data */
+                customer?: components["schemas"]["WaId"];
+                /** @description first day, included (YYYY-MM-DD); default 6 days before `to` */
+                from?: string;
+                /** @description last day, included (YYYY-MM-DD); default today (UTC) */
+                to?: string;
+                /** @description items per page, 1 to 100 (default 50); anything else is `400` */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the page before */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of the audit trail */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -5,10 +5,13 @@ use serde::{Deserialize, Serialize};
 use wadesk_app::desk::{self as service, AgentProfile};
 use wadesk_app::Page;
 use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
-use wadesk_domain::{AgentId, Channel, Clock, PhoneNumberId, Queue, QueueId, Role, TemplateRef};
+use wadesk_domain::audit::MAX_AUDIT_DAYS;
+use wadesk_domain::{
+    AgentId, Channel, Clock, PhoneNumberId, Queue, QueueId, Role, TemplateRef, WaId,
+};
 
 use crate::auth::{require_admin, Caller};
-use crate::paging::{Collector, ListRequest};
+use crate::paging::{query, Collector, ListRequest};
 use crate::views::{AgentView, List};
 use crate::{body, ok, ApiError, Result};
 
@@ -192,6 +195,76 @@ where
     let views = page.items.iter().map(AgentView::from).collect();
     let mut collected = Collector::new(&list);
     collected.take(0, page, views, 1);
+    ok(&List {
+        next_cursor: collected.next_cursor(),
+        items: collected.items,
+    })
+}
+
+/// `GET /admin/audit?actor=&customer=&from=&to=`: who read which customer's
+/// data, newest first, day by day (at most 31 days at once), page by page.
+/// Admin only: agents can neither read nor change it.
+pub async fn list_audit<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    caller: &Caller,
+    request: &Request,
+) -> Result<Response<Body>>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    require_admin(&caller.actor)?;
+    let list = ListRequest::parse(request)?;
+    let day = |name: &str| {
+        query(request, name)
+            .map(|raw| {
+                chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                    .map_err(|_| invalid(format!("{name} must be a date (YYYY-MM-DD)")))
+            })
+            .transpose()
+    };
+    let today = app.clock.now().date_naive();
+    let to = day("to")?.unwrap_or(today);
+    let from = day("from")?.unwrap_or(to - chrono::Duration::days(6));
+    if from > to {
+        return Err(invalid("from must not be after to"));
+    }
+    if (to - from).num_days() + 1 > MAX_AUDIT_DAYS {
+        return Err(invalid(format!("at most {MAX_AUDIT_DAYS} days at once")));
+    }
+    let actor = query(request, "actor")
+        .map(|a| AgentId::parse(a.to_owned()).map_err(|e| invalid(e.to_string())))
+        .transpose()?;
+    let customer = query(request, "customer")
+        .map(|c| WaId::parse(c.to_owned()).map_err(|e| invalid(e.to_string())))
+        .transpose()?;
+    // Newest day first; each day one source of the list.
+    let days: Vec<chrono::NaiveDate> = from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let mut collected = Collector::new(&list);
+    for (index, day) in days.iter().enumerate().skip(list.cursor.source) {
+        let page = app
+            .store
+            .list_audit(*day, &list.page_of(index, collected.room()))
+            .await?;
+        let kept = page
+            .items
+            .iter()
+            .filter(|r| r.matches(actor.as_ref(), customer.as_ref()))
+            .cloned()
+            .collect();
+        if !collected.take(index, page, kept, days.len()) {
+            break;
+        }
+    }
     ok(&List {
         next_cursor: collected.next_cursor(),
         items: collected.items,

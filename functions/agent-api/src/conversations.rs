@@ -16,8 +16,9 @@ use wadesk_domain::conversation::LiveList;
 use wadesk_domain::desk::{Outgoing, TransferTarget};
 use wadesk_domain::masking::searchable_text;
 use wadesk_domain::{
-    may_access, AgentId, AgentState, Attachment, Channel, Clock, Conversation, ConversationId,
-    ConversationStatus, Direction, PhoneNumberId, QueueId, Role, Timestamp, WaId,
+    may_access, AgentId, AgentState, Attachment, AuditAction, AuditRecord, Channel, Clock,
+    Conversation, ConversationId, ConversationStatus, Direction, PhoneNumberId, QueueId, Role,
+    Timestamp, WaId,
 };
 
 use crate::auth::Caller;
@@ -296,6 +297,16 @@ where
 {
     let conversation = visible(app, caller, id).await?;
     let list = ListRequest::parse(request)?;
+    // Recorded before anything is read: no audit record, no transcript.
+    let mut record = AuditRecord::new(
+        &caller.actor,
+        AuditAction::TranscriptRead,
+        "GET /conversations/{id}/messages".to_owned(),
+        app.clock.now(),
+    );
+    record.conversation = Some(conversation.id);
+    record.customer = Some(conversation.customer.wa_id.clone());
+    app.store.record_audit(&record).await?;
     let masked = masks(
         &app.store,
         &mut HashMap::new(),
@@ -533,6 +544,14 @@ where
     // A malformed id names no customer (as a malformed conversation id).
     let wa_id = WaId::parse(wa_id.to_owned()).map_err(|_| ApiError::NotFound)?;
     let needle = query(request, "q").map(str::to_lowercase);
+    let mut record = AuditRecord::new(
+        actor,
+        AuditAction::HistorySearch,
+        "GET /customers/{wa_id}/history".to_owned(),
+        app.clock.now(),
+    );
+    record.customer = Some(wa_id.clone());
+    app.store.record_audit(&record).await?;
     let page = app
         .store
         .list_customer_history_page(&wa_id, &list.page_of(0, list.limit))

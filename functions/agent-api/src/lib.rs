@@ -48,6 +48,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/customers/{wa_id}/history"),
     ("GET", "/supervise/conversations"),
     ("GET", "/admin/agents"),
+    ("GET", "/admin/audit"),
     ("PUT", "/admin/agents/{id}"),
     ("PUT", "/admin/queues/{id}"),
     ("PUT", "/admin/channels/{phone_number_id}"),
@@ -178,6 +179,7 @@ where
             conversations::supervise(app, caller, request).await
         }
         (Method::GET, ["admin", "agents"]) => admin::list_agents(app, caller, request).await,
+        (Method::GET, ["admin", "audit"]) => admin::list_audit(app, caller, request).await,
         (Method::PUT, ["admin", rest @ ..]) => admin::put(app, caller, rest, request).await,
         _ => Err(ApiError::NotFound),
     }

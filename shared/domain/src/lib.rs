@@ -9,6 +9,7 @@
 pub mod access;
 pub mod agent;
 pub mod analytics;
+pub mod audit;
 pub mod channel;
 pub mod clock;
 pub mod conversation;
@@ -26,6 +27,7 @@ pub mod window;
 
 pub use access::{identify, may_access, Actor, NotInDirectory};
 pub use agent::{Agent, AgentState, Queue, Role};
+pub use audit::{AuditAction, AuditRecord};
 pub use channel::{Channel, TemplateRef};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use conversation::{Conversation, ConversationStatus, Origin};

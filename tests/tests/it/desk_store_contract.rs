@@ -971,6 +971,47 @@ pub async fn paged_lists_agree_with_the_whole_lists<S: DeskStore>(store: S) {
     assert_eq!(transcript, store.list_messages(first).await.unwrap());
 }
 
+/// The audit trail: a day's records newest first, a page at a time, and
+/// another day's apart.
+pub async fn the_audit_trail_reads_back_by_day<S: DeskStore>(store: S) {
+    let t0 = now_seconds();
+    let ana = actor("ana");
+    let mut recorded = Vec::new();
+    for n in 0..5 {
+        let mut record = wadesk_domain::AuditRecord::new(
+            &ana,
+            wadesk_domain::AuditAction::TranscriptRead,
+            "GET /conversations/{id}/messages".into(),
+            t0 + Duration::seconds(n),
+        );
+        record.customer = Some(customer("34631000001").wa_id);
+        store.record_audit(&record).await.unwrap();
+        recorded.push(record);
+    }
+    let yesterday = wadesk_domain::AuditRecord::new(
+        &ana,
+        wadesk_domain::AuditAction::HistorySearch,
+        "GET /customers/{wa_id}/history".into(),
+        t0 - Duration::days(1),
+    );
+    store.record_audit(&yesterday).await.unwrap();
+    let today = all_pages(2, |page| {
+        let store = &store;
+        async move { store.list_audit(t0.date_naive(), &page).await.unwrap() }
+    })
+    .await;
+    recorded.reverse();
+    assert_eq!(today, recorded);
+    let before = store
+        .list_audit(
+            (t0 - Duration::days(1)).date_naive(),
+            &PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(before.items, [yesterday]);
+}
+
 macro_rules! desk_store_suite {
     ($adapter:ident, $make:expr) => {
         mod $adapter {
@@ -1013,6 +1054,10 @@ macro_rules! desk_store_suite {
             #[tokio::test]
             async fn an_agent_list_spans_many_conversations() {
                 super::an_agent_list_spans_many_conversations($make).await;
+            }
+            #[tokio::test]
+            async fn the_audit_trail_reads_back_by_day() {
+                super::the_audit_trail_reads_back_by_day($make).await;
             }
             #[tokio::test]
             async fn paged_lists_agree_with_the_whole_lists() {

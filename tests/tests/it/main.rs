@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 mod analytics;
+mod audit;
 mod aws_adapters;
 mod bounded_reads;
 mod desk;

@@ -1906,6 +1906,12 @@ async fn the_handlers_answer_as_the_document_says() {
         "the push went out"
     );
 
+    // The audit trail of the reads above: admins only.
+    let trail = c.expect(M::GET, "/admin/audit", admin, None, 200).await;
+    assert!(!trail["items"].as_array().unwrap().is_empty());
+    c.expect_error(M::GET, "/admin/audit", sue, None, 403, "forbidden")
+        .await;
+
     // Analytics, after all that: supervisors and admins see any scope, agents
     // their own; the gauges are on today's entry only.
     let now = c.expect(M::GET, "/_local/clock", None, None, 200).await;

@@ -3,9 +3,9 @@ use std::sync::{Arc, Mutex};
 
 use wadesk_domain::conversation::ARCHIVE_LINK;
 use wadesk_domain::{
-    Agent, AgentChange, AgentId, Channel, Conversation, ConversationChange, ConversationId,
-    ConversationStatus, Customer, CustomerKey, DeliveryStatus, DeskDecision, EventEnvelope,
-    InboundDecision, Message, PhoneNumberId, Queue, QueueId, Timestamp, WaId, Wamid,
+    Agent, AgentChange, AgentId, AuditRecord, Channel, Conversation, ConversationChange,
+    ConversationId, ConversationStatus, Customer, CustomerKey, DeliveryStatus, DeskDecision,
+    EventEnvelope, InboundDecision, Message, PhoneNumberId, Queue, QueueId, Timestamp, WaId, Wamid,
 };
 
 use super::lock;
@@ -28,6 +28,8 @@ struct State {
     agents: HashMap<AgentId, Agent>,
     queues: HashMap<QueueId, Queue>,
     wrap_up_reasons: Vec<String>,
+    /// The audit trail, oldest first.
+    audit: Vec<AuditRecord>,
     /// Events of committed desk decisions not yet relayed to the bus, oldest
     /// first: the DynamoDB adapter's outbox items, under the same lock as the
     /// changes that emitted them.
@@ -445,6 +447,26 @@ impl DeskStore for EmbeddedStore {
             ),
         );
         Ok(())
+    }
+
+    async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        lock(&self.state).audit.push(record.clone());
+        Ok(())
+    }
+
+    async fn list_audit(
+        &self,
+        day: chrono::NaiveDate,
+        page: &PageRequest,
+    ) -> Result<Page<AuditRecord>, StoreError> {
+        let mut list: Vec<AuditRecord> = lock(&self.state)
+            .audit
+            .iter()
+            .filter(|r| r.at.date_naive() == day)
+            .cloned()
+            .collect();
+        list.sort_by_key(|r| std::cmp::Reverse((r.at, r.id)));
+        Ok(Page::of_sorted_desc(list, page, |r| position(r.at, r.id)))
     }
 
     async fn list_live_for_agent(&self, agent: &AgentId) -> Result<Vec<Conversation>, StoreError> {

@@ -1,8 +1,8 @@
 use std::future::Future;
 
 use wadesk_domain::{
-    Agent, AgentChange, AgentId, Conversation, ConversationStatus, Customer, CustomerKey,
-    DeskDecision, Message, Queue, QueueId, Timestamp, WaId,
+    Agent, AgentChange, AgentId, AuditRecord, Conversation, ConversationStatus, Customer,
+    CustomerKey, DeskDecision, Message, Queue, QueueId, Timestamp, WaId,
 };
 
 use crate::{CommitError, ConversationStore, Page, PageRequest, StoreError};
@@ -64,6 +64,19 @@ pub trait DeskStore: ConversationStore {
         customer: &CustomerKey,
         message: &Message,
     ) -> impl Future<Output = Result<(), CommitError>> + Send;
+
+    /// Appends a record to the audit trail (kept for its own retention).
+    fn record_audit(
+        &self,
+        record: &AuditRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// One page of the audit trail of one UTC day, newest first.
+    fn list_audit(
+        &self,
+        day: chrono::NaiveDate,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<AuditRecord>, StoreError>> + Send;
 
     /// The conversations live for an agent: those they own, are offered, are
     /// invited to, are in, or owe a wrap-up for. Never reads their archive, so

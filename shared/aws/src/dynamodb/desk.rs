@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update}
 use serde::{Deserialize, Serialize};
 use wadesk_app::{CommitError, DeskStore, Page, PageRequest, StoreError};
 use wadesk_domain::{
-    Agent, AgentChange, AgentId, Conversation, ConversationId, ConversationStatus, Customer,
-    CustomerKey, DeskDecision, Message, Queue, QueueId, Timestamp, WaId,
+    Agent, AgentChange, AgentId, AuditRecord, Conversation, ConversationId, ConversationStatus,
+    Customer, CustomerKey, DeskDecision, Message, Queue, QueueId, Timestamp, WaId,
 };
 
 use super::error::{commit_error, store_error};
@@ -411,6 +411,57 @@ impl DeskStore for DynamoStore {
             }
             Err(TransactFailure::Store(error)) => Err(error.into()),
         }
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let op = "record_audit";
+        let mut item = to_item(
+            op,
+            record,
+            keys::audit_pk(record.at.date_naive()),
+            &keys::audit_sk(record.at, record.id),
+        )?;
+        item.insert(keys::TTL.into(), number(record.expires_at().timestamp()));
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(store_error(op))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn list_audit(
+        &self,
+        day: chrono::NaiveDate,
+        page: &PageRequest,
+    ) -> Result<Page<AuditRecord>, StoreError> {
+        let op = "list_audit";
+        let pk = keys::audit_pk(day);
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+            .scan_index_forward(false);
+        let start = page.after.as_ref().map(|after| keys::key(pk, after));
+        let (items, more) = self.query_page(op, query, page.limit, start).await?;
+        let records = items
+            .into_iter()
+            .map(|item| from_item::<AuditRecord>(op, item))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = more
+            .then(|| records.last().map(|r| keys::audit_sk(r.at, r.id)))
+            .flatten();
+        Ok(Page {
+            items: records,
+            next,
+        })
     }
 
     #[tracing::instrument(skip_all, err)]

@@ -159,3 +159,14 @@ pub fn event_marker_pk(id: uuid::Uuid) -> String {
     format!("EVENT#{id}")
 }
 pub const EVENT_MARKER_SK: &str = "EVENT";
+
+/// The audit trail of one UTC day: a day (or a few) is one Query per day.
+pub fn audit_pk(day: chrono::NaiveDate) -> String {
+    format!("{AUDIT_PK_PREFIX}{}", day.format("%Y-%m-%d"))
+}
+pub const AUDIT_PK_PREFIX: &str = "AUDIT#";
+
+/// Within a day, by time then id: read newest first.
+pub fn audit_sk(at: Timestamp, id: uuid::Uuid) -> String {
+    format!("{}#{id}", sortable(at))
+}
