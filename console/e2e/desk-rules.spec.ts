@@ -196,3 +196,19 @@ test('an offer arriving while the agent types does not take the focus', async ({
   await page.getByRole('button', { name: 'Rosa' }).click();
   await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue('Hello Rosa');
 });
+
+test('after the 24-hour window a reply says plainly that a template is required', async ({
+  page,
+  request,
+}) => {
+  const team = await makeTeam(request);
+  await signIn(page, team.agent);
+  await customerWrites(request, team, phone(), 'Teo', 'Are you there?');
+  await page.getByRole('tab', { name: 'Unanswered' }).click();
+  await page.getByRole('button', { name: 'Take Teo' }).click();
+  await expect(page.getByRole('log', { name: 'Transcript' })).toContainText('Are you there?');
+  await advanceClock(request, 24 * 3600 + 60);
+  await page.getByRole('textbox', { name: 'Message' }).fill('Sorry for the wait');
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'Template required' })).toBeVisible();
+});

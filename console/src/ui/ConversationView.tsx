@@ -17,6 +17,8 @@ import { useArchiveActions } from './DeskPage';
 import { HistorySearch } from './HistorySearch';
 
 function errorText(e: unknown): string {
+  if (e instanceof ApiError && e.code === 'window_closed')
+    return `Template required: the customer's 24-hour window is closed (WhatsApp 131047), so only the utility template can reach them. ${e.message}`;
   return e instanceof ApiError || e instanceof Error ? e.message : String(e);
 }
 
