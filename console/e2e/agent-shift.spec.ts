@@ -88,6 +88,8 @@ test('the Message box counts n / 4096 and refuses longer text', async () => {
 });
 
 test('a reply is sent to WhatsApp (the outbox)', async ({ request }) => {
+  // A few seconds pass between turns, as they do (WhatsApp's timestamps are whole seconds).
+  await advanceClock(request, 2);
   await page.getByRole('button', { name: 'Send', exact: true }).click();
   await expect(page.getByRole('log', { name: 'Transcript' })).toContainText('Hello Lucía');
   await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue('');
@@ -99,10 +101,16 @@ test('a reply is sent to WhatsApp (the outbox)', async ({ request }) => {
 });
 
 test("the customer's next message appears live", async ({ request }) => {
+  await advanceClock(request, 2);
   await customerWrites(request, team, customer.from, customer.name, 'Thanks! Order 4417');
   await expect(page.getByRole('log', { name: 'Transcript' })).toContainText('Thanks! Order 4417', {
     timeout: 2_000,
   });
+  await expect(page.getByRole('log', { name: 'Transcript' }).locator('.msg-text')).toHaveText([
+    'Hola, my order is late',
+    'Hello Lucía',
+    'Thanks! Order 4417',
+  ]);
   await expectNoSeriousAxeViolations(page);
   await page.screenshot({ path: `${SCREENSHOTS}conversation.png` });
 });
