@@ -159,8 +159,11 @@ test('Mark done clears a finished chat from the archive', async ({ page, request
   await page.getByRole('button', { name: 'End', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: 'Wrap up' });
   const radio = dialog.getByRole('radio', { name: 'Resolved' });
+  const reasonBox = dialog.getByRole('textbox', { name: 'Reason' });
+  // The reasons load after the dialog opens: wait for the one or the other.
+  await expect(radio.or(reasonBox)).toBeVisible();
   if (await radio.count()) await radio.check();
-  else await dialog.getByRole('textbox', { name: 'Reason' }).fill('Resolved');
+  else await reasonBox.fill('Resolved');
   await dialog.getByRole('button', { name: 'Wrap up' }).click();
   await page.getByRole('tab', { name: 'Archive' }).click();
   const row = page.getByRole('listitem', { name: 'Archived chat with Quim' });

@@ -33,8 +33,11 @@ async function wrapUp(page: Page) {
   const dialog = page.getByRole('dialog', { name: 'Wrap up' });
   await expect(dialog).toBeVisible();
   const radio = dialog.getByRole('radio', { name: 'Resolved' });
+  const reasonBox = dialog.getByRole('textbox', { name: 'Reason' });
+  // The reasons load after the dialog opens: wait for the one or the other.
+  await expect(radio.or(reasonBox)).toBeVisible();
   if (await radio.count()) await radio.check();
-  else await dialog.getByRole('textbox', { name: 'Reason' }).fill('Resolved');
+  else await reasonBox.fill('Resolved');
   await dialog.getByRole('button', { name: 'Wrap up' }).click();
   await expect(dialog).toBeHidden();
 }

@@ -38,6 +38,20 @@ pub async fn me(caller: &Caller) -> Result<Response<Body>> {
     }
 }
 
+/// `GET /wrap-up-reasons`: the configured reasons, for anyone in the
+/// directory (the wrap-up dialog lists them).
+pub async fn wrap_up_reasons<S, E, T, C, W>(app: &App<S, E, T, C, W>) -> Result<Response<Body>>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let reasons = app.store.get_wrap_up_reasons().await?;
+    ok(&serde_json::json!({ "reasons": reasons }))
+}
+
 #[derive(Deserialize)]
 struct StateBody {
     state: AgentState,

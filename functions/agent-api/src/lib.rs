@@ -47,6 +47,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/conversations/{id}/handoff"),
     ("GET", "/customers/{wa_id}/history"),
     ("GET", "/supervise/conversations"),
+    ("GET", "/wrap-up-reasons"),
     ("GET", "/admin/agents"),
     ("GET", "/admin/audit"),
     ("PUT", "/admin/agents/{id}"),
@@ -84,6 +85,7 @@ pub fn serves(path: &str) -> bool {
         "/conversations",
         "/customers/",
         "/supervise/",
+        "/wrap-up-reasons",
         "/admin/",
     ]
     .iter()
@@ -178,6 +180,7 @@ where
         (Method::GET, ["supervise", "conversations"]) => {
             conversations::supervise(app, caller, request).await
         }
+        (Method::GET, ["wrap-up-reasons"]) => conversations::wrap_up_reasons(app).await,
         (Method::GET, ["admin", "agents"]) => admin::list_agents(app, caller, request).await,
         (Method::GET, ["admin", "audit"]) => admin::list_audit(app, caller, request).await,
         (Method::PUT, ["admin", rest @ ..]) => admin::put(app, caller, rest, request).await,

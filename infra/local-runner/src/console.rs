@@ -36,6 +36,7 @@ pub fn serve<B>(settings: &Settings, request: &Request<B>) -> Option<HyperRespon
             "api_base_url": "",
             "live_url": "/live",
             "auth": {"mode": "local"},
+            "offer_timeout_seconds": settings.offer_timeout_seconds,
         });
         return Some(file(
             config.to_string().into_bytes(),

@@ -1906,6 +1906,10 @@ async fn the_handlers_answer_as_the_document_says() {
         "the push went out"
     );
 
+    // The wrap-up reasons, for anyone in the directory.
+    let reasons = c.expect(M::GET, "/wrap-up-reasons", ana, None, 200).await;
+    assert!(!reasons["reasons"].as_array().unwrap().is_empty());
+
     // The audit trail of the reads above: admins only.
     let trail = c.expect(M::GET, "/admin/audit", admin, None, 200).await;
     assert!(!trail["items"].as_array().unwrap().is_empty());
