@@ -544,6 +544,21 @@ def test_a_first_deploy_without_an_issuer_gets_a_cognito_sign_in() -> None:
     assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtAudience"}, ""]}]}
 
 
+@pytest.mark.parametrize(
+    "function_id, queue",
+    [
+        ("OptOutFunction", "OptOutFailureQueue"),
+        ("WindowExpiryFunction", "WindowExpiryFailureQueue"),
+        ("AnalyticsConsumerFunction", "AnalyticsConsumerFailureQueue"),
+    ],
+)
+def test_an_unparseable_event_is_parked_in_the_functions_own_failure_queue(function_id: str, queue: str) -> None:
+    props = RESOURCES[function_id]["Properties"]
+    assert props["Environment"]["Variables"]["WADESK_FAILURE_QUEUE_URL"] == {"Ref": queue}
+    destination = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::GetAtt": [queue, "Arn"]}, "the same queue as Lambda's own on-failure records"
+
+
 def test_the_console_bucket_is_private_encrypted_and_read_only_by_its_distribution() -> None:
     bucket = RESOURCES["ConsoleBucket"]["Properties"]
     block = bucket["PublicAccessBlockConfiguration"]

@@ -8,6 +8,7 @@ pub mod dynamodb;
 pub mod eventbridge;
 pub mod identity;
 pub mod lambda;
+pub mod parking;
 pub mod scheduler;
 pub mod secrets;
 pub mod sqs;

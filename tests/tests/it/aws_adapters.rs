@@ -138,3 +138,47 @@ async fn a_store_failure_answers_5xx_so_whatsapp_retries() {
     );
     assert!(app.events.published().is_empty());
 }
+
+/// An event that can never parse is parked in the function's failure queue
+/// at once, in the shape of Lambda's on-failure records, with its reason.
+#[tokio::test]
+async fn an_unparseable_event_is_parked_in_the_failure_queue_on_sqs() {
+    use wadesk_aws::parking::{parse_or_park, FailureQueue};
+
+    let sqs = wadesk_tests::sqs_client().await;
+    let url = sqs
+        .create_queue()
+        .queue_name(wadesk_tests::unique_name("wadesk-failures"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let parking = FailureQueue::new(sqs.clone(), &url);
+    let garbage = serde_json::json!({"customer": "nobody", "armed_for": 42});
+    let parsed = parse_or_park::<wadesk_domain::TimerInput, _>(
+        &parking,
+        "arn:aws:lambda:us-east-1:123456789012:function:wadesk-window-expiry",
+        garbage.clone(),
+    )
+    .await
+    .unwrap();
+    assert!(parsed.is_none(), "not handed to the handler");
+    let received = sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let messages = received.messages();
+    assert_eq!(messages.len(), 1);
+    let record: serde_json::Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    assert_eq!(record["requestPayload"], garbage);
+    assert_eq!(record["requestContext"]["condition"], "Unparseable");
+    assert!(record["responsePayload"]["errorMessage"]
+        .as_str()
+        .unwrap()
+        .starts_with("the event does not parse"));
+}
