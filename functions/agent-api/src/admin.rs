@@ -12,7 +12,7 @@ use wadesk_domain::{
 
 use crate::auth::{require_admin, Caller};
 use crate::paging::{query, Collector, ListRequest};
-use crate::views::{AgentView, List};
+use crate::views::AgentView;
 use crate::{body, ok, ApiError, Result};
 
 #[derive(Deserialize)]
@@ -195,10 +195,7 @@ where
     let views = page.items.iter().map(AgentView::from).collect();
     let mut collected = Collector::new(&list);
     collected.take(0, page, views, 1);
-    ok(&List {
-        next_cursor: collected.next_cursor(),
-        items: collected.items,
-    })
+    ok(&collected.into_list())
 }
 
 /// `GET /admin/audit?actor=&customer=&from=&to=`: who read which customer's
@@ -265,8 +262,5 @@ where
             break;
         }
     }
-    ok(&List {
-        next_cursor: collected.next_cursor(),
-        items: collected.items,
-    })
+    ok(&collected.into_list())
 }

@@ -338,10 +338,7 @@ where
         .map(|m| MessageView::new(m, masked))
         .collect();
     collected.take(0, page, items, 1);
-    ok(&List {
-        next_cursor: collected.next_cursor(),
-        items: collected.items,
-    })
+    ok(&collected.into_list())
 }
 
 #[derive(Deserialize, Default)]

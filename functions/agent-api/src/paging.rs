@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use wadesk_app::ports::MAX_PAGE;
 use wadesk_app::{Page, PageRequest};
 
+use crate::views::List;
 use crate::{ApiError, Result};
 
 /// Items per page when the caller does not say.
@@ -143,6 +144,14 @@ impl<T> Collector<T> {
 
     pub fn next_cursor(&self) -> Option<String> {
         self.next.as_ref().map(Cursor::encode)
+    }
+
+    /// The answer: the items collected and where the list continues.
+    pub fn into_list(self) -> List<T> {
+        List {
+            next_cursor: self.next_cursor(),
+            items: self.items,
+        }
     }
 }
 

@@ -23,7 +23,7 @@ async fn main() -> Result<(), Error> {
             let Some(delivery) = parse_or_park::<EventBridgeEvent<EventEnvelope>, _>(
                 parking,
                 &function,
-                event.payload,
+                &event.payload,
             )
             .await?
             else {

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
             // A fire that does not parse never will: parked at once.
             let function = event.context.invoked_function_arn.clone();
             let Some(fire) =
-                parse_or_park::<TimerInput, _>(parking, &function, event.payload).await?
+                parse_or_park::<TimerInput, _>(parking, &function, &event.payload).await?
             else {
                 return Ok(window_expiry::FireResult { outcome: "parked" });
             };

@@ -80,19 +80,20 @@ pub fn parked_record(function: &str, reason: &str, event: &Value) -> String {
 
 /// The event as `T`, or `None` once it is parked with the reason it does
 /// not parse. An error only when it could not even be parked (then Lambda
-/// retries, and parks it itself in the end).
+/// retries, and parks it itself in the end). Read from the borrowed value:
+/// the payload is not copied on the way to the handler.
 pub async fn parse_or_park<T: DeserializeOwned, P: Parking>(
     parking: &P,
     function: &str,
-    event: Value,
+    event: &Value,
 ) -> Result<Option<T>, ParkError> {
-    match serde_json::from_value::<T>(event.clone()) {
+    match T::deserialize(event) {
         Ok(parsed) => Ok(Some(parsed)),
         Err(error) => {
             let reason = format!("the event does not parse: {error}");
             tracing::error!(%reason, "event parked in the failure queue, not retried");
             parking
-                .park(parked_record(function, &reason, &event))
+                .park(parked_record(function, &reason, event))
                 .await?;
             Ok(None)
         }
@@ -124,12 +125,12 @@ mod tests {
     #[tokio::test]
     async fn a_good_event_is_handed_over_and_a_bad_one_parked_with_its_reason() {
         let parked = Parked::default();
-        let good = parse_or_park::<Fire, _>(&parked, "fn", json!({"at": "now"}))
+        let good = parse_or_park::<Fire, _>(&parked, "fn", &json!({"at": "now"}))
             .await
             .unwrap();
         assert_eq!(good, Some(Fire { at: "now".into() }));
         assert!(parked.0.lock().unwrap().is_empty());
-        let bad = parse_or_park::<Fire, _>(&parked, "fn", json!({"when": 1}))
+        let bad = parse_or_park::<Fire, _>(&parked, "fn", &json!({"when": 1}))
             .await
             .unwrap();
         assert_eq!(bad, None);

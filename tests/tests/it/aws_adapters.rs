@@ -160,7 +160,7 @@ async fn an_unparseable_event_is_parked_in_the_failure_queue_on_sqs() {
     let parsed = parse_or_park::<wadesk_domain::TimerInput, _>(
         &parking,
         "arn:aws:lambda:us-east-1:123456789012:function:wadesk-window-expiry",
-        garbage.clone(),
+        &garbage,
     )
     .await
     .unwrap();

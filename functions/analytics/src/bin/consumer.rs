@@ -26,7 +26,7 @@ async fn main() -> Result<(), Error> {
             let Some(delivery) = parse_or_park::<EventBridgeEvent<serde_json::Value>, _>(
                 parking,
                 &function,
-                payload.clone(),
+                &payload,
             )
             .await?
             else {
