@@ -304,6 +304,8 @@ def test_environment_holds_no_secret(function_id: str) -> None:
     for name, value in environment(function_id).items():
         for text in strings_in(value):
             assert "{{resolve:" not in text, f"{function_id}: {name} resolves a secret into the environment"
+        if name.startswith("PARAMETERS_SECRETS_EXTENSION_"):
+            continue  # the extension's own settings (cache, port), not secrets
         if SECRET_NAME.search(name):
             assert name.endswith(("_PARAM", "_ARN")), f"{function_id}: {name} looks like a secret value"
             assert isinstance(value, dict) and set(value) == {"Ref"}, f"{function_id}: {name} must name a parameter"
@@ -329,6 +331,23 @@ def test_function_reads_exactly_its_own_secrets(function_id: str) -> None:
     contexts = sorted(json.dumps(c) for c in as_list(condition["kms:EncryptionContext:PARAMETER_ARN"]))
     assert contexts == wanted, "decrypt only these parameters"
     assert not [st for st in statements(function_id) if any(a in ("ssm:*", "kms:*", "*") for a in as_list(st["Action"]))]
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_secret_readers_have_the_extension_and_no_one_else(function_id: str) -> None:
+    """The functions read SecureStrings through the Parameters and Secrets
+    extension (no SSM SDK in the binaries): the layer where secrets are read,
+    nowhere else, with the extension's cache off (wadesk caches the token)."""
+    layers = RESOURCES[function_id]["Properties"].get("Layers", [])
+    env = environment(function_id)
+    if secret_parameters(function_id):
+        assert layers == [{"Ref": "ParametersSecretsExtensionLayerArn"}], f"{function_id}: {layers!r}"
+        assert env.get("PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED") == "false", function_id
+    else:
+        assert not layers, f"{function_id} reads no secret and needs no extension"
+    arn = PARAMETERS["ParametersSecretsExtensionLayerArn"]
+    assert re.fullmatch(arn["AllowedPattern"], arn["Default"]), "the default must pass its own pattern"
+    assert "Arm64" in arn["Default"], "the functions are arm64"
 
 
 def test_only_the_webhook_reads_the_app_secret_and_verify_token() -> None:

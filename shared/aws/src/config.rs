@@ -38,9 +38,32 @@ impl Resources {
     }
 }
 
-/// The shared SDK configuration, built once per process.
+/// The shared SDK configuration, built once per process, for a function on
+/// Lambda: region and credentials from the variables Lambda sets
+/// (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`), `AWS_ENDPOINT_URL` honoured (benchmarks, moto).
+///
+/// Not `aws_config::defaults(..).load()`: its provider chains (profile files,
+/// SSO, STS web identity, IMDS, ECS) are of no use on Lambda and link about
+/// half a megabyte into every function. The clients' own defaults (HTTP
+/// client, retries, time-outs, sleep) are the same either way.
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_config::meta::region::ProvideRegion;
+
+    let region = aws_config::environment::EnvironmentVariableRegionProvider::new()
+        .region()
+        .await;
+    let mut config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                EnvironmentVariableCredentialsProvider::new(),
+            ),
+        );
+    if let Some(endpoint) = env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()) {
+        config = config.endpoint_url(endpoint);
+    }
+    config.build()
 }

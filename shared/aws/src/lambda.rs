@@ -7,7 +7,7 @@ use wadesk_domain::SystemClock;
 use wadesk_graph::GraphApiClient;
 
 use crate::config::{load_sdk_config, Resources};
-use crate::secrets::{Secret, SecretTokenSource};
+use crate::secrets::{ParameterReader, Secret, SecretTokenSource};
 use crate::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
 
 /// The application as it runs on Lambda.
@@ -38,7 +38,7 @@ pub async fn lambda_app_with(
         Some(secret) => {
             let source = SecretTokenSource {
                 secret,
-                ssm: aws_sdk_ssm::Client::new(sdk),
+                parameters: ParameterReader::from_env(),
             };
             GraphApiClient::from_source(graph_base, std::sync::Arc::new(source)).await?
         }
