@@ -8,7 +8,10 @@
 #    (scripts/template_checks.sh: infra/tests, `sam validate --lint`, `cdk synth`)
 #    when no extra arguments were given, or whenever WADESK_TEMPLATE_CHECKS=1,
 # 3. starts moto's server on a free loopback port (log: target/moto.log) and
-#    exports WADESK_MOTO_ENDPOINT plus dummy AWS credentials,
+#    exports WADESK_MOTO_ENDPOINT plus dummy AWS credentials; starts a second
+#    one with IAM enforcement on (log: target/moto-iam.log) for the tests that
+#    run each function under its generated policy (tests/tests/it/iam.rs) and
+#    exports WADESK_IAM_MOTO_ENDPOINT and its admin's WADESK_IAM_MOTO_ADMIN_KEY,
 # 4. runs `cargo test --workspace --all-targets` then `cargo test --workspace --doc`
 #    (extra arguments go to both),
 # 5. runs the contract test (scripts/schemathesis.sh: schemathesis against the
@@ -26,6 +29,7 @@ MOTO_VERSION="5.2.5"
 CFN_LINT_VERSION="1.58.0"
 SCHEMATHESIS_VERSION="4.32.5"
 MOTO_PID=""
+IAM_MOTO_PID=""
 
 # run_schemathesis and stop_runner.
 # shellcheck source=scripts/schemathesis.sh
@@ -63,17 +67,46 @@ free_port() {
     "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-stop_moto() {
-    if [[ -n "$MOTO_PID" ]] && kill -0 "$MOTO_PID" 2>/dev/null; then
-        kill "$MOTO_PID" 2>/dev/null || true
+stop_pid() {
+    local pid="$1"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
         for _ in $(seq 1 50); do
-            kill -0 "$MOTO_PID" 2>/dev/null || break
+            kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
-        kill -9 "$MOTO_PID" 2>/dev/null || true
-        wait "$MOTO_PID" 2>/dev/null || true
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
     fi
+}
+
+stop_moto() {
+    stop_pid "$MOTO_PID"
+    stop_pid "$IAM_MOTO_PID"
     MOTO_PID=""
+    IAM_MOTO_PID=""
+}
+
+# Waits until moto's server $2 (pid $1, log $3) answers.
+wait_for_moto() {
+    local pid="$1" url="$2" logfile="$3"
+    local deadline=$((SECONDS + 20))
+    until "$VENV/bin/python" - "$url/moto-api/" <<'PY' 2>/dev/null; do
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=1).read()
+PY
+        if ! kill -0 "$pid" 2>/dev/null; then
+            log "moto_server exited during start-up; ${logfile#"$ROOT/"} says:"
+            cat "$logfile" >&2 || true
+            return 1
+        fi
+        if ((SECONDS >= deadline)); then
+            log "moto_server did not answer on $url within 20 s; ${logfile#"$ROOT/"} says:"
+            cat "$logfile" >&2 || true
+            return 1
+        fi
+        sleep 0.2
+    done
 }
 
 start_moto() {
@@ -87,26 +120,37 @@ start_moto() {
     "${cmd[@]}" >"$ROOT/target/moto.log" 2>&1 &
     MOTO_PID=$!
     local url="http://127.0.0.1:$port"
-    local deadline=$((SECONDS + 20))
-    until "$VENV/bin/python" - "$url/moto-api/" <<'PY' 2>/dev/null; do
-import sys, urllib.request
-urllib.request.urlopen(sys.argv[1], timeout=1).read()
-PY
-        if ! kill -0 "$MOTO_PID" 2>/dev/null; then
-            log "moto_server exited during start-up; target/moto.log says:"
-            cat "$ROOT/target/moto.log" >&2 || true
-            MOTO_PID=""
-            return 1
-        fi
-        if ((SECONDS >= deadline)); then
-            log "moto_server did not answer on $url within 20 s; target/moto.log says:"
-            cat "$ROOT/target/moto.log" >&2 || true
-            return 1
-        fi
-        sleep 0.2
-    done
+    wait_for_moto "$MOTO_PID" "$url" "$ROOT/target/moto.log" || { MOTO_PID=""; return 1; }
     log "moto_server ready at $url"
     export WADESK_MOTO_ENDPOINT="$url"
+}
+
+# moto's server with IAM enforcement: its first three requests (unchecked, as
+# INITIAL_NO_AUTH_ACTION_COUNT=3 allows) make an admin user with an access
+# key; every later request is checked against its signer's IAM policies.
+start_iam_moto() {
+    local port url key
+    port="$(free_port)"
+    url="http://127.0.0.1:$port"
+    log "starting moto_server with IAM enforcement (log: target/moto-iam.log)"
+    INITIAL_NO_AUTH_ACTION_COUNT=3 "$VENV/bin/python" "$ROOT/scripts/moto_server.py" 127.0.0.1 "$port" \
+        >"$ROOT/target/moto-iam.log" 2>&1 &
+    IAM_MOTO_PID=$!
+    wait_for_moto "$IAM_MOTO_PID" "$url" "$ROOT/target/moto-iam.log" || { IAM_MOTO_PID=""; return 1; }
+    key="$("$VENV/bin/python" - "$url" <<'PY'
+import json, sys
+import boto3
+iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+iam.create_user(UserName="wadesk-test-admin")
+iam.put_user_policy(UserName="wadesk-test-admin", PolicyName="admin", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+key = iam.create_access_key(UserName="wadesk-test-admin")["AccessKey"]
+print(f"{key['AccessKeyId']}:{key['SecretAccessKey']}")
+PY
+)"
+    log "moto_server (IAM enforced) ready at $url"
+    export WADESK_IAM_MOTO_ENDPOINT="$url" WADESK_IAM_MOTO_ADMIN_KEY="$key"
 }
 
 aws_test_env() {
@@ -142,6 +186,7 @@ main() {
 
     aws_test_env
     start_moto
+    start_iam_moto
 
     # `--workspace` would override a `-p` given here (cargo then selects every
     # member), and an explicit target selection conflicts with --all-targets
