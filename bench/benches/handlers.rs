@@ -162,7 +162,6 @@ fn desk(c: &mut Criterion) {
                         &app,
                         &actor,
                         id,
-                        None,
                         Outgoing::Text("Estamos revisando tu pedido.".into()),
                     ))
                     .expect("the send succeeds")

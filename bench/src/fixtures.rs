@@ -229,7 +229,6 @@ where
         app,
         actor,
         id,
-        None,
         Outgoing::Text("Hello, how can I help?".into()),
     )
     .await?;

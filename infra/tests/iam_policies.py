@@ -138,6 +138,7 @@ class Stack:
             ("AWS::Lambda::Function", "Arn"): lambda: self.arn("lambda", f"function:{name}"),
             ("AWS::Logs::LogGroup", "Arn"): lambda: self.arn("logs", f"log-group:{name}:*"),
             ("AWS::SNS::Topic", "TopicArn"): lambda: self.arn("sns", name),
+            ("AWS::S3::Bucket", "Arn"): lambda: f"arn:{self.partition}:s3:::{name}",
         }
         make = arns.get((kind, attribute))
         if make is None:

@@ -359,7 +359,6 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
         &app,
         &actor,
         conversation,
-        None,
         Outgoing::Text("¡Hola! Sí, dime.".into()),
     )
     .await?;

@@ -16,9 +16,8 @@ use wadesk_domain::conversation::LiveList;
 use wadesk_domain::desk::{Outgoing, TransferTarget};
 use wadesk_domain::masking::searchable_text;
 use wadesk_domain::{
-    may_access, AgentId, AgentState, Attachment, AuditAction, AuditRecord, Channel, Clock,
-    Conversation, ConversationId, ConversationStatus, Direction, PhoneNumberId, QueueId, Role,
-    Timestamp, WaId,
+    may_access, AgentId, AgentState, AuditAction, AuditRecord, Channel, Clock, Conversation,
+    ConversationId, ConversationStatus, Direction, PhoneNumberId, QueueId, Role, Timestamp, WaId,
 };
 
 use crate::auth::Caller;
@@ -354,13 +353,12 @@ struct SendBody {
     attachment: Option<AttachmentBody>,
 }
 
+/// An uploaded file to send (`POST /uploads` first): nothing else, so no
+/// link an agent names is ever fetched.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AttachmentBody {
-    kind: Option<String>,
-    url: String,
-    filename: String,
-    mime_type: Option<String>,
-    size_bytes: u64,
+    upload_id: String,
     caption: Option<String>,
 }
 
@@ -396,8 +394,9 @@ fn agent_id(raw: String) -> Result<AgentId> {
 }
 
 /// `POST /conversations/{id}/...`: the desk actions.
-pub async fn act<S, E, T, C, W>(
+pub async fn act<S, E, T, C, W, M>(
     app: &App<S, E, T, C, W>,
+    media: &crate::Media<M>,
     caller: &Caller,
     id: ConversationId,
     action: &[&str],
@@ -409,6 +408,7 @@ where
     T: TimerScheduler,
     C: Clock,
     W: WhatsAppClient,
+    M: wadesk_app::MediaStore,
 {
     let actor = &caller.actor;
     let conversation = match action {
@@ -433,22 +433,24 @@ where
         }
         ["messages"] => {
             let input: SendBody = body(request)?;
-            let (kind, outgoing) = match (input.text, input.attachment) {
-                (Some(text), None) => (None, Outgoing::Text(text)),
-                (None, Some(a)) => (
-                    a.kind,
-                    Outgoing::Attachment(Attachment {
-                        url: Some(a.url),
-                        media_id: None,
-                        filename: Some(a.filename),
-                        mime_type: a.mime_type,
-                        size_bytes: Some(a.size_bytes),
-                        caption: a.caption,
-                    }),
-                ),
+            let outgoing = match (input.text, input.attachment) {
+                (Some(text), None) => Outgoing::Text(text),
+                (None, Some(attachment)) => {
+                    // 403 before the upload is read or handed to WhatsApp.
+                    let conversation = visible(app, caller, id).await?;
+                    wadesk_app::media::prepare_attachment(
+                        &media.store,
+                        &app.whatsapp,
+                        actor,
+                        &conversation.customer.phone_number_id,
+                        &attachment.upload_id,
+                        attachment.caption,
+                    )
+                    .await?
+                }
                 _ => return Err(ApiError::Invalid("send either text or attachment".into())),
             };
-            let message = service::send(app, actor, id, kind.as_deref(), outgoing).await?;
+            let message = service::send(app, actor, id, outgoing).await?;
             return crate::json(
                 lambda_http::http::StatusCode::CREATED,
                 &MessageView::new(&message, false),

@@ -34,6 +34,9 @@ pub enum ApiError {
     PushAlreadySent,
     #[error("the request body is too large")]
     TooLarge,
+    /// Kept no longer (media after its retention).
+    #[error("{0}")]
+    Gone(String),
     #[error("the service is unavailable; try again")]
     Unavailable,
 }
@@ -54,6 +57,7 @@ impl ApiError {
             Self::OptedOut => (StatusCode::CONFLICT, "opted_out"),
             Self::PushAlreadySent => (StatusCode::CONFLICT, "push_already_sent"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::Gone(_) => (StatusCode::GONE, "gone"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }

@@ -8,17 +8,20 @@ mod admin;
 mod auth;
 mod conversations;
 mod error;
+mod media;
 mod paging;
 mod views;
 
 pub use auth::Caller;
 pub use error::ApiError;
+pub use media::Media;
 
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_app::ports::NoMedia;
+use wadesk_app::{App, DeskStore, EventPublisher, MediaStore, TimerScheduler, WhatsAppClient};
 use wadesk_domain::{Clock, ConversationId};
 
 /// The largest request body the API reads (a message is at most 4096 characters).
@@ -33,6 +36,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/conversations/{id}"),
     ("GET", "/conversations/{id}/messages"),
     ("POST", "/conversations/{id}/messages"),
+    ("GET", "/conversations/{id}/messages/{message_id}/media"),
+    ("POST", "/uploads"),
     ("POST", "/conversations/{id}/accept"),
     ("POST", "/conversations/{id}/take"),
     ("POST", "/conversations/{id}/transfer"),
@@ -83,6 +88,7 @@ pub fn serves(path: &str) -> bool {
     [
         "/me",
         "/conversations",
+        "/uploads",
         "/customers/",
         "/supervise/",
         "/wrap-up-reasons",
@@ -98,7 +104,8 @@ pub fn serves(path: &str) -> bool {
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
-/// Routes one API Gateway request of the agent API.
+/// Routes one API Gateway request of the agent API, with no media store
+/// (uploads and media answer 503).
 pub async fn handle<S, E, T, C, W>(app: &App<S, E, T, C, W>, request: Request) -> Response<Body>
 where
     S: DeskStore,
@@ -107,7 +114,24 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    handle_surface(app, request, Surface::AgentApi).await
+    handle_with_media(app, &Media::new(NoMedia), request).await
+}
+
+/// Routes one API Gateway request of the agent API, files kept in `media`.
+pub async fn handle_with_media<S, E, T, C, W, M>(
+    app: &App<S, E, T, C, W>,
+    media: &Media<M>,
+    request: Request,
+) -> Response<Body>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+    M: MediaStore,
+{
+    serve_surface(app, media, request, Surface::AgentApi).await
 }
 
 /// Routes one API Gateway request of the given function.
@@ -123,6 +147,23 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
+    serve_surface(app, &Media::new(NoMedia), request, surface).await
+}
+
+async fn serve_surface<S, E, T, C, W, M>(
+    app: &App<S, E, T, C, W>,
+    media: &Media<M>,
+    request: Request,
+    surface: Surface,
+) -> Response<Body>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+    M: MediaStore,
+{
     use tracing::Instrument;
     let path = request.uri().path().to_owned();
     let span = tracing::info_span!(
@@ -132,7 +173,7 @@ where
     );
     async move {
         let routed = match surface {
-            Surface::AgentApi => route(app, &request, &path).await,
+            Surface::AgentApi => route(app, media, &request, &path).await,
             Surface::Reopen => route_reopen(app, &request, &path).await,
         };
         match routed {
@@ -144,8 +185,9 @@ where
     .await
 }
 
-async fn route<S, E, T, C, W>(
+async fn route<S, E, T, C, W, M>(
     app: &App<S, E, T, C, W>,
+    media: &Media<M>,
     request: &Request,
     path: &str,
 ) -> Result<Response<Body>>
@@ -155,6 +197,7 @@ where
     T: TimerScheduler,
     C: Clock,
     W: WhatsAppClient,
+    M: MediaStore,
 {
     let (caller, segments) = admit(app, request, path).await?;
     let caller = &caller;
@@ -170,9 +213,14 @@ where
         (Method::GET, ["conversations", id, "messages"]) => {
             conversations::transcript(app, caller, parse_id(id)?, request).await
         }
+        (Method::GET, ["conversations", id, "messages", message_id, "media"]) => {
+            tracing::Span::current().record("conversation_id", *id);
+            media::media(app, media, caller, parse_id(id)?, message_id).await
+        }
+        (Method::POST, ["uploads"]) => media::upload(app, media, caller, request).await,
         (Method::POST, ["conversations", id, action @ ..]) => {
             tracing::Span::current().record("conversation_id", *id);
-            conversations::act(app, caller, parse_id(id)?, action, request).await
+            conversations::act(app, media, caller, parse_id(id)?, action, request).await
         }
         (Method::GET, ["customers", wa_id, "history"]) => {
             conversations::history(app, caller, wa_id, request).await

@@ -106,6 +106,10 @@ pub struct MessageView {
     pub kind: String,
     pub text: Option<String>,
     pub attachment: Option<Attachment>,
+    /// Where the message's file is served (`GET …/media`), when it has one
+    /// kept: an agent's upload, or a customer's media.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
     pub template: Option<TemplateContent>,
     /// A shared place: `{latitude, longitude, name?, address?, url?}`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -154,7 +158,23 @@ impl MessageView {
             direction: message.direction,
             kind: content.type_name().to_owned(),
             text: content.text().map(str::to_owned),
-            attachment: content.attachment().cloned(),
+            attachment: content.attachment().cloned().map(|mut attachment| {
+                // Where the store keeps it is the server's business.
+                attachment.key = None;
+                attachment
+            }),
+            media_url: content
+                .attachment()
+                .filter(|a| {
+                    a.key.is_some()
+                        || (message.direction == Direction::Inbound && a.media_id.is_some())
+                })
+                .map(|_| {
+                    format!(
+                        "/conversations/{}/messages/{}/media",
+                        message.conversation_id, message.id
+                    )
+                }),
             template: match content.as_ref() {
                 MessageContent::Template { template } => Some(template.clone()),
                 _ => None,

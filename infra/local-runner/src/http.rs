@@ -21,6 +21,13 @@ type HyperResponse = hyper::Response<Full<Bytes>>;
 /// Serves until the task is dropped; also fires due timers every second, as
 /// Scheduler would.
 pub async fn serve<S: DeskStore>(listener: TcpListener, runner: Arc<Runner<S>>) {
+    // Upload targets point at this very server.
+    if let Ok(address) = listener.local_addr() {
+        runner
+            .media
+            .store
+            .set_base_url(&format!("http://{address}"));
+    }
     let ticker = runner.clone();
     let _timers = AbortOnDrop(tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -86,6 +93,9 @@ async fn route<S: DeskStore>(
     if let Some(response) = crate::console::serve(&runner.settings, &request) {
         return response;
     }
+    if request.uri().path() == wadesk_app::embedded::LOCAL_UPLOAD_PATH {
+        return upload(runner, request).await;
+    }
     let request = match into_lambda_request(request).await {
         Ok(request) => request,
         Err(response) => return response,
@@ -98,7 +108,7 @@ async fn route<S: DeskStore>(
         reopen::handle(&runner.app, request).await
     } else if agent_api::serves(&path) {
         let request = crate::auth::authorize(request, runner.settings.jwt_secret.as_bytes());
-        agent_api::handle(&runner.app, request).await
+        agent_api::handle_with_media(&runner.app, &runner.media, request).await
     } else if analytics::serves(&path) {
         let request = crate::auth::authorize(request, runner.settings.jwt_secret.as_bytes());
         let reader = wadesk_app::analytics::AnalyticsReader {
@@ -115,6 +125,70 @@ async fn route<S: DeskStore>(
     // so tools and tests see a settled stack.
     runner.deliver_events().await;
     from_lambda_response(response)
+}
+
+/// `POST /_local/uploads`: the stand-in of S3's presigned POST. A form
+/// larger than the target allows is refused like S3 refuses it; the browser
+/// page may post from another origin (the console on Vite's port), as to S3
+/// with the bucket's CORS.
+async fn upload<S>(runner: &Runner<S>, request: hyper::Request<Incoming>) -> HyperResponse {
+    use crate::media::MAX_UPLOAD_FORM_BYTES;
+    let cors = |mut response: HyperResponse| {
+        response.headers_mut().insert(
+            hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            hyper::header::HeaderValue::from_static("*"),
+        );
+        response
+    };
+    if request.method() == hyper::Method::OPTIONS {
+        let mut response = hyper::Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = hyper::StatusCode::NO_CONTENT;
+        response.headers_mut().insert(
+            hyper::header::ACCESS_CONTROL_ALLOW_METHODS,
+            hyper::header::HeaderValue::from_static("POST"),
+        );
+        return cors(response);
+    }
+    if request.method() != hyper::Method::POST {
+        return error(405, "method_not_allowed", "uploads are posted");
+    }
+    let content_type = request
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let declared = request
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = || {
+        cors(error(
+            400,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+        ))
+    };
+    if declared.is_some_and(|length| length > MAX_UPLOAD_FORM_BYTES) {
+        return too_large();
+    }
+    let body = match Limited::new(request.into_body(), MAX_UPLOAD_FORM_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<LengthLimitError>() => return too_large(),
+        Err(_) => return cors(plain(400, "could not read the request body")),
+    };
+    match crate::media::accept(&runner.media.store, &content_type, &body) {
+        Ok(()) => {
+            let mut response = hyper::Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = hyper::StatusCode::NO_CONTENT;
+            cors(response)
+        }
+        Err((status, message)) => cors(error(status, "upload_refused", &message)),
+    }
 }
 
 /// Builds the request API Gateway would hand the Lambda: the raw body, and the

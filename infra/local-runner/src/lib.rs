@@ -11,6 +11,7 @@ mod http;
 mod live;
 mod local_analytics;
 mod local_routes;
+pub mod media;
 mod outbox_relay;
 pub mod settings;
 pub mod stream;
@@ -24,7 +25,9 @@ pub use whatsapp::LocalWhatsApp;
 
 use std::sync::Arc;
 
-use wadesk_app::embedded::{LocalEventBus, LocalOutbox, LocalPoisonQueue, LocalScheduler};
+use wadesk_app::embedded::{
+    LocalEventBus, LocalMedia, LocalOutbox, LocalPoisonQueue, LocalScheduler,
+};
 use wadesk_app::{App, DeskStore};
 use wadesk_domain::{Channel, Clock, ManualClock, PhoneNumberId, Queue, QueueId};
 use webhook::WebhookSettings;
@@ -46,6 +49,11 @@ pub struct Runner<S> {
     pub relay: OutboxRelay,
     /// Every delivered event, for the console's live sockets (`/live`).
     pub live: tokio::sync::broadcast::Sender<wadesk_domain::EventEnvelope>,
+    /// Agents' uploads and customers' media, in memory (S3 on AWS).
+    pub media: agent_api::Media<LocalMedia>,
+    /// Customers' files as the Graph API holds them (`/_local/inbound` with
+    /// `image`), fetched by the media fetcher.
+    pub graph_media: media::LocalGraphMedia,
 }
 
 /// Wrap-up reasons a fresh local stack starts with (an admin can replace them).
@@ -71,6 +79,8 @@ impl<S: DeskStore> Runner<S> {
         let webhook =
             WebhookSettings::new(settings.app_secret.clone(), settings.verify_token.clone());
         let outbox = LocalOutbox::new(clock.clone());
+        let media = agent_api::Media::new(LocalMedia::new(clock.clone()))
+            .with_retention_days(settings.media_retention_days);
         let graph = match &settings.graph_api_token {
             Some(token) => Some(wadesk_graph::GraphApiClient::new(
                 settings.graph_api_base_url.clone(),
@@ -121,6 +131,8 @@ impl<S: DeskStore> Runner<S> {
             analytics,
             relay,
             live: live::channel(),
+            media,
+            graph_media: media::LocalGraphMedia::default(),
         }))
     }
 
@@ -149,6 +161,15 @@ impl<S: DeskStore> Runner<S> {
         if event.type_name() == "CustomerOptedOut" {
             if let Err(error) = opt_out::handle(&self.app, event).await {
                 tracing::error!(%error, "opt-out failed");
+            }
+        }
+        // A customer's file to the media fetcher (its rule matches
+        // MessageReceived with a media id; the handler skips the rest).
+        if event.type_name() == "MessageReceived" {
+            if let Err(error) =
+                media_fetcher::handle(&self.graph_media, &self.media.store, event).await
+            {
+                tracing::error!(%error, "media fetch failed");
             }
         }
         // Every event to analytics (its rule matches the counted types; the

@@ -29,6 +29,8 @@ pub struct Settings {
     /// `WADESK_CONSOLE_DIR`: the built console served at `/console/`
     /// (default: the repository's `console/dist`).
     pub console_dir: std::path::PathBuf,
+    /// `WADESK_MEDIA_RETENTION_DAYS`: how long files are served (default 30).
+    pub media_retention_days: u32,
 }
 
 /// The request body the runner reads at most (a webhook batch, an agent's
@@ -51,6 +53,7 @@ impl Default for Settings {
             bootstrap_admins: wadesk_aws::identity::parse_bootstrap_admins("admin"),
             console_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../../console/dist"),
+            media_retention_days: wadesk_domain::media::DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -104,6 +107,11 @@ impl Settings {
             console_dir: env::var_os("WADESK_CONSOLE_DIR")
                 .filter(|v| !v.is_empty())
                 .map_or(defaults.console_dir, std::path::PathBuf::from),
+            media_retention_days: env::var("WADESK_MEDIA_RETENTION_DAYS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|d| (1..=3650).contains(d))
+                .unwrap_or(defaults.media_retention_days),
         })
     }
 }

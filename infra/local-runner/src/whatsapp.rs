@@ -28,4 +28,21 @@ impl WhatsAppClient for LocalWhatsApp {
             }
         }
     }
+
+    async fn upload_media(
+        &self,
+        from: &PhoneNumberId,
+        file: &[u8],
+        content_type: &str,
+        filename: &str,
+    ) -> Result<String, SendError> {
+        match &self.graph {
+            None => {
+                self.outbox
+                    .upload_media(from, file, content_type, filename)
+                    .await
+            }
+            Some(graph) => graph.upload_media(from, file, content_type, filename).await,
+        }
+    }
 }

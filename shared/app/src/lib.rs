@@ -8,6 +8,7 @@ pub mod embedded;
 pub mod error;
 pub mod expiry;
 pub mod inbound;
+pub mod media;
 pub mod opt_out;
 pub mod ports;
 pub mod status;
@@ -16,8 +17,8 @@ pub use error::AppError;
 pub use ports::{AnalyticsStore, Recorded};
 pub use ports::{
     CommitError, ConversationStore, DeskStore, EventPublisher, InboundContext, KeepError,
-    OutboundContent, Page, PageRequest, Poison, PoisonItem, PoisonKeeper, PublishError,
-    ScheduleError, SendError, StatusContext, StoreError, TimerScheduler, WamidRecord,
+    MediaSource, MediaStore, OutboundContent, Page, PageRequest, Poison, PoisonItem, PoisonKeeper,
+    PublishError, ScheduleError, SendError, StatusContext, StoreError, TimerScheduler, WamidRecord,
     WhatsAppClient,
 };
 

@@ -9,6 +9,8 @@ pub mod eventbridge;
 pub mod identity;
 pub mod lambda;
 pub mod parking;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod scheduler;
 pub mod secrets;
 pub mod sqs;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::media::FileKind;
 use crate::{
     Agent, AgentId, AgentState, Attachment, Conversation, ConversationId, ConversationStatus,
     Customer, Direction, DomainEvent, EventEnvelope, LiveSession, Message, MessageContent,
@@ -17,8 +18,8 @@ use crate::{
 
 /// The longest text an agent may send (WhatsApp's limit).
 pub const MAX_TEXT_CHARS: usize = 4096;
-/// The largest attachment an agent may send.
-pub const MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
+/// The longest caption of an attachment (WhatsApp's limit for media captions).
+pub const MAX_CAPTION_CHARS: usize = 1024;
 
 pub use crate::access::Actor;
 
@@ -415,23 +416,21 @@ fn take_into(draft: &mut Draft<'_>, actor: &Actor, force: bool) -> Result<(), De
     Ok(())
 }
 
-/// What an agent sends.
+/// What an agent sends: text, or a file already checked by content
+/// ([`crate::media::check_file`]), kept at `attachment.key` and handed to
+/// WhatsApp as `attachment.media_id`. There is no way to send a file by a
+/// URL an agent names: nothing fetches an agent's link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outgoing {
     Text(String),
-    Attachment(Attachment),
+    File {
+        kind: FileKind,
+        attachment: Attachment,
+    },
 }
 
-/// The kinds and extensions agents may attach (`docs/product.md#43-sending-messages`).
-const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif"];
-const VIDEO_EXTENSIONS: &[&str] = &["mov", "m4v", "mp4"];
-const DOCUMENT_EXTENSIONS: &[&str] = &["odt", "ppt", "txt", "doc", "pdf"];
-
 /// Checks what an agent wants to send, before anything else happens.
-pub fn validate_outgoing(
-    kind: Option<&str>,
-    outgoing: &Outgoing,
-) -> Result<MessageContent, DeskError> {
+pub fn validate_outgoing(outgoing: &Outgoing) -> Result<MessageContent, DeskError> {
     match outgoing {
         Outgoing::Text(text) => {
             if text.trim().is_empty() {
@@ -445,53 +444,25 @@ pub fn validate_outgoing(
             }
             Ok(MessageContent::Text { text: text.clone() })
         }
-        Outgoing::Attachment(attachment) => {
-            let filename = attachment
-                .filename
-                .as_deref()
-                .filter(|f| !f.trim().is_empty())
-                .ok_or_else(|| DeskError::Invalid("attachment.filename is required".into()))?;
-            let url = attachment.url.as_deref().unwrap_or_default();
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
+        Outgoing::File { kind, attachment } => {
+            if attachment.key.is_none() || attachment.media_id.is_none() {
                 return Err(DeskError::Invalid(
-                    "attachment.url must be an http(s) URL".into(),
+                    "an attachment is sent from an upload (POST /uploads)".into(),
                 ));
             }
-            let extension = filename
-                .rsplit_once('.')
-                .map(|(_, ext)| ext.to_ascii_lowercase())
-                .unwrap_or_default();
-            let detected = if IMAGE_EXTENSIONS.contains(&extension.as_str()) {
-                "image"
-            } else if VIDEO_EXTENSIONS.contains(&extension.as_str()) {
-                "video"
-            } else if DOCUMENT_EXTENSIONS.contains(&extension.as_str()) {
-                "document"
-            } else {
-                return Err(DeskError::Invalid(format!(
-                    "files of type .{extension} cannot be sent; allowed: images .png .jpg .jpeg .gif, videos .mov .m4v .mp4, documents .odt .ppt .txt .doc .pdf"
-                )));
-            };
-            if let Some(kind) = kind {
-                if kind != detected {
+            if let Some(caption) = &attachment.caption {
+                let chars = caption.chars().count();
+                if chars > MAX_CAPTION_CHARS {
                     return Err(DeskError::Invalid(format!(
-                        "attachment.kind is {kind} but a .{extension} file is a {detected}"
+                        "the caption is {chars} characters; the limit is {MAX_CAPTION_CHARS}"
                     )));
                 }
             }
-            let size = attachment
-                .size_bytes
-                .ok_or_else(|| DeskError::Invalid("attachment.size_bytes is required".into()))?;
-            if size > MAX_ATTACHMENT_BYTES {
-                return Err(DeskError::Invalid(format!(
-                    "attachment is {size} bytes; the limit is 10 MB ({MAX_ATTACHMENT_BYTES} bytes)"
-                )));
-            }
             let attachment = attachment.clone();
-            Ok(match detected {
-                "image" => MessageContent::Image { attachment },
-                "video" => MessageContent::Video { attachment },
-                _ => MessageContent::Document { attachment },
+            Ok(match kind {
+                FileKind::Image => MessageContent::Image { attachment },
+                FileKind::Video => MessageContent::Video { attachment },
+                FileKind::Document => MessageContent::Document { attachment },
             })
         }
     }
@@ -579,7 +550,7 @@ pub fn note(ctx: &DeskContext<'_>, actor: &Actor, text: &str) -> Result<DeskDeci
     if !actor.role.oversees() {
         return Err(DeskError::Forbidden);
     }
-    validate_outgoing(None, &Outgoing::Text(text.to_owned()))?;
+    validate_outgoing(&Outgoing::Text(text.to_owned()))?;
     let mut draft = Draft::new(ctx);
     draft.messages.push(Message {
         id: MessageId::generate(),

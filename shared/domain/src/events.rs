@@ -31,6 +31,10 @@ pub enum DomainEvent {
         queue: QueueId,
         owner: Option<AgentId>,
         conversation_status: ConversationStatus,
+        /// WhatsApp's id of the file a customer sent (image, video, audio,
+        /// document, sticker): what the media fetcher fetches.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media_id: Option<String>,
     },
     /// A customer replied to a conversation an agent had reopened or pushed.
     ReopenedConversationReplied {

@@ -191,6 +191,10 @@ pub fn decide_inbound(
             queue,
             owner,
             conversation_status: conversation.status(),
+            media_id: message
+                .content
+                .attachment()
+                .and_then(|a| a.media_id.clone()),
         },
         now,
     ));

@@ -21,6 +21,7 @@ pub mod ids;
 pub mod inbound;
 pub mod live;
 pub mod masking;
+pub mod media;
 pub mod message;
 pub mod status;
 pub mod window;

@@ -14,13 +14,19 @@ pub enum Direction {
     Note,
 }
 
-/// A file sent or received: by public `url` (outbound) or WhatsApp `media_id` (inbound).
+/// A file sent or received. An agent's file is kept at `key` (its upload) and
+/// went to WhatsApp as `media_id`; a customer's arrives as WhatsApp's
+/// `media_id` and is kept where `media::inbound_key` says once fetched.
+/// `url` is only read from messages stored before uploads existed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
+    /// Where the file is kept (the media store's key), for an agent's upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -261,6 +261,83 @@ impl GraphApiClient {
     }
 }
 
+/// The answer of one media exchange: the status and the body read, or why not.
+pub(crate) enum Exchanged {
+    Answer(StatusCode, Bytes),
+    /// The body was longer than the caller reads.
+    TooLong,
+}
+
+impl GraphApiClient {
+    /// One request with the bearer token (to the Graph API, or to the media
+    /// URL it handed out): the answer's body read up to `limit` bytes, all
+    /// within `timeout`. A 401 marks the token stale, as for sends.
+    pub(crate) async fn exchange(
+        &self,
+        method: Method,
+        uri: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<Exchanged, SendError> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(AUTHORIZATION, self.current_authorization().await?);
+        if let Some(content_type) = content_type {
+            request = request.header(CONTENT_TYPE, content_type);
+        }
+        let request = request
+            .body(Full::new(body))
+            .map_err(|e| unavailable(GraphApiError::Request(e)))?;
+        let http = self.http().map_err(unavailable)?;
+        let exchange = async {
+            let response = http
+                .request(request)
+                .await
+                .map_err(GraphApiError::Transport)?;
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED {
+                self.token_refused();
+            }
+            let declared = response
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok());
+            if declared.is_some_and(|length| length > limit) {
+                return Ok(Exchanged::TooLong);
+            }
+            match Limited::new(response.into_body(), limit).collect().await {
+                Ok(collected) => Ok(Exchanged::Answer(status, collected.to_bytes())),
+                Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+                    Ok(Exchanged::TooLong)
+                }
+                Err(source) => Err(GraphApiError::ReadBody { status, source }),
+            }
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| GraphApiError::Timeout(timeout))
+            .and_then(|answer| answer)
+            .map_err(unavailable)
+    }
+
+    /// Whether a media URL the Graph API handed out may receive the token:
+    /// HTTPS, or plain HTTP only when the Graph API itself is (a local stub).
+    pub(crate) fn may_follow(&self, url: &str) -> bool {
+        url.parse::<Uri>().is_ok_and(|uri| {
+            uri.authority().is_some()
+                && match uri.scheme_str() {
+                    Some("https") => true,
+                    Some("http") => self.base_url.starts_with("http://"),
+                    _ => false,
+                }
+        })
+    }
+}
+
 impl fmt::Debug for GraphApiClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GraphApiClient")
@@ -286,6 +363,17 @@ impl WhatsAppClient for GraphApiClient {
         content: &OutboundContent,
     ) -> Result<Wamid, SendError> {
         self.post_message(from, to, content).await
+    }
+
+    #[tracing::instrument(name = "graph_api.upload_media", skip_all, fields(phone_number_id = %from, content_type))]
+    async fn upload_media(
+        &self,
+        from: &PhoneNumberId,
+        file: &[u8],
+        content_type: &str,
+        filename: &str,
+    ) -> Result<String, SendError> {
+        crate::media::upload(self, from, file, content_type, filename).await
     }
 }
 
@@ -316,14 +404,14 @@ fn message_type(content: &OutboundContent) -> &'static str {
     }
 }
 
-fn unavailable(error: GraphApiError) -> SendError {
+pub(crate) fn unavailable(error: GraphApiError) -> SendError {
     SendError::Unavailable {
         source: Box::new(error),
     }
 }
 
 /// Turns the Graph API's answer into the port's outcome.
-fn interpret(status: StatusCode, body: &[u8]) -> Result<Wamid, SendError> {
+pub(crate) fn interpret(status: StatusCode, body: &[u8]) -> Result<Wamid, SendError> {
     if status.is_success() {
         let answer: SendResponse = serde_json::from_slice(body)
             .map_err(|source| unavailable(GraphApiError::UnexpectedBody { status, source }))?;
@@ -338,7 +426,11 @@ fn interpret(status: StatusCode, body: &[u8]) -> Result<Wamid, SendError> {
         tracing::debug!(%wamid, "Graph API accepted the message");
         return Ok(wamid);
     }
+    Err(refusal(status, body))
+}
 
+/// What a Graph API answer other than a success means for the caller.
+pub(crate) fn refusal(status: StatusCode, body: &[u8]) -> SendError {
     let error = match serde_json::from_slice::<ErrorResponse>(body) {
         Ok(answer) => answer.error,
         Err(source) => {
@@ -346,10 +438,7 @@ fn interpret(status: StatusCode, body: &[u8]) -> Result<Wamid, SendError> {
                 status = status.as_u16(),
                 "Graph API failed without its error JSON"
             );
-            return Err(unavailable(GraphApiError::UnexpectedBody {
-                status,
-                source,
-            }));
+            return unavailable(GraphApiError::UnexpectedBody { status, source });
         }
     };
     tracing::warn!(
@@ -363,18 +452,18 @@ fn interpret(status: StatusCode, body: &[u8]) -> Result<Wamid, SendError> {
         || status == StatusCode::TOO_MANY_REQUESTS
         || TRANSIENT_CODES.contains(&error.code);
     if error.code == REENGAGEMENT_REQUIRED {
-        Err(SendError::ReengagementRequired)
+        SendError::ReengagementRequired
     } else if status.is_client_error() && !retryable {
-        Err(SendError::Rejected {
+        SendError::Rejected {
             code: error.code,
             title: error.message,
-        })
+        }
     } else {
-        Err(unavailable(GraphApiError::Failed {
+        unavailable(GraphApiError::Failed {
             status,
             code: error.code,
             message: error.message,
-        }))
+        })
     }
 }
 

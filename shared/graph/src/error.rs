@@ -63,6 +63,8 @@ pub enum GraphApiError {
     Token(String),
     #[error("could not build the Graph API request")]
     Request(#[source] http::Error),
+    #[error("the Graph API answer is longer than {0} bytes")]
+    TooLong(usize),
     #[error("could not serialize the Graph API request")]
     Serialize(#[source] serde_json::Error),
 }

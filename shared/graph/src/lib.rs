@@ -11,9 +11,11 @@
 
 mod client;
 mod error;
+mod media;
 mod wire;
 
 pub use client::{
     GraphApiClient, TokenError, TokenSource, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, TOKEN_TTL,
 };
 pub use error::{BuildError, GraphApiError};
+pub use media::MEDIA_TIMEOUT;

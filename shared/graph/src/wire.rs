@@ -50,12 +50,12 @@ impl<'a> From<&'a OutboundContent> for Payload<'a> {
             },
             OutboundContent::Media {
                 kind,
-                link,
+                media_id,
                 filename,
                 caption,
             } => {
                 let media = Media {
-                    link,
+                    id: media_id,
                     caption: caption.as_deref(),
                     // Only documents carry a file name; the API refuses it elsewhere.
                     filename: match kind {
@@ -102,7 +102,8 @@ struct Text<'a> {
 
 #[derive(Debug, Serialize)]
 struct Media<'a> {
-    link: &'a str,
+    /// An uploaded file's id: wadesk never sends media by link.
+    id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     caption: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,7 +180,7 @@ mod tests {
     fn video_has_no_filename_even_if_given() {
         let content = OutboundContent::Media {
             kind: MediaKind::Video,
-            link: "https://x.test/v.mp4".into(),
+            media_id: "1166".into(),
             filename: Some("v.mp4".into()),
             caption: None,
         };
@@ -190,7 +191,7 @@ mod tests {
                 "recipient_type": "individual",
                 "to": "34600111222",
                 "type": "video",
-                "video": {"link": "https://x.test/v.mp4"}
+                "video": {"id": "1166"}
             })
         );
     }
@@ -203,4 +204,20 @@ mod tests {
         assert_eq!(parsed.error.message, "");
         assert_eq!(parsed.error.error_subcode, None);
     }
+}
+
+/// `POST /{phone_number_id}/media` answer.
+#[derive(Debug, Deserialize)]
+pub(crate) struct UploadResponse {
+    pub(crate) id: String,
+}
+
+/// `GET /{media_id}` answer: where to download the file, for a few minutes.
+#[derive(Debug, Deserialize)]
+pub(crate) struct MediaUrlResponse {
+    pub(crate) url: String,
+    #[serde(default)]
+    pub(crate) mime_type: Option<String>,
+    #[serde(default)]
+    pub(crate) file_size: Option<u64>,
 }

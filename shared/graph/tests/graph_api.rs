@@ -140,13 +140,13 @@ async fn image_with_caption() {
             "recipient_type": "individual",
             "to": WA_ID,
             "type": "image",
-            "image": {"link": "https://cdn.example.com/a.jpg", "caption": "Su factura"}
+            "image": {"id": "4490", "caption": "Su factura"}
         }),
     )
     .await;
     let content = OutboundContent::Media {
         kind: MediaKind::Image,
-        link: "https://cdn.example.com/a.jpg".into(),
+        media_id: "4490".into(),
         filename: None,
         caption: Some("Su factura".into()),
     };
@@ -164,13 +164,13 @@ async fn document_with_filename() {
             "recipient_type": "individual",
             "to": WA_ID,
             "type": "document",
-            "document": {"link": "https://cdn.example.com/f.pdf", "filename": "factura.pdf"}
+            "document": {"id": "4491", "filename": "factura.pdf"}
         }),
     )
     .await;
     let content = OutboundContent::Media {
         kind: MediaKind::Document,
-        link: "https://cdn.example.com/f.pdf".into(),
+        media_id: "4491".into(),
         filename: Some("factura.pdf".into()),
         caption: None,
     };

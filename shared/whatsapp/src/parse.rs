@@ -302,6 +302,7 @@ fn attachment(media: Obj<Media<'_>>) -> Option<Attachment> {
     Some(Attachment {
         url: None,
         media_id: Some(media_id),
+        key: None,
         filename: media.filename.into_owned(),
         mime_type: media.mime_type.into_owned(),
         size_bytes: None,

@@ -483,13 +483,19 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
     )
     .await;
     let path = format!("/conversations/{id}/messages");
-    let attachment = |filename: &str, size: u64| json!({"attachment": {"kind": "document", "url": "https://files.example.com/x", "filename": filename, "mime_type": "application/pdf", "size_bytes": size}});
     for (body, needle) in [
         (json!({"text": "x".repeat(4097)}), "4096"),
-        (attachment("virus.exe", 100), ".exe"),
-        (attachment("manual.pdf", 10 * 1024 * 1024 + 1), "10 MB"),
+        // No link an agent names is ever fetched: only uploads are sent.
         (
-            json!({"text": "a", "attachment": {"url": "https://x", "filename": "a.pdf", "size_bytes": 1}}),
+            json!({"attachment": {"url": "https://files.example.com/x.pdf", "upload_id": "x"}}),
+            "unknown field `url`",
+        ),
+        (
+            json!({"attachment": {"upload_id": "6d1f0b5e-0000-4000-8000-000000000000"}}),
+            "no such upload",
+        ),
+        (
+            json!({"text": "a", "attachment": {"upload_id": "6d1f0b5e-0000-4000-8000-000000000000"}}),
             "either",
         ),
         (json!({}), "either"),

@@ -751,7 +751,6 @@ async fn finished_conversation(stack: &mut Stack, from: &str, wamid: &str) -> Co
         app,
         &ana(),
         id,
-        None,
         Outgoing::Text("Done, anything else?".into()),
     )
     .await
@@ -792,7 +791,6 @@ async fn run(flow: Flow, stack: &mut Stack, plan: &Plan) {
                     &stack.app,
                     &ana(),
                     id,
-                    None,
                     Outgoing::Text("Hola, soy Ana".into())
                 )
             )

@@ -14,6 +14,7 @@ mod desk_store_contract;
 mod faults;
 mod lambda_events;
 mod local_runner;
+mod media;
 mod openapi;
 mod reopen;
 mod request_budget;

@@ -220,7 +220,6 @@ pub async fn send<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     actor: &Actor,
     id: ConversationId,
-    kind: Option<&str>,
     outgoing: Outgoing,
 ) -> Result<wadesk_domain::Message, DeskFailure>
 where
@@ -230,7 +229,7 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let content = desk::validate_outgoing(kind, &outgoing)?;
+    let content = desk::validate_outgoing(&outgoing)?;
     let involved = std::slice::from_ref(&actor.id);
     let decision = match act(app, id, involved, Action::Send(actor, &content)).await {
         Err(DeskFailure::Rule(DeskError::InvalidState(ConversationStatus::Finished))) => {

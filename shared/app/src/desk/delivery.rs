@@ -5,7 +5,7 @@ use super::*;
 pub(super) fn outbound(content: &MessageContent) -> OutboundContent {
     let media = |kind, a: &wadesk_domain::Attachment| OutboundContent::Media {
         kind,
-        link: a.url.clone().unwrap_or_default(),
+        media_id: a.media_id.clone().unwrap_or_default(),
         filename: a.filename.clone(),
         caption: a.caption.clone(),
     };

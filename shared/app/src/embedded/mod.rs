@@ -3,6 +3,7 @@
 
 mod analytics;
 mod bus;
+mod media;
 mod outbox;
 mod poison;
 mod scheduler;
@@ -10,7 +11,8 @@ mod store;
 
 pub use analytics::EmbeddedAnalytics;
 pub use bus::LocalEventBus;
-pub use outbox::{LocalOutbox, OutboxEntry};
+pub use media::{LocalMedia, UploadRefused, LOCAL_UPLOAD_PATH};
+pub use outbox::{LocalOutbox, OutboxEntry, UploadedMedia};
 pub use poison::LocalPoisonQueue;
 pub use scheduler::LocalScheduler;
 pub use store::EmbeddedStore;

@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -15,12 +16,22 @@ pub struct OutboxEntry {
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// The uploaded file a media message names, with what was uploaded.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
+    pub media: Option<UploadedMedia>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<serde_json::Value>,
     pub wamid: String,
     pub at: Timestamp,
+}
+
+/// A file uploaded to (the stand-in of) WhatsApp's media endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UploadedMedia {
+    pub media_id: String,
+    pub mime_type: String,
+    pub filename: String,
+    pub size_bytes: u64,
 }
 
 /// The local runner's WhatsApp: records everything sent, oldest first, and
@@ -28,6 +39,7 @@ pub struct OutboxEntry {
 #[derive(Debug, Clone)]
 pub struct LocalOutbox {
     entries: Arc<Mutex<Vec<OutboxEntry>>>,
+    uploads: Arc<Mutex<HashMap<String, UploadedMedia>>>,
     clock: ManualClock,
 }
 
@@ -35,6 +47,7 @@ impl LocalOutbox {
     pub fn new(clock: ManualClock) -> Self {
         Self {
             entries: Arc::default(),
+            uploads: Arc::default(),
             clock,
         }
     }
@@ -51,19 +64,27 @@ impl LocalOutbox {
         content: &OutboundContent,
         wamid: &Wamid,
     ) {
-        let (kind, text, link, template) = match content {
+        let (kind, text, media, template) = match content {
             OutboundContent::Text { body } => ("text".to_owned(), Some(body.clone()), None, None),
             OutboundContent::Media {
                 kind,
-                link,
+                media_id,
                 caption,
                 ..
-            } => (
-                kind.as_str().to_owned(),
-                caption.clone(),
-                Some(link.clone()),
-                None,
-            ),
+            } => {
+                let uploaded = lock(&self.uploads).get(media_id).cloned();
+                (
+                    kind.as_str().to_owned(),
+                    caption.clone(),
+                    Some(uploaded.unwrap_or_else(|| UploadedMedia {
+                        media_id: media_id.clone(),
+                        mime_type: String::new(),
+                        filename: String::new(),
+                        size_bytes: 0,
+                    })),
+                    None,
+                )
+            }
             OutboundContent::Template {
                 name,
                 language,
@@ -82,7 +103,7 @@ impl LocalOutbox {
             to: to.to_string(),
             kind,
             text,
-            link,
+            media,
             template,
             wamid: wamid.to_string(),
             at: self.clock.now(),
@@ -105,5 +126,25 @@ impl WhatsAppClient for LocalOutbox {
             })?;
         self.record(from, to, content, &wamid);
         Ok(wamid)
+    }
+
+    async fn upload_media(
+        &self,
+        _from: &PhoneNumberId,
+        file: &[u8],
+        content_type: &str,
+        filename: &str,
+    ) -> Result<String, SendError> {
+        let media_id = format!("local-media-{}", uuid::Uuid::now_v7().simple());
+        lock(&self.uploads).insert(
+            media_id.clone(),
+            UploadedMedia {
+                media_id: media_id.clone(),
+                mime_type: content_type.to_owned(),
+                filename: filename.to_owned(),
+                size_bytes: u64::try_from(file.len()).unwrap_or(u64::MAX),
+            },
+        );
+        Ok(media_id)
     }
 }

@@ -3,6 +3,7 @@
 mod analytics_store;
 mod desk_store;
 mod events;
+mod media;
 mod page;
 mod poison;
 mod store;
@@ -12,6 +13,10 @@ mod whatsapp;
 pub use analytics_store::{AnalyticsStore, Recorded};
 pub use desk_store::DeskStore;
 pub use events::{EventPublisher, PublishError};
+pub use media::{
+    decode_metadata, encode_metadata, FetchError, FetchedMedia, MediaAccess, MediaSource,
+    MediaStore, MediaStoreError, NoMedia, StoredFile, UploadTarget, FILENAME_FIELD, UPLOADER_FIELD,
+};
 pub use page::{position, Page, PageRequest, MAX_PAGE};
 pub use poison::{KeepError, Poison, PoisonItem, PoisonKeeper, POISON_SOURCE};
 pub use store::{

@@ -8,10 +8,10 @@ pub enum OutboundContent {
     Text {
         body: String,
     },
-    /// A file by public URL (`link`).
+    /// A file uploaded to WhatsApp first ([`WhatsAppClient::upload_media`]).
     Media {
         kind: MediaKind,
-        link: String,
+        media_id: String,
         filename: Option<String>,
         caption: Option<String>,
     },
@@ -68,4 +68,21 @@ pub trait WhatsAppClient: Send + Sync + 'static {
         to: &WaId,
         content: &OutboundContent,
     ) -> impl Future<Output = Result<Wamid, SendError>> + Send;
+
+    /// Uploads a file for the business number `from` (`POST /{phone-number-id}/media`);
+    /// answers with WhatsApp's media id, which a media message then names.
+    fn upload_media(
+        &self,
+        from: &PhoneNumberId,
+        file: &[u8],
+        content_type: &str,
+        filename: &str,
+    ) -> impl Future<Output = Result<String, SendError>> + Send {
+        let _ = (from, file, content_type, filename);
+        async {
+            Err(SendError::Unavailable {
+                source: "this WhatsApp client does not upload media".into(),
+            })
+        }
+    }
 }

@@ -244,38 +244,42 @@ fn free_form_messages_need_an_open_window() {
 #[test]
 fn outgoing_messages_are_checked() {
     let text = |n: usize| Outgoing::Text("x".repeat(n));
-    assert!(validate_outgoing(None, &text(4096)).is_ok());
+    assert!(validate_outgoing(&text(4096)).is_ok());
     assert!(
-        matches!(validate_outgoing(None, &text(4097)), Err(DeskError::Invalid(m)) if m.contains("4096"))
+        matches!(validate_outgoing(&text(4097)), Err(DeskError::Invalid(m)) if m.contains("4096"))
     );
-    assert!(validate_outgoing(None, &text(0)).is_err());
-    let file = |name: &str, size: u64| {
-        Outgoing::Attachment(Attachment {
-            url: Some("https://files.example.com/f".into()),
-            filename: Some(name.into()),
-            size_bytes: Some(size),
-            ..Attachment::default()
-        })
+    assert!(validate_outgoing(&text(0)).is_err());
+    let uploaded = Attachment {
+        key: Some("uploads/1".into()),
+        media_id: Some("m1".into()),
+        filename: Some("a.png".into()),
+        ..Attachment::default()
+    };
+    let file = |kind, attachment: &Attachment| Outgoing::File {
+        kind,
+        attachment: attachment.clone(),
     };
     assert!(matches!(
-        validate_outgoing(Some("image"), &file("a.PNG", 10)),
+        validate_outgoing(&file(FileKind::Image, &uploaded)),
         Ok(MessageContent::Image { .. })
     ));
     assert!(matches!(
-        validate_outgoing(None, &file("clip.m4v", 10)),
-        Ok(MessageContent::Video { .. })
-    ));
-    assert!(matches!(
-        validate_outgoing(None, &file("terms.pdf", MAX_ATTACHMENT_BYTES)),
+        validate_outgoing(&file(FileKind::Document, &uploaded)),
         Ok(MessageContent::Document { .. })
     ));
+    // A file that was not uploaded (a link) is refused.
+    let linked = Attachment {
+        url: Some("https://files.example.com/f.pdf".into()),
+        ..Attachment::default()
+    };
     assert!(
-        matches!(validate_outgoing(None, &file("terms.pdf", MAX_ATTACHMENT_BYTES + 1)), Err(DeskError::Invalid(m)) if m.contains("10 MB"))
+        matches!(validate_outgoing(&file(FileKind::Document, &linked)), Err(DeskError::Invalid(m)) if m.contains("/uploads"))
     );
-    assert!(
-        matches!(validate_outgoing(None, &file("tool.exe", 10)), Err(DeskError::Invalid(m)) if m.contains(".exe"))
-    );
-    assert!(validate_outgoing(Some("video"), &file("a.png", 10)).is_err());
+    let long_caption = Attachment {
+        caption: Some("c".repeat(MAX_CAPTION_CHARS + 1)),
+        ..uploaded
+    };
+    assert!(validate_outgoing(&file(FileKind::Image, &long_caption)).is_err());
 }
 
 #[test]
