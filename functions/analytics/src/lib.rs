@@ -193,6 +193,45 @@ pub async fn consume_delivery<A: AnalyticsStore>(
     Ok(consumed)
 }
 
+/// One consumer invocation as Lambda hands it over (the consumer's `main`
+/// and the tests call this). An event that can never be counted (it does not
+/// parse, or its detail is not a wadesk event) is parked at once with its
+/// reason; any other error fails the invocation, so Lambda retries it (at
+/// most twice) and then parks it in the failure queue, from where the redrive
+/// command replays it. Counting is idempotent, so retries and replays are safe.
+pub async fn invoke_consumer<A: AnalyticsStore, P: wadesk_aws::parking::Parking>(
+    store: &A,
+    parking: &P,
+    function: &str,
+    payload: &serde_json::Value,
+) -> std::result::Result<serde_json::Value, lambda_runtime::Error> {
+    use wadesk_aws::parking::{parked_record, parse_or_park};
+
+    let Some(delivery) =
+        parse_or_park::<EventBridgeEvent<serde_json::Value>, _>(parking, function, payload).await?
+    else {
+        return Ok(serde_json::json!({ "outcome": "Parked" }));
+    };
+    match consume_delivery(store, delivery).await {
+        Ok(consumed) => Ok(serde_json::json!({ "outcome": format!("{consumed:?}") })),
+        // Its detail is not a wadesk event: it never will be.
+        Err(error @ ConsumeError::Malformed { .. }) => {
+            let reason = error.to_string();
+            tracing::error!(%reason, "event parked in the failure queue, not retried");
+            parking
+                .park(parked_record(function, &reason, payload))
+                .await?;
+            Ok(serde_json::json!({ "outcome": "Parked" }))
+        }
+        Err(error) => {
+            tracing::error!(%error, "event not counted; Lambda retries it at most twice, then parks it in the failure queue");
+            Err(lambda_runtime::Error::from(
+                Box::new(error) as Box<dyn std::error::Error + Send + Sync>
+            ))
+        }
+    }
+}
+
 /// The DynamoDB store on the table the template names (`WADESK_TABLE`).
 pub async fn store_from_env(
 ) -> Result<wadesk_aws::DynamoStore, Box<dyn std::error::Error + Send + Sync>> {

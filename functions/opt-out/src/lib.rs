@@ -2,9 +2,12 @@
 //! live session and sends exactly one confirmation
 //! (`docs/product.md#6-opting-out-with-stop`).
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_runtime::Error;
 use wadesk_app::desk::DeskFailure;
 use wadesk_app::opt_out::{handle_event, OptOutOutcome};
 use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_aws::parking::{parse_or_park, Parking};
 use wadesk_domain::{Clock, EventEnvelope};
 
 /// Handles one event; other event types are ignored (the rule should not send
@@ -23,5 +26,35 @@ where
     Ok(match handle_event(app, event).await? {
         OptOutOutcome::Confirmed => "confirmed",
         OptOutOutcome::Ignored => "ignored",
+    })
+}
+
+/// One invocation as Lambda hands it over (`main` and the tests call this):
+/// an event that does not parse never will, so it is parked at once; any
+/// other error fails the invocation, so Lambda retries it (at most twice, the
+/// template's EventInvokeConfig) and then parks it in the function's failure
+/// queue, from where the redrive command replays it. The handler is idempotent.
+pub async fn invoke<S, E, T, C, W, P>(
+    app: &App<S, E, T, C, W>,
+    parking: &P,
+    function: &str,
+    payload: &serde_json::Value,
+) -> Result<&'static str, Error>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+    P: Parking,
+{
+    let Some(delivery) =
+        parse_or_park::<EventBridgeEvent<EventEnvelope>, _>(parking, function, payload).await?
+    else {
+        return Ok("parked");
+    };
+    handle(app, &delivery.detail).await.map_err(|error| {
+        tracing::error!(%error, "opt-out failed; Lambda retries the event at most twice, then parks it in the failure queue");
+        Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
     })
 }

@@ -5,10 +5,12 @@
 //! envelope. An error is returned (not swallowed) so Scheduler retries; the
 //! services are idempotent, so a retry or a duplicate fire is harmless.
 
+use lambda_runtime::Error;
 use serde::Serialize;
 use wadesk_app::desk::{handle_offer_timeout, DeskFailure};
 use wadesk_app::expiry::{handle_window_fire, FireOutcome};
 use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_aws::parking::{parse_or_park, Parking};
 use wadesk_domain::{Clock, TimerInput};
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -39,4 +41,31 @@ where
         }
     };
     Ok(FireResult { outcome })
+}
+
+/// One invocation as Lambda hands it over (`main` and the tests call this): a
+/// fire that does not parse never will, so it is parked at once; any other
+/// error fails the invocation, so Lambda retries it (at most twice) and then
+/// parks it in the failure queue, from where the redrive command replays it.
+pub async fn invoke<S, E, T, C, W, P>(
+    app: &App<S, E, T, C, W>,
+    parking: &P,
+    function: &str,
+    payload: &serde_json::Value,
+) -> Result<FireResult, Error>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+    P: Parking,
+{
+    let Some(fire) = parse_or_park::<TimerInput, _>(parking, function, payload).await? else {
+        return Ok(FireResult { outcome: "parked" });
+    };
+    handle(app, fire).await.map_err(|error| {
+        tracing::error!(%error, "timer failed; Lambda retries the fire at most twice, then parks it in the failure queue");
+        Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
+    })
 }

@@ -16,6 +16,7 @@ mod lambda_events;
 mod local_runner;
 mod media;
 mod openapi;
+mod redrive;
 mod reopen;
 mod request_budget;
 mod store_contract;

@@ -1,0 +1,566 @@
+//! No asynchronous failure lost, for every asynchronously invoked function
+//! (opt-out, window-expiry, the analytics consumer): its handler fails until
+//! Lambda's retries are spent (DynamoDB refusing every request, through the
+//! fault proxy in front of moto), Lambda's on-failure destination keeps the
+//! event in the function's failure queue (SQS on moto, in Lambda's record
+//! shape), and once the cause is gone the redrive command (`wadesk_redrive`,
+//! its SQS adapter on moto) replays it through the same entry point the
+//! function's `main` runs, exactly once in effect: replaying it again does
+//! nothing more.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use lambda_http::Body;
+use serde_json::{json, Value};
+use wadesk_app::embedded::LocalOutbox;
+use wadesk_app::{AnalyticsStore, App, ConversationStore, DeskStore};
+use wadesk_aws::parking::FailureQueue;
+use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
+use wadesk_domain::analytics::{Counters, Scope};
+use wadesk_domain::{
+    AgentId, AgentState, Channel, Clock, ManualClock, PhoneNumberId, Queue, QueueId, Role,
+    TimerInput,
+};
+use wadesk_redrive::aws::SqsQueue;
+use wadesk_redrive::{redrive, Invoker, Options, Outcome, PortError};
+use wadesk_tests::fault_proxy::{self, Fault, FaultProxy, Matcher, Rule, SdkRetries};
+use wadesk_tests::{moto_endpoint, unique_name, DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID};
+
+use crate::aws_adapters::{schedule_group, ROLE_ARN, TARGET_ARN};
+
+const APP_SECRET: &str = "redrive-test-app-secret";
+/// Lambda's asynchronous invocation: the first attempt and
+/// `MaximumRetryAttempts` (2, the template's EventInvokeConfig) retries.
+const ATTEMPTS: usize = 3;
+const CUSTOMER: &str = "34600111222";
+
+type TestApp =
+    App<DynamoStore, EventBridgePublisher, EventBridgeScheduler, ManualClock, LocalOutbox>;
+
+/// Every request the handlers make to DynamoDB.
+const DYNAMODB_OPERATIONS: [&str; 8] = [
+    "GetItem",
+    "BatchGetItem",
+    "Query",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "TransactWriteItems",
+    "TransactGetItems",
+];
+
+struct Stack {
+    proxy: FaultProxy,
+    app: TestApp,
+    sqs: aws_sdk_sqs::Client,
+    failure_queue_url: String,
+    scheduler: aws_sdk_scheduler::Client,
+    group: String,
+}
+
+impl Stack {
+    async fn new(t0: DateTime<Utc>) -> Self {
+        let proxy = FaultProxy::start(&moto_endpoint()).await;
+        let sdk = fault_proxy::sdk_config(&proxy, SdkRetries::Disabled).await;
+        let table = unique_name("wadesk-redrive");
+        wadesk_aws::dynamodb::create_table(&wadesk_tests::dynamodb_client(None).await, &table)
+            .await
+            .unwrap();
+        let bus = unique_name("wadesk-redrive-bus");
+        wadesk_tests::eventbridge_client(None)
+            .await
+            .create_event_bus()
+            .name(&bus)
+            .send()
+            .await
+            .unwrap();
+        let scheduler = wadesk_tests::scheduler_client(None).await;
+        let group = schedule_group(&scheduler).await;
+        let sqs = wadesk_tests::sqs_client().await;
+        let failure_queue_url = sqs
+            .create_queue()
+            .queue_name(unique_name("wadesk-failures"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let clock = ManualClock::frozen_at(t0);
+        let app = App::new(
+            DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+            EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), &bus),
+            EventBridgeScheduler::new(
+                aws_sdk_scheduler::Client::new(&sdk),
+                &group,
+                TARGET_ARN,
+                ROLE_ARN,
+            ),
+            clock.clone(),
+            LocalOutbox::new(clock),
+        );
+        let stack = Self {
+            proxy,
+            app,
+            sqs,
+            failure_queue_url,
+            scheduler,
+            group,
+        };
+        stack.seed().await;
+        stack
+    }
+
+    async fn seed(&self) {
+        let store = &self.app.store;
+        store
+            .put_queue(&Queue {
+                id: QueueId::default_queue(),
+                name: "Default".into(),
+            })
+            .await
+            .unwrap();
+        // From JSON, so settings added to channels later keep their defaults.
+        let channel: Channel = serde_json::from_value(json!({
+            "phone_number_id": PHONE_NUMBER_ID,
+            "display_phone_number": DISPLAY_PHONE_NUMBER,
+            "chat_enabled": true,
+            "default_queue": QueueId::default_queue(),
+            "bot": false,
+            "mask_sensitive_data": false,
+            "reopen_message": "We are back",
+            "push_template": null,
+        }))
+        .unwrap();
+        store.put_channel(&channel).await.unwrap();
+        let ana = AgentId::parse("ana").unwrap();
+        let profile = wadesk_app::desk::AgentProfile {
+            name: "Ana".into(),
+            role: Role::Agent,
+            queues: vec![QueueId::default_queue()],
+            max_concurrent: 3,
+        };
+        Box::pin(wadesk_app::desk::upsert_agent(&self.app, &ana, profile))
+            .await
+            .unwrap();
+        Box::pin(wadesk_app::desk::set_state(
+            &self.app,
+            &ana,
+            AgentState::Available,
+        ))
+        .await
+        .unwrap();
+    }
+
+    /// A customer's message, signed, to the webhook handler.
+    async fn customer_writes(&self, wamid: &str, text: &str) {
+        let body = wadesk_whatsapp::text_message_body(
+            PHONE_NUMBER_ID,
+            DISPLAY_PHONE_NUMBER,
+            CUSTOMER,
+            "Lucía",
+            text,
+            wamid,
+            self.app.clock.now().timestamp(),
+        )
+        .to_string();
+        let request = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/webhook")
+            .header(
+                "x-hub-signature-256",
+                wadesk_whatsapp::signature::sign(APP_SECRET.as_bytes(), body.as_bytes()),
+            )
+            .body(Body::Text(body))
+            .unwrap();
+        let answer = Box::pin(webhook::handle(
+            &self.app,
+            &wadesk_app::embedded::LocalPoisonQueue::new(),
+            &webhook::WebhookSettings::new(APP_SECRET, "verify"),
+            request,
+        ))
+        .await;
+        assert_eq!(answer.status(), 200);
+    }
+
+    /// The wadesk events on the bus so far, as EventBridge delivers them to a
+    /// rule's target.
+    fn deliveries_of(&self, detail_type: &str) -> Vec<Value> {
+        self.proxy
+            .published_details()
+            .iter()
+            .map(|detail| serde_json::from_str::<Value>(detail).unwrap())
+            .filter(|detail| detail["type"] == detail_type)
+            .map(|detail| {
+                json!({
+                    "version": "0",
+                    "id": uuid::Uuid::new_v4().to_string(),
+                    "detail-type": detail_type,
+                    "source": "wadesk",
+                    "account": "123456789012",
+                    "time": "2026-12-05T10:00:00Z",
+                    "region": "us-east-1",
+                    "resources": [],
+                    "detail": detail,
+                })
+            })
+            .collect()
+    }
+
+    /// DynamoDB refuses every request (throttled, then unavailable) until healed.
+    fn break_dynamodb(&self) {
+        for operation in DYNAMODB_OPERATIONS {
+            self.proxy
+                .add(Rule::first(Matcher::Target(operation), Fault::Status(503)).times(1_000));
+        }
+    }
+
+    fn heal(&self) {
+        self.proxy.clear();
+    }
+
+    /// Lambda's asynchronous invocation of `function`: up to [`ATTEMPTS`]
+    /// tries, then the on-failure destination gets Lambda's record. Answers
+    /// whether an attempt succeeded.
+    async fn invoke_async<F, Fut, T>(&self, function: &str, payload: &Value, handler: F) -> bool
+    where
+        F: Fn(Value) -> Fut,
+        Fut: Future<Output = Result<T, lambda_runtime_error::Error>>,
+    {
+        let mut last_error = String::new();
+        for _ in 0..ATTEMPTS {
+            match handler(payload.clone()).await {
+                Ok(_) => return true,
+                Err(error) => last_error = error.to_string(),
+            }
+        }
+        let record = json!({
+            "version": "1.0",
+            "timestamp": "2026-12-05T10:00:00.000Z",
+            "requestContext": {
+                "requestId": uuid::Uuid::new_v4().to_string(),
+                "functionArn": format!("{function}:$LATEST"),
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": ATTEMPTS,
+            },
+            "requestPayload": payload,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorType": "Error", "errorMessage": last_error},
+        });
+        self.sqs
+            .send_message()
+            .queue_url(&self.failure_queue_url)
+            .message_body(record.to_string())
+            .send()
+            .await
+            .unwrap();
+        false
+    }
+
+    fn parking(&self) -> FailureQueue {
+        FailureQueue::new(self.sqs.clone(), &self.failure_queue_url)
+    }
+
+    fn queue(&self) -> SqsQueue {
+        SqsQueue {
+            client: self.sqs.clone(),
+            queue_url: self.failure_queue_url.clone(),
+            // Short, so a test can receive a replayed-but-undeleted message again.
+            visibility_timeout: 1,
+        }
+    }
+
+    async fn messages_waiting(&self) -> usize {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.failure_queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let count = |name| {
+            attributes
+                .attributes()
+                .and_then(|a| a.get(&name))
+                .map_or(0, |v| v.parse::<usize>().unwrap())
+        };
+        count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            + count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+    }
+}
+
+/// The error type of the functions' entry points.
+mod lambda_runtime_error {
+    pub type Error = Box<dyn std::error::Error + Send + Sync>;
+}
+
+/// A replay's future, borrowing the stack.
+type Replaying<'a> = Pin<Box<dyn Future<Output = Result<(), PortError>> + 'a>>;
+
+/// The redrive command's replay, in process: the function's own entry point.
+struct InProcess<'a>(Box<dyn Fn(Value) -> Replaying<'a> + 'a>);
+
+impl Invoker for InProcess<'_> {
+    async fn invoke(&self, _function: &str, payload: &Value) -> Result<(), PortError> {
+        (self.0)(payload.clone()).await
+    }
+}
+
+fn replayed_once(report: &[wadesk_redrive::Handled], function: &str) {
+    assert_eq!(report.len(), 1, "{report:?}");
+    assert_eq!(
+        report[0].outcome,
+        Outcome::Replayed {
+            function: format!("{function}:$LATEST")
+        }
+    );
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc::now().duration_trunc(Duration::seconds(1)).unwrap()
+}
+
+const OPT_OUT: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-test-opt-out";
+
+#[tokio::test]
+async fn opt_out_parked_after_its_retries_is_redriven_once() {
+    let stack = Stack::new(t0()).await;
+    stack.customer_writes("wamid.redrive-1", "hello").await;
+    stack.customer_writes("wamid.redrive-2", "#STOP").await;
+    let [opted_out] = <[Value; 1]>::try_from(stack.deliveries_of("CustomerOptedOut")).unwrap();
+    let confirmations = || {
+        stack
+            .app
+            .whatsapp
+            .entries()
+            .into_iter()
+            .filter(|e| e.to == CUSTOMER)
+            .count()
+    };
+    let parking = stack.parking();
+    let entry = |payload: Value| {
+        let (app, parking) = (&stack.app, &parking);
+        async move { Box::pin(opt_out::invoke(app, parking, OPT_OUT, &payload)).await }
+    };
+
+    stack.break_dynamodb();
+    assert!(!stack.invoke_async(OPT_OUT, &opted_out, entry).await);
+    stack.heal();
+    assert_eq!(stack.messages_waiting().await, 1, "the event is parked");
+    assert_eq!(confirmations(), 0, "nothing was sent while DynamoDB failed");
+
+    let invoker = InProcess(Box::new(|payload: Value| {
+        let (app, parking) = (&stack.app, &parking);
+        Box::pin(async move {
+            Box::pin(opt_out::invoke(app, parking, OPT_OUT, &payload))
+                .await
+                .map(|_| ())
+        }) as Replaying<'_>
+    }));
+    let report = redrive(&stack.queue(), &invoker, &Options::default())
+        .await
+        .unwrap();
+    replayed_once(&report, OPT_OUT);
+    assert_eq!(stack.messages_waiting().await, 0);
+    assert_eq!(confirmations(), 1, "one confirmation");
+    let customer = stack
+        .app
+        .store
+        .get_customer(&wadesk_tests::customer(CUSTOMER))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(customer.opt_out.is_opted_out());
+
+    // The same record replayed a second time (a delete that failed, two
+    // operators at once): still one confirmation.
+    Box::pin(opt_out::invoke(&stack.app, &parking, OPT_OUT, &opted_out))
+        .await
+        .unwrap();
+    assert_eq!(confirmations(), 1, "a second replay sends nothing more");
+    let again = redrive(&stack.queue(), &invoker, &Options::default())
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "nothing left to replay: {again:?}");
+}
+
+const WINDOW_EXPIRY: &str =
+    "arn:aws:lambda:us-east-1:123456789012:function:wadesk-test-window-expiry";
+
+#[tokio::test]
+async fn window_fire_parked_after_its_retries_is_redriven_once() {
+    let stack = Stack::new(t0()).await;
+    stack.customer_writes("wamid.redrive-w1", "hello").await;
+    stack
+        .app
+        .clock
+        .advance(Duration::hours(24) + Duration::seconds(1));
+    let names = stack
+        .scheduler
+        .list_schedules()
+        .group_name(&stack.group)
+        .send()
+        .await
+        .unwrap();
+    let window = names
+        .schedules()
+        .iter()
+        .find(|s| s.name().unwrap_or_default().starts_with("window-"))
+        .unwrap();
+    let schedule = stack
+        .scheduler
+        .get_schedule()
+        .group_name(&stack.group)
+        .name(window.name().unwrap())
+        .send()
+        .await
+        .unwrap();
+    // Scheduler invokes the function with the schedule's input as it is.
+    let fire: Value = serde_json::from_str(schedule.target().unwrap().input().unwrap()).unwrap();
+    serde_json::from_value::<TimerInput>(fire.clone()).unwrap();
+    let parking = stack.parking();
+    let entry = |payload: Value| {
+        let (app, parking) = (&stack.app, &parking);
+        async move { Box::pin(window_expiry::invoke(app, parking, WINDOW_EXPIRY, &payload)).await }
+    };
+    let expiries = || {
+        stack
+            .deliveries_of("WindowExpired")
+            .iter()
+            .map(|d| d["detail"]["id"].as_str().unwrap().to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+
+    stack.break_dynamodb();
+    assert!(!stack.invoke_async(WINDOW_EXPIRY, &fire, entry).await);
+    stack.heal();
+    assert_eq!(stack.messages_waiting().await, 1, "the fire is parked");
+    assert!(expiries().is_empty());
+
+    let invoker = InProcess(Box::new(|payload: Value| {
+        let (app, parking) = (&stack.app, &parking);
+        Box::pin(async move {
+            Box::pin(window_expiry::invoke(app, parking, WINDOW_EXPIRY, &payload))
+                .await
+                .map(|_| ())
+        }) as Replaying<'_>
+    }));
+    let report = redrive(&stack.queue(), &invoker, &Options::default())
+        .await
+        .unwrap();
+    replayed_once(&report, WINDOW_EXPIRY);
+    assert_eq!(expiries().len(), 1, "the window expired once");
+    let customer = stack
+        .app
+        .store
+        .get_customer(&wadesk_tests::customer(CUSTOMER))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!customer.window_is_open(stack.app.clock.now()));
+
+    // Replayed again: the same WindowExpired (same id) at most, never a second.
+    Box::pin(window_expiry::invoke(
+        &stack.app,
+        &parking,
+        WINDOW_EXPIRY,
+        &fire,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(expiries().len(), 1, "a second replay expires nothing more");
+}
+
+const CONSUMER: &str =
+    "arn:aws:lambda:us-east-1:123456789012:function:wadesk-test-analytics-consumer";
+
+#[tokio::test]
+async fn counted_event_parked_after_its_retries_is_redriven_and_counted_once() {
+    let stack = Stack::new(t0()).await;
+    stack.customer_writes("wamid.redrive-a1", "hello").await;
+    stack.customer_writes("wamid.redrive-a2", "#STOP").await;
+    let [opted_out] = <[Value; 1]>::try_from(stack.deliveries_of("CustomerOptedOut")).unwrap();
+    let parking = stack.parking();
+    let store = &stack.app.store;
+    let entry = |payload: Value| {
+        let parking = &parking;
+        async move { analytics::invoke_consumer(store, parking, CONSUMER, &payload).await }
+    };
+    let opt_outs = || async {
+        let now = stack.app.clock.now();
+        let hour = Duration::hours(1);
+        let mut total = Counters::default();
+        for (_, counters) in store
+            .hourly(
+                &Scope::Channel(PhoneNumberId::parse(PHONE_NUMBER_ID).unwrap()),
+                (now - Duration::days(1)).duration_trunc(hour).unwrap(),
+                (now + Duration::days(1)).duration_trunc(hour).unwrap(),
+            )
+            .await
+            .unwrap()
+        {
+            total += &counters;
+        }
+        total.opt_outs
+    };
+
+    stack.break_dynamodb();
+    assert!(!stack.invoke_async(CONSUMER, &opted_out, entry).await);
+    stack.heal();
+    assert_eq!(stack.messages_waiting().await, 1, "the event is parked");
+    assert_eq!(opt_outs().await, 0);
+
+    let invoker = InProcess(Box::new(|payload: Value| {
+        let parking = &parking;
+        Box::pin(async move {
+            analytics::invoke_consumer(store, parking, CONSUMER, &payload)
+                .await
+                .map(|_| ())
+        }) as Replaying<'_>
+    }));
+    let report = redrive(&stack.queue(), &invoker, &Options::default())
+        .await
+        .unwrap();
+    replayed_once(&report, CONSUMER);
+    assert_eq!(opt_outs().await, 1, "counted once");
+
+    // Counting is idempotent: a second replay counts nothing more.
+    analytics::invoke_consumer(store, &parking, CONSUMER, &opted_out)
+        .await
+        .unwrap();
+    assert_eq!(opt_outs().await, 1, "a second replay counts nothing more");
+    assert_eq!(stack.messages_waiting().await, 0);
+}
+
+#[tokio::test]
+async fn an_unparseable_event_is_parked_at_once_and_left_by_a_plain_redrive() {
+    let stack = Stack::new(t0()).await;
+    let parking = stack.parking();
+    let garbage = json!({"detail-type": "CustomerOptedOut", "detail": {"not": "an event"}});
+    let calls = std::cell::Cell::new(0);
+    let entry = |payload: Value| {
+        calls.set(calls.get() + 1);
+        let (app, parking) = (&stack.app, &parking);
+        async move { Box::pin(opt_out::invoke(app, parking, OPT_OUT, &payload)).await }
+    };
+    assert!(
+        stack.invoke_async(OPT_OUT, &garbage, entry).await,
+        "parked, not failed"
+    );
+    assert_eq!(calls.get(), 1, "not retried");
+    assert_eq!(stack.messages_waiting().await, 1);
+    let invoker = InProcess(Box::new(|_: Value| {
+        Box::pin(async {
+            Err::<(), PortError>("an unparseable event is not replayed by default".into())
+        }) as Replaying<'_>
+    }));
+    let report = redrive(&stack.queue(), &invoker, &Options::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&report[..], [h] if matches!(&h.outcome, Outcome::Skipped { reason } if reason.contains("unparseable"))),
+        "{report:?}"
+    );
+}
