@@ -16,8 +16,6 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::Client;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use wadesk_app::ports::{
     decode_metadata, encode_metadata, MediaAccess, MediaStore, MediaStoreError, StoredFile,
     UploadTarget, FILENAME_FIELD, UPLOADER_FIELD,
@@ -87,15 +85,6 @@ impl S3MediaStore {
     }
 }
 
-type HmacSha256 = Hmac<Sha256>;
-
-fn hmac(key: &[u8], data: &[u8]) -> Result<Vec<u8>, MediaStoreError> {
-    let mut mac = HmacSha256::new_from_slice(key)
-        .map_err(|e| MediaStoreError::unavailable("sign_upload", e.to_string()))?;
-    mac.update(data);
-    Ok(mac.finalize().into_bytes().to_vec())
-}
-
 /// The presigned POST's form: the fields S3 checks against the signed policy.
 pub(crate) struct PostPolicy<'a> {
     pub bucket: &'a str,
@@ -144,14 +133,14 @@ impl PostPolicy<'_> {
             "conditions": conditions,
         });
         let policy = base64::engine::general_purpose::STANDARD.encode(policy.to_string());
-        let mut key = hmac(
-            format!("AWS4{}", self.secret_key).as_bytes(),
-            date.as_bytes(),
-        )?;
-        for part in [self.region, "s3", "aws4_request"] {
-            key = hmac(&key, part.as_bytes())?;
-        }
-        let signature = hex::encode(hmac(&key, policy.as_bytes())?);
+        // SigV4 over the policy document, with the SDK's own signing code.
+        let signing_key = aws_sigv4::sign::v4::generate_signing_key(
+            self.secret_key,
+            self.now.into(),
+            self.region,
+            "s3",
+        );
+        let signature = aws_sigv4::sign::v4::calculate_signature(signing_key, policy.as_bytes());
         fields.insert("policy".to_owned(), policy);
         fields.insert("x-amz-signature".to_owned(), signature);
         Ok(fields)
