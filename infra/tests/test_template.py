@@ -93,7 +93,15 @@ HTTP_FUNCTIONS = sorted(
     fid for fid in FUNCTIONS if any(e["Type"] in {"HttpApi", "Api"} for e in events(fid).values())
 )
 SCHEDULE_CREATORS = sorted(fid for fid in FUNCTIONS if allowed(fid, "scheduler:CreateSchedule"))
-QUEUES = sorted(resources_of_type(TEMPLATE, "AWS::SQS::Queue"))
+# Queues a function polls (Lambda's SQS event source): work queues, where a
+# message is normal and an old one or a dead letter is not.
+WORK_QUEUES = sorted(
+    getatt(e["Properties"]["Queue"])[0]
+    for fid in FUNCTIONS
+    for e in events(fid).values()
+    if e["Type"] == "SQS"
+)
+QUEUES = sorted(q for q in resources_of_type(TEMPLATE, "AWS::SQS::Queue") if q not in WORK_QUEUES)
 ALARMS = resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm")
 TOPICS = resources_of_type(TEMPLATE, "AWS::SNS::Topic")
 
@@ -249,6 +257,44 @@ def test_queue_is_encrypted_keeps_14_days_and_alarms(queue: str) -> None:
     assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert alarm["TreatMissingData"] == "notBreaching"
     assert alarm_actions_notify_topic(depth_alarms[0])
+
+
+@pytest.mark.parametrize("queue", WORK_QUEUES)
+def test_work_queue_keeps_its_dead_letters_and_alarms_on_age(queue: str) -> None:
+    props = RESOURCES[queue]["Properties"]
+    assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props
+    redrive = props["RedrivePolicy"]
+    assert sqs_queue_of(redrive["deadLetterTargetArn"]) in QUEUES, "its dead letters are alarmed like any queue's"
+    assert 1 <= redrive["maxReceiveCount"] <= 10
+    pollers = [
+        (fid, e["Properties"])
+        for fid in FUNCTIONS
+        for e in events(fid).values()
+        if e["Type"] == "SQS" and getatt(e["Properties"]["Queue"]) == (queue, "Arn")
+    ]
+    for fid, mapping in pollers:
+        assert props["VisibilityTimeout"] >= 6 * effective(fid, "Timeout"), f"{fid}: a step outlives its visibility"
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert any(
+        a["Properties"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+        and {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}} in a["Properties"]["Dimensions"]
+        and alarm_actions_notify_topic(a)
+        for a in ALARMS.values()
+    ), f"{queue}: an age alarm expected"
+
+
+def test_the_erasure_queue_takes_the_steps_and_retention_changes() -> None:
+    rule = RESOURCES["ErasureRule"]["Properties"]
+    assert set(rule["EventPattern"]["detail-type"]) == {
+        "CustomerErasureRequested", "RetentionContinues", "ConversationFinished", "ChatReopened",
+    }
+    (target,) = rule["Targets"]
+    assert getatt(target["Arn"]) == ("ErasureQueue", "Arn")
+    assert sqs_queue_of(target["DeadLetterConfig"]["Arn"]) == "EventDeliveryDeadLetterQueue"
+    assert "ErasureQueue" in WORK_QUEUES
+    # Only the functions that run erasure steps delete in batches or delete schedules.
+    assert sorted(fid for fid in FUNCTIONS if allowed(fid, "dynamodb:BatchWriteItem")) == ["AgentApiFunction", "ErasureFunction"]
+    assert sorted(fid for fid in FUNCTIONS if allowed(fid, "scheduler:DeleteSchedule")) == ["AgentApiFunction", "ErasureFunction"]
 
 
 # The webhook answers a signed body it can never use 200 (WhatsApp would retry

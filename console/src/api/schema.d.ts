@@ -491,9 +491,49 @@ export interface paths {
         };
         /**
          * The audit trail
-         * @description Who read which customer's data (transcripts, history searches), newest first, a page at a time, over at most 31 days (`from`/`to`, UTC dates, default the last 7 days). Records are kept 400 days. Admin only: agents can neither read nor change it.
+         * @description Who read, exported or erased which customer's data (transcripts, history searches, exports, erasures), newest first, a page at a time, over at most 31 days (`from`/`to`, UTC dates, default the last 7 days). Records are kept 400 days. Admin only: agents can neither read nor change it.
          */
         get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/customers/{phone_number_id}/{wa_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Erase a customer on request
+         * @description Erases everything stored about the customer of this channel: their live session is ended first (agents freed, the usual events), then their profile, conversations, messages, notes, history and agent links and pending timers are deleted in bounded steps; analytics counts stay. A few steps run before the answer (`200` when nothing is left), the erasure queue does the rest (`202`). Idempotent: repeating it is harmless, and it resumes an interrupted erasure. Recorded in the audit trail before it starts. A later message from the same number starts a fresh customer. Admin only.
+         */
+        delete: operations["eraseCustomer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/customers/{phone_number_id}/{wa_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export everything stored about a customer
+         * @description The customer's profile, conversations on this channel and their transcripts (notes included), as stored and unmasked, a page at a time. Every page is recorded in the audit trail. Admin only.
+         */
+        get: operations["exportCustomer"];
         put?: never;
         post?: never;
         delete?: never;
@@ -984,6 +1024,7 @@ export interface components {
             mask_sensitive_data: boolean;
             reopen_message: string;
             push_template: components["schemas"]["TemplateRef"] | null;
+            retention_days: number;
         };
         TemplateRef: {
             name: string;
@@ -1068,6 +1109,11 @@ export interface components {
             reopen_message: string;
             /** @description the utility template of the push */
             push_template?: components["schemas"]["TemplateRef"] | null;
+            /**
+             * @description days a finished conversation is kept after it finished (its messages, notes and history and archive links with it); then it expires (`docs/product.md#11-data-protection`)
+             * @default 365
+             */
+            retention_days: number;
         };
         /** @description The rolling last 24 hours of one scope: the 24 hourly buckets ending with the current one (`from` is the start of the first, `to` the time of the request), with the live gauges. */
         Figures: {
@@ -1320,7 +1366,7 @@ export interface components {
             body_kept_bytes: number;
             body_truncated: boolean;
         };
-        /** @description one read of customer data: who, what, when, through which route */
+        /** @description one read, export or erasure of customer data: who, what, when, through which route */
         AuditRecord: {
             id: components["schemas"]["Uuid"];
             /** Format: date-time */
@@ -1328,10 +1374,10 @@ export interface components {
             actor: components["schemas"]["AgentId"];
             role: components["schemas"]["Role"];
             /**
-             * @description what was read (the words of a history search are not kept: they may be personal data)
+             * @description what was read, exported or erased (the words of a history search are not kept: they may be personal data)
              * @enum {string}
              */
-            action: "transcript_read" | "history_search";
+            action: "transcript_read" | "history_search" | "customer_export" | "customer_erasure";
             /** @description the route's template, e.g. `GET /conversations/{id}/messages` */
             route: string;
             conversation?: components["schemas"]["Uuid"];
@@ -1340,6 +1386,48 @@ export interface components {
         /** @description newest first */
         AuditList: {
             items: components["schemas"]["AuditRecord"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        /** @description what an erasure removed so far */
+        ErasureCounts: {
+            /** @description the customer's profile */
+            profile: number;
+            conversations: number;
+            /** @description customer, agent and system messages */
+            messages: number;
+            /** @description internal notes */
+            notes: number;
+            /** @description history entries */
+            history_links: number;
+            /** @description agents' live and archive links */
+            agent_links: number;
+            /** @description pending timers cancelled */
+            timers: number;
+            /** @description stored media files */
+            media: number;
+        };
+        ErasureResult: {
+            /**
+             * @description `complete`: nothing of the customer is stored any more; `in_progress`: the erasure queue goes on (ask again to see it complete)
+             * @enum {string}
+             */
+            status: "complete" | "in_progress";
+            erased: components["schemas"]["ErasureCounts"];
+        };
+        ExportItem: {
+            /**
+             * @description the customer's profile, one of their conversations, or a message of it (notes included), as stored
+             * @enum {string}
+             */
+            type: "customer" | "conversation" | "message";
+            /** @description the stored item, unmasked */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description the profile first, then each conversation on this channel (oldest first) followed by its transcript; a page may hold fewer than `limit` items and still have a next one */
+        ExportList: {
+            items: components["schemas"]["ExportItem"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
     };
@@ -2358,6 +2446,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    eraseCustomer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                phone_number_id: components["schemas"]["PhoneNumberId"];
+                wa_id: components["schemas"]["WaId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description erased: nothing of the customer is stored any more */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureResult"];
+                };
+            };
+            /** @description under way: the erasure queue goes on */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    exportCustomer: {
+        parameters: {
+            query?: {
+                /** @description items per page, 1 to 100 (default 50); anything else is `400` */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the page before */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                phone_number_id: components["schemas"]["PhoneNumberId"];
+                wa_id: components["schemas"]["WaId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of the export */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportList"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -1,19 +1,23 @@
 //! The directory, admin-only: agents, queues, channels, wrap-up reasons.
 
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use wadesk_app::desk::{self as service, AgentProfile};
+use wadesk_app::protection::{self, ExportPosition};
 use wadesk_app::Page;
 use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
 use wadesk_domain::audit::MAX_AUDIT_DAYS;
+use wadesk_domain::protection::RetentionDays;
 use wadesk_domain::{
-    AgentId, Channel, Clock, PhoneNumberId, Queue, QueueId, Role, TemplateRef, WaId,
+    AgentId, AuditAction, AuditRecord, Channel, Clock, CustomerKey, PhoneNumberId, Queue, QueueId,
+    Role, TemplateRef, WaId,
 };
 
 use crate::auth::{require_admin, Caller};
-use crate::paging::{query, Collector, ListRequest};
-use crate::views::AgentView;
-use crate::{body, ok, ApiError, Result};
+use crate::paging::{query, Collector, Cursor, ListRequest};
+use crate::views::{AgentView, List};
+use crate::{body, json, ok, ApiError, Result};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,6 +53,9 @@ struct ChannelBody {
     mask_sensitive_data: bool,
     reopen_message: String,
     push_template: Option<TemplateRef>,
+    /// Days finished conversations are kept (`docs/product.md#11-data-protection`).
+    #[serde(default)]
+    retention_days: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -143,6 +150,12 @@ where
                     return Err(invalid("push_template needs a name and a language"));
                 }
             }
+            let retention_days = input
+                .retention_days
+                .map(RetentionDays::new)
+                .transpose()
+                .map_err(|e| invalid(e.to_string()))?
+                .unwrap_or_default();
             let channel = Channel {
                 phone_number_id: id,
                 display_phone_number: name(&input.display_phone_number, "display_phone_number")?,
@@ -152,6 +165,7 @@ where
                 mask_sensitive_data: input.mask_sensitive_data,
                 reopen_message: input.reopen_message,
                 push_template: input.push_template,
+                retention_days,
             };
             app.store.put_channel(&channel).await?;
             ok(&channel)
@@ -263,4 +277,134 @@ where
         }
     }
     ok(&collected.into_list())
+}
+
+/// The customer a `/admin/customers/{phone_number_id}/{wa_id}` path names.
+fn customer_key(phone_number_id: &str, wa_id: &str) -> Result<CustomerKey> {
+    Ok(CustomerKey::new(
+        PhoneNumberId::parse(phone_number_id.to_owned()).map_err(|e| invalid(e.to_string()))?,
+        WaId::parse(wa_id.to_owned()).map_err(|e| invalid(e.to_string()))?,
+    ))
+}
+
+/// Records an export or erasure of `key` in the audit trail, before it
+/// happens: no record, no export or erasure.
+async fn audit<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    caller: &Caller,
+    action: AuditAction,
+    route: &str,
+    key: &CustomerKey,
+) -> Result<()>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let mut record = AuditRecord::new(&caller.actor, action, route.to_owned(), app.clock.now());
+    record.customer = Some(key.wa_id.clone());
+    app.store.record_audit(&record).await?;
+    Ok(())
+}
+
+/// What an erasure answers: whether it is complete, and what it removed.
+#[derive(Serialize)]
+struct ErasureView {
+    status: &'static str,
+    erased: wadesk_domain::protection::ErasureCounts,
+}
+
+/// `DELETE /admin/customers/{phone_number_id}/{wa_id}`: erases the customer
+/// on request (`docs/product.md#11-data-protection`). Their live session is
+/// ended first; a few bounded steps run before the answer and the erasure
+/// queue does the rest: `200` when nothing is left, `202` while the queue
+/// goes on. Repeating it is harmless.
+pub async fn erase_customer<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    caller: &Caller,
+    phone_number_id: &str,
+    wa_id: &str,
+) -> Result<Response<Body>>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    require_admin(&caller.actor)?;
+    let key = customer_key(phone_number_id, wa_id)?;
+    audit(
+        app,
+        caller,
+        AuditAction::CustomerErasure,
+        "DELETE /admin/customers/{phone_number_id}/{wa_id}",
+        &key,
+    )
+    .await?;
+    let progress = protection::request_erasure(app, &caller.actor.id, &key).await?;
+    let (status, text) = if progress.complete {
+        (StatusCode::OK, "complete")
+    } else {
+        (StatusCode::ACCEPTED, "in_progress")
+    };
+    json(
+        status,
+        &ErasureView {
+            status: text,
+            erased: progress.erased,
+        },
+    )
+}
+
+/// `GET /admin/customers/{phone_number_id}/{wa_id}/export`: everything stored
+/// about the customer, unmasked, a page at a time (each page recorded in the
+/// audit trail).
+pub async fn export_customer<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    caller: &Caller,
+    phone_number_id: &str,
+    wa_id: &str,
+    request: &Request,
+) -> Result<Response<Body>>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    require_admin(&caller.actor)?;
+    let key = customer_key(phone_number_id, wa_id)?;
+    let list = ListRequest::parse(request)?;
+    let at = match (&list.cursor.source, &list.cursor.after) {
+        (0, None) => ExportPosition::default(),
+        (0, Some(raw)) => {
+            serde_json::from_str(raw).map_err(|_| invalid("cursor is not one this API gave"))?
+        }
+        _ => return Err(invalid("cursor is not one this API gave")),
+    };
+    audit(
+        app,
+        caller,
+        AuditAction::CustomerExport,
+        "GET /admin/customers/{phone_number_id}/{wa_id}/export",
+        &key,
+    )
+    .await?;
+    let (items, next) = protection::export_page(&app.store, &key, list.limit, at).await?;
+    let next_cursor = next
+        .map(|at| serde_json::to_string(&at))
+        .transpose()
+        .map_err(|_| ApiError::Unavailable)?
+        .map(|after| {
+            Cursor {
+                source: 0,
+                after: Some(after),
+            }
+            .encode()
+        });
+    ok(&List { items, next_cursor })
 }

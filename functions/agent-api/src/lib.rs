@@ -55,6 +55,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/wrap-up-reasons"),
     ("GET", "/admin/agents"),
     ("GET", "/admin/audit"),
+    ("GET", "/admin/customers/{phone_number_id}/{wa_id}/export"),
+    ("DELETE", "/admin/customers/{phone_number_id}/{wa_id}"),
     ("PUT", "/admin/agents/{id}"),
     ("PUT", "/admin/queues/{id}"),
     ("PUT", "/admin/channels/{phone_number_id}"),
@@ -232,6 +234,12 @@ where
         (Method::GET, ["admin", "agents"]) => admin::list_agents(app, caller, request).await,
         (Method::GET, ["admin", "audit"]) => admin::list_audit(app, caller, request).await,
         (Method::PUT, ["admin", rest @ ..]) => admin::put(app, caller, rest, request).await,
+        (Method::DELETE, ["admin", "customers", phone_number_id, wa_id]) => {
+            admin::erase_customer(app, caller, phone_number_id, wa_id).await
+        }
+        (Method::GET, ["admin", "customers", phone_number_id, wa_id, "export"]) => {
+            admin::export_customer(app, caller, phone_number_id, wa_id, request).await
+        }
         _ => Err(ApiError::NotFound),
     }
 }

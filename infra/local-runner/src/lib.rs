@@ -13,6 +13,7 @@ mod local_analytics;
 mod local_routes;
 pub mod media;
 mod outbox_relay;
+mod retention;
 pub mod settings;
 pub mod stream;
 mod whatsapp;
@@ -20,6 +21,7 @@ mod whatsapp;
 pub use http::serve;
 pub use local_analytics::{LocalAnalytics, WithAnalytics};
 pub use outbox_relay::{relay_stream, OutboxRelay, WithOutbox};
+pub use retention::{Purge, WithRetention};
 pub use settings::Settings;
 pub use whatsapp::LocalWhatsApp;
 
@@ -49,6 +51,8 @@ pub struct Runner<S> {
     pub relay: OutboxRelay,
     /// Every delivered event, for the console's live sockets (`/live`).
     pub live: tokio::sync::broadcast::Sender<wadesk_domain::EventEnvelope>,
+    /// Forgets expired conversations when the clock moves (the table's TTL on AWS).
+    pub purge: Purge,
     /// Agents' uploads and customers' media, in memory (S3 on AWS).
     pub media: agent_api::Media<LocalMedia>,
     /// Customers' files as the Graph API holds them (`/_local/inbound` with
@@ -71,9 +75,10 @@ impl<S: DeskStore> Runner<S> {
     /// Wires the stack around `store`, with a demo channel, queue and wrap-up reasons.
     pub async fn start(store: S, settings: Settings) -> Result<Arc<Self>, StartError>
     where
-        S: WithAnalytics + WithOutbox,
+        S: WithAnalytics + WithOutbox + WithRetention,
     {
         let analytics = store.analytics_store();
+        let purge = store.retention_purge();
         let relay = store.outbox_relay();
         let clock = ManualClock::following_wall_time();
         let webhook =
@@ -131,6 +136,7 @@ impl<S: DeskStore> Runner<S> {
             analytics,
             relay,
             live: live::channel(),
+            purge,
             media,
             graph_media: media::LocalGraphMedia::default(),
         }))
@@ -162,6 +168,14 @@ impl<S: DeskStore> Runner<S> {
             if let Err(error) = opt_out::handle(&self.app, event).await {
                 tracing::error!(%error, "opt-out failed");
             }
+        }
+        // Erasure steps and retention to their worker, as the erasure queue
+        // delivers them on AWS (`functions/erasure`).
+        if let Err(error) = wadesk_app::protection::continue_erasure(&self.app, event).await {
+            tracing::error!(%error, "an erasure step failed");
+        }
+        if let Err(error) = wadesk_app::protection::apply_retention(&self.app, event).await {
+            tracing::error!(%error, "applying a retention failed");
         }
         // A customer's file to the media fetcher (its rule matches
         // MessageReceived with a media id; the handler skips the rest).

@@ -286,6 +286,7 @@ async fn advance<S: DeskStore>(
     let now = runner.app.clock.advance(Duration::seconds(input.seconds));
     let fired = runner.fire_due_timers().await;
     runner.deliver_events().await;
+    (runner.purge)(now);
     Ok(json(
         &serde_json::json!({"now": rfc3339(now), "timers_fired": fired}),
     ))

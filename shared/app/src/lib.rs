@@ -11,6 +11,7 @@ pub mod inbound;
 pub mod media;
 pub mod opt_out;
 pub mod ports;
+pub mod protection;
 pub mod status;
 
 pub use error::AppError;

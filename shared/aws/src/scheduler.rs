@@ -128,6 +128,32 @@ impl TimerScheduler for EventBridgeScheduler {
         )
         .await
     }
+
+    #[tracing::instrument(skip_all, fields(armed_for = %armed_for), err)]
+    async fn cancel_window(
+        &self,
+        customer: &wadesk_domain::CustomerKey,
+        armed_for: Timestamp,
+    ) -> Result<bool, ScheduleError> {
+        let deleted = self
+            .client
+            .delete_schedule()
+            .group_name(&self.group)
+            .name(window_schedule_name(customer, armed_for))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(true),
+            // Fired (and deleted after completion) or never armed: nothing pending.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(ScheduleError::new(e)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -133,6 +133,8 @@ mod tests {
             invited: None,
             pending_wrap_up: Vec::new(),
             answered: false,
+            finished_at: None,
+            retention_days: None,
             version: 1,
         }
     }

@@ -1195,6 +1195,8 @@ mod tests {
             invited: None,
             pending_wrap_up: Vec::new(),
             answered,
+            finished_at: None,
+            retention_days: None,
             version: 1,
         };
         let list = [

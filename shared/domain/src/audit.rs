@@ -1,6 +1,6 @@
-//! The audit trail: who read which customer's data, when, and through which
-//! route. Kept for its own retention period, readable by admins only; agents
-//! can neither read nor change it.
+//! The audit trail: who read, exported or erased which customer's data,
+//! when, and through which route. Kept for its own retention period,
+//! readable by admins only; agents can neither read nor change it.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -23,6 +23,10 @@ pub enum AuditAction {
     /// A customer's history, searched or listed (the words searched are not
     /// kept: they may be personal data themselves).
     HistorySearch,
+    /// Everything stored about a customer, exported on request.
+    CustomerExport,
+    /// A customer's data erased on request.
+    CustomerErasure,
 }
 
 /// One read of customer data.

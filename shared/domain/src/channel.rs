@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protection::RetentionDays;
 use crate::{PhoneNumberId, QueueId};
 
 /// The utility template sent as the single push after a window closes.
@@ -22,6 +23,10 @@ pub struct Channel {
     pub mask_sensitive_data: bool,
     pub reopen_message: String,
     pub push_template: Option<TemplateRef>,
+    /// How long its finished conversations are kept
+    /// (`docs/product.md#11-data-protection`).
+    #[serde(default)]
+    pub retention_days: RetentionDays,
 }
 
 impl Channel {
@@ -37,6 +42,7 @@ impl Channel {
             mask_sensitive_data: false,
             reopen_message: "Hello again! An agent has reopened your conversation.".to_owned(),
             push_template: None,
+            retention_days: RetentionDays::default(),
         }
     }
 }

@@ -89,6 +89,14 @@ pub struct Conversation {
     /// At least one agent replied.
     #[serde(default)]
     pub answered: bool,
+    /// When it last reached `finished` (`None` while live): with
+    /// `retention_days`, when its stored data expires
+    /// ([`crate::protection::expires_at`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+    /// Its channel's retention when it started (`None`: the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<crate::protection::RetentionDays>,
     /// Optimistic-concurrency version: every write checks and bumps it.
     #[serde(default)]
     pub version: u64,
@@ -112,6 +120,12 @@ pub enum LiveList {
 pub const ARCHIVE_LINK: &str = "archive";
 
 impl Conversation {
+    /// When its stored data expires: only once finished
+    /// (`docs/product.md#11-data-protection`).
+    pub fn expires_at(&self) -> Option<Timestamp> {
+        crate::protection::expires_at(self)
+    }
+
     /// Where it stands in its queue: by the time it last entered a queue (else
     /// its creation), then id. Oldest first is the order routing and the
     /// status lists use.

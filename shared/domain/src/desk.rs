@@ -177,7 +177,14 @@ impl<'a> Draft<'a> {
 
     fn finish(self) -> DeskDecision {
         let ctx = self.ctx;
-        let conversation = self.conversation;
+        let mut conversation = self.conversation;
+        // Reaching `finished` starts its retention; being live again ends it
+        // (`docs/product.md#11-data-protection`).
+        if conversation.status.is_live() {
+            conversation.finished_at = None;
+        } else if ctx.conversation.status.is_live() || conversation.finished_at.is_none() {
+            conversation.finished_at = Some(ctx.now);
+        }
         let set_outright = self.customer.zip(ctx.customer).map(|(mut next, stored)| {
             next.version = stored.version + 1;
             (next, stored.version)
@@ -915,8 +922,8 @@ pub fn handoff(
 
 mod reopen;
 pub use reopen::{
-    archive_actions, end_for_opt_out, push, reopen, reopen_and_send, resume_push, resume_reopen,
-    Resumption, Unfinished, SEND_LEASE_SECONDS,
+    archive_actions, end_for_erasure, end_for_opt_out, push, reopen, reopen_and_send, resume_push,
+    resume_reopen, Resumption, Unfinished, SEND_LEASE_SECONDS,
 };
 
 #[cfg(test)]

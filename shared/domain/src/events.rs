@@ -160,6 +160,28 @@ pub enum DomainEvent {
         agent: AgentId,
         queue: QueueId,
     },
+    /// An admin asked for the customer's data to be erased, and step `step`
+    /// of it is due (`erased`: what the steps before it removed). The
+    /// erasure queue delivers it to the erasure worker, which publishes the
+    /// next step until nothing is left (`docs/product.md#11-data-protection`).
+    CustomerErasureRequested {
+        customer: CustomerKey,
+        requested_by: AgentId,
+        step: u32,
+        erased: crate::protection::ErasureCounts,
+    },
+    /// Nothing of the customer is stored any more (analytics counts stay).
+    CustomerErased {
+        customer: CustomerKey,
+        requested_by: AgentId,
+        erased: crate::protection::ErasureCounts,
+    },
+    /// A finished or reopened conversation's messages still carry their old
+    /// expiry from message `after` on: the retention worker continues there.
+    RetentionContinues {
+        conversation_id: ConversationId,
+        after: String,
+    },
 }
 
 impl DomainEvent {
@@ -187,6 +209,9 @@ impl DomainEvent {
             Self::AgentStateChanged { .. } => "AgentStateChanged",
             Self::ChatReopened { .. } => "ChatReopened",
             Self::ReopenDeclined { .. } => "ReopenDeclined",
+            Self::CustomerErasureRequested { .. } => "CustomerErasureRequested",
+            Self::CustomerErased { .. } => "CustomerErased",
+            Self::RetentionContinues { .. } => "RetentionContinues",
         }
     }
 
@@ -261,6 +286,22 @@ impl DomainEvent {
             } => {
                 format!("{ty}/{conversation_id}/{}", at.timestamp_micros())
             }
+            Self::CustomerErasureRequested { customer, step, .. } => format!(
+                "{ty}/{}/{}/{}/{step}",
+                customer.phone_number_id,
+                customer.wa_id,
+                at.timestamp_micros()
+            ),
+            Self::CustomerErased { customer, .. } => format!(
+                "{ty}/{}/{}/{}",
+                customer.phone_number_id,
+                customer.wa_id,
+                at.timestamp_micros()
+            ),
+            Self::RetentionContinues {
+                conversation_id,
+                after,
+            } => format!("{ty}/{conversation_id}/{after}"),
             Self::WindowClosedEarly { customer, .. } => format!(
                 "{ty}/{}/{}/{}",
                 customer.phone_number_id,

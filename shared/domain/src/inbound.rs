@@ -287,6 +287,8 @@ fn start_session(
         invited: None,
         pending_wrap_up: Vec::new(),
         answered: false,
+        finished_at: (status == ConversationStatus::Finished).then_some(received_at),
+        retention_days: Some(channel.retention_days),
         version: 1,
     };
     customer.live = LiveSession::of(&conversation);

@@ -23,6 +23,7 @@ pub mod live;
 pub mod masking;
 pub mod media;
 pub mod message;
+pub mod protection;
 pub mod status;
 pub mod window;
 

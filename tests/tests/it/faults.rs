@@ -244,6 +244,7 @@ impl Stack {
                     name: "follow_up".into(),
                     language: "en".into(),
                 }),
+                retention_days: Default::default(),
             })
             .await
             .unwrap();

@@ -2128,6 +2128,59 @@ async fn the_handlers_answer_as_the_document_says() {
     )
     .await;
 
+    // A customer's data on request, admins only: exported a page at a
+    // time, then erased (their live session ended first); both audited.
+    c.expect(
+        M::POST,
+        "/_local/inbound",
+        None,
+        Some(json!({"from": "34611222999", "text": "please forget me"})),
+        200,
+    )
+    .await;
+    let customer = format!("/admin/customers/{CHANNEL}/34611222999");
+    let export = c
+        .expect(
+            M::GET,
+            &format!("{customer}/export?limit=2"),
+            admin,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(export["items"][0]["type"], "customer");
+    assert!(export["next_cursor"].is_string());
+    c.expect_error(
+        M::GET,
+        &format!("{customer}/export"),
+        sue,
+        None,
+        403,
+        "forbidden",
+    )
+    .await;
+    c.expect_error(M::DELETE, &customer, ana, None, 403, "forbidden")
+        .await;
+    let erased = c.expect(M::DELETE, &customer, admin, None, 200).await;
+    assert_eq!(erased["status"], "complete");
+    assert_eq!(erased["erased"]["conversations"], 1);
+    let again = c.expect(M::DELETE, &customer, admin, None, 200).await;
+    assert_eq!(again["erased"]["conversations"], 0);
+    let trail = c
+        .expect(
+            M::GET,
+            "/admin/audit?customer=34611222999",
+            admin,
+            None,
+            200,
+        )
+        .await;
+    assert!(trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["action"] == "customer_erasure"));
+
     // The scenario went through every documented operation.
     let exercised = c.exercised.lock().unwrap().clone();
     let missed: Vec<_> = documented_operations(&c.doc)

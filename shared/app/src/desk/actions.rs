@@ -292,6 +292,26 @@ where
     }
 }
 
+/// An erasure on request ends the customer's live session `id` (if it still
+/// is) before anything of theirs is deleted: the same end as `#STOP`'s, with
+/// its own reason (`docs/product.md#11-data-protection`).
+pub async fn end_for_erasure<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    id: ConversationId,
+) -> Result<(), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    match act(app, id, &[], Action::EndForErasure).await {
+        Ok(_) | Err(DeskFailure::Rule(DeskError::NotFound)) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 /// A bot hands its conversation to a queue, where routing offers it.
 pub async fn handoff<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,

@@ -139,6 +139,7 @@ enum Action<'a> {
     OfferTimedOut(&'a OfferTimeout),
     Reopen(&'a Actor, &'a str),
     EndForOptOut,
+    EndForErasure,
     Handoff(&'a Actor, &'a wadesk_domain::QueueId),
     Push(&'a Actor, Option<&'a TemplateRef>),
 }
@@ -162,7 +163,7 @@ impl Action<'_> {
             | Self::Reopen(actor, _)
             | Self::Handoff(actor, _)
             | Self::Push(actor, _) => Some(actor),
-            Self::OfferTimedOut(_) | Self::EndForOptOut => None,
+            Self::OfferTimedOut(_) | Self::EndForOptOut | Self::EndForErasure => None,
         }
     }
 
@@ -188,6 +189,7 @@ impl Action<'_> {
             }
             Self::Reopen(actor, message) => desk::reopen(ctx, actor, message),
             Self::EndForOptOut => desk::end_for_opt_out(ctx).ok_or(DeskError::NotFound),
+            Self::EndForErasure => desk::end_for_erasure(ctx).ok_or(DeskError::NotFound),
             Self::Handoff(actor, queue) => desk::handoff(ctx, actor, queue),
             Self::Push(actor, template) => desk::push(ctx, actor, *template),
         }

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use wadesk_domain::{OfferTimeout, TimerInput, Timestamp, WindowFire};
+use wadesk_domain::{CustomerKey, OfferTimeout, TimerInput, Timestamp, WindowFire};
 
 use super::lock;
 use crate::ports::{offer_schedule_name, window_schedule_name};
@@ -75,5 +75,15 @@ impl TimerScheduler for LocalScheduler {
     async fn arm_offer(&self, offer: &OfferTimeout) -> Result<(), ScheduleError> {
         self.arm(offer_schedule_name(offer), TimerInput::Offer(offer.clone()));
         Ok(())
+    }
+
+    async fn cancel_window(
+        &self,
+        customer: &CustomerKey,
+        armed_for: Timestamp,
+    ) -> Result<bool, ScheduleError> {
+        Ok(lock(&self.timers)
+            .remove(&window_schedule_name(customer, armed_for))
+            .is_some())
     }
 }

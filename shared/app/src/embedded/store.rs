@@ -2,6 +2,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use wadesk_domain::conversation::ARCHIVE_LINK;
+use wadesk_domain::protection::{has_expired, HistoryEntry};
 use wadesk_domain::{
     Agent, AgentChange, AgentId, AuditRecord, Channel, Conversation, ConversationChange,
     ConversationId, ConversationStatus, Customer, CustomerKey, DeliveryStatus, DeskDecision,
@@ -75,6 +76,38 @@ impl EmbeddedStore {
             return Err(error);
         }
         Ok(events.len())
+    }
+
+    /// Forgets every finished conversation whose retention expired by `now`,
+    /// with its messages and their wamid records (DynamoDB's TTL does the
+    /// same on AWS, some time after the expiry); answers how many. The local
+    /// runner calls it whenever its clock moves.
+    pub fn purge_expired(&self, now: Timestamp) -> usize {
+        let mut state = lock(&self.state);
+        let expired: Vec<ConversationId> = state
+            .conversations
+            .values()
+            .filter(|c| has_expired(c.expires_at(), now))
+            .map(|c| c.id)
+            .collect();
+        for id in &expired {
+            state.conversations.remove(id);
+            if let Some(messages) = state.messages.remove(id) {
+                for wamid in messages.iter().filter_map(|m| m.wamid.as_ref()) {
+                    state.wamids.remove(wamid);
+                }
+            }
+        }
+        expired.len()
+    }
+
+    /// Every wamid record, by wamid (tests read what is left of a customer).
+    pub fn wamid_records(&self) -> Vec<(Wamid, WamidRecord)> {
+        lock(&self.state)
+            .wamids
+            .iter()
+            .map(|(wamid, (record, _))| (wamid.clone(), record.clone()))
+            .collect()
     }
 
     /// Every conversation, newest first (the local runner's inspection view).
@@ -561,5 +594,99 @@ impl DeskStore for EmbeddedStore {
         Ok(Page::of_sorted_desc(list, page, |c| {
             position(c.created_at, c.id)
         }))
+    }
+
+    async fn list_history_entries(
+        &self,
+        wa_id: &WaId,
+        page: &PageRequest,
+    ) -> Result<Page<HistoryEntry>, StoreError> {
+        let mut list = self.list_customer_history(wa_id).await?;
+        list.reverse();
+        let entries = list
+            .into_iter()
+            .map(|c| HistoryEntry {
+                wa_id: c.customer.wa_id,
+                conversation_id: c.id,
+                phone_number_id: c.customer.phone_number_id,
+                created_at: c.created_at,
+            })
+            .collect();
+        Ok(Page::of_sorted(entries, page, |e| {
+            position(e.created_at, e.conversation_id)
+        }))
+    }
+
+    async fn erase_messages(
+        &self,
+        conversation: ConversationId,
+        messages: &[Message],
+    ) -> Result<(), StoreError> {
+        let mut state = lock(&self.state);
+        if let Some(list) = state.messages.get_mut(&conversation) {
+            list.retain(|m| !messages.iter().any(|gone| gone.id == m.id));
+        }
+        for wamid in messages.iter().filter_map(|m| m.wamid.as_ref()) {
+            state.wamids.remove(wamid);
+        }
+        Ok(())
+    }
+
+    async fn erase_outbox(
+        &self,
+        _conversation: ConversationId,
+        _limit: usize,
+    ) -> Result<usize, StoreError> {
+        // The embedded outbox is only the relay's queue of events not yet
+        // published (drained on every delivery), not stored data.
+        Ok(0)
+    }
+
+    async fn erase_conversation(
+        &self,
+        entry: &HistoryEntry,
+        _conversation: Option<&Conversation>,
+    ) -> Result<u32, CommitError> {
+        let mut state = lock(&self.state);
+        let Some(stored) = state.conversations.get(&entry.conversation_id) else {
+            return Ok(0);
+        };
+        if stored.status.is_live() {
+            return Err(CommitError::Conflict);
+        }
+        let links = u32::try_from(stored.agent_links().len()).unwrap_or(u32::MAX);
+        state.conversations.remove(&entry.conversation_id);
+        if let Some(messages) = state.messages.remove(&entry.conversation_id) {
+            for wamid in messages.iter().filter_map(|m| m.wamid.as_ref()) {
+                state.wamids.remove(wamid);
+            }
+        }
+        Ok(links)
+    }
+
+    async fn erase_customer(&self, customer: &Customer) -> Result<(), CommitError> {
+        let mut state = lock(&self.state);
+        match state.customers.get(&customer.key) {
+            None => Ok(()),
+            Some(stored) if stored.version == customer.version && stored.live.is_none() => {
+                state.customers.remove(&customer.key);
+                Ok(())
+            }
+            Some(_) => Err(CommitError::Conflict),
+        }
+    }
+
+    async fn apply_retention(
+        &self,
+        conversation: &Conversation,
+        _messages: &[Message],
+    ) -> Result<(), CommitError> {
+        // Messages live and expire with their conversation here
+        // (`EmbeddedStore::purge_expired`): only the condition to check.
+        let state = lock(&self.state);
+        match state.conversations.get(&conversation.id) {
+            Some(stored) if stored.expires_at() == conversation.expires_at() => Ok(()),
+            _ => Err(CommitError::Conflict),
+        }
     }
 }

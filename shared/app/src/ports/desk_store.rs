@@ -1,8 +1,9 @@
 use std::future::Future;
 
+use wadesk_domain::protection::HistoryEntry;
 use wadesk_domain::{
-    Agent, AgentChange, AgentId, AuditRecord, Conversation, ConversationStatus, Customer,
-    CustomerKey, DeskDecision, Message, Queue, QueueId, Timestamp, WaId,
+    Agent, AgentChange, AgentId, AuditRecord, Conversation, ConversationId, ConversationStatus,
+    Customer, CustomerKey, DeskDecision, Message, Queue, QueueId, Timestamp, WaId,
 };
 
 use crate::{CommitError, ConversationStore, Page, PageRequest, StoreError};
@@ -122,4 +123,55 @@ pub trait DeskStore: ConversationStore {
         wa_id: &WaId,
         page: &PageRequest,
     ) -> impl Future<Output = Result<Page<Conversation>, StoreError>> + Send;
+
+    /// One page of a customer's history entries as stored, oldest first,
+    /// across channels: listed even when their conversation is already gone
+    /// (an interrupted erasure finishes them).
+    fn list_history_entries(
+        &self,
+        wa_id: &WaId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<HistoryEntry>, StoreError>> + Send;
+
+    /// Deletes these messages of a conversation and their wamid records (at
+    /// most [`wadesk_domain::protection::STEP_MESSAGES`]). Deleting what is
+    /// already gone is no error: an erasure step may run twice.
+    fn erase_messages(
+        &self,
+        conversation: ConversationId,
+        messages: &[Message],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes at most `limit` of the conversation's event outbox items;
+    /// answers how many it deleted (fewer than `limit`: none left).
+    fn erase_outbox(
+        &self,
+        conversation: ConversationId,
+        limit: usize,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// Deletes a conversation (if still stored and not live), its agent links
+    /// and its history entry, together; answers how many agent links went.
+    /// A conversation that came back to life (reopened) is a `Conflict`.
+    fn erase_conversation(
+        &self,
+        entry: &HistoryEntry,
+        conversation: Option<&Conversation>,
+    ) -> impl Future<Output = Result<u32, CommitError>> + Send;
+
+    /// Deletes the customer's profile if it is still at its version with no
+    /// live session (a message arriving meanwhile is a `Conflict`).
+    fn erase_customer(
+        &self,
+        customer: &Customer,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send;
+
+    /// Gives these messages the conversation's expiry (none for a live one),
+    /// if the stored conversation still has it: a conversation changed since
+    /// it was read is a `Conflict` (its own change re-applies its expiry).
+    fn apply_retention(
+        &self,
+        conversation: &Conversation,
+        messages: &[Message],
+    ) -> impl Future<Output = Result<(), CommitError>> + Send;
 }

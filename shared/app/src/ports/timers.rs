@@ -32,6 +32,15 @@ pub trait TimerScheduler: Send + Sync + 'static {
         &self,
         offer: &OfferTimeout,
     ) -> impl Future<Output = Result<(), ScheduleError>> + Send;
+
+    /// Removes the customer's window timer armed for `armed_for`, if it is
+    /// still pending (an erasure: nothing of the customer may fire later).
+    /// Answers whether one was removed; removing a missing one is no error.
+    fn cancel_window(
+        &self,
+        customer: &CustomerKey,
+        armed_for: Timestamp,
+    ) -> impl Future<Output = Result<bool, ScheduleError>> + Send;
 }
 
 /// A deterministic schedule name per offer.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use wadesk_app::{CommitError, DeskStore, Page, PageRequest, StoreError};
+use wadesk_domain::protection::HistoryEntry;
 use wadesk_domain::{
     Agent, AgentChange, AgentId, AuditRecord, Conversation, ConversationId, ConversationStatus,
     Customer, CustomerKey, DeskDecision, Message, Queue, QueueId, Timestamp, WaId,
@@ -13,8 +14,8 @@ use wadesk_domain::{
 
 use super::error::{commit_error, store_error};
 use super::items::{
-    agent_item, agent_link_item, conversation_id, conversation_item, from_item, number, string,
-    to_item, to_value, CONVERSATION_ID,
+    agent_item, agent_link_item, conversation_id, conversation_item, from_item, history_item,
+    number, set_ttl, string, to_item, to_value, CONVERSATION_ID,
 };
 use super::keys::{self, Item};
 use super::store::{DynamoStore, TransactFailure, OUTBOUND_WAMID_TTL};
@@ -144,7 +145,9 @@ impl DynamoStore {
         for (agent, link) in &after {
             if before.get(agent) != Some(link) {
                 let (sk, relation) = link;
-                writes.push(self.put_unconditional(op, agent_link_item(agent, sk, id, relation))?);
+                let mut item = agent_link_item(agent, sk, id, relation);
+                set_ttl(&mut item, decision.conversation.expires_at());
+                writes.push(self.put_unconditional(op, item)?);
             }
         }
         for (agent, (sk, _)) in &before {
@@ -212,6 +215,56 @@ impl DynamoStore {
 }
 
 impl DeskStore for DynamoStore {
+    #[tracing::instrument(skip_all, err)]
+    async fn list_history_entries(
+        &self,
+        wa_id: &WaId,
+        page: &PageRequest,
+    ) -> Result<Page<HistoryEntry>, StoreError> {
+        self.history_entries(wa_id, page).await
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn erase_messages(
+        &self,
+        conversation: ConversationId,
+        messages: &[Message],
+    ) -> Result<(), StoreError> {
+        self.delete_messages(conversation, messages).await
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn erase_outbox(
+        &self,
+        conversation: ConversationId,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        self.delete_outbox(conversation, limit).await
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn erase_conversation(
+        &self,
+        entry: &HistoryEntry,
+        conversation: Option<&Conversation>,
+    ) -> Result<u32, CommitError> {
+        self.delete_conversation(entry, conversation).await
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn erase_customer(&self, customer: &Customer) -> Result<(), CommitError> {
+        self.delete_customer(customer).await
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn apply_retention(
+        &self,
+        conversation: &Conversation,
+        messages: &[Message],
+    ) -> Result<(), CommitError> {
+        self.stamp_retention(conversation, messages).await
+    }
+
     #[tracing::instrument(skip_all, err)]
     async fn get_agent(&self, id: &AgentId) -> Result<Option<Agent>, StoreError> {
         let op = "get_agent";
@@ -362,10 +415,17 @@ impl DeskStore for DynamoStore {
         if let Some((customer, expected)) = &decision.customer {
             items.push(self.put_customer(op, customer, Some(*expected))?);
         }
+        let expiry = decision.conversation.expires_at();
         for message in &decision.messages {
-            items.push(self.put_message(op, message)?);
+            items.push(self.put_message(op, message, expiry)?);
         }
         items.extend(self.link_writes(op, decision)?);
+        // Finishing or reopening moves the retention expiry: the history entry
+        // follows in the same transaction (the transcript follows in bounded
+        // steps: `wadesk_app::protection::apply_retention`).
+        if decision.before.expires_at() != expiry {
+            items.push(self.put_unconditional(op, history_item(&decision.conversation))?);
+        }
         // The events go in the same transaction: they exist if and only if
         // the change does, and the relay publishes them from the stream.
         items.extend(self.outbox_write(op, decision)?);

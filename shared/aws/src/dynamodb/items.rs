@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{de::DeserializeOwned, Serialize};
 use wadesk_app::StoreError;
-use wadesk_domain::{Agent, AgentId, Conversation, ConversationId};
+use wadesk_domain::{Agent, AgentId, Conversation, ConversationId, Timestamp};
 
 use super::keys::{self, Item};
 
@@ -46,8 +46,23 @@ pub fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-/// The conversation with its `gsi1` attributes: every write of a conversation
-/// goes through here, so `list_by_status` never misses one.
+/// Sets the table's TTL attribute (epoch seconds) to `expiry`; `None` leaves
+/// it out, so a put item no longer expires.
+pub fn set_ttl(item: &mut Item, expiry: Option<Timestamp>) {
+    match expiry {
+        Some(at) => {
+            item.insert(keys::TTL.into(), number(at.timestamp()));
+        }
+        None => {
+            item.remove(keys::TTL);
+        }
+    }
+}
+
+/// The conversation with its `gsi1` attributes and its retention expiry as
+/// `ttl` (finished ones only): every write of a conversation goes through
+/// here, so `list_by_status` never misses one and a reopened one loses its
+/// `ttl`.
 pub fn conversation_item(
     operation: &'static str,
     conversation: &Conversation,
@@ -58,6 +73,7 @@ pub fn conversation_item(
         keys::conversation_pk(conversation.id),
         keys::CONVERSATION_SK,
     )?;
+    set_ttl(&mut item, conversation.expires_at());
     item.insert(
         keys::GSI1_PK.into(),
         AttributeValue::S(keys::status_gsi_pk(conversation.status)),
@@ -114,6 +130,7 @@ pub fn history_item(conversation: &Conversation) -> Item {
         "phone_number_id".into(),
         AttributeValue::S(conversation.customer.phone_number_id.to_string()),
     );
+    set_ttl(&mut item, conversation.expires_at());
     item
 }
 

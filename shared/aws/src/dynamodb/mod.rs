@@ -7,6 +7,7 @@ mod error;
 pub mod items;
 pub mod keys;
 pub mod outbox;
+mod protection;
 mod store;
 mod table;
 

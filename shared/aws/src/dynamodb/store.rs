@@ -18,7 +18,8 @@ use wadesk_domain::{
 
 use super::error::{cancellation, commit_error, item_refused, store_error, Cancelled};
 use super::items::{
-    agent_link_item, conversation_item, from_item, history_item, number, string, to_item, to_value,
+    agent_link_item, conversation_item, from_item, history_item, number, set_ttl, string, to_item,
+    to_value,
 };
 use super::keys::{self, Item};
 
@@ -133,17 +134,21 @@ impl DynamoStore {
             .build())
     }
 
+    /// A new message, expiring with its conversation (`expiry`: the
+    /// conversation's, `None` while it is live).
     pub(super) fn put_message(
         &self,
         op: &'static str,
         message: &Message,
+        expiry: Option<wadesk_domain::Timestamp>,
     ) -> Result<TransactWriteItem, CommitError> {
-        let item = to_item(
+        let mut item = to_item(
             op,
             message,
             keys::conversation_pk(message.conversation_id),
             &keys::message_sk(message.at, message.id),
         )?;
+        set_ttl(&mut item, expiry);
         Ok(TransactWriteItem::builder()
             .put(
                 self.put(item)
@@ -364,6 +369,15 @@ impl DynamoStore {
     }
 }
 
+/// The expiry of a conversation an inbound message starts (chat disabled:
+/// finished at once); a continued one is live.
+fn started_expiry(change: &ConversationChange) -> Option<wadesk_domain::Timestamp> {
+    match change {
+        ConversationChange::Started(conversation) => conversation.expires_at(),
+        ConversationChange::Continued { .. } => None,
+    }
+}
+
 pub(super) enum TransactFailure {
     Condition { index: usize, old: Option<Item> },
     Conflict,
@@ -425,7 +439,7 @@ impl ConversationStore for DynamoStore {
             )?,
             self.put_customer(op, &decision.customer, decision.expected_customer_version)?,
             self.conversation_write(op, &decision.conversation)?,
-            self.put_message(op, message)?,
+            self.put_message(op, message, started_expiry(&decision.conversation))?,
         ];
         // The agents' links and the customer's history follow the conversation
         // in the same transaction, so the lists never disagree with it.
@@ -434,10 +448,9 @@ impl ConversationStore for DynamoStore {
                 items.push(self.put_unconditional(op, history_item(conversation))?);
                 for (agent, relation) in conversation.agent_links() {
                     let sk = keys::agent_link_sk(conversation, relation);
-                    items.push(self.put_unconditional(
-                        op,
-                        agent_link_item(&agent, &sk, conversation.id, relation),
-                    )?);
+                    let mut link = agent_link_item(&agent, &sk, conversation.id, relation);
+                    set_ttl(&mut link, conversation.expires_at());
+                    items.push(self.put_unconditional(op, link)?);
                 }
             }
             // A reopened conversation becoming active with its reopening agent:
@@ -586,7 +599,7 @@ impl ConversationStore for DynamoStore {
         if let Some(wamid) = &message.wamid {
             items.push(self.put_wamid(op, wamid, message, customer, &[], OUTBOUND_WAMID_TTL)?);
         }
-        items.push(self.put_message(op, message)?);
+        items.push(self.put_message(op, message, None)?);
         match self.transact(op, items).await {
             Ok(()) => Ok(()),
             Err(TransactFailure::Condition { index: 0, old }) if message.wamid.is_some() => {

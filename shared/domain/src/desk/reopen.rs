@@ -359,6 +359,29 @@ fn resume_with(ctx: &DeskContext<'_>, customer: &Customer, message: &Message) ->
 /// freed and told, and a reopened one counts as declined. `None` when the
 /// conversation is not the live one (already ended).
 pub fn end_for_opt_out(ctx: &DeskContext<'_>) -> Option<DeskDecision> {
+    end_live_session(
+        ctx,
+        OPTED_OUT_REASON,
+        "The customer opted out with #STOP; the conversation has ended.",
+    )
+}
+
+/// An admin erases the customer on request: their live session ends first,
+/// as a `#STOP` ends it (agents freed and told, the usual events), before
+/// anything of theirs is deleted. `None` when the conversation is not the
+/// live one.
+pub fn end_for_erasure(ctx: &DeskContext<'_>) -> Option<DeskDecision> {
+    end_live_session(
+        ctx,
+        ERASED_REASON,
+        "The customer's data is being erased on request; the conversation has ended.",
+    )
+}
+
+/// The wrap-up reason of a session ended for an erasure.
+pub const ERASED_REASON: &str = "Erased on request";
+
+fn end_live_session(ctx: &DeskContext<'_>, reason: &str, notice: &str) -> Option<DeskDecision> {
     let conversation = ctx.conversation;
     let customer = ctx.customer?;
     if customer.live.as_ref().map(|l| l.conversation_id) != Some(conversation.id)
@@ -391,7 +414,7 @@ pub fn end_for_opt_out(ctx: &DeskContext<'_>) -> Option<DeskDecision> {
             customer: conversation.customer.clone(),
             agent: agent.clone(),
             queue: conversation.queue.clone(),
-            reason: OPTED_OUT_REASON.to_owned(),
+            reason: reason.to_owned(),
             handling_seconds: conversation
                 .handling_started_at
                 .map(|start| (ctx.now - start).num_seconds().max(0)),
@@ -399,7 +422,7 @@ pub fn end_for_opt_out(ctx: &DeskContext<'_>) -> Option<DeskDecision> {
     }
     let c = &mut draft.conversation;
     c.status = ConversationStatus::Finished;
-    c.wrap_up_reason = Some(OPTED_OUT_REASON.to_owned());
+    c.wrap_up_reason = Some(reason.to_owned());
     c.participants.clear();
     c.offered_to = None;
     c.offered_at = None;
@@ -410,8 +433,6 @@ pub fn end_for_opt_out(ctx: &DeskContext<'_>) -> Option<DeskDecision> {
         next.assigned_agent.clone_from(&conversation.owner);
     }
     draft.customer = Some(next);
-    draft.system_message(
-        "The customer opted out with #STOP; the conversation has ended.".to_owned(),
-    );
+    draft.system_message(notice.to_owned());
     Some(draft.finish())
 }

@@ -1,0 +1,496 @@
+//! Data protection (`docs/product.md#11-data-protection`): erasing a customer
+//! on request, exporting what is stored about them, and carrying a
+//! conversation's retention expiry to its transcript.
+//!
+//! Every step here is bounded ([`STEP_ITEMS`] items at most) and decided from
+//! what is stored now, so a step run twice, or a chain of steps interrupted
+//! and started again, ends in the same state. Steps are driven by events on
+//! the bus: on AWS an EventBridge rule puts them on the erasure queue (SQS,
+//! with a dead-letter queue) read by `functions/erasure`; locally the
+//! runner's bus delivers them.
+
+use serde::{Deserialize, Serialize};
+use wadesk_domain::protection::{
+    next_erasure_step, ErasureCounts, ErasureStep, HistoryEntry, STEP_ITEMS, STEP_MESSAGES,
+};
+use wadesk_domain::{
+    AgentId, Clock, Conversation, ConversationId, Customer, CustomerKey, DomainEvent,
+    EventEnvelope, Message,
+};
+
+use crate::desk::{end_for_erasure, DeskFailure};
+use crate::ports::position;
+use crate::{
+    App, AppError, CommitError, DeskStore, EventPublisher, PageRequest, TimerScheduler,
+    WhatsAppClient,
+};
+
+/// How many steps the erasure request itself runs before it leaves the rest
+/// to the queue: a small customer is erased before the answer, a large one
+/// is answered at once with what is done so far.
+pub const INLINE_STEPS: u32 = 8;
+
+/// Where an erasure stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ErasureProgress {
+    /// Nothing of the customer is stored any more.
+    pub complete: bool,
+    /// What the steps so far removed.
+    pub erased: ErasureCounts,
+}
+
+/// One bounded step: what it removed, and whether nothing is left.
+async fn erasure_step<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    key: &CustomerKey,
+) -> Result<(ErasureCounts, bool), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let mut counts = ErasureCounts::default();
+    let customer = app.store.get_customer(key).await?;
+    let live = customer
+        .as_ref()
+        .and_then(|c| c.live.as_ref())
+        .map(|l| l.conversation_id);
+    let entry = if live.is_some() {
+        None
+    } else {
+        first_entry(&app.store, key).await?
+    };
+    let (conversation, messages) = match &entry {
+        Some(entry) => {
+            let conversation = app.store.get_conversation(entry.conversation_id).await?;
+            let page = app
+                .store
+                .list_messages_page(entry.conversation_id, &PageRequest::first(STEP_MESSAGES))
+                .await?;
+            (conversation, page.items)
+        }
+        None => (None, Vec::new()),
+    };
+    // A conversation live without the customer's mirror saying so (written
+    // meanwhile) ends first too.
+    let live = live.or(conversation
+        .as_ref()
+        .filter(|c| c.status.is_live())
+        .map(|c| c.id));
+    match next_erasure_step(live, customer.is_some(), entry.as_ref(), &messages) {
+        ErasureStep::EndLiveSession(id) => {
+            end_for_erasure(app, id).await?;
+            Ok((counts, false))
+        }
+        ErasureStep::EraseMessages(messages) => {
+            let id = messages.first().map(|m| m.conversation_id);
+            if let Some(id) = id {
+                app.store.erase_messages(id, &messages).await?;
+            }
+            counts.add_messages(&messages);
+            Ok((counts, false))
+        }
+        ErasureStep::EraseConversation(entry) => {
+            let outbox = app
+                .store
+                .erase_outbox(entry.conversation_id, STEP_ITEMS)
+                .await?;
+            if outbox == STEP_ITEMS {
+                // More of its outbox may be left: the next step goes on.
+                return Ok((counts, false));
+            }
+            match app
+                .store
+                .erase_conversation(&entry, conversation.as_ref())
+                .await
+            {
+                Ok(links) => {
+                    counts.conversations += u32::from(conversation.is_some());
+                    counts.history_links += 1;
+                    counts.agent_links += links;
+                    Ok((counts, false))
+                }
+                // Reopened meanwhile: the next step ends it again.
+                Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok((counts, false)),
+                Err(CommitError::Store(error)) => Err(error.into()),
+            }
+        }
+        ErasureStep::EraseProfile => {
+            let Some(customer) = customer else {
+                return Ok((counts, true));
+            };
+            counts.timers += cancel_timers(app, &customer).await?;
+            counts.media += erase_customer_media(app, &customer.key).await?;
+            match app.store.erase_customer(&customer).await {
+                Ok(()) => {
+                    counts.profile = 1;
+                    Ok((counts, true))
+                }
+                // A message arrived meanwhile: its session is erased next.
+                Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok((counts, false)),
+                Err(CommitError::Store(error)) => Err(error.into()),
+            }
+        }
+        ErasureStep::Done => Ok((counts, true)),
+    }
+}
+
+/// The customer's pending window timer, cancelled (an erased customer's
+/// window must not fire). Offer timers need no cancelling: the session was
+/// ended first, so a stale offer fire finds no offer and changes nothing.
+async fn cancel_timers<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    customer: &Customer,
+) -> Result<u32, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let Some(armed_for) = customer.armed_expiry else {
+        return Ok(0);
+    };
+    let cancelled = app
+        .timers
+        .cancel_window(&customer.key, armed_for)
+        .await
+        .map_err(AppError::from)?;
+    Ok(u32::from(cancelled))
+}
+
+/// The hook for the customer's stored media (issue 12's media store): files
+/// they sent or were sent, kept apart from the table. No media store is
+/// wired into the application yet, so there is nothing to erase here; the
+/// erasure reports `media: 0` until it is.
+async fn erase_customer_media<S, E, T, C, W>(
+    _app: &App<S, E, T, C, W>,
+    _customer: &CustomerKey,
+) -> Result<u32, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    Ok(0)
+}
+
+/// The first of the customer's history entries still stored on their
+/// channel (history entries are by `wa_id`, across channels): at most a few
+/// pages of other channels' entries are read.
+async fn first_entry<S: DeskStore>(
+    store: &S,
+    key: &CustomerKey,
+) -> Result<Option<HistoryEntry>, DeskFailure> {
+    let mut page = PageRequest::first(STEP_ITEMS);
+    loop {
+        let entries = store.list_history_entries(&key.wa_id, &page).await?;
+        if let Some(entry) = entries
+            .items
+            .into_iter()
+            .find(|e| e.phone_number_id == key.phone_number_id)
+        {
+            return Ok(Some(entry));
+        }
+        match entries.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Runs up to `steps` steps; answers where the erasure stands.
+async fn run_steps<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    key: &CustomerKey,
+    steps: u32,
+    mut erased: ErasureCounts,
+) -> Result<ErasureProgress, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    for _ in 0..steps {
+        let (counts, complete) = erasure_step(app, key).await?;
+        erased = erased.plus(counts);
+        if complete {
+            return Ok(ErasureProgress {
+                complete: true,
+                erased,
+            });
+        }
+    }
+    Ok(ErasureProgress {
+        complete: false,
+        erased,
+    })
+}
+
+/// Publishes what follows `progress`: the next step for the queue, or that
+/// the customer is erased.
+async fn publish_progress<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    key: &CustomerKey,
+    requested_by: &AgentId,
+    step: u32,
+    progress: ErasureProgress,
+    at: wadesk_domain::Timestamp,
+) -> Result<(), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let event = if progress.complete {
+        DomainEvent::CustomerErased {
+            customer: key.clone(),
+            requested_by: requested_by.clone(),
+            erased: progress.erased,
+        }
+    } else {
+        DomainEvent::CustomerErasureRequested {
+            customer: key.clone(),
+            requested_by: requested_by.clone(),
+            step,
+            erased: progress.erased,
+        }
+    };
+    app.events
+        .publish(&[EventEnvelope::new(event, at)])
+        .await
+        .map_err(AppError::from)?;
+    Ok(())
+}
+
+/// `DELETE /admin/customers/{phone_number_id}/{wa_id}`: ends the customer's
+/// live session, erases what a few bounded steps can, and leaves the rest to
+/// the queue. Repeating it is harmless: each step reads what is left.
+pub async fn request_erasure<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    requested_by: &AgentId,
+    key: &CustomerKey,
+) -> Result<ErasureProgress, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let progress = run_steps(app, key, INLINE_STEPS, ErasureCounts::default()).await?;
+    publish_progress(app, key, requested_by, 1, progress, app.clock.now()).await?;
+    Ok(progress)
+}
+
+/// The erasure queue's consumer: one delivered `CustomerErasureRequested`
+/// runs one more step and publishes the next (or `CustomerErased`). Other
+/// events are ignored.
+pub async fn continue_erasure<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    event: &EventEnvelope,
+) -> Result<Option<ErasureProgress>, DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let DomainEvent::CustomerErasureRequested {
+        customer,
+        requested_by,
+        step,
+        erased,
+    } = &event.event
+    else {
+        return Ok(None);
+    };
+    let progress = run_steps(app, customer, 1, *erased).await?;
+    // The next event's time is this one's: a redelivered step publishes the
+    // same event (same id) again.
+    publish_progress(app, customer, requested_by, step + 1, progress, event.at).await?;
+    Ok(Some(progress))
+}
+
+/// The retention worker: when a conversation finishes or is reopened (or a
+/// page of it is left over), its transcript takes its expiry a page at a
+/// time. A conversation changed again meanwhile is left to its own change's
+/// event. Other events are ignored.
+pub async fn apply_retention<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    event: &EventEnvelope,
+) -> Result<(), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let (id, after) = match &event.event {
+        DomainEvent::ConversationFinished {
+            conversation_id, ..
+        }
+        | DomainEvent::ChatReopened {
+            conversation_id, ..
+        } => (*conversation_id, None),
+        DomainEvent::RetentionContinues {
+            conversation_id,
+            after,
+        } => (*conversation_id, Some(after.clone())),
+        _ => return Ok(()),
+    };
+    let Some(conversation) = app.store.get_conversation(id).await? else {
+        return Ok(());
+    };
+    let page = app
+        .store
+        .list_messages_page(
+            id,
+            &PageRequest {
+                limit: STEP_ITEMS,
+                after,
+            },
+        )
+        .await?;
+    if page.items.is_empty() {
+        return Ok(());
+    }
+    match app.store.apply_retention(&conversation, &page.items).await {
+        Ok(()) => {}
+        Err(CommitError::Conflict | CommitError::Duplicate { .. }) => return Ok(()),
+        Err(CommitError::Store(error)) => return Err(error.into()),
+    }
+    if let Some(after) = page.next {
+        let next = DomainEvent::RetentionContinues {
+            conversation_id: id,
+            after,
+        };
+        app.events
+            .publish(&[EventEnvelope::new(next, event.at)])
+            .await
+            .map_err(AppError::from)?;
+    }
+    Ok(())
+}
+
+/// One item of a customer's export: what is stored, as stored (unmasked).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum ExportItem {
+    Customer(Box<Customer>),
+    Conversation(Box<Conversation>),
+    Message(Box<Message>),
+}
+
+/// Where an export continues (the API wraps it in its opaque cursor).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportPosition {
+    #[serde(rename = "p", default)]
+    pub profile_done: bool,
+    /// The last history entry taken (by its position).
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub entries_after: Option<String>,
+    /// The conversation being exported, and where in its transcript.
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<ConversationId>,
+    #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
+    pub messages_after: Option<String>,
+}
+
+/// Conversations one export page reads at most (each costs a read of it and
+/// of its transcript's page): the page's work stays bounded whatever the
+/// `limit`; a page may then hold fewer items and still have a next one.
+pub const EXPORT_CONVERSATIONS_PER_PAGE: usize = 5;
+
+/// One page of everything stored about a customer: their profile, then each
+/// of their conversations on this channel (oldest first) followed by its
+/// transcript, notes included. `None` position: the export is complete.
+pub async fn export_page<S: DeskStore>(
+    store: &S,
+    key: &CustomerKey,
+    limit: usize,
+    mut at: ExportPosition,
+) -> Result<(Vec<ExportItem>, Option<ExportPosition>), DeskFailure> {
+    let mut items = Vec::new();
+    if !at.profile_done {
+        if let Some(customer) = store.get_customer(key).await? {
+            items.push(ExportItem::Customer(Box::new(customer)));
+        }
+        at.profile_done = true;
+    }
+    let mut conversations = 0;
+    loop {
+        let room = limit.saturating_sub(items.len());
+        if room == 0 || conversations >= EXPORT_CONVERSATIONS_PER_PAGE {
+            return Ok((items, Some(at)));
+        }
+        let Some(id) = at.conversation else {
+            let page = PageRequest {
+                limit: STEP_ITEMS,
+                after: at.entries_after.clone(),
+            };
+            let entries = store.list_history_entries(&key.wa_id, &page).await?;
+            let mine = entries
+                .items
+                .iter()
+                .find(|e| e.phone_number_id == key.phone_number_id);
+            match (mine, entries.next) {
+                (Some(entry), _) => {
+                    at.entries_after = Some(position(entry.created_at, entry.conversation_id));
+                    at.conversation = Some(entry.conversation_id);
+                    at.messages_after = None;
+                    if let Some(conversation) =
+                        store.get_conversation(entry.conversation_id).await?
+                    {
+                        items.push(ExportItem::Conversation(Box::new(conversation)));
+                    }
+                }
+                (None, Some(next)) => {
+                    // A page of other channels' entries: continue after it
+                    // on the next page of the export.
+                    at.entries_after = Some(next);
+                    return Ok((items, Some(at)));
+                }
+                (None, None) => return Ok((items, None)),
+            }
+            continue;
+        };
+        let room = limit.saturating_sub(items.len());
+        if room == 0 {
+            return Ok((items, Some(at)));
+        }
+        let page = store
+            .list_messages_page(
+                id,
+                &PageRequest {
+                    limit: room,
+                    after: at.messages_after.clone(),
+                },
+            )
+            .await?;
+        items.extend(
+            page.items
+                .into_iter()
+                .map(|m| ExportItem::Message(Box::new(m))),
+        );
+        match page.next {
+            Some(next) => at.messages_after = Some(next),
+            None => {
+                at.conversation = None;
+                at.messages_after = None;
+                conversations += 1;
+            }
+        }
+    }
+}
