@@ -4,7 +4,7 @@
 //! Lambda list about 10–13 % higher. Free tiers are left out.
 
 /// When the prices below were looked up.
-pub const PRICES_READ_ON: &str = "2026-11-23";
+pub const PRICES_READ_ON: &str = "2026-12-05";
 pub const REGION: &str = "us-east-1";
 
 /// DynamoDB on-demand (Standard table class), per million request units,
@@ -18,10 +18,11 @@ pub const EVENTBRIDGE_EVENT_PER_MILLION: f64 = 1.00;
 /// EventBridge Scheduler invocations, per million (beyond 14 M free a month).
 pub const SCHEDULER_INVOCATION_PER_MILLION: f64 = 1.00;
 
-/// Lambda (x86_64, the template's default architecture): requests per million,
-/// and per GB-second of duration, billed in 1 ms increments.
+/// Lambda on arm64 (Graviton, the architecture the template fixes in
+/// `Globals`): requests per million, and per GB-second of duration (first
+/// 6 billion GB-s a month), billed in 1 ms increments.
 pub const LAMBDA_REQUEST_PER_MILLION: f64 = 0.20;
-pub const LAMBDA_GB_SECOND: f64 = 0.000_016_666_7;
+pub const LAMBDA_GB_SECOND: f64 = 0.000_013_333_4;
 /// The template's `MemorySize`.
 pub const LAMBDA_MEMORY_MB: f64 = 128.0;
 
@@ -33,7 +34,7 @@ pub fn lines() -> Vec<String> {
     vec![
         format!("DynamoDB on-demand: ${DYNAMODB_WRITE_PER_MILLION}/M write units, ${DYNAMODB_READ_PER_MILLION}/M read units (since 2024-11-01)"),
         format!("EventBridge custom events: ${EVENTBRIDGE_EVENT_PER_MILLION:.2}/M; Scheduler invocations: ${SCHEDULER_INVOCATION_PER_MILLION:.2}/M"),
-        format!("Lambda x86_64: ${LAMBDA_REQUEST_PER_MILLION:.2}/M requests, ${LAMBDA_GB_SECOND}/GB-s at {LAMBDA_MEMORY_MB} MB, billed per started ms"),
+        format!("Lambda arm64: ${LAMBDA_REQUEST_PER_MILLION:.2}/M requests, ${LAMBDA_GB_SECOND}/GB-s at {LAMBDA_MEMORY_MB} MB, billed per started ms"),
         format!("API Gateway HTTP API: ${HTTP_API_REQUEST_PER_MILLION:.2}/M requests"),
     ]
 }
@@ -55,9 +56,9 @@ mod tests {
 
     #[test]
     fn a_one_millisecond_invocation() {
-        // $0.20/M + 0.001 s × 0.125 GB × $0.0000166667
+        // $0.20/M + 0.001 s × 0.125 GB × $0.0000133334
         let cost = lambda_invocation(1.0);
-        assert!((cost - (2e-7 + 2.0833e-9)).abs() < 1e-12, "{cost}");
+        assert!((cost - (2e-7 + 1.66668e-9)).abs() < 1e-12, "{cost}");
         assert_eq!(billed_ms(0.04), 1.0);
         assert_eq!(billed_ms(3.2), 4.0);
     }

@@ -150,6 +150,21 @@ fn lambda_env(runtime_api: &str, function: &str) -> Vec<(String, String)> {
         ("WHATSAPP_GRAPH_API_TOKEN", "bench-graph-token"),
         ("WHATSAPP_APP_SECRET", fixtures::APP_SECRET),
         ("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN),
+        // Where failures and files go (the template's values): read at
+        // start-up, used only when something fails or a file is kept.
+        (
+            "WADESK_FAILURE_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/wadesk-bench-failures",
+        ),
+        (
+            "WADESK_POISON_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/wadesk-bench-poison",
+        ),
+        (
+            "WADESK_SCHEDULE_DLQ_ARN",
+            "arn:aws:sqs:us-east-1:123456789012:wadesk-bench-schedule-dlq",
+        ),
+        ("WADESK_MEDIA_BUCKET", "wadesk-bench-media"),
     ];
     fixed
         .iter()
@@ -415,6 +430,15 @@ fn cases() -> Result<Vec<Case>, BoxError> {
             env: Vec::new(),
             event: eventbridge("WindowClosedEarly", serde_json::to_value(&not_for_opt_out)?),
             event_note: "EventBridge delivery of a WindowClosedEarly event: ignored without AWS"
+                .into(),
+            check: contains("ignored"),
+            needs_aws: false,
+        },
+        Case {
+            binary: "media-fetcher".into(),
+            env: Vec::new(),
+            event: eventbridge("WindowClosedEarly", serde_json::to_value(&not_for_opt_out)?),
+            event_note: "EventBridge delivery of an event with no customer file: ignored without AWS"
                 .into(),
             check: contains("ignored"),
             needs_aws: false,
