@@ -154,9 +154,49 @@ export interface paths {
         put?: never;
         /**
          * Send a text or an attachment to the customer
-         * @description Sending to an unanswered conversation takes it. Text: 1 to 4096 characters. Attachments: images .png .jpg .jpeg .gif, videos .mov .m4v .mp4, documents .odt .ppt .txt .doc .pdf, at most 10 MB. `409 window_closed` after the customer's 24-hour window; `400` when WhatsApp refuses the message for another reason. Sending to a finished conversation inside the window reopens it first (and answers reopen's `409`s).
+         * @description Sending to an unanswered conversation takes it. Text: 1 to 4096 characters. An attachment is a file uploaded first (`POST /uploads`, then the form post to its target) and sent by its `upload_id`: images .png .jpg .jpeg .gif, videos .mov .m4v .mp4, documents .odt .ppt .txt .doc .pdf, at most 10 MB. The upload is checked again by name and by content (its first bytes): a file whose content is not what its name says (an .exe renamed .pdf), an unknown upload, one made by someone else or one whose file never arrived is a `400` saying why. The file goes to WhatsApp's media upload and the message names the media id; a JPEG or PNG over 5 MB, a GIF, a .mov or a .m4v goes as a document. `409 window_closed` after the customer's 24-hour window; `400` when WhatsApp refuses the message or the file for another reason. Sending to a finished conversation inside the window reopens it first (and answers reopen's `409`s).
          */
         post: operations["sendMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{id}/messages/{message_id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The file of a message
+         * @description A customer's media (image, video, audio, document, sticker) or an agent's upload, for callers who may see the conversation (`403` first, before anything is read). The read is recorded in the audit trail. Locally the bytes; on AWS a redirect to a presigned GET valid for five minutes. The type is what the file's bytes show (`application/octet-stream` when they show nothing); images, video and audio are served inline, everything else as a download (`Content-Disposition: attachment`), always with `X-Content-Type-Options: nosniff`, a sandboxing `Content-Security-Policy` and `Cache-Control: private, no-store`. `404` for a message without a file, or a customer's file not fetched yet (try again shortly); `410` after the retention (30 days by default).
+         */
+        get: operations["getMessageMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An upload target for a file to send
+         * @description Checks the file by name, declared type and size (images .png .jpg .jpeg .gif, videos .mov .m4v .mp4, documents .odt .ppt .txt .doc .pdf, at most 10 MB; otherwise `400` naming the allowed types or the limit) and answers a target valid for 15 minutes: post a `multipart/form-data` form to `url` with every one of `fields` first and the file last, as `file`. Then send `{"attachment": {"upload_id"}}` to `POST /conversations/{id}/messages`; only the uploader may. Anyone in the directory may ask.
+         */
+        post: operations["createUpload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -652,10 +692,30 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Deliver a signed customer text message to the webhook
+         * Deliver a signed customer message (text, or a photo) to the webhook
          * @description Builds the Cloud API webhook body WhatsApp would send, signs it with the app secret and hands it to the webhook handler. Answers with the `wamid`; a webhook failure is answered with the webhook's status.
          */
         post: operations["simulateInbound"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/_local/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take an upload form (the local stand-in of S3's presigned POST)
+         * @description Where `POST /uploads` points locally. Takes the form S3 takes: every field of the target as given, then the file as `file`; enforces what the S3 policy would (the key and its one-time policy, the exact `Content-Type`, the size, the expiry). Answers `204` as S3 does. Cross-origin posts are allowed (`Access-Control-Allow-Origin: *`), as the bucket's CORS allows the console's.
+         */
+        post: operations["localUpload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -847,7 +907,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "unauthenticated" | "forbidden" | "not_in_directory" | "not_found" | "already_taken" | "session_active_elsewhere" | "window_closed" | "opted_out" | "push_already_sent" | "not_offered" | "invalid_state" | "too_large" | "method_not_allowed" | "unavailable" | "internal";
+                code: "invalid_request" | "unauthenticated" | "forbidden" | "not_in_directory" | "not_found" | "already_taken" | "session_active_elsewhere" | "window_closed" | "opted_out" | "push_already_sent" | "not_offered" | "invalid_state" | "gone" | "too_large" | "method_not_allowed" | "unavailable" | "internal";
                 message: string;
                 /** @description with `already_taken` only: who owns the conversation */
                 owner?: components["schemas"]["AgentId"];
@@ -893,6 +953,13 @@ export interface components {
             error?: {
                 /** @constant */
                 code?: "too_large";
+            };
+        };
+        /** @description 410 */
+        ErrorGone: components["schemas"]["Error"] & {
+            error?: {
+                /** @constant */
+                code?: "gone";
             };
         };
         /** @description 500 */
@@ -955,7 +1022,7 @@ export interface components {
             items: components["schemas"]["Conversation"][];
             next_cursor: components["schemas"]["NextCursor"];
         };
-        /** @description by public `url` (outbound) or WhatsApp `media_id` (inbound) */
+        /** @description a file: an agent's upload (`filename`, `mime_type`, `size_bytes`, and the WhatsApp `media_id` it was sent as) or a customer's media (WhatsApp's `media_id`, `mime_type`, and `filename` for documents); `url` only on messages stored before uploads existed. The file itself is served at the message's `media_url`. */
         Attachment: {
             url?: string;
             media_id?: string;
@@ -977,6 +1044,8 @@ export interface components {
             /** @description the words, a caption, a location's name or a shared contact's name, or null; every customer-supplied field (text, caption, filename, location, contact cards, reply titles) is masked when the channel masks */
             text: string | null;
             attachment: components["schemas"]["Attachment"] | null;
+            /** @description where the message's file is served (`GET /conversations/{id}/messages/{message_id}/media`, with the bearer token): present when the message has a file kept, an agent's upload or a customer's media (which may not be fetched yet: `404`) */
+            media_url?: string;
             template: components["schemas"]["Template"] | null;
             /** @description the agent, for outbound messages and notes */
             author: string | null;
@@ -1047,17 +1116,43 @@ export interface components {
             text?: string;
             attachment?: components["schemas"]["AttachmentRequest"];
         } & (unknown | unknown);
+        /** @description an uploaded file; no URL is ever taken (nothing an agent names is fetched) */
         AttachmentRequest: {
-            /**
-             * @description must match the file's extension when given
-             * @enum {string|null}
-             */
-            kind?: "image" | "video" | "document" | null;
-            url: string;
-            filename: string;
-            mime_type?: string | null;
-            size_bytes: number;
+            /** @description an upload of the caller's (`POST /uploads`) whose file was posted to its target */
+            upload_id: components["schemas"]["Uuid"];
+            /** @description sent with the file; blank is none */
             caption?: string | null;
+        };
+        UploadRequest: {
+            /** @description a plain file name (no path, at most 255 bytes) with an allowed extension */
+            filename: string;
+            /** @description the extension's own type (case and parameters are ignored): .png `image/png`, .jpg .jpeg `image/jpeg`, .gif `image/gif`, .mp4 `video/mp4`, .mov `video/quicktime`, .m4v `video/x-m4v`, .pdf `application/pdf`, .odt `application/vnd.oasis.opendocument.text`, .doc `application/msword`, .ppt `application/vnd.ms-powerpoint`, .txt `text/plain` */
+            mime_type: string;
+            size_bytes: number;
+        };
+        /** @description a short-lived upload target, enforcing the key, that exact `Content-Type` and 1 byte to 10 MB */
+        UploadTarget: {
+            /** @description what the send names */
+            upload_id: components["schemas"]["Uuid"];
+            /**
+             * Format: uri
+             * @description where the browser posts the form: the media bucket (an S3 presigned POST) on AWS, the runner's `POST /_local/uploads` locally
+             */
+            url: string;
+            /** @description the form fields to post, all of them and as given, before the `file` field (`key`, `Content-Type`, the policy and its signature, ...) */
+            fields: {
+                [key: string]: string;
+            };
+            /**
+             * Format: date-time
+             * @description 15 minutes from now
+             */
+            expires_at: string;
+            /**
+             * @description the largest file the target takes
+             * @constant
+             */
+            max_bytes: 10485760;
         };
         /** @description either `agent` or `queue`; unknown fields are refused */
         TransferRequest: {
@@ -1214,16 +1309,37 @@ export interface components {
             from: components["schemas"]["WaId"];
             /** @description profile name; default `Customer` */
             name?: string | null;
-            text: string;
+            /** @description the message; with `image`, its caption */
+            text?: string;
             /** @description default: the demo channel's */
             phone_number_id?: string | null;
-        };
+            /** @description a customer's photo instead of text: the runner holds the file as the Graph API would, and the media fetcher fetches it (before the answer), so the message's `media_url` serves it */
+            image?: {
+                /**
+                 * @description what WhatsApp will say the file is
+                 * @default image/png
+                 */
+                mime_type: string;
+                /** @description the file */
+                base64?: string;
+                /** @description or a made-up PNG of this many bytes (its signature, then zeros) */
+                bytes_len?: number;
+            } & (unknown | unknown);
+        } | unknown | unknown;
         InboundResult: {
             wamid: string;
             webhook_status: number;
             /** Format: uuid */
             conversation_id: string | null;
             conversation_status: components["schemas"]["ConversationStatus"] | null;
+        };
+        /** @description why the runner's upload form was refused (`EntityTooLarge` as S3 names it) */
+        LocalUploadError: {
+            error: {
+                /** @enum {string} */
+                code: "invalid_request" | "upload_refused" | "EntityTooLarge";
+                message: string;
+            };
         };
         AdvanceRequest: {
             seconds: number;
@@ -1254,8 +1370,14 @@ export interface components {
             type: string;
             /** @description the text, or a media caption */
             text?: string;
-            /** @description a media URL */
-            link?: string;
+            /** @description an agent's file, as uploaded to WhatsApp's media endpoint; the message names its id */
+            media?: {
+                /** @description what WhatsApp's media upload answered */
+                media_id: string;
+                mime_type: string;
+                filename: string;
+                size_bytes: number;
+            };
             template?: components["schemas"]["Template"];
             wamid: string;
             /** Format: date-time */
@@ -1484,6 +1606,15 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["ErrorTooLarge"];
+            };
+        };
+        /** @description no longer kept: the retention period of the message's media is over */
+        Gone: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorGone"];
             };
         };
         /** @description a store or WhatsApp failure; try again */
@@ -1875,6 +2006,88 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMessageMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a conversation id (a malformed one is `404`) */
+                id: components["parameters"]["ConversationId"];
+                /** @description a message of the conversation (a malformed id is `404`) */
+                message_id: components["schemas"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file (locally) */
+            200: {
+                headers: {
+                    /** @description `inline` for images, video and audio, else `attachment`; with the file name when it has one */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": string;
+                    "video/*": string;
+                    "audio/*": string;
+                    "application/*": string;
+                    "text/*": string;
+                };
+            };
+            /** @description the file (on AWS): a presigned GET of the media bucket, valid for five minutes */
+            302: {
+                headers: {
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description no such conversation (for callers who may see every conversation) or message, the message has no file, or a customer's file is not fetched yet */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorNotFound"];
+                };
+            };
+            410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadRequest"];
+            };
+        };
+        responses: {
+            /** @description the upload target */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadTarget"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
@@ -2717,13 +2930,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorInvalidRequest"] | components["schemas"]["InboundResult"];
                 };
             };
-            /** @description the webhook answered 413 */
+            /** @description the request body is larger than 1 MiB, or the webhook answered 413 */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InboundResult"];
+                    "application/json": components["schemas"]["ErrorTooLarge"] | components["schemas"]["InboundResult"];
                 };
             };
             /** @description internal error */
@@ -2742,6 +2955,54 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InboundResult"];
+                };
+            };
+        };
+    };
+    localUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    key?: string;
+                    "Content-Type"?: string;
+                    policy?: string;
+                    /** @description the file, last */
+                    file: string;
+                } & {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description taken */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not a form with a file, or the file is larger than the target takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocalUploadError"];
+                };
+            };
+            /** @description no target matches the form (unknown key, wrong policy), it expired, or a field differs from the target's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocalUploadError"];
                 };
             };
         };

@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, ok, type Agent } from '../api/client';
+import type { components } from '../api/schema';
 import { fieldForError } from '../logic/fieldErrors';
 import { useConsole } from './context';
 
@@ -184,9 +185,17 @@ function ChannelForm() {
   const [bot, setBot] = useState(false);
   const [tplName, setTplName] = useState('');
   const [tplLang, setTplLang] = useState('');
+  const [retention, setRetention] = useState('365');
   const { errors, saved, save } = useSave(
-    ['display_phone_number', 'default_queue', 'reopen_message', 'push_template', 'id'],
-    { default_queue: /no queue/i, id: ID_HINT },
+    [
+      'display_phone_number',
+      'default_queue',
+      'reopen_message',
+      'push_template',
+      'retention_days',
+      'id',
+    ],
+    { default_queue: /no queue/i, retention_days: /retention/i, id: ID_HINT },
   );
   return (
     <form
@@ -207,6 +216,7 @@ function ChannelForm() {
                 mask_sensitive_data: mask,
                 reopen_message: reopen,
                 push_template: tplName || tplLang ? { name: tplName, language: tplLang } : null,
+                retention_days: Number(retention),
               },
             }),
           `Channel ${id.trim()}`,
@@ -231,6 +241,22 @@ function ChannelForm() {
       </Field>
       <Field id="channel-language" label="Push template language">
         {(a) => <input {...a} value={tplLang} onChange={(e) => setTplLang(e.target.value)} />}
+      </Field>
+      <Field
+        id="channel-retention"
+        label="Keep finished chats (days)"
+        error={errors.retention_days}
+      >
+        {(a) => (
+          <input
+            {...a}
+            type="number"
+            min={1}
+            max={3650}
+            value={retention}
+            onChange={(e) => setRetention(e.target.value)}
+          />
+        )}
       </Field>
       <label className="check">
         <input type="checkbox" checked={chat} onChange={(e) => setChat(e.target.checked)} /> Chat
@@ -351,8 +377,217 @@ function Directory({ version }: { version: number }) {
   );
 }
 
+type Erased = components['schemas']['ErasureResult'];
+type AuditRecord = components['schemas']['AuditRecord'];
+
+function describeErasure(result: Erased): string {
+  const e = result.erased;
+  const counts = `${e.conversations} conversations, ${e.messages} messages, ${e.notes} notes, ${e.history_links} history links, ${e.timers} timers${e.profile ? ', the profile' : ''}`;
+  return result.status === 'complete'
+    ? `Customer erased: ${counts}.`
+    : `Erasure under way (so far ${counts}); erase again to see it complete.`;
+}
+
+/** Erase a customer on request, after a confirmation naming them. */
+function EraseCustomer({ onDone }: { onDone: () => void }) {
+  const { client } = useConsole();
+  const [channel, setChannel] = useState('');
+  const [waId, setWaId] = useState('');
+  const [confirming, setConfirming] = useState(false);
+  const [outcome, setOutcome] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const cancel = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (confirming) cancel.current?.focus();
+  }, [confirming]);
+  const erase = async () => {
+    setConfirming(false);
+    setError(null);
+    setOutcome(null);
+    try {
+      const {
+        data,
+        error: failure,
+        response,
+      } = await client.DELETE('/admin/customers/{phone_number_id}/{wa_id}', {
+        params: { path: { phone_number_id: channel.trim(), wa_id: waId.trim() } },
+      });
+      if (!response.ok || !data) {
+        const e = (failure as { error?: { message?: string } } | undefined)?.error;
+        setError(e?.message ?? `HTTP ${response.status}`);
+        return;
+      }
+      setOutcome(describeErasure(data));
+      onDone();
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    }
+  };
+  return (
+    <form
+      className="card admin-form"
+      aria-labelledby="admin-erase"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        setOutcome(null);
+        setConfirming(true);
+      }}
+    >
+      <h2 id="admin-erase">Erase customer</h2>
+      <p className="muted">
+        Deletes everything stored about the customer on this channel, ending a live chat first.
+        Analytics counts stay.
+      </p>
+      <Field id="erase-channel" label="Customer's channel (phone number id)">
+        {(a) => <input {...a} value={channel} onChange={(e) => setChannel(e.target.value)} />}
+      </Field>
+      <Field id="erase-wa-id" label="Customer's WhatsApp id">
+        {(a) => <input {...a} value={waId} onChange={(e) => setWaId(e.target.value)} />}
+      </Field>
+      <button type="submit" disabled={!channel.trim() || !waId.trim()}>
+        Erase customer
+      </button>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {outcome && <p role="status">{outcome}</p>}
+      {confirming && (
+        <div className="modal-backdrop">
+          <div
+            className="card dialog"
+            role="alertdialog"
+            aria-modal="true"
+            aria-labelledby="erase-confirm-title"
+            aria-describedby="erase-confirm-text"
+          >
+            <h2 id="erase-confirm-title">Erase this customer?</h2>
+            <p id="erase-confirm-text">
+              Everything stored about +{waId.trim()} on channel {channel.trim()} is deleted for
+              good. This cannot be undone.
+            </p>
+            <button type="button" className="primary" onClick={() => void erase()}>
+              Erase
+            </button>
+            <button ref={cancel} type="button" onClick={() => setConfirming(false)}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      )}
+    </form>
+  );
+}
+
+/** The audit trail: who read, exported or erased which customer's data. */
+function AuditTrail({ version }: { version: number }) {
+  const { client } = useConsole();
+  const [actor, setActor] = useState('');
+  const [customer, setCustomer] = useState('');
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [records, setRecords] = useState<AuditRecord[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(
+    async (after: string | null, filters: Record<string, string>) => {
+      const query: Record<string, string | number> = { limit: 50 };
+      for (const [k, v] of Object.entries(filters)) if (v.trim()) query[k] = v.trim();
+      if (after) query.cursor = after;
+      const {
+        data,
+        error: failure,
+        response,
+      } = await client.GET('/admin/audit', {
+        params: { query },
+      });
+      if (!response.ok || !data) {
+        const e = (failure as { error?: { message?: string } } | undefined)?.error;
+        setError(e?.message ?? `HTTP ${response.status}`);
+        return;
+      }
+      setError(null);
+      setRecords((before) => (after ? [...before, ...data.items] : data.items));
+      setCursor(data.next_cursor);
+    },
+    [client],
+  );
+  const [filters, setFilters] = useState<Record<string, string>>({});
+  useEffect(() => {
+    void load(null, filters).catch((e: unknown) => setError(String(e)));
+  }, [load, filters, version]);
+  return (
+    <section aria-labelledby="audit-title">
+      <h2 id="audit-title">Audit trail</h2>
+      <form
+        className="filters"
+        aria-label="Audit filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setFilters({ actor, customer, from, to });
+        }}
+      >
+        <label>
+          Who
+          <input value={actor} onChange={(e) => setActor(e.target.value)} />
+        </label>
+        <label>
+          Customer's WhatsApp id
+          <input value={customer} onChange={(e) => setCustomer(e.target.value)} />
+        </label>
+        <label>
+          From
+          <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
+        </label>
+        <label>
+          To
+          <input type="date" value={to} onChange={(e) => setTo(e.target.value)} />
+        </label>
+        <button type="submit">Show</button>
+      </form>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <table className="grid" aria-label="Audit records">
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Who</th>
+            <th scope="col">Role</th>
+            <th scope="col">What</th>
+            <th scope="col">Customer</th>
+            <th scope="col">Route</th>
+          </tr>
+        </thead>
+        <tbody>
+          {records.map((r) => (
+            <tr key={r.id}>
+              <td>{new Date(r.at).toLocaleString()}</td>
+              <td>{r.actor}</td>
+              <td>{r.role}</td>
+              <td>{r.action.replaceAll('_', ' ')}</td>
+              <td>{r.customer ?? ''}</td>
+              <td>{r.route}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {cursor && (
+        <button type="button" onClick={() => void load(cursor, filters)}>
+          More records
+        </button>
+      )}
+    </section>
+  );
+}
+
 export function AdminPage() {
   const [version, setVersion] = useState(0);
+  const [auditVersion, setAuditVersion] = useState(0);
   return (
     <div className="admin">
       <h1>Admin</h1>
@@ -363,7 +598,9 @@ export function AdminPage() {
         <QueueForm />
         <ChannelForm />
         <ReasonsForm />
+        <EraseCustomer onDone={() => setAuditVersion((v) => v + 1)} />
       </div>
+      <AuditTrail version={auditVersion} />
     </div>
   );
 }
