@@ -187,6 +187,9 @@ main() {
     aws_test_env
     start_moto
     start_iam_moto
+    # This run's own record of the IAM-enforced calls (runs may share target/).
+    export WADESK_IAM_OBSERVED="$ROOT/target/iam-observed.$$.json"
+    rm -f "$WADESK_IAM_OBSERVED"
 
     # `--workspace` would override a `-p` given here (cargo then selects every
     # member), and an explicit target selection conflicts with --all-targets
@@ -216,6 +219,19 @@ main() {
         cargo test "${scope[@]}" --doc "$@" | tee -a "$out"
     else
         log "target selection given: skipping the separate doc-test run"
+    fi
+
+    # Every function's generated policy covers what the IAM-enforced run saw it
+    # call (skipped when no IAM test ran, e.g. a narrower test selection); the
+    # record is then kept as target/iam-observed.json.
+    if [[ -f "$WADESK_IAM_OBSERVED" ]]; then
+        log "template check: the policies cover what the IAM-enforced run saw (infra/tests/test_iam_observed.py)"
+        "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$ROOT/infra/tests/test_iam_observed.py" |
+            tee "$ROOT/target/iam-observed-check.$$.log"
+        sed -n 's/^\([0-9]*\) passed.*/test result: ok. \1 passed; 0 failed; 0 ignored/p' \
+            "$ROOT/target/iam-observed-check.$$.log" >>"$out"
+        rm -f "$ROOT/target/iam-observed-check.$$.log"
+        mv -f "$WADESK_IAM_OBSERVED" "$ROOT/target/iam-observed.json"
     fi
 
     local contract="${WADESK_SCHEMATHESIS:-}"

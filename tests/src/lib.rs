@@ -2,6 +2,8 @@
 //! and a [`TestApp`] that runs the local runner on a free loopback port.
 
 pub mod fault_proxy;
+pub mod iam;
+pub mod iam_policy;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;

@@ -13,6 +13,7 @@ mod desk;
 mod desk_store_contract;
 mod erasure;
 mod faults;
+mod iam;
 mod lambda_events;
 mod local_runner;
 mod media;
