@@ -22,6 +22,7 @@ const DOC: &str = include_str!("../../../docs/openapi.json");
 /// The local runner's own routes (`infra/local-runner/src/local_routes.rs`).
 const LOCAL_ROUTES: &[(&str, &str)] = &[
     ("POST", "/_local/inbound"),
+    ("POST", "/_local/uploads"),
     ("POST", "/_local/clock/advance"),
     ("GET", "/_local/clock"),
     ("GET", "/_local/outbox"),
@@ -315,7 +316,8 @@ fn the_schemas_refuse_wrong_shapes() {
     let message = json!({
         "id": "0190f0a0-0000-7000-8000-000000000002", "direction": "outbound", "type": "image", "text": "receipt",
         "attachment": {"url": "https://x/y.png", "filename": "y.png", "size_bytes": 3}, "template": null,
-        "author": "ana", "at": "2026-01-02T03:04:05Z", "status": "delivered", "wamid": "wamid.X"
+        "author": "ana", "at": "2026-01-02T03:04:05Z", "status": "delivered", "wamid": "wamid.X",
+        "media_url": "/conversations/0190f0a0-0000-7000-8000-000000000001/messages/0190f0a0-0000-7000-8000-000000000002/media"
     });
     let validator = schema("Message");
     assert!(
@@ -341,6 +343,14 @@ fn the_schemas_refuse_wrong_shapes() {
             with(&message, "/attachment/colour", json!("red")),
         ),
         ("a missing wamid field", without(&message, "wamid")),
+        (
+            "a media_url that is not the media route",
+            with(
+                &message,
+                "/media_url",
+                json!("https://files.example.com/y.png"),
+            ),
+        ),
     ] {
         assert!(!accepts(&validator, &wrong), "Message accepts {what}");
     }
@@ -407,6 +417,33 @@ fn the_schemas_refuse_wrong_shapes() {
 
     let send = schema("SendRequest");
     assert!(accepts(&send, &json!({"text": "hi"})));
+    let upload_id = "0190f0a0-0000-7000-8000-000000000003";
+    assert!(accepts(
+        &send,
+        &json!({"attachment": {"upload_id": upload_id, "caption": "your invoice"}})
+    ));
+    assert!(accepts(
+        &send,
+        &json!({"attachment": {"upload_id": upload_id}})
+    ));
+    assert!(
+        !accepts(
+            &send,
+            &json!({"attachment": {"url": "https://x/a.pdf", "filename": "a.pdf", "size_bytes": 1}})
+        ),
+        "no URL is taken for an attachment"
+    );
+    assert!(
+        !accepts(
+            &send,
+            &json!({"attachment": {"upload_id": upload_id, "url": "https://x/a.pdf"}})
+        ),
+        "an upload and nothing else"
+    );
+    assert!(!accepts(
+        &send,
+        &json!({"attachment": {"upload_id": "../uploads/x"}})
+    ));
     assert!(!accepts(
         &send,
         &json!({"text": "hi", "attachment": {"url": "https://x/a.pdf", "filename": "a.pdf", "size_bytes": 1}})
@@ -669,12 +706,16 @@ impl Contract {
             Some(content) => {
                 let media_type = media_type
                     .unwrap_or_else(|| panic!("{what} {status}: no content-type; body: {text}"));
-                let documented = content.get(media_type).unwrap_or_else(|| {
-                    panic!(
-                        "{what} {status}: answered {media_type}, documented {:?}; body: {text}",
-                        content.keys().collect::<Vec<_>>()
-                    )
-                });
+                let range = format!("{}/*", media_type.split('/').next().unwrap_or_default());
+                let documented = content
+                    .get(media_type)
+                    .or_else(|| content.get(&range))
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{what} {status}: answered {media_type}, documented {:?}; body: {text}",
+                            content.keys().collect::<Vec<_>>()
+                        )
+                    });
                 let instance = if media_type == "application/json" {
                     serde_json::from_str(text)
                         .unwrap_or_else(|e| panic!("{what} {status}: not JSON ({e}): {text}"))
@@ -751,6 +792,91 @@ impl Contract {
         answer
     }
 
+    /// A browser's form post to an upload target (`POST /uploads`'s `url`,
+    /// locally the runner's `POST /_local/uploads`): every field as given,
+    /// then the file as `file`.
+    async fn post_form(&self, target: &Value, fields: &Value, file: &[u8]) -> (u16, Value) {
+        let boundary = "----wadeskOpenApiBoundary";
+        let mut body = Vec::new();
+        for (name, value) in fields.as_object().expect("fields") {
+            let value = value.as_str().expect("a field is a string");
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let url = reqwest::Url::parse(target["url"].as_str().expect("a url")).expect("a URL");
+        let response = self
+            .app
+            .http
+            .post(url.clone())
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        let status = response.status().as_u16();
+        let media_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned());
+        let text = response.text().await.unwrap_or_default();
+        let answer = self.check(
+            &Method::POST,
+            url.path(),
+            None,
+            status,
+            media_type.as_deref(),
+            &text,
+        );
+        (status, answer)
+    }
+
+    /// `GET` of a message's `media_url`: the status, the content type and
+    /// the length of the body.
+    async fn media(&self, url: &str, token: Option<&str>) -> (u16, String, usize) {
+        let mut request = self.app.http.get(self.app.url(url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let status = response.status().as_u16();
+        let media_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned());
+        let bytes = response.bytes().await.unwrap_or_default();
+        // The check reads a file as text; only its length matters here.
+        let text = if media_type.as_deref() == Some("application/json") {
+            String::from_utf8_lossy(&bytes).into_owned()
+        } else {
+            "x".repeat(bytes.len())
+        };
+        self.check(
+            &Method::GET,
+            url,
+            None,
+            status,
+            media_type.as_deref(),
+            &text,
+        );
+        (status, media_type.unwrap_or_default(), bytes.len())
+    }
+
     /// A signed webhook delivery, as WhatsApp makes it.
     async fn webhook(&self, body: &Value) -> (u16, Value) {
         let raw = body.to_string();
@@ -779,6 +905,11 @@ fn ids(list: &Value) -> Vec<&str> {
 }
 
 const CHANNEL: &str = "100000000000001";
+/// The first bytes of a PDF: what the send's content check looks for.
+const PDF_HEAD: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n";
+/// A 1×1 PNG.
+const PNG_BASE64: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 const UNCONFIGURED_CHANNEL: &str = "100000000000099";
 const BOT_CHANNEL: &str = "100000000000077";
 
@@ -1239,19 +1370,70 @@ async fn the_handlers_answer_as_the_document_says() {
         )
         .await;
     assert_eq!(sent["direction"], "outbound");
-    let picture = json!({"attachment": {"kind": "image", "url": "https://files.example.com/receipt.png",
-                                        "filename": "receipt.png", "mime_type": "image/png", "size_bytes": 2048,
-                                        "caption": "your receipt"}});
-    let image = c
+    // A file: an upload target, the form posted to it, then the send.
+    let receipt = [&PDF_HEAD[..], &[b' '; 2048]].concat();
+    let target = c
+        .expect(
+            M::POST,
+            "/uploads",
+            ana,
+            Some(
+                json!({"filename": "receipt.pdf", "mime_type": "application/pdf",
+                        "size_bytes": receipt.len()}),
+            ),
+            201,
+        )
+        .await;
+    c.expect_error(
+        M::POST,
+        "/uploads",
+        ana,
+        Some(json!({"filename": "setup.exe", "mime_type": "application/pdf", "size_bytes": 10})),
+        400,
+        "invalid_request",
+    )
+    .await;
+    c.expect_error(
+        M::POST,
+        "/uploads",
+        None,
+        Some(json!({"filename": "a.pdf", "mime_type": "application/pdf", "size_bytes": 10})),
+        401,
+        "unauthenticated",
+    )
+    .await;
+    let mut forged = target["fields"].clone();
+    forged["policy"] = json!("forged");
+    let (status, refused) = c.post_form(&target, &forged, &receipt).await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (403, &json!("upload_refused")),
+        "{refused}"
+    );
+    let (status, taken) = c.post_form(&target, &target["fields"], &receipt).await;
+    assert_eq!(status, 204, "{taken}");
+    let attachment =
+        json!({"attachment": {"upload_id": target["upload_id"], "caption": "your receipt"}});
+    let document = c
         .expect(
             M::POST,
             &format!("{conversation}/messages"),
             ana,
-            Some(picture),
+            Some(attachment),
             201,
         )
         .await;
-    assert_eq!(image["type"], "image");
+    assert_eq!(document["type"], "document");
+    let media_url = document["media_url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        c.media(&media_url, ana).await,
+        (200, "application/pdf".to_owned(), receipt.len())
+    );
+    c.expect_error(M::GET, &media_url, cid, None, 403, "forbidden")
+        .await;
+    let outbox = c.expect(M::GET, "/_local/outbox", None, None, 200).await;
+    let last = outbox["items"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["media"]["filename"], "receipt.pdf", "{last}");
     c.expect_error(
         M::POST,
         &format!("{conversation}/messages"),
@@ -2180,6 +2362,59 @@ async fn the_handlers_answer_as_the_document_says() {
         .unwrap()
         .iter()
         .any(|r| r["action"] == "customer_erasure"));
+
+    // A customer's photo: fetched before the runner answers, served to whoever
+    // may see the conversation; a message without a file has none; after the
+    // retention (30 days) it is gone.
+    let photo = c
+        .expect(
+            M::POST,
+            "/_local/inbound",
+            None,
+            Some(json!({"from": "34611222777", "text": "the broken part",
+                        "image": {"mime_type": "image/png", "base64": PNG_BASE64}})),
+            200,
+        )
+        .await;
+    let photo_conversation = format!(
+        "/conversations/{}",
+        photo["conversation_id"].as_str().unwrap()
+    );
+    let transcript = c
+        .expect(
+            M::GET,
+            &format!("{photo_conversation}/messages"),
+            admin,
+            None,
+            200,
+        )
+        .await;
+    let message = &transcript["items"][0];
+    assert_eq!(message["type"], "image", "{message}");
+    let media_url = message["media_url"].as_str().unwrap().to_owned();
+    let (status, media_type, _) = c.media(&media_url, admin).await;
+    assert_eq!((status, media_type.as_str()), (200, "image/png"));
+    c.expect_error(M::GET, &media_url, cid, None, 403, "forbidden")
+        .await;
+    c.expect_error(
+        M::GET,
+        &format!("{photo_conversation}/messages/0190f0a0-0000-7000-8000-000000000000/media"),
+        admin,
+        None,
+        404,
+        "not_found",
+    )
+    .await;
+    c.expect(
+        M::POST,
+        "/_local/clock/advance",
+        None,
+        Some(json!({"seconds": 31 * 24 * 3600})),
+        200,
+    )
+    .await;
+    c.expect_error(M::GET, &media_url, admin, None, 410, "gone")
+        .await;
 
     // The scenario went through every documented operation.
     let exercised = c.exercised.lock().unwrap().clone();
