@@ -295,6 +295,7 @@ def test_the_erasure_queue_takes_the_steps_and_retention_changes() -> None:
     # Only the functions that run erasure steps delete in batches or delete schedules.
     assert sorted(fid for fid in FUNCTIONS if allowed(fid, "dynamodb:BatchWriteItem")) == ["AgentApiFunction", "ErasureFunction"]
     assert sorted(fid for fid in FUNCTIONS if allowed(fid, "scheduler:DeleteSchedule")) == ["AgentApiFunction", "ErasureFunction"]
+    assert sorted(fid for fid in FUNCTIONS if allowed(fid, "s3:DeleteObject")) == ["AgentApiFunction", "ErasureFunction"]
 
 
 # The webhook answers a signed body it can never use 200 (WhatsApp would retry

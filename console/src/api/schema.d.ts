@@ -554,7 +554,7 @@ export interface paths {
         post?: never;
         /**
          * Erase a customer on request
-         * @description Erases everything stored about the customer of this channel: their live session is ended first (agents freed, the usual events), then their profile, conversations, messages, notes, history and agent links and pending timers are deleted in bounded steps; analytics counts stay. A few steps run before the answer (`200` when nothing is left), the erasure queue does the rest (`202`). Idempotent: repeating it is harmless, and it resumes an interrupted erasure. Recorded in the audit trail before it starts. A later message from the same number starts a fresh customer. Admin only.
+         * @description Erases everything stored about the customer of this channel: their live session is ended first (agents freed, the usual events), then their profile, conversations, messages, notes, files in the media bucket, history and agent links and pending timers are deleted in bounded steps; analytics counts stay. A few steps run before the answer (`200` when nothing is left), the erasure queue does the rest (`202`). Idempotent: repeating it is harmless, and it resumes an interrupted erasure. Recorded in the audit trail before it starts. A later message from the same number starts a fresh customer. Admin only.
          */
         delete: operations["eraseCustomer"];
         options?: never;
@@ -1525,7 +1525,7 @@ export interface components {
             agent_links: number;
             /** @description pending timers cancelled */
             timers: number;
-            /** @description stored media files */
+            /** @description stored files (what the customer sent, agents' uploads sent to them) */
             media: number;
         };
         ErasureResult: {

@@ -4,6 +4,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use wadesk_app::desk::{self as service, AgentProfile};
+use wadesk_app::ports::MediaStore;
 use wadesk_app::protection::{self, ExportPosition};
 use wadesk_app::Page;
 use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
@@ -321,8 +322,9 @@ struct ErasureView {
 /// ended first; a few bounded steps run before the answer and the erasure
 /// queue does the rest: `200` when nothing is left, `202` while the queue
 /// goes on. Repeating it is harmless.
-pub async fn erase_customer<S, E, T, C, W>(
+pub async fn erase_customer<S, E, T, C, W, M>(
     app: &App<S, E, T, C, W>,
+    media: &M,
     caller: &Caller,
     phone_number_id: &str,
     wa_id: &str,
@@ -333,6 +335,7 @@ where
     T: TimerScheduler,
     C: Clock,
     W: WhatsAppClient,
+    M: MediaStore,
 {
     require_admin(&caller.actor)?;
     let key = customer_key(phone_number_id, wa_id)?;
@@ -344,7 +347,7 @@ where
         &key,
     )
     .await?;
-    let progress = protection::request_erasure(app, &caller.actor.id, &key).await?;
+    let progress = protection::request_erasure(app, media, &caller.actor.id, &key).await?;
     let (status, text) = if progress.complete {
         (StatusCode::OK, "complete")
     } else {

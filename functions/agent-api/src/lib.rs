@@ -235,7 +235,7 @@ where
         (Method::GET, ["admin", "audit"]) => admin::list_audit(app, caller, request).await,
         (Method::PUT, ["admin", rest @ ..]) => admin::put(app, caller, rest, request).await,
         (Method::DELETE, ["admin", "customers", phone_number_id, wa_id]) => {
-            admin::erase_customer(app, caller, phone_number_id, wa_id).await
+            admin::erase_customer(app, &media.store, caller, phone_number_id, wa_id).await
         }
         (Method::GET, ["admin", "customers", phone_number_id, wa_id, "export"]) => {
             admin::export_customer(app, caller, phone_number_id, wa_id, request).await

@@ -9,11 +9,13 @@
 //! their own pace (the event-source mapping caps concurrency, so an erasure
 //! never competes with the desk for the table), their own retries (the
 //! queue's visibility timeout) and their own failure destination (the DLQ),
-//! and only this function holds the table's BatchWriteItem and the
-//! Scheduler's DeleteSchedule.
+//! and only this function (and the agent API, which runs an erasure's first
+//! steps) holds the table's BatchWriteItem, the Scheduler's DeleteSchedule
+//! and the media bucket's DeleteObject.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use wadesk_app::desk::DeskFailure;
+use wadesk_app::ports::MediaStore;
 use wadesk_app::protection::{apply_retention, continue_erasure};
 use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
 use wadesk_domain::{Clock, EventEnvelope};
@@ -36,10 +38,12 @@ pub fn parse(body: &str) -> Result<EventEnvelope, StepError> {
         .map_err(StepError::Unreadable)
 }
 
-/// Handles one delivered event: an erasure step, or a page of a retention.
-/// Other events are ignored. Idempotent: every step reads what is stored.
-pub async fn handle<S, E, T, C, W>(
+/// Handles one delivered event: an erasure step (the customer's files in
+/// `media` with their messages), or a page of a retention. Other events are
+/// ignored. Idempotent: every step reads what is stored.
+pub async fn handle<S, E, T, C, W, M>(
     app: &App<S, E, T, C, W>,
+    media: &M,
     event: &EventEnvelope,
 ) -> Result<&'static str, StepError>
 where
@@ -48,8 +52,9 @@ where
     T: TimerScheduler,
     C: Clock,
     W: WhatsAppClient,
+    M: MediaStore,
 {
-    if let Some(progress) = continue_erasure(app, event).await? {
+    if let Some(progress) = continue_erasure(app, media, event).await? {
         return Ok(if progress.complete {
             "erased"
         } else {

@@ -6,7 +6,8 @@
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use wadesk_aws::config::load_sdk_config;
+use wadesk_aws::config::{load_sdk_config, required};
+use wadesk_aws::s3::S3MediaStore;
 use wadesk_aws::{lambda::lambda_app_with, telemetry};
 
 #[tokio::main]
@@ -14,14 +15,15 @@ async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
     let sdk = load_sdk_config().await;
     let app = lambda_app_with(&sdk).await?;
-    let app = &app;
+    let media = S3MediaStore::new(&sdk, required("WADESK_MEDIA_BUCKET")?)?;
+    let (app, media) = (&app, &media);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let mut response = SqsBatchResponse::default();
         for record in event.payload.records {
             let id = record.message_id.clone().unwrap_or_default();
             let body = record.body.as_deref().unwrap_or_default();
             let handled = match erasure::parse(body) {
-                Ok(event) => erasure::handle(app, &event).await,
+                Ok(event) => erasure::handle(app, media, &event).await,
                 Err(error) => Err(error),
             };
             match handled {

@@ -171,7 +171,9 @@ impl<S: DeskStore> Runner<S> {
         }
         // Erasure steps and retention to their worker, as the erasure queue
         // delivers them on AWS (`functions/erasure`).
-        if let Err(error) = wadesk_app::protection::continue_erasure(&self.app, event).await {
+        if let Err(error) =
+            wadesk_app::protection::continue_erasure(&self.app, &self.media.store, event).await
+        {
             tracing::error!(%error, "an erasure step failed");
         }
         if let Err(error) = wadesk_app::protection::apply_retention(&self.app, event).await {

@@ -11,7 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 use wadesk_domain::protection::{
-    next_erasure_step, ErasureCounts, ErasureStep, HistoryEntry, STEP_ITEMS, STEP_MESSAGES,
+    media_key, next_erasure_step, ErasureCounts, ErasureStep, HistoryEntry, STEP_ITEMS,
+    STEP_MESSAGES,
 };
 use wadesk_domain::{
     AgentId, Clock, Conversation, ConversationId, Customer, CustomerKey, DomainEvent,
@@ -19,9 +20,9 @@ use wadesk_domain::{
 };
 
 use crate::desk::{end_for_erasure, DeskFailure};
-use crate::ports::position;
+use crate::ports::{position, MediaStore};
 use crate::{
-    App, AppError, CommitError, DeskStore, EventPublisher, PageRequest, TimerScheduler,
+    App, AppError, CommitError, DeskStore, EventPublisher, PageRequest, StoreError, TimerScheduler,
     WhatsAppClient,
 };
 
@@ -40,8 +41,9 @@ pub struct ErasureProgress {
 }
 
 /// One bounded step: what it removed, and whether nothing is left.
-async fn erasure_step<S, E, T, C, W>(
+async fn erasure_step<S, E, T, C, W, M>(
     app: &App<S, E, T, C, W>,
+    media: &M,
     key: &CustomerKey,
 ) -> Result<(ErasureCounts, bool), DeskFailure>
 where
@@ -50,6 +52,7 @@ where
     T: TimerScheduler,
     C: Clock,
     W: WhatsAppClient,
+    M: MediaStore,
 {
     let mut counts = ErasureCounts::default();
     let customer = app.store.get_customer(key).await?;
@@ -85,6 +88,15 @@ where
             Ok((counts, false))
         }
         ErasureStep::EraseMessages(messages) => {
+            // Their files first: a step that fails after them finds the
+            // messages again, and deleting a file twice is harmless.
+            for file in messages.iter().filter_map(media_key) {
+                media
+                    .delete(&file)
+                    .await
+                    .map_err(|e| AppError::Store(StoreError::new("erase_media", e)))?;
+                counts.media += 1;
+            }
             let id = messages.first().map(|m| m.conversation_id);
             if let Some(id) = id {
                 app.store.erase_messages(id, &messages).await?;
@@ -122,7 +134,6 @@ where
                 return Ok((counts, true));
             };
             counts.timers += cancel_timers(app, &customer).await?;
-            counts.media += erase_customer_media(app, &customer.key).await?;
             match app.store.erase_customer(&customer).await {
                 Ok(()) => {
                     counts.profile = 1;
@@ -162,24 +173,6 @@ where
     Ok(u32::from(cancelled))
 }
 
-/// The hook for the customer's stored media (issue 12's media store): files
-/// they sent or were sent, kept apart from the table. No media store is
-/// wired into the application yet, so there is nothing to erase here; the
-/// erasure reports `media: 0` until it is.
-async fn erase_customer_media<S, E, T, C, W>(
-    _app: &App<S, E, T, C, W>,
-    _customer: &CustomerKey,
-) -> Result<u32, DeskFailure>
-where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
-{
-    Ok(0)
-}
-
 /// The first of the customer's history entries still stored on their
 /// channel (history entries are by `wa_id`, across channels): at most a few
 /// pages of other channels' entries are read.
@@ -205,8 +198,9 @@ async fn first_entry<S: DeskStore>(
 }
 
 /// Runs up to `steps` steps; answers where the erasure stands.
-async fn run_steps<S, E, T, C, W>(
+async fn run_steps<S, E, T, C, W, M>(
     app: &App<S, E, T, C, W>,
+    media: &M,
     key: &CustomerKey,
     steps: u32,
     mut erased: ErasureCounts,
@@ -217,9 +211,10 @@ where
     T: TimerScheduler,
     C: Clock,
     W: WhatsAppClient,
+    M: MediaStore,
 {
     for _ in 0..steps {
-        let (counts, complete) = erasure_step(app, key).await?;
+        let (counts, complete) = erasure_step(app, media, key).await?;
         erased = erased.plus(counts);
         if complete {
             return Ok(ErasureProgress {
@@ -275,8 +270,9 @@ where
 /// `DELETE /admin/customers/{phone_number_id}/{wa_id}`: ends the customer's
 /// live session, erases what a few bounded steps can, and leaves the rest to
 /// the queue. Repeating it is harmless: each step reads what is left.
-pub async fn request_erasure<S, E, T, C, W>(
+pub async fn request_erasure<S, E, T, C, W, M>(
     app: &App<S, E, T, C, W>,
+    media: &M,
     requested_by: &AgentId,
     key: &CustomerKey,
 ) -> Result<ErasureProgress, DeskFailure>
@@ -286,8 +282,9 @@ where
     T: TimerScheduler,
     C: Clock,
     W: WhatsAppClient,
+    M: MediaStore,
 {
-    let progress = run_steps(app, key, INLINE_STEPS, ErasureCounts::default()).await?;
+    let progress = run_steps(app, media, key, INLINE_STEPS, ErasureCounts::default()).await?;
     publish_progress(app, key, requested_by, 1, progress, app.clock.now()).await?;
     Ok(progress)
 }
@@ -295,8 +292,9 @@ where
 /// The erasure queue's consumer: one delivered `CustomerErasureRequested`
 /// runs one more step and publishes the next (or `CustomerErased`). Other
 /// events are ignored.
-pub async fn continue_erasure<S, E, T, C, W>(
+pub async fn continue_erasure<S, E, T, C, W, M>(
     app: &App<S, E, T, C, W>,
+    media: &M,
     event: &EventEnvelope,
 ) -> Result<Option<ErasureProgress>, DeskFailure>
 where
@@ -305,6 +303,7 @@ where
     T: TimerScheduler,
     C: Clock,
     W: WhatsAppClient,
+    M: MediaStore,
 {
     let DomainEvent::CustomerErasureRequested {
         customer,
@@ -315,7 +314,7 @@ where
     else {
         return Ok(None);
     };
-    let progress = run_steps(app, customer, 1, *erased).await?;
+    let progress = run_steps(app, media, customer, 1, *erased).await?;
     // The next event's time is this one's: a redelivered step publishes the
     // same event (same id) again.
     publish_progress(app, customer, requested_by, step + 1, progress, event.at).await?;

@@ -300,6 +300,18 @@ impl MediaStore for S3MediaStore {
             url: request.uri().to_owned(),
         }))
     }
+
+    /// S3 answers a delete of a missing key as a success.
+    async fn delete(&self, key: &str) -> Result<(), MediaStoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(unavailable("delete"))?;
+        Ok(())
+    }
 }
 
 /// Creates `bucket` as the template declares it (tests, moto): private (all

@@ -193,6 +193,20 @@ pub fn next_erasure_step(
     }
 }
 
+/// Where a message's stored file is kept, if it has one (an agent's upload,
+/// or a customer's media under the key derived from the message), whatever
+/// its age: what an erasure deletes with the message.
+pub fn media_key(message: &Message) -> Option<String> {
+    let attachment = message.content.attachment()?;
+    match (&attachment.key, message.direction) {
+        (Some(key), _) => Some(key.clone()),
+        (None, Direction::Inbound) if attachment.media_id.is_some() => Some(
+            crate::media::inbound_key(message.conversation_id, message.id),
+        ),
+        _ => None,
+    }
+}
+
 /// How many messages one step may delete: each may carry a wamid record, so
 /// half the step's items.
 pub const STEP_MESSAGES: usize = STEP_ITEMS / 2;

@@ -12,17 +12,19 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
 use wadesk_app::desk::{self as service, AgentProfile};
-use wadesk_app::embedded::EmbeddedStore;
+use wadesk_app::embedded::{EmbeddedStore, LocalMedia};
 use wadesk_app::inbound::{receive_message, InboundOutcome};
+use wadesk_app::ports::MediaStore;
 use wadesk_app::protection::{apply_retention, continue_erasure, request_erasure};
 use wadesk_app::{ConversationStore, DeskStore, EventPublisher, PageRequest};
 use wadesk_aws::dynamodb::keys;
+use wadesk_aws::s3::{create_bucket, S3MediaStore};
 use wadesk_aws::DynamoStore;
 use wadesk_domain::desk::Outgoing;
 use wadesk_domain::protection::{ErasureCounts, RetentionDays};
 use wadesk_domain::{
-    Actor, AgentId, AgentState, Channel, ConversationId, CustomerKey, DomainEvent, PhoneNumberId,
-    QueueId, Role, WaId,
+    Actor, AgentId, AgentState, Attachment, Channel, ConversationId, CustomerKey, DomainEvent,
+    InboundMessage, ManualClock, MessageContent, PhoneNumberId, QueueId, Role, WaId, Wamid,
 };
 use wadesk_tests::{customer, now_seconds, services, text_message, TestServices};
 
@@ -116,15 +118,100 @@ async fn chat<S: DeskStore>(
 
 /// Delivers what the erasure put on the bus, as the erasure queue does,
 /// until it reports the customer erased; answers the final counts.
-async fn drain<S: DeskStore>(app: &TestServices<S>) -> Option<ErasureCounts> {
+async fn drain<S: DeskStore, M: MediaStore>(
+    app: &TestServices<S>,
+    media: &M,
+) -> Option<ErasureCounts> {
     let mut erased = None;
     while let Some(event) = app.events.next_undelivered() {
         if let DomainEvent::CustomerErased { erased: counts, .. } = &event.event {
             erased = Some(*counts);
         }
-        continue_erasure(app, &event).await.unwrap();
+        continue_erasure(app, media, &event).await.unwrap();
     }
     erased
+}
+
+/// A customer's photo, stored as the media fetcher stores it; answers its key.
+async fn sends_photo<S: DeskStore, M: MediaStore>(
+    app: &TestServices<S>,
+    media: &M,
+    key: &CustomerKey,
+) -> String {
+    let now = wadesk_domain::Clock::now(&app.clock);
+    let message = InboundMessage {
+        wamid: Wamid::parse(format!("wamid.{}.photo", key.wa_id)).unwrap(),
+        customer: key.clone(),
+        profile_name: Some("Ana".into()),
+        display_phone_number: wadesk_tests::DISPLAY_PHONE_NUMBER.into(),
+        sent_at: now,
+        content: MessageContent::Image {
+            attachment: Attachment {
+                media_id: Some("media-1".into()),
+                mime_type: Some("image/jpeg".into()),
+                ..Attachment::default()
+            },
+        },
+    };
+    let InboundOutcome::Stored {
+        conversation_id, ..
+    } = receive_message(app, message).await.unwrap()
+    else {
+        panic!("not stored")
+    };
+    let stored = app
+        .store
+        .list_messages(conversation_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.content.attachment().is_some())
+        .unwrap();
+    let file = wadesk_domain::protection::media_key(&stored).unwrap();
+    media
+        .put(&file, b"\xff\xd8\xff photo".to_vec(), "image/jpeg")
+        .await
+        .unwrap();
+    file
+}
+
+/// The files a media store holds.
+pub trait MediaKeys {
+    async fn media_keys(&self) -> Vec<String>;
+}
+
+impl MediaKeys for LocalMedia {
+    async fn media_keys(&self) -> Vec<String> {
+        self.keys()
+    }
+}
+
+impl MediaKeys for S3MediaStore {
+    async fn media_keys(&self) -> Vec<String> {
+        self.client()
+            .list_objects_v2()
+            .bucket(self.bucket())
+            .send()
+            .await
+            .unwrap()
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    }
+}
+
+/// A fresh bucket on moto, as the template declares it.
+async fn media_bucket() -> S3MediaStore {
+    let sdk = wadesk_tests::moto_sdk_config().await;
+    let bucket = wadesk_tests::unique_name("wadesk-media").to_lowercase();
+    let store = S3MediaStore::new(&sdk, &bucket).unwrap();
+    create_bucket(store.client(), &bucket, 30).await.unwrap();
+    store
+}
+
+fn local_media() -> LocalMedia {
+    LocalMedia::new(ManualClock::following_wall_time())
 }
 
 /// Reads what is left of a customer in a store, by every key pattern of
@@ -233,7 +320,10 @@ impl WamidsOf for EmbeddedStore {
     }
 }
 
-pub async fn a_customer_is_erased_entirely<S: DeskStore + Leftovers>(store: S) {
+pub async fn a_customer_is_erased_entirely<S: DeskStore + Leftovers, M: MediaStore + MediaKeys>(
+    store: S,
+    media: M,
+) {
     let app = services(store, now_seconds());
     setup(&app).await;
     let key = customer("34611000001");
@@ -243,6 +333,7 @@ pub async fn a_customer_is_erased_entirely<S: DeskStore + Leftovers>(store: S) {
         PhoneNumberId::parse("200000000000002").unwrap(),
         key.wa_id.clone(),
     );
+    let photo = sends_photo(&app, &media, &key).await;
     let first = chat(&app, &key, 1, 3, false).await;
     let second = chat(&app, &key, 2, 2, false).await;
     let live = chat(&app, &key, 3, 2, true).await;
@@ -262,13 +353,17 @@ pub async fn a_customer_is_erased_entirely<S: DeskStore + Leftovers>(store: S) {
     assert!(!app.timers.armed_windows().iter().all(|w| w.customer != key));
     while app.events.next_undelivered().is_some() {}
 
-    let progress = request_erasure(&app, &AgentId::parse("root").unwrap(), &key)
+    let others_file = sends_photo(&app, &media, &other).await;
+    while app.events.next_undelivered().is_some() {}
+    let progress = request_erasure(&app, &media, &AgentId::parse("root").unwrap(), &key)
         .await
         .unwrap();
     let erased = if progress.complete {
         progress.erased
     } else {
-        drain(&app).await.expect("the queue finishes the erasure")
+        drain(&app, &media)
+            .await
+            .expect("the queue finishes the erasure")
     };
 
     let ours = [first, second, live];
@@ -282,8 +377,14 @@ pub async fn a_customer_is_erased_entirely<S: DeskStore + Leftovers>(store: S) {
         ),
         (1, 3, 3, 3)
     );
-    // 3 + 2 + 2 customer messages, an agent reply each, the erasure's notice.
-    assert_eq!(erased.messages, 3 + 2 + 2 + 3 + 1);
+    // The photo, 3 + 2 + 2 customer messages, an agent reply each, the
+    // erasure's notice.
+    assert_eq!(erased.messages, 1 + 3 + 2 + 2 + 3 + 1);
+    // Their file is gone from the bucket; someone else's stays.
+    assert_eq!(erased.media, 1);
+    let files = media.media_keys().await;
+    assert!(!files.contains(&photo), "{files:?}");
+    assert!(files.contains(&others_file), "{files:?}");
     assert_eq!(erased.timers, 1);
     assert!(app.timers.armed_windows().iter().all(|w| w.customer != key));
     // The live session was ended first, through the desk: ana is free again.
@@ -306,7 +407,7 @@ pub async fn a_customer_is_erased_entirely<S: DeskStore + Leftovers>(store: S) {
     assert!(app.store.get_customer(&elsewhere).await.unwrap().is_some());
 
     // Again: nothing to do, nothing wrong.
-    let again = request_erasure(&app, &AgentId::parse("root").unwrap(), &key)
+    let again = request_erasure(&app, &media, &AgentId::parse("root").unwrap(), &key)
         .await
         .unwrap();
     assert!(again.complete);
@@ -320,7 +421,10 @@ pub async fn a_customer_is_erased_entirely<S: DeskStore + Leftovers>(store: S) {
     assert_eq!(conversation.previous, None, "no link to the erased history");
 }
 
-pub async fn an_interrupted_erasure_resumes<S: DeskStore + Leftovers>(store: S) {
+pub async fn an_interrupted_erasure_resumes<S: DeskStore + Leftovers, M: MediaStore + MediaKeys>(
+    store: S,
+    media: M,
+) {
     let app = services(store, now_seconds());
     setup(&app).await;
     let key = customer("34611000003");
@@ -332,21 +436,24 @@ pub async fn an_interrupted_erasure_resumes<S: DeskStore + Leftovers>(store: S) 
     ];
     while app.events.next_undelivered().is_some() {}
     let root = AgentId::parse("root").unwrap();
-    let progress = request_erasure(&app, &root, &key).await.unwrap();
+    let progress = request_erasure(&app, &media, &root, &key).await.unwrap();
     assert!(!progress.complete, "{progress:?}");
     // One step delivered twice (the queue delivers at least once), then the
     // chain breaks: its next step is lost.
     let step = app.events.next_undelivered().unwrap();
-    continue_erasure(&app, &step).await.unwrap();
-    continue_erasure(&app, &step).await.unwrap();
+    continue_erasure(&app, &media, &step).await.unwrap();
+    continue_erasure(&app, &media, &step).await.unwrap();
     while app.events.next_undelivered().is_some() {}
     assert_ne!(app.store.leftovers(&key, &ours).await, Vec::<String>::new());
 
     // The admin asks again: it goes on from what is left.
-    let resumed = request_erasure(&app, &root, &key).await.unwrap();
+    let resumed = request_erasure(&app, &media, &root, &key).await.unwrap();
     if !resumed.complete {
-        drain(&app).await.expect("the queue finishes the erasure");
+        drain(&app, &media)
+            .await
+            .expect("the queue finishes the erasure");
     }
+    assert!(media.media_keys().await.is_empty());
     assert_eq!(app.store.leftovers(&key, &ours).await, Vec::<String>::new());
 }
 
@@ -489,15 +596,15 @@ pub async fn finished_conversations_expire_and_live_ones_do_not<
 }
 
 macro_rules! protection_suite {
-    ($adapter:ident, $make:expr) => {
+    ($adapter:ident, $make:expr, $media:expr) => {
         mod $adapter {
             #[tokio::test]
             async fn a_customer_is_erased_entirely() {
-                super::a_customer_is_erased_entirely($make).await;
+                super::a_customer_is_erased_entirely($make, $media).await;
             }
             #[tokio::test]
             async fn an_interrupted_erasure_resumes() {
-                super::an_interrupted_erasure_resumes($make).await;
+                super::an_interrupted_erasure_resumes($make, $media).await;
             }
             #[tokio::test]
             async fn finished_conversations_expire_and_live_ones_do_not() {
@@ -507,8 +614,16 @@ macro_rules! protection_suite {
     };
 }
 
-protection_suite!(embedded, wadesk_tests::embedded_store());
-protection_suite!(dynamodb, wadesk_tests::dynamo_store(None).await);
+protection_suite!(
+    embedded,
+    wadesk_tests::embedded_store(),
+    super::local_media()
+);
+protection_suite!(
+    dynamodb,
+    wadesk_tests::dynamo_store(None).await,
+    super::media_bucket().await
+);
 
 /// Over HTTP: export and erasure are admin-only and in the audit trail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -235,4 +235,9 @@ impl MediaStore for LocalMedia {
             bytes: object.bytes,
         }))
     }
+
+    async fn delete(&self, key: &str) -> Result<(), MediaStoreError> {
+        lock(&self.objects).remove(key);
+        Ok(())
+    }
 }

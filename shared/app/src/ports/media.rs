@@ -98,6 +98,11 @@ pub trait MediaStore: Send + Sync + 'static {
         key: &str,
         filename: Option<&str>,
     ) -> impl Future<Output = Result<Option<MediaAccess>, MediaStoreError>> + Send;
+
+    /// Deletes the file at `key` (a customer's erasure,
+    /// `docs/product.md#11-data-protection`). Deleting a file that is not
+    /// there is no error: an erasure step may run twice.
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), MediaStoreError>> + Send;
 }
 
 /// A file fetched from WhatsApp.
@@ -168,6 +173,11 @@ impl MediaStore for NoMedia {
         _filename: Option<&str>,
     ) -> Result<Option<MediaAccess>, MediaStoreError> {
         Err(MediaStoreError::unavailable("open", NotConfigured))
+    }
+
+    /// Nothing is kept without a store: nothing to delete.
+    async fn delete(&self, _key: &str) -> Result<(), MediaStoreError> {
+        Ok(())
     }
 }
 
