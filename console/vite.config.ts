@@ -7,6 +7,7 @@ const runner = process.env.WADESK_RUNNER_URL ?? 'http://127.0.0.1:8080';
 const apiPrefixes = [
   '/me',
   '/conversations',
+  '/uploads',
   '/customers',
   '/supervise',
   '/admin',

@@ -1,6 +1,7 @@
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { components, paths } from './schema';
 import { ServerClock } from '../logic/time';
+import { declaredType } from '../logic/compose';
 
 export type Schemas = components['schemas'];
 export type Conversation = Schemas['Conversation'];
@@ -9,6 +10,7 @@ export type Agent = Schemas['Agent'];
 export type Figures = Schemas['Figures'];
 export type DayFigures = Schemas['DayFigures'];
 export type ConversationStatus = Schemas['ConversationStatus'];
+export type UploadTarget = Schemas['UploadTarget'];
 export type View = 'offered' | 'unanswered' | 'active' | 'reopened' | 'archive';
 
 /** An error answer of the API, as `{"error": {"code", "message"}}` says it. */
@@ -77,3 +79,78 @@ export async function syncLocalClock(client: ReturnType<typeof makeClient>): Pro
 }
 
 export type Client = ReturnType<typeof makeClient>;
+
+/** Why an upload target refused the file: its message (JSON locally, S3's XML on AWS). */
+export function uploadFailure(status: number, body: string): Error {
+  let message: string | undefined;
+  try {
+    const e = (JSON.parse(body) as { error?: { message?: unknown } }).error;
+    if (typeof e?.message === 'string') message = e.message;
+  } catch {
+    message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
+  }
+  return new Error(`The upload failed (HTTP ${status})${message ? `: ${message}` : '.'}`);
+}
+
+/**
+ * Sends a file as an attachment: `POST /uploads` for a short-lived upload
+ * target (an S3 presigned POST on AWS, the runner's form endpoint locally),
+ * the form to that target (every field as given, then the file; never the
+ * bearer token), then `{"attachment": {"upload_id", "caption"}}` to
+ * `POST /conversations/{id}/messages`. Answers the message as sent.
+ */
+export async function sendAttachment(
+  client: Client,
+  conversationId: string,
+  file: File,
+  caption: string,
+): Promise<Message> {
+  const target = await ok(
+    client.POST('/uploads', {
+      body: {
+        filename: file.name,
+        mime_type: file.type || declaredType(file.name),
+        size_bytes: file.size,
+      },
+    }),
+  );
+  const form = new FormData();
+  for (const [name, value] of Object.entries(target.fields)) form.append(name, value);
+  form.append('file', file);
+  const uploaded = await fetch(target.url, { method: 'POST', body: form });
+  if (!uploaded.ok) throw uploadFailure(uploaded.status, await uploaded.text().catch(() => ''));
+  return ok(
+    client.POST('/conversations/{id}/messages', {
+      params: { path: { id: conversationId } },
+      body: { attachment: { upload_id: target.upload_id, ...(caption ? { caption } : {}) } },
+    }),
+  );
+}
+
+/** The ids in a message's `media_url` (`/conversations/{id}/messages/{message_id}/media`). */
+export function mediaPath(mediaUrl: string): { id: string; message_id: string } | null {
+  const m = /^\/conversations\/([^/]+)\/messages\/([^/]+)\/media$/.exec(mediaUrl);
+  return m ? { id: decodeURIComponent(m[1]!), message_id: decodeURIComponent(m[2]!) } : null;
+}
+
+/**
+ * A message's file, read at its `media_url` with the caller's token (on AWS
+ * the API redirects to a short-lived link, which fetch follows). Throws an
+ * ApiError: 404 while a customer's file is not fetched yet, 410 after the
+ * retention.
+ */
+export async function fetchMedia(
+  client: Client,
+  mediaUrl: string,
+  signal?: AbortSignal,
+): Promise<Blob> {
+  const path = mediaPath(mediaUrl);
+  if (!path) throw new Error(`Not a media address: ${mediaUrl}`);
+  return ok(
+    client.GET('/conversations/{id}/messages/{message_id}/media', {
+      params: { path },
+      parseAs: 'blob',
+      signal,
+    }),
+  );
+}

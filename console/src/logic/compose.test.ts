@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attachmentBlocker, charCount, counterLabel, sendBlocker } from './compose';
+import { attachmentBlocker, charCount, counterLabel, declaredType, sendBlocker } from './compose';
 
 describe('the n / 4096 counter', () => {
   it('counts characters, an emoji as one', () => {
@@ -28,4 +28,14 @@ describe('attachment checks before upload', () => {
     expect(attachmentBlocker('big.pdf', 10 * 1024 * 1024)).toBeNull();
     expect(attachmentBlocker('big.pdf', 10 * 1024 * 1024 + 1)).toMatch(/10 MB/);
   });
+});
+
+describe('the type an upload is declared as when the browser gives none', () => {
+  it.each([
+    ['terms.PDF', 'application/pdf'],
+    ['clip.mov', 'video/quicktime'],
+    ['notes.txt', 'text/plain'],
+    ['tool.exe', 'application/octet-stream'],
+    ['a.constructor', 'application/octet-stream'],
+  ])('%s is %s', (name, type) => expect(declaredType(name)).toBe(type));
 });

@@ -1,6 +1,13 @@
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { ApiError, ok, type Conversation, type Message } from '../api/client';
-import { sendAttachment, wrapUpReasons } from '../api/pending';
+import {
+  ApiError,
+  fetchMedia,
+  ok,
+  sendAttachment,
+  type Conversation,
+  type Message,
+} from '../api/client';
+import { wrapUpReasons } from '../api/pending';
 import {
   attachmentBlocker,
   counterLabel,
@@ -9,6 +16,7 @@ import {
   sendBlocker,
 } from '../logic/compose';
 import { deliveryTicks } from '../logic/desk';
+import { mediaLabel, mediaProblem, mediaShape } from '../logic/media';
 import { windowTimeLeft } from '../logic/time';
 import { useConsole } from './context';
 import { useNow } from './hooks';
@@ -116,19 +124,23 @@ function MessageItem({ m }: { m: Message }) {
           Template {m.template.name} ({m.template.language})
         </span>
       )}
-      {m.attachment && (
-        <span className="msg-attachment">
-          📎{' '}
-          {m.attachment.url ? (
-            <a href={m.attachment.url} target="_blank" rel="noreferrer">
-              {m.attachment.filename ?? m.type}
-            </a>
-          ) : (
-            <span>
-              {m.attachment.filename ?? `${m.type} (${m.attachment.mime_type ?? 'media'})`}
-            </span>
-          )}
-        </span>
+      {m.media_url ? (
+        <MessageMedia m={m} url={m.media_url} />
+      ) : (
+        m.attachment && (
+          <span className="msg-attachment">
+            📎{' '}
+            {m.attachment.url ? (
+              <a href={m.attachment.url} target="_blank" rel="noreferrer">
+                {m.attachment.filename ?? m.type}
+              </a>
+            ) : (
+              <span>
+                {m.attachment.filename ?? `${m.type} (${m.attachment.mime_type ?? 'media'})`}
+              </span>
+            )}
+          </span>
+        )
       )}
       {m.text !== null && <span className="msg-text">{m.text}</span>}
       {m.location && (
@@ -162,11 +174,59 @@ function MessageItem({ m }: { m: Message }) {
   );
 }
 
+/**
+ * A message's file, read with the agent's token: an image as a preview, any
+ * other file as a download link; the object URL is revoked when the message
+ * leaves the page.
+ */
+function MessageMedia({ m, url }: { m: Message; url: string }) {
+  const { client } = useConsole();
+  const [file, setFile] = useState<{ href: string; type: string } | { problem: string } | null>(
+    null,
+  );
+  useEffect(() => {
+    const abort = new AbortController();
+    let href: string | undefined;
+    fetchMedia(client, url, abort.signal).then(
+      (blob) => {
+        if (abort.signal.aborted) return;
+        href = URL.createObjectURL(blob);
+        setFile({ href, type: blob.type });
+      },
+      (e: unknown) => {
+        if (!abort.signal.aborted) setFile({ problem: mediaProblem(e) });
+      },
+    );
+    return () => {
+      abort.abort();
+      if (href) URL.revokeObjectURL(href);
+    };
+  }, [client, url]);
+  const label = mediaLabel(m);
+  if (file === null) return <span className="msg-attachment muted">📎 {label}: loading…</span>;
+  if ('problem' in file)
+    return (
+      <span className="msg-attachment muted">
+        📎 {label}: {file.problem}
+      </span>
+    );
+  if (mediaShape(file.type) === 'preview')
+    return <img className="msg-image" src={file.href} alt={label} />;
+  return (
+    <span className="msg-attachment">
+      📎{' '}
+      <a href={file.href} download={m.attachment?.filename ?? ''}>
+        {label}
+      </a>
+    </span>
+  );
+}
+
 /** Unsent text per conversation, for this browser tab. */
 const drafts = new Map<string, string>();
 
 function Compose({ desk, c }: { desk: Desk; c: Conversation }) {
-  const { client, pending } = useConsole();
+  const { client } = useConsole();
   // A draft belongs to its conversation: switching chats keeps each one's.
   const [text, setTextState] = useState(() => drafts.get(c.id) ?? '');
   const setText = (value: string) => {
@@ -185,7 +245,7 @@ function Compose({ desk, c }: { desk: Desk; c: Conversation }) {
     if (blocker) return;
     setBusy(true);
     try {
-      await sendAttachment(pending, c.id, file, text.trim());
+      await sendAttachment(client, c.id, file, text.trim());
       setText('');
       await desk.refresh();
     } catch (err) {
