@@ -1371,7 +1371,7 @@ async fn the_handlers_answer_as_the_document_says() {
         .await;
     assert_eq!(sent["direction"], "outbound");
     // A file: an upload target, the form posted to it, then the send.
-    let receipt = [&PDF_HEAD[..], &[b' '; 2048]].concat();
+    let receipt = [PDF_HEAD, &[b' '; 2048]].concat();
     let target = c
         .expect(
             M::POST,
