@@ -286,7 +286,7 @@ def test_work_queue_keeps_its_dead_letters_and_alarms_on_age(queue: str) -> None
 def test_the_erasure_queue_takes_the_steps_and_retention_changes() -> None:
     rule = RESOURCES["ErasureRule"]["Properties"]
     assert set(rule["EventPattern"]["detail-type"]) == {
-        "CustomerErasureRequested", "RetentionContinues", "ConversationFinished", "ChatReopened",
+        "CustomerErasureRequested", "RetentionContinues", "ConversationExpiryChanged",
     }
     (target,) = rule["Targets"]
     assert getatt(target["Arn"]) == ("ErasureQueue", "Arn")

@@ -1,6 +1,6 @@
 //! The erasure queue's consumer (`docs/product.md#11-data-protection`). An
-//! EventBridge rule puts `CustomerErasureRequested`, `RetentionContinues`,
-//! `ConversationFinished` and `ChatReopened` events on the erasure queue
+//! EventBridge rule puts `CustomerErasureRequested`, `RetentionContinues`
+//! and `ConversationExpiryChanged` events on the erasure queue
 //! (SQS, with a dead-letter queue); each delivery runs one bounded step and
 //! publishes the next, so a large history is erased, or given its expiry,
 //! in many small steps, and a failed step is retried from the queue.

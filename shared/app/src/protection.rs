@@ -321,9 +321,9 @@ where
     Ok(Some(progress))
 }
 
-/// The retention worker: when a conversation finishes or is reopened (or a
-/// page of it is left over), its transcript takes its expiry a page at a
-/// time. A conversation changed again meanwhile is left to its own change's
+/// The retention worker: when a conversation's expiry changes (it finished
+/// or is live again: `ConversationExpiryChanged`), or a page of it is left
+/// over, its transcript takes the expiry a page at a time. A conversation changed again meanwhile is left to its own change's
 /// event. Other events are ignored.
 pub async fn apply_retention<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
@@ -337,10 +337,7 @@ where
     W: WhatsAppClient,
 {
     let (id, after) = match &event.event {
-        DomainEvent::ConversationFinished {
-            conversation_id, ..
-        }
-        | DomainEvent::ChatReopened {
+        DomainEvent::ConversationExpiryChanged {
             conversation_id, ..
         } => (*conversation_id, None),
         DomainEvent::RetentionContinues {

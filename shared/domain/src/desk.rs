@@ -185,6 +185,13 @@ impl<'a> Draft<'a> {
         } else if ctx.conversation.status.is_live() || conversation.finished_at.is_none() {
             conversation.finished_at = Some(ctx.now);
         }
+        let mut events = self.events;
+        if conversation.expires_at() != ctx.conversation.expires_at() {
+            events.push(DomainEvent::ConversationExpiryChanged {
+                conversation_id: conversation.id,
+                expires_at: conversation.expires_at(),
+            });
+        }
         let set_outright = self.customer.zip(ctx.customer).map(|(mut next, stored)| {
             next.version = stored.version + 1;
             (next, stored.version)
@@ -223,8 +230,7 @@ impl<'a> Draft<'a> {
                 }
             })
             .collect();
-        let events = self
-            .events
+        let events = events
             .into_iter()
             .map(|event| {
                 EventEnvelope::for_change(event, conversation.id, conversation.version, ctx.now)

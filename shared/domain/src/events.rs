@@ -176,6 +176,14 @@ pub enum DomainEvent {
         requested_by: AgentId,
         erased: crate::protection::ErasureCounts,
     },
+    /// A conversation's retention expiry changed: it finished (set) or is
+    /// live again (cleared). Its transcript follows, a page at a time, by the
+    /// retention worker (`docs/product.md#11-data-protection`).
+    ConversationExpiryChanged {
+        conversation_id: ConversationId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<Timestamp>,
+    },
     /// A finished or reopened conversation's messages still carry their old
     /// expiry from message `after` on: the retention worker continues there.
     RetentionContinues {
@@ -212,6 +220,7 @@ impl DomainEvent {
             Self::CustomerErasureRequested { .. } => "CustomerErasureRequested",
             Self::CustomerErased { .. } => "CustomerErased",
             Self::RetentionContinues { .. } => "RetentionContinues",
+            Self::ConversationExpiryChanged { .. } => "ConversationExpiryChanged",
         }
     }
 
@@ -282,6 +291,9 @@ impl DomainEvent {
                 conversation_id, ..
             }
             | Self::ReopenDeclined {
+                conversation_id, ..
+            }
+            | Self::ConversationExpiryChanged {
                 conversation_id, ..
             } => {
                 format!("{ty}/{conversation_id}/{}", at.timestamp_micros())

@@ -364,6 +364,48 @@ fn end_then_wrap_up_finishes_and_assigns_the_customer() {
     assert!(w.conversation.done);
 }
 
+/// The retention expiries a decision announces.
+fn expiry_changes(d: &DeskDecision) -> Vec<Option<Timestamp>> {
+    d.events
+        .iter()
+        .filter_map(|e| match &e.event {
+            DomainEvent::ConversationExpiryChanged { expires_at, .. } => Some(*expires_at),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn every_change_that_moves_the_retention_expiry_says_so() {
+    let year = Duration::days(365);
+    // `#STOP` ends an unanswered chat nobody owns: finished and expiring.
+    let mut w = World::new(&[("ana", 2)]);
+    let d = w.apply(end_for_opt_out(&w.ctx()).unwrap());
+    assert_eq!(w.conversation.finished_at, Some(w.now));
+    assert_eq!(expiry_changes(&d), [Some(w.now + year)]);
+
+    // A wrap-up starts the retention at the finish; done keeps it.
+    let mut w = World::new(&[("ana", 2)]);
+    let reasons = vec!["resolved".to_owned()];
+    let d = w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    assert!(expiry_changes(&d).is_empty());
+    let d = w.apply(end(&w.ctx(), &actor("ana")).unwrap());
+    assert!(expiry_changes(&d).is_empty(), "wrap-up is still live");
+    w.now += Duration::seconds(60);
+    let d = w.apply(wrap_up(&w.ctx(), &actor("ana"), "resolved", &reasons).unwrap());
+    assert_eq!(expiry_changes(&d), [Some(w.now + year)]);
+    assert_eq!(w.conversation.expires_at(), Some(w.now + year));
+    w.now += Duration::seconds(60);
+    let d = w.apply(done(&w.ctx(), &actor("ana")).unwrap());
+    assert!(expiry_changes(&d).is_empty());
+
+    // Reopened, it is live again: no expiry, and it says so.
+    let d = w.apply(reopen(&w.ctx(), &actor("ana"), "Hello again").unwrap());
+    assert_eq!(w.conversation.finished_at, None);
+    assert_eq!(w.conversation.expires_at(), None);
+    assert_eq!(expiry_changes(&d), [None]);
+}
+
 #[test]
 fn only_the_owner_acts_on_an_active_conversation() {
     let mut w = World::new(&[("ana", 2), ("bob", 2)]);
@@ -861,8 +903,8 @@ fn a_message_to_a_finished_conversation_is_one_reopen_then_send() {
     let events: Vec<_> = d.events.iter().map(EventEnvelope::type_name).collect();
     assert_eq!(
         events,
-        ["ChatReopened", "AgentReplied"],
-        "counted once as agent-initiated"
+        ["ChatReopened", "AgentReplied", "ConversationExpiryChanged"],
+        "counted once as agent-initiated (live again: its expiry is gone)"
     );
     // The reopening agent follows up at once; nobody else may.
     let again = MessageContent::Text {
