@@ -438,8 +438,8 @@ fn cases() -> Result<Vec<Case>, BoxError> {
             binary: "media-fetcher".into(),
             env: Vec::new(),
             event: eventbridge("WindowClosedEarly", serde_json::to_value(&not_for_opt_out)?),
-            event_note: "EventBridge delivery of an event with no customer file: ignored without AWS"
-                .into(),
+            event_note:
+                "EventBridge delivery of an event with no customer file: ignored without AWS".into(),
             check: contains("ignored"),
             needs_aws: false,
         },

@@ -897,8 +897,11 @@ export interface components {
         Origin: "customer" | "agent_reopen" | "push";
         /** @enum {string} */
         Direction: "inbound" | "outbound" | "system" | "note";
-        /** @enum {string} */
-        DeliveryStatus: "pending" | "sent" | "delivered" | "read" | "failed";
+        /**
+         * @description Delivery of an outbound message, only forward: pending, sent, delivered, read; or failed (with `error`); or unknown: the send's answer was lost, so WhatsApp may or may not have the message; it is never resent automatically (`error.title` says so).
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "sent" | "delivered" | "read" | "failed" | "unknown";
         /** @enum {string} */
         Role: "agent" | "supervisor" | "admin" | "bot";
         /** @enum {string} */

@@ -112,6 +112,7 @@ describe('delivery ticks', () => {
     ['delivered', '✓✓', 'Delivered'],
     ['read', '✓✓', 'Read'],
     ['failed', '⚠', 'Failed'],
+    ['unknown', '?', 'Not confirmed: WhatsApp may not have it; not resent'],
   ] as const)('%s shows %s', (status, symbol, label) =>
     expect(deliveryTicks(status)).toEqual({ symbol, label }),
   );

@@ -107,6 +107,8 @@ export function deliveryTicks(status: Message['status']): { symbol: string; labe
       return { symbol: '✓✓', label: 'Read' };
     case 'failed':
       return { symbol: '⚠', label: 'Failed' };
+    case 'unknown':
+      return { symbol: '?', label: 'Not confirmed: WhatsApp may not have it; not resent' };
     default:
       return null;
   }

@@ -44,5 +44,8 @@ pub use inbound::{decide_inbound, ConversationChange, InboundDecision, InboundMe
 pub use message::{
     Attachment, DeliveryStatus, Direction, Message, MessageContent, StatusUpdate, TemplateContent,
 };
-pub use status::{decide_send_failure, decide_status, StatusDecision};
+pub use status::{
+    decide_send_failure, decide_send_outcome_unknown, decide_status, StatusDecision,
+    OUTCOME_UNKNOWN_TITLE,
+};
 pub use window::Window;

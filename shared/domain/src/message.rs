@@ -276,7 +276,8 @@ impl MessageContent {
 }
 
 /// Delivery of an outbound message. Only moves forward:
-/// `pending → sent → delivered → read`, or to `failed` before it was read.
+/// `pending → sent → delivered → read`, or to `failed` before it was read, or
+/// from `pending` to `unknown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
@@ -285,6 +286,12 @@ pub enum DeliveryStatus {
     Delivered,
     Read,
     Failed,
+    /// The send's answer was lost (a time-out or a connection dropped after
+    /// the request went out): WhatsApp may have the message or not. Nothing
+    /// can follow (there is no wamid for a status to match) and it is never
+    /// resent automatically: a second copy is worse than a missing one, and
+    /// the agent sees it and decides.
+    Unknown,
 }
 
 impl DeliveryStatus {
@@ -292,7 +299,8 @@ impl DeliveryStatus {
     pub fn is_after(self, current: DeliveryStatus) -> bool {
         use DeliveryStatus::*;
         match (current, self) {
-            (Failed, _) | (Read, _) => false,
+            (Failed, _) | (Read, _) | (Unknown, _) => false,
+            (current, Unknown) => current == Pending,
             (_, Failed) => true,
             (current, next) => next.rank() > current.rank(),
         }
@@ -304,7 +312,7 @@ impl DeliveryStatus {
             Self::Sent => 1,
             Self::Delivered => 2,
             Self::Read => 3,
-            Self::Failed => 4,
+            Self::Failed | Self::Unknown => 4,
         }
     }
 }

@@ -121,6 +121,30 @@ pub fn decide_send_failure(
     }
 }
 
+/// The title an `unknown` send carries, for the transcript.
+pub const OUTCOME_UNKNOWN_TITLE: &str =
+    "outcome unknown: WhatsApp's answer was lost; the message may have reached the customer and is not resent";
+
+/// A send whose answer was lost: the message is marked `unknown` (only from
+/// `pending`), never left `pending` for a retry to send a second copy.
+pub fn decide_send_outcome_unknown(message: &Message) -> StatusDecision {
+    if !DeliveryStatus::Unknown.is_after(message.status.unwrap_or(DeliveryStatus::Pending)) {
+        return StatusDecision::Ignore;
+    }
+    let mut unknown = message.clone();
+    unknown.status = Some(DeliveryStatus::Unknown);
+    unknown.error = Some(crate::message::DeliveryError {
+        code: 0,
+        title: OUTCOME_UNKNOWN_TITLE.to_owned(),
+    });
+    StatusDecision::Apply {
+        expected: message.status,
+        message: unknown,
+        customer: None,
+        events: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +210,53 @@ mod tests {
         assert_eq!(message.status, Some(DeliveryStatus::Delivered));
         assert!(customer.is_none());
         assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn a_lost_answer_marks_a_pending_send_unknown_and_nothing_follows_it() {
+        let mut pending = outbound(DeliveryStatus::Pending);
+        pending.wamid = None;
+        let StatusDecision::Apply {
+            expected,
+            message,
+            customer,
+            events,
+        } = decide_send_outcome_unknown(&pending)
+        else {
+            panic!("a pending send becomes unknown");
+        };
+        assert_eq!(expected, Some(DeliveryStatus::Pending));
+        assert_eq!(message.status, Some(DeliveryStatus::Unknown));
+        assert_eq!(
+            message.error.as_ref().map(|e| e.title.as_str()),
+            Some(OUTCOME_UNKNOWN_TITLE)
+        );
+        assert!(customer.is_none() && events.is_empty());
+        // Only from pending: a sent or failed message keeps what it knows.
+        for known in [
+            DeliveryStatus::Sent,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Read,
+        ] {
+            assert_eq!(
+                decide_send_outcome_unknown(&outbound(known)),
+                StatusDecision::Ignore
+            );
+        }
+        // And no status moves an unknown message on.
+        let unknown = outbound(DeliveryStatus::Unknown);
+        for status in [
+            DeliveryStatus::Sent,
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Read,
+            DeliveryStatus::Failed,
+        ] {
+            assert!(!status.is_after(DeliveryStatus::Unknown));
+            assert_eq!(
+                decide_status(&unknown, None, &update(status, None), Utc::now()),
+                StatusDecision::Ignore
+            );
+        }
     }
 
     #[test]

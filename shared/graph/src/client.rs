@@ -251,7 +251,7 @@ impl GraphApiClient {
             .and_then(|answer| answer)
             .map_err(|error| {
                 tracing::warn!(%error, "Graph API send failed");
-                unavailable(error)
+                send_failure(error)
             })?;
         if status == StatusCode::UNAUTHORIZED {
             tracing::warn!("the Graph API refused the token; it is read again for the next send");
@@ -401,6 +401,26 @@ fn message_type(content: &OutboundContent) -> &'static str {
         OutboundContent::Text { .. } => "text",
         OutboundContent::Media { kind, .. } => kind.as_str(),
         OutboundContent::Template { .. } => "template",
+    }
+}
+
+/// What a failed message send means for the message: not sent (no
+/// connection was made, so a retry is safe), or unknown (the request went out
+/// and its answer was lost: the whole-send time-out, a connection that broke
+/// after it was made, an answer cut off). An unknown send is never retried
+/// automatically; WhatsApp would have no way to tell the copies apart.
+pub(crate) fn send_failure(error: GraphApiError) -> SendError {
+    let unknown = match &error {
+        GraphApiError::Timeout(_) | GraphApiError::ReadBody { .. } => true,
+        GraphApiError::Transport(transport) => !transport.is_connect(),
+        _ => false,
+    };
+    if unknown {
+        SendError::OutcomeUnknown {
+            source: Box::new(error),
+        }
+    } else {
+        unavailable(error)
     }
 }
 

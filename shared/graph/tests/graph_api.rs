@@ -86,18 +86,49 @@ async fn send(client: &GraphApiClient, content: &OutboundContent) -> Result<Wami
 
 fn unavailable_context(result: Result<Wamid, SendError>) -> String {
     match result {
-        Err(SendError::Unavailable { source }) => {
-            let mut context = source.to_string();
-            let mut next = source.source();
-            while let Some(cause) = next {
-                context.push_str(": ");
-                context.push_str(&cause.to_string());
-                next = cause.source();
-            }
-            context
-        }
+        Err(SendError::Unavailable { source }) => error_chain(&*source),
         other => panic!("expected Unavailable, got {other:?}"),
     }
+}
+
+fn unknown_context(result: Result<Wamid, SendError>) -> String {
+    match result {
+        Err(SendError::OutcomeUnknown { source }) => error_chain(&*source),
+        other => panic!("expected OutcomeUnknown, got {other:?}"),
+    }
+}
+
+fn error_chain(source: &(dyn std::error::Error + 'static)) -> String {
+    let mut context = source.to_string();
+    let mut next = source.source();
+    while let Some(cause) = next {
+        context.push_str(": ");
+        context.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    context
+}
+
+/// A server that reads the request and closes the connection without an answer.
+async fn hang_up_after_the_request() -> String {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = vec![0_u8; 64 * 1024];
+            let _ = socket.read(&mut request).await;
+            drop(socket);
+        }
+    });
+    format!("http://{address}/v21.0")
+}
+
+#[tokio::test]
+async fn a_connection_lost_after_the_request_leaves_the_outcome_unknown() {
+    let client = GraphApiClient::new(hang_up_after_the_request().await, TOKEN).unwrap();
+    let context = unknown_context(send(&client, &text()).await);
+    assert!(!context.is_empty());
 }
 
 #[tokio::test]
@@ -328,7 +359,7 @@ async fn an_invalid_wamid_is_unavailable() {
 }
 
 #[tokio::test]
-async fn a_slow_answer_times_out_as_unavailable() {
+async fn a_slow_answer_times_out_with_its_outcome_unknown() {
     let server = MockServer::start().await;
     answer(&server, accepted().set_delay(Duration::from_secs(3))).await;
     let client = GraphApiClient::with_timeouts(
@@ -340,7 +371,7 @@ async fn a_slow_answer_times_out_as_unavailable() {
     .unwrap();
 
     let started = Instant::now();
-    let context = unavailable_context(send(&client, &text()).await);
+    let context = unknown_context(send(&client, &text()).await);
 
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(context.contains("within"), "{context}");

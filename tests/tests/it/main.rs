@@ -21,6 +21,7 @@ mod openapi;
 mod redrive;
 mod reopen;
 mod request_budget;
+mod send_outcome;
 mod store_contract;
 mod trustworthy;
 mod webhook;

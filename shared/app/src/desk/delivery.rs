@@ -109,6 +109,16 @@ where
             }
             Ok(message)
         }
+        Err(SendError::OutcomeUnknown { source }) => {
+            // Marked `unknown`, whoever would retry: never left `pending`
+            // for a retry to send a second copy.
+            tracing::error!(error = %source, "send outcome unknown: marked so, not resent");
+            record_send_unknown(app, &message).await;
+            Err(DeskFailure::App(AppError::Store(StoreError {
+                operation: "whatsapp_send",
+                source,
+            })))
+        }
         Err(error) => {
             let (code, title) = match &error {
                 SendError::ReengagementRequired => (
@@ -116,7 +126,9 @@ where
                     "re-engagement required".to_owned(),
                 ),
                 SendError::Rejected { code, title } => (*code, title.clone()),
-                SendError::Unavailable { .. } => (0, "WhatsApp unavailable".to_owned()),
+                SendError::Unavailable { .. } | SendError::OutcomeUnknown { .. } => {
+                    (0, "WhatsApp unavailable".to_owned())
+                }
             };
             tracing::warn!(%error, "send failed");
             let resent_on_retry =
@@ -127,13 +139,36 @@ where
             Err(match error {
                 SendError::ReengagementRequired => DeskError::WindowClosed.into(),
                 SendError::Rejected { code, .. } => DeskFailure::SendRejected { code },
-                SendError::Unavailable { source } => {
+                SendError::Unavailable { source } | SendError::OutcomeUnknown { source } => {
                     DeskFailure::App(AppError::Store(StoreError {
                         operation: "whatsapp_send",
                         source,
                     }))
                 }
             })
+        }
+    }
+}
+
+/// Marks a message whose send lost its answer `unknown`. A failure to record
+/// it is logged loudly: the message then stays `pending`, and only then could
+/// a retried reopen or push send it a second time.
+pub(super) async fn record_send_unknown<S, E, T, C, W>(app: &App<S, E, T, C, W>, message: &Message)
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    if let StatusDecision::Apply {
+        expected,
+        message: unknown,
+        ..
+    } = wadesk_domain::decide_send_outcome_unknown(message)
+    {
+        if let Err(error) = app.store.commit_status(&unknown, expected, None).await {
+            tracing::error!(%error, "recording the unknown send outcome failed");
         }
     }
 }

@@ -55,6 +55,14 @@ pub enum SendError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The request went out but its answer was lost (a time-out, a dropped
+    /// connection): WhatsApp may have taken the message. Not worth retrying
+    /// automatically: a retry could reach the customer twice.
+    #[error("WhatsApp's answer was lost: the message may or may not have been taken")]
+    OutcomeUnknown {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Sends messages through the WhatsApp Cloud API (or records them, locally).
