@@ -162,8 +162,14 @@ async fn send_auto_reply<S, E, T, C, W>(
                 error: None,
                 wamid: Some(wamid),
             };
-            if let Err(error) = app.store.record_outbound(key, &message).await {
-                tracing::error!(%error, "automatic reply sent but not recorded");
+            match app.store.record_outbound(key, &message).await {
+                // Its conversation finished when it started (chat disabled):
+                // the reply takes its expiry too.
+                Ok(()) => {
+                    crate::protection::restamp(&app.events, conversation_id, app.clock.now())
+                        .await;
+                }
+                Err(error) => tracing::error!(%error, "automatic reply sent but not recorded"),
             }
         }
         Err(error) => tracing::error!(%error, "automatic reply not sent"),

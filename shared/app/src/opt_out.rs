@@ -259,8 +259,12 @@ where
             error: None,
             wamid: Some(wamid),
         };
-        if let Err(error) = app.store.record_outbound(key, &message).await {
-            tracing::error!(%error, "opt-out confirmation sent but not recorded");
+        match app.store.record_outbound(key, &message).await {
+            // Into the conversation the `#STOP` just finished: it takes its expiry too.
+            Ok(()) => {
+                crate::protection::restamp(&app.events, conversation_id, app.clock.now()).await;
+            }
+            Err(error) => tracing::error!(%error, "opt-out confirmation sent but not recorded"),
         }
     }
     Ok(())

@@ -343,7 +343,7 @@ where
         DomainEvent::RetentionContinues {
             conversation_id,
             after,
-        } => (*conversation_id, Some(after.clone())),
+        } => (*conversation_id, after.clone()),
         _ => return Ok(()),
     };
     let Some(conversation) = app.store.get_conversation(id).await? else {
@@ -370,7 +370,7 @@ where
     if let Some(after) = page.next {
         let next = DomainEvent::RetentionContinues {
             conversation_id: id,
-            after,
+            after: Some(after),
         };
         app.events
             .publish(&[EventEnvelope::new(next, event.at)])
@@ -387,6 +387,25 @@ pub enum ExportItem {
     Customer(Box<Customer>),
     Conversation(Box<Conversation>),
     Message(Box<Message>),
+}
+
+/// After a message was recorded into a conversation outside a desk change (an
+/// automatic reply, an opt-out confirmation), asks the retention worker to
+/// give its transcript the conversation's current expiry: the message may
+/// have landed after the worker stamped the rest. Failing to ask is logged:
+/// the message then keeps no expiry (it is still erased on request).
+pub async fn restamp<E: EventPublisher>(
+    events: &E,
+    conversation_id: ConversationId,
+    at: wadesk_domain::Timestamp,
+) {
+    let event = DomainEvent::RetentionContinues {
+        conversation_id,
+        after: None,
+    };
+    if let Err(error) = events.publish(&[EventEnvelope::new(event, at)]).await {
+        tracing::error!(%error, "a recorded message may keep no retention expiry");
+    }
 }
 
 /// Where an export continues (the API wraps it in its opaque cursor).

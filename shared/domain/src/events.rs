@@ -184,11 +184,15 @@ pub enum DomainEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expires_at: Option<Timestamp>,
     },
-    /// A finished or reopened conversation's messages still carry their old
-    /// expiry from message `after` on: the retention worker continues there.
+    /// A conversation's transcript, from message `after` on (`None`: from
+    /// its start), is to take the conversation's current expiry: the rest of
+    /// a long one, or a message recorded after the change that set it (an
+    /// automatic reply, an opt-out confirmation). The retention worker does
+    /// it a page at a time.
     RetentionContinues {
         conversation_id: ConversationId,
-        after: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
     },
 }
 
@@ -312,8 +316,12 @@ impl DomainEvent {
             ),
             Self::RetentionContinues {
                 conversation_id,
-                after,
+                after: Some(after),
             } => format!("{ty}/{conversation_id}/{after}"),
+            Self::RetentionContinues {
+                conversation_id,
+                after: None,
+            } => format!("{ty}/{conversation_id}/{}", at.timestamp_micros()),
             Self::WindowClosedEarly { customer, .. } => format!(
                 "{ty}/{}/{}/{}",
                 customer.phone_number_id,

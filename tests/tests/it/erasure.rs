@@ -595,6 +595,48 @@ pub async fn finished_conversations_expire_and_live_ones_do_not<
     }
 }
 
+pub async fn a_chat_disabled_conversation_expires_with_its_automatic_reply<
+    S: DeskStore + Expiries,
+>(
+    store: S,
+) {
+    let app = services(store, now_seconds());
+    setup(&app).await;
+    let mut channel = app
+        .store
+        .get_channel(&PhoneNumberId::parse(wadesk_tests::PHONE_NUMBER_ID).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    channel.chat_enabled = false;
+    app.store.put_channel(&channel).await.unwrap();
+    let id = writes(&app, &customer("34611000007"), "wamid.off.1", "hola").await;
+    while let Some(event) = app.events.next_undelivered() {
+        apply_retention(&app, &event).await.unwrap();
+    }
+    let items = app.store.expiries(id).await;
+    let messages: Vec<_> = items
+        .iter()
+        .filter(|(item, _)| item.contains("MSG#") || item.starts_with("message"))
+        .collect();
+    assert_eq!(
+        messages.len(),
+        2,
+        "the customer's message and the automatic reply: {items:?}"
+    );
+    let expiry = app
+        .store
+        .get_conversation(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .expires_at();
+    assert!(expiry.is_some());
+    for (item, at) in &items {
+        assert_eq!(*at, expiry.map(|t| t.timestamp()), "{item}");
+    }
+}
+
 macro_rules! protection_suite {
     ($adapter:ident, $make:expr, $media:expr) => {
         mod $adapter {
@@ -605,6 +647,10 @@ macro_rules! protection_suite {
             #[tokio::test]
             async fn an_interrupted_erasure_resumes() {
                 super::an_interrupted_erasure_resumes($make, $media).await;
+            }
+            #[tokio::test]
+            async fn a_chat_disabled_conversation_expires_with_its_automatic_reply() {
+                super::a_chat_disabled_conversation_expires_with_its_automatic_reply($make).await;
             }
             #[tokio::test]
             async fn finished_conversations_expire_and_live_ones_do_not() {
