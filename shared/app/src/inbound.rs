@@ -166,8 +166,7 @@ async fn send_auto_reply<S, E, T, C, W>(
                 // Its conversation finished when it started (chat disabled):
                 // the reply takes its expiry too.
                 Ok(()) => {
-                    crate::protection::restamp(&app.events, conversation_id, app.clock.now())
-                        .await;
+                    crate::protection::restamp(&app.events, conversation_id, app.clock.now()).await;
                 }
                 Err(error) => tracing::error!(%error, "automatic reply sent but not recorded"),
             }
