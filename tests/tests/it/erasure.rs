@@ -773,3 +773,59 @@ async fn a_channel_keeps_its_retention_setting() {
     }
     let _ = WaId::parse("34611000906").unwrap();
 }
+
+/// Locally the embedded store honours the retention: once the runner's clock
+/// passes a finished conversation's expiry it is gone; a live one stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runner_forgets_finished_conversations_after_their_retention() {
+    let desk = Desk::new().await;
+    let ana = desk.token("ana");
+    let (status, channel) = desk
+        .app
+        .call(
+            Method::PUT,
+            "/admin/channels/100000000000001",
+            Some(&desk.admin),
+            Some(
+                json!({"display_phone_number": "+1 555 0100", "default_queue": "sales",
+                        "reopen_message": "Hi again!", "retention_days": 1}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{channel}");
+    let finished = desk.customer_writes("34611000908", "hola").await;
+    let live = desk.customer_writes("34611000909", "hola").await;
+    desk.post(&finished, "take", &ana, json!({}), 200).await;
+    desk.post(&finished, "end", &ana, json!({}), 200).await;
+    desk.post(
+        &finished,
+        "wrap-up",
+        &ana,
+        json!({"reason": "Resolved"}),
+        200,
+    )
+    .await;
+
+    let (status, _) = desk
+        .app
+        .post_json("/_local/clock/advance", json!({"seconds": 86_400 - 60}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = desk
+        .get(&format!("/conversations/{finished}"), &desk.admin)
+        .await;
+    assert_eq!(status, 200, "kept until its expiry");
+    let (status, _) = desk
+        .app
+        .post_json("/_local/clock/advance", json!({"seconds": 120}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = desk
+        .get(&format!("/conversations/{finished}"), &desk.admin)
+        .await;
+    assert_eq!(status, 404, "expired a day after it finished");
+    let (status, _) = desk
+        .get(&format!("/conversations/{live}"), &desk.admin)
+        .await;
+    assert_eq!(status, 200, "a live conversation never expires");
+}
