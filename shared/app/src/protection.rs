@@ -32,19 +32,26 @@ use crate::{
 pub const INLINE_STEPS: u32 = 8;
 
 /// Where an erasure stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErasureProgress {
     /// Nothing of the customer is stored any more.
     pub complete: bool,
     /// What the steps so far removed.
     pub erased: ErasureCounts,
+    /// Where the next step reads the customer's history from (past other
+    /// channels' entries).
+    #[serde(skip)]
+    pub after: Option<String>,
 }
 
-/// One bounded step: what it removed, and whether nothing is left.
+/// One bounded step: what it removed, and whether nothing is left. `after`:
+/// where the customer's history is read from, moved past pages of other
+/// channels' entries.
 async fn erasure_step<S, E, T, C, W, M>(
     app: &App<S, E, T, C, W>,
     media: &M,
     key: &CustomerKey,
+    after: &mut Option<String>,
 ) -> Result<(ErasureCounts, bool), DeskFailure>
 where
     S: DeskStore,
@@ -63,7 +70,15 @@ where
     let entry = if live.is_some() {
         None
     } else {
-        first_entry(&app.store, key).await?
+        match first_entry(&app.store, key, after.clone()).await? {
+            FirstEntry::Found(entry) => Some(entry),
+            FirstEntry::Skipped(next) => {
+                // Only other channels' entries so far: the next step goes on.
+                *after = Some(next);
+                return Ok((counts, false));
+            }
+            FirstEntry::None => None,
+        }
     };
     let (conversation, messages) = match &entry {
         Some(entry) => {
@@ -173,28 +188,44 @@ where
     Ok(u32::from(cancelled))
 }
 
+/// Pages of other channels' entries one step reads at most.
+const SKIP_PAGES: usize = 2;
+
+enum FirstEntry {
+    Found(HistoryEntry),
+    /// Only other channels' entries up to this position.
+    Skipped(String),
+    None,
+}
+
 /// The first of the customer's history entries still stored on their
-/// channel (history entries are by `wa_id`, across channels): at most a few
-/// pages of other channels' entries are read.
+/// channel, from `after` on (history entries are by `wa_id`, across
+/// channels; the customer's own before `after` are already erased): at most
+/// [`SKIP_PAGES`] pages are read.
 async fn first_entry<S: DeskStore>(
     store: &S,
     key: &CustomerKey,
-) -> Result<Option<HistoryEntry>, DeskFailure> {
-    let mut page = PageRequest::first(STEP_ITEMS);
-    loop {
+    after: Option<String>,
+) -> Result<FirstEntry, DeskFailure> {
+    let mut page = PageRequest {
+        limit: STEP_ITEMS,
+        after,
+    };
+    for _ in 0..SKIP_PAGES {
         let entries = store.list_history_entries(&key.wa_id, &page).await?;
         if let Some(entry) = entries
             .items
             .into_iter()
             .find(|e| e.phone_number_id == key.phone_number_id)
         {
-            return Ok(Some(entry));
+            return Ok(FirstEntry::Found(entry));
         }
         match entries.next {
             Some(next) => page.after = Some(next),
-            None => return Ok(None),
+            None => return Ok(FirstEntry::None),
         }
     }
+    Ok(page.after.map_or(FirstEntry::None, FirstEntry::Skipped))
 }
 
 /// Runs up to `steps` steps; answers where the erasure stands.
@@ -204,6 +235,7 @@ async fn run_steps<S, E, T, C, W, M>(
     key: &CustomerKey,
     steps: u32,
     mut erased: ErasureCounts,
+    mut after: Option<String>,
 ) -> Result<ErasureProgress, DeskFailure>
 where
     S: DeskStore,
@@ -214,18 +246,20 @@ where
     M: MediaStore,
 {
     for _ in 0..steps {
-        let (counts, complete) = erasure_step(app, media, key).await?;
+        let (counts, complete) = erasure_step(app, media, key, &mut after).await?;
         erased = erased.plus(counts);
         if complete {
             return Ok(ErasureProgress {
                 complete: true,
                 erased,
+                after,
             });
         }
     }
     Ok(ErasureProgress {
         complete: false,
         erased,
+        after,
     })
 }
 
@@ -236,7 +270,7 @@ async fn publish_progress<S, E, T, C, W>(
     key: &CustomerKey,
     requested_by: &AgentId,
     step: u32,
-    progress: ErasureProgress,
+    progress: &ErasureProgress,
     at: wadesk_domain::Timestamp,
 ) -> Result<(), DeskFailure>
 where
@@ -258,6 +292,7 @@ where
             requested_by: requested_by.clone(),
             step,
             erased: progress.erased,
+            after: progress.after.clone(),
         }
     };
     app.events
@@ -284,8 +319,16 @@ where
     W: WhatsAppClient,
     M: MediaStore,
 {
-    let progress = run_steps(app, media, key, INLINE_STEPS, ErasureCounts::default()).await?;
-    publish_progress(app, key, requested_by, 1, progress, app.clock.now()).await?;
+    let progress = run_steps(
+        app,
+        media,
+        key,
+        INLINE_STEPS,
+        ErasureCounts::default(),
+        None,
+    )
+    .await?;
+    publish_progress(app, key, requested_by, 1, &progress, app.clock.now()).await?;
     Ok(progress)
 }
 
@@ -310,14 +353,15 @@ where
         requested_by,
         step,
         erased,
+        after,
     } = &event.event
     else {
         return Ok(None);
     };
-    let progress = run_steps(app, media, customer, 1, *erased).await?;
+    let progress = run_steps(app, media, customer, 1, *erased, after.clone()).await?;
     // The next event's time is this one's: a redelivered step publishes the
     // same event (same id) again.
-    publish_progress(app, customer, requested_by, step + 1, progress, event.at).await?;
+    publish_progress(app, customer, requested_by, step + 1, &progress, event.at).await?;
     Ok(Some(progress))
 }
 

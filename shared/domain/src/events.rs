@@ -169,6 +169,11 @@ pub enum DomainEvent {
         requested_by: AgentId,
         step: u32,
         erased: crate::protection::ErasureCounts,
+        /// The history position up to which only other channels' entries
+        /// were found (the same `wa_id` on another number): the next step
+        /// reads on from there, so no step reads more than a few pages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
     },
     /// Nothing of the customer is stored any more (analytics counts stay).
     CustomerErased {

@@ -457,6 +457,48 @@ pub async fn an_interrupted_erasure_resumes<S: DeskStore + Leftovers, M: MediaSt
     assert_eq!(app.store.leftovers(&key, &ours).await, Vec::<String>::new());
 }
 
+pub async fn an_erasure_reads_past_other_channels_a_few_pages_a_step<S: DeskStore + Leftovers>(
+    store: S,
+) {
+    let app = services(store, now_seconds());
+    setup(&app).await;
+    let key = customer("34611000010");
+    // The same person on another number, with chat off there: every message
+    // a conversation of its own, all older than the one to erase.
+    let elsewhere = CustomerKey::new(
+        PhoneNumberId::parse("200000000000003").unwrap(),
+        key.wa_id.clone(),
+    );
+    let mut channel = Channel::unconfigured(elsewhere.phone_number_id.clone(), "+2".into());
+    channel.chat_enabled = false;
+    app.store.put_channel(&channel).await.unwrap();
+    for n in 0..60 {
+        writes(&app, &elsewhere, &format!("wamid.else.{n}"), "hola").await;
+        app.clock.advance(Duration::seconds(1));
+    }
+    let ours = [chat(&app, &key, 1, 2, false).await];
+    while app.events.next_undelivered().is_some() {}
+
+    let media = local_media();
+    let root = AgentId::parse("root").unwrap();
+    let progress = request_erasure(&app, &media, &root, &key).await.unwrap();
+    let erased = if progress.complete {
+        progress.erased
+    } else {
+        drain(&app, &media)
+            .await
+            .expect("the queue finishes the erasure")
+    };
+    assert_eq!(erased.conversations, 1);
+    assert_eq!(app.store.leftovers(&key, &ours).await, Vec::<String>::new());
+    let kept = app
+        .store
+        .list_history_entries(&key.wa_id, &PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(kept.items.len(), 60, "the other number's history stays");
+}
+
 /// The retention expiry each item of a conversation carries.
 pub trait Expiries {
     /// (item, expiry in epoch seconds) for the conversation, its messages,
@@ -647,6 +689,10 @@ macro_rules! protection_suite {
             #[tokio::test]
             async fn an_interrupted_erasure_resumes() {
                 super::an_interrupted_erasure_resumes($make, $media).await;
+            }
+            #[tokio::test]
+            async fn an_erasure_reads_past_other_channels_a_few_pages_a_step() {
+                super::an_erasure_reads_past_other_channels_a_few_pages_a_step($make).await;
             }
             #[tokio::test]
             async fn a_chat_disabled_conversation_expires_with_its_automatic_reply() {
