@@ -99,7 +99,16 @@ where
         .map(|c| c.id));
     match next_erasure_step(live, customer.is_some(), entry.as_ref(), &messages) {
         ErasureStep::EndLiveSession(id) => {
-            end_for_erasure(app, id).await?;
+            if !end_for_erasure(app, id).await? {
+                // The customer's mirror and the conversation disagree (a
+                // change under way, or a broken invariant): fail the step
+                // rather than go round; the queue retries it, then keeps it
+                // in its dead-letter queue.
+                return Err(AppError::InProgress {
+                    what: "ending the customer's live session",
+                }
+                .into());
+            }
             Ok((counts, false))
         }
         ErasureStep::EraseMessages(messages) => {

@@ -294,11 +294,12 @@ where
 
 /// An erasure on request ends the customer's live session `id` (if it still
 /// is) before anything of theirs is deleted: the same end as `#STOP`'s, with
-/// its own reason (`docs/product.md#11-data-protection`).
+/// its own reason (`docs/product.md#11-data-protection`). Answers whether it
+/// ended it (`false`: it was not the customer's live session).
 pub async fn end_for_erasure<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     id: ConversationId,
-) -> Result<(), DeskFailure>
+) -> Result<bool, DeskFailure>
 where
     S: DeskStore,
     E: EventPublisher,
@@ -307,7 +308,8 @@ where
     W: WhatsAppClient,
 {
     match act(app, id, &[], Action::EndForErasure).await {
-        Ok(_) | Err(DeskFailure::Rule(DeskError::NotFound)) => Ok(()),
+        Ok(_) => Ok(true),
+        Err(DeskFailure::Rule(DeskError::NotFound)) => Ok(false),
         Err(error) => Err(error),
     }
 }
