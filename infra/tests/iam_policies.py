@@ -15,7 +15,8 @@ function is resolved with the physical names the test created.
 
 prints {"ReopenFunction": {"Version": "2012-10-17", "Statement": [...]}, ...}:
 one policy document per AWS::Serverless::Function (or the one asked for).
-A resource without --name is called "<stack>-<LogicalId>". `--without
+A resource without --name is called "<stack>-<LogicalId>" (a bucket in
+lower case, as CloudFormation names one, without its random suffix). `--without
 ReopenFunction:dynamodb:DeleteItem` removes an action from a function's
 policy, to show that a test fails without it.
 """
@@ -107,7 +108,14 @@ class Stack:
     def name(self, logical_id: str) -> str:
         if logical_id not in self.template["Resources"]:
             raise Unresolvable(f"no resource {logical_id}")
-        return self.names.get(logical_id, f"{self.stack}-{logical_id}")
+        if logical_id in self.names:
+            return self.names[logical_id]
+        name = f"{self.stack}-{logical_id}"
+        # S3 bucket names are lower case: CloudFormation makes a bucket's
+        # "<stack>-<logicalid>-<random>"; the tests create "<stack>-<logicalid>".
+        if self.template["Resources"][logical_id].get("Type") == "AWS::S3::Bucket":
+            name = name.lower()
+        return name
 
     def arn(self, service: str, resource: str, region: bool = True) -> str:
         return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account}:{resource}"

@@ -103,3 +103,16 @@ def test_command_line(tmp_path: Path) -> None:
     assert list(out) == ["ReopenFunction"]
     assert not allows(out["ReopenFunction"], "dynamodb:DeleteItem", TABLE_ARN)
     assert allows(out["ReopenFunction"], "dynamodb:PutItem", TABLE_ARN)
+
+
+def test_a_bucket_is_named_in_lower_case_as_cloudformation_names_it(policies: dict[str, dict[str, Any]]) -> None:
+    # CloudFormation names a bucket "<stack>-<logicalid>-<random>" in lower
+    # case; the IAM-enforced tests create "<stack>-<logicalid>".
+    bucket = f"arn:aws:s3:::{STACK}-mediabucket"
+    assert allows(policies["MediaFetcherFunction"], "s3:PutObject", f"{bucket}/inbound/*")
+    assert allows(policies["ErasureFunction"], "s3:DeleteObject", f"{bucket}/uploads/*")
+    # A missing key is 404 (not 403) only to a reader that may list the bucket.
+    assert allows(policies["AgentApiFunction"], "s3:ListBucket", bucket)
+    assert [f for f, p in policies.items() if any("s3:ListBucket" in str(st["Action"]) for st in p["Statement"])] == [
+        "AgentApiFunction"
+    ]

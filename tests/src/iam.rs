@@ -17,6 +17,11 @@
 //! AWS would when it is not allowed; otherwise it forwards the request,
 //! signature intact, and moto checks it again on its own (signature, and the
 //! action on the copy of the policy [`crate::iam_policy::moto_policy`] makes).
+//! Two kinds of request moto's IAM check cannot authenticate as sent are
+//! re-signed with the same function's key first ([`moto_resign`]): a
+//! presigned S3 request (moto reads only the `Authorization` header) and a
+//! `DELETE` whose parameters are all in its query (moto hashes the query as
+//! the body: every Scheduler `DeleteSchedule` fails its signature check).
 //! Every `(action, resource)` a function was seen to need is kept and written
 //! to `target/iam-observed.json` (`infra/tests/test_iam_observed.py` checks
 //! the template's policies cover it).
@@ -35,6 +40,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use wadesk_app::embedded::LocalOutbox;
 use wadesk_app::App;
+use wadesk_aws::s3::{create_bucket, S3MediaStore};
 use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
 use wadesk_domain::ManualClock;
 
@@ -54,6 +60,8 @@ pub const QUEUES: &[&str] = &[
     "EventRelayFailureQueue",
     "MediaFetcherFailureQueue",
     "ScheduleDeadLetterQueue",
+    // Read by the erasure function, as its event-source mapping does.
+    "ErasureQueue",
 ];
 
 /// The repository's root.
@@ -168,6 +176,8 @@ pub struct Call {
 struct Principal {
     function: String,
     policy: Value,
+    /// The key's secret, to re-sign what moto cannot authenticate as sent.
+    secret: String,
 }
 
 #[derive(Debug, Default)]
@@ -245,12 +255,13 @@ impl IamProxy {
     }
 
     /// Requests signed with `access_key` are `function`'s, checked on `policy`.
-    fn register(&self, access_key: &str, function: &str, policy: Value) {
+    fn register(&self, access_key: &str, secret: &str, function: &str, policy: Value) {
         lock(&self.state).principals.insert(
             access_key.to_owned(),
             Principal {
                 function: function.to_owned(),
                 policy,
+                secret: secret.to_owned(),
             },
         );
     }
@@ -279,17 +290,31 @@ impl Drop for IamProxy {
 
 type ProxyResponse = hyper::Response<Full<Bytes>>;
 
-/// `Credential=AKID/date/region/service/aws4_request` of a SigV4 header.
-fn credential(authorization: &str) -> Option<(String, String)> {
-    let scope = authorization
-        .split("Credential=")
-        .nth(1)?
-        .split(',')
-        .next()?;
+/// The signer of a request: `(access key, region, service)` from the
+/// `Credential=AKID/date/region/service/aws4_request` of a SigV4
+/// `Authorization` header, or from a presigned URL's `X-Amz-Credential`.
+fn credential(authorization: Option<&str>, query: &str) -> Option<(String, String, String)> {
+    let scope = match authorization {
+        Some(header) => header
+            .split("Credential=")
+            .nth(1)?
+            .split(',')
+            .next()?
+            .to_owned(),
+        None => query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            k.eq_ignore_ascii_case("X-Amz-Credential").then(|| {
+                percent_encoding::percent_decode_str(v)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+        })?,
+    };
     let mut parts = scope.split('/');
     let key = parts.next()?.to_owned();
     let region = parts.nth(1)?.to_owned();
-    Some((key, region))
+    let service = parts.next()?.to_owned();
+    Some((key, region, service))
 }
 
 async fn handle(
@@ -310,21 +335,41 @@ async fn handle(
     let operation = target
         .clone()
         .unwrap_or_else(|| format!("{} {}", parts.method, parts.uri.path()));
-    let signer = parts
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(credential);
+    let signer = credential(
+        parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok()),
+        parts.uri.query().unwrap_or_default(),
+    );
     let principal = signer
         .as_ref()
-        .and_then(|(key, _)| lock(state).principals.get(key).cloned());
+        .and_then(|(key, _, _)| lock(state).principals.get(key).cloned());
+    let s3 = signer
+        .as_ref()
+        .is_some_and(|(_, _, service)| service == "s3");
 
-    if let (Some(principal), Some((_, region))) = (principal, signer.as_ref()) {
+    let mut resigned = None;
+    // An object read by a function: its principal and bucket.
+    let mut object_read = None;
+    if let (Some(principal), Some((key, region, service))) = (principal, signer.as_ref()) {
+        let headers: Vec<(String, String)> = parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
         let raw = RawRequest {
             method: parts.method.as_str(),
             path: parts.uri.path(),
             query: parts.uri.query().unwrap_or_default(),
             target: target.as_deref(),
+            service,
+            headers: &headers,
             body: &body,
             region,
             account: ACCOUNT,
@@ -346,6 +391,14 @@ async fn handle(
                 Decision::ImplicitDeny(format!("not modelled by the checking proxy: {why}")),
             )],
         };
+        if s3 {
+            object_read = decided
+                .iter()
+                .find(|(a, _)| a.action == "s3:GetObject")
+                .and_then(|(a, _)| a.resource.strip_prefix("arn:aws:s3:::"))
+                .and_then(|object| object.split_once('/'))
+                .map(|(bucket, _)| (principal.clone(), bucket.to_owned()));
+        }
         let refused = decided.iter().find(|(_, d)| !d.allowed()).map(|(a, d)| {
             format!(
                 "{} is not authorized to perform: {} on resource: {} ({d:?})",
@@ -364,29 +417,87 @@ async fn handle(
             }
         }
         if let Some(message) = refused {
-            return access_denied(target.is_some(), &message);
+            return if s3 {
+                s3_access_denied(parts.method == hyper::Method::HEAD, &message)
+            } else {
+                access_denied(target.is_some(), &message)
+            };
         }
+        resigned = moto_resign(&MotoRequest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or_default(),
+            headers: &parts.headers,
+            body: &body,
+            key,
+            secret: &principal.secret,
+            region,
+            service,
+        });
     }
 
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| parts.uri.path().to_owned(), ToString::to_string);
+    let path_and_query = match &resigned {
+        Some(resigned) => resigned.path_and_query.clone(),
+        None => parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_owned(), ToString::to_string),
+    };
     let mut forward = http.request(parts.method.clone(), format!("{upstream}{path_and_query}"));
-    // Every header as signed, `Host` included: moto checks the signature.
+    // Every header as signed, `Host` and `Content-Length` included (a signed
+    // `Content-Length: 0` of a `DELETE` is not sent again unless forwarded):
+    // moto checks the signature.
+    let replaced = |name: &str| {
+        resigned
+            .as_ref()
+            .is_some_and(|r| r.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
+    };
     for (name, value) in &parts.headers {
         if !matches!(
             name.as_str(),
-            "connection" | "keep-alive" | "transfer-encoding" | "content-length"
-        ) {
+            "connection" | "keep-alive" | "transfer-encoding"
+        ) && !replaced(name.as_str())
+        {
             forward = forward.header(name, value);
         }
+    }
+    for (name, value) in resigned.iter().flat_map(|r| r.headers.iter()) {
+        forward = forward.header(name, value);
     }
     let answer = match forward.body(body.clone()).send().await {
         Ok(answer) => answer,
         Err(e) => return plain(502, &format!("moto unreachable: {e}")),
     };
     let status = answer.status();
+    // S3 answers a read of a missing key 404 only to a caller allowed
+    // s3:ListBucket on the bucket; to anyone else 403 AccessDenied.
+    if let (hyper::StatusCode::NOT_FOUND, Some((principal, bucket))) = (status, &object_read) {
+        let listing = Authorization {
+            action: "s3:ListBucket".into(),
+            resource: format!("arn:aws:s3:::{bucket}"),
+            context: BTreeMap::new(),
+        };
+        let decision = iam_policy::evaluate(&principal.policy, &listing);
+        let message = format!(
+            "{} read a missing key without s3:ListBucket on arn:aws:s3:::{bucket}: S3 answers 403, not 404",
+            principal.function
+        );
+        let allowed = decision.allowed();
+        // Recorded either way: the 404 the function relies on needs it.
+        lock(state).calls.push(Call {
+            function: principal.function.clone(),
+            operation: operation.clone(),
+            authorization: listing,
+            decision: if allowed {
+                decision
+            } else {
+                Decision::ImplicitDeny(message.clone())
+            },
+        });
+        if !allowed {
+            return s3_access_denied(parts.method == hyper::Method::HEAD, &message);
+        }
+    }
     let headers = answer.headers().clone();
     let bytes = answer.bytes().await.unwrap_or_default();
     if status.is_success() {
@@ -410,6 +521,103 @@ async fn handle(
         }
     }
     response
+}
+
+/// A request the proxy has authorized, as it would go on to moto.
+struct MotoRequest<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: &'a str,
+    headers: &'a hyper::HeaderMap,
+    body: &'a [u8],
+    key: &'a str,
+    secret: &'a str,
+    region: &'a str,
+    service: &'a str,
+}
+
+/// How a request goes on to moto when it must be re-signed.
+struct Resigned {
+    path_and_query: String,
+    /// Headers that replace (or join) the request's own.
+    headers: Vec<(String, String)>,
+}
+
+/// The same request signed, with the same function's key, in a form moto's
+/// IAM check can authenticate, when it cannot authenticate it as sent
+/// (moto 5's limits, not AWS's; the proxy has already authorized the request
+/// as AWS would, on the real policy):
+///
+/// - a presigned S3 request (the signature in the query): moto reads only
+///   the `Authorization` header (a `KeyError` and a 500 otherwise), so the
+///   query's `X-Amz-*` go and the request is signed in its headers;
+/// - a `DELETE` with its parameters in the query and no body (Scheduler's
+///   `DeleteSchedule`): moto's check signs the query string as the body, so
+///   it is signed that way.
+fn moto_resign(request: &MotoRequest<'_>) -> Option<Resigned> {
+    use aws_sigv4::http_request::{
+        sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
+        SigningSettings, UriPathNormalizationMode,
+    };
+    let presigned = request.service == "s3" && !request.headers.contains_key("authorization");
+    let delete_with_query = request.service != "s3"
+        && request.method == "DELETE"
+        && request.body.is_empty()
+        && !request.query.is_empty();
+    if !presigned && !delete_with_query {
+        return None;
+    }
+    let host = request.headers.get("host")?.to_str().ok()?;
+    let query = if presigned {
+        request
+            .query
+            .split('&')
+            .filter(|pair| !pair.to_ascii_lowercase().starts_with("x-amz-"))
+            .collect::<Vec<_>>()
+            .join("&")
+    } else {
+        request.query.to_owned()
+    };
+    let path_and_query = if query.is_empty() {
+        request.path.to_owned()
+    } else {
+        format!("{}?{query}", request.path)
+    };
+    let mut settings = SigningSettings::default();
+    let body: &[u8] = if presigned {
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        b""
+    } else {
+        query.as_bytes()
+    };
+    let identity = Credentials::new(request.key, request.secret, None, None, "iam-proxy").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(request.region)
+        .name(request.service)
+        .time(std::time::SystemTime::now())
+        .settings(settings)
+        .build()
+        .ok()?
+        .into();
+    let signable = SignableRequest::new(
+        request.method,
+        format!("http://{host}{path_and_query}"),
+        [("host", host)].into_iter(),
+        SignableBody::Bytes(body),
+    )
+    .ok()?;
+    let (instructions, _) = sign(signable, &params).ok()?.into_parts();
+    let (headers, _) = instructions.into_parts();
+    Some(Resigned {
+        path_and_query,
+        headers: headers
+            .iter()
+            .map(|h| (h.name().to_owned(), h.value().to_owned()))
+            .collect(),
+    })
 }
 
 /// Keeps what reached the bus and Scheduler, for the tests to deliver it on.
@@ -482,6 +690,28 @@ fn access_denied(json_protocol: bool, message: &str) -> ProxyResponse {
     response
 }
 
+/// S3's refusal: 403 with an XML `AccessDenied` error (no body for a `HEAD`).
+fn s3_access_denied(head: bool, message: &str) -> ProxyResponse {
+    let escaped = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let body = if head {
+        String::new()
+    } else {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>{escaped}</Message><RequestId>iam-proxy</RequestId></Error>"
+        )
+    };
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = hyper::StatusCode::FORBIDDEN;
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/xml"),
+    );
+    response
+}
+
 /// What the run saw each function need, for `target/iam-observed.json`:
 /// function → `(stack, action, resource, context)`.
 type Observed = BTreeMap<String, BTreeSet<(String, String, String, BTreeMap<String, String>)>>;
@@ -548,6 +778,14 @@ impl IamStack {
             .send()
             .await
             .unwrap_or_else(|e| panic!("creating the schedule group: {e:?}"));
+        // CloudFormation names a bucket `<stack>-<logicalid>-<random>`, in
+        // lower case; iam_policies.py resolves it without the random part.
+        let bucket = name("MediaBucket").to_lowercase();
+        let admin_media = S3MediaStore::new(&admin, &bucket)
+            .unwrap_or_else(|e| panic!("the media bucket's client: {e}"));
+        create_bucket(admin_media.client(), &bucket, 30)
+            .await
+            .unwrap_or_else(|e| panic!("creating the media bucket: {e:?}"));
         let sqs = aws_sdk_sqs::Client::new(&admin);
         let mut queue_urls = BTreeMap::new();
         for logical in QUEUES {
@@ -585,7 +823,7 @@ impl IamStack {
                 pair[0].as_str().unwrap_or_default().to_owned(),
                 pair[1].as_str().unwrap_or_default().to_owned(),
             );
-            proxy.register(&id, function, policy.clone());
+            proxy.register(&id, &secret, function, policy.clone());
             keys.insert(function.clone(), (id, secret));
         }
         Self {
@@ -616,6 +854,24 @@ impl IamStack {
 
     pub fn schedule_group(&self) -> String {
         format!("{}-ScheduleGroup", self.stack)
+    }
+
+    /// The media bucket, as CloudFormation would name it (lower case).
+    pub fn media_bucket(&self) -> String {
+        format!("{}-MediaBucket", self.stack).to_lowercase()
+    }
+
+    /// The media bucket on `function`'s key, through the proxy (path-style,
+    /// as the adapter addresses an endpoint override).
+    pub async fn media_store(&self, function: &str) -> S3MediaStore {
+        S3MediaStore::new(&self.sdk(function).await, self.media_bucket())
+            .unwrap_or_else(|e| panic!("{function}'s media store: {e}"))
+    }
+
+    /// The media bucket on moto's admin key, behind the functions' backs.
+    pub fn admin_media_store(&self) -> S3MediaStore {
+        S3MediaStore::new(&self.admin, self.media_bucket())
+            .unwrap_or_else(|e| panic!("the admin's media store: {e}"))
     }
 
     pub fn queue_url(&self, logical: &str) -> String {

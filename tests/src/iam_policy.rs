@@ -4,8 +4,13 @@
 //! `(action, resource, context)` triples AWS checks for it: one per item of a
 //! `TransactWriteItems` (`dynamodb:PutItem`, `UpdateItem`, `DeleteItem`,
 //! `ConditionCheckItem`; there is no `dynamodb:TransactWriteItems` action),
-//! one per table of a batch, one per entry's bus of a `PutEvents`, and
-//! `iam:PassRole` on the role a new schedule's target names.
+//! one per table of a batch, one per entry's bus of a `PutEvents`,
+//! `iam:PassRole` on the role a new schedule's target names, and S3's REST
+//! object requests as the SDK sends them path-style to moto (`PUT` →
+//! `s3:PutObject`, `GET`/`HEAD` → `s3:GetObject`, `DELETE` →
+//! `s3:DeleteObject` on `arn:aws:s3:::bucket/key`; a list → `s3:ListBucket`
+//! on `arn:aws:s3:::bucket`). Anything else it does not model is an error,
+//! which the proxy refuses rather than waves through.
 //!
 //! [`evaluate`] decides one triple against an identity policy: `Allow`
 //! statements with `Action`/`NotAction` and `Resource`/`NotResource` patterns
@@ -238,6 +243,10 @@ pub struct RawRequest<'a> {
     pub query: &'a str,
     /// `X-Amz-Target` (JSON protocols).
     pub target: Option<&'a str>,
+    /// The signing service of the request (`s3`, `scheduler`, ...).
+    pub service: &'a str,
+    /// The request's headers, names in lower case.
+    pub headers: &'a [(String, String)],
     pub body: &'a [u8],
     /// The signing region of the request.
     pub region: &'a str,
@@ -266,6 +275,9 @@ pub fn authorizations(request: &RawRequest<'_>) -> Result<Vec<Authorization>, St
             arn("dynamodb", &format!("table/{name}"))
         })
     };
+    if request.service == "s3" {
+        return s3(request);
+    }
     if let Some(target) = request.target {
         let (prefix, operation) = target.split_once('.').ok_or("odd X-Amz-Target")?;
         return match prefix {
@@ -370,6 +382,138 @@ pub fn authorizations(request: &RawRequest<'_>) -> Result<Vec<Authorization>, St
         "{} {} is not modelled",
         request.method, request.path
     ))
+}
+
+/// Query parameters, decoded.
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// A presigned request's own parameters (the signature in the query).
+fn presigning(key: &str) -> bool {
+    key.to_ascii_lowercase().starts_with("x-amz-")
+}
+
+/// S3's REST authorization for the requests wadesk's adapter makes,
+/// path-style (`/bucket/key`, as the SDK addresses moto): object reads,
+/// writes and deletes, and a bucket's listing. A subresource (`?acl`,
+/// `?tagging`, `?uploads`, `?delete`, ...), a copy, a multipart upload, a
+/// form `POST` or a bucket operation other than a listing is not modelled:
+/// an error, refused by the proxy.
+fn s3(request: &RawRequest<'_>) -> Result<Vec<Authorization>, String> {
+    let path = request.path.trim_start_matches('/');
+    let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let (bucket, key) = (decode(bucket), decode(key));
+    if bucket.is_empty() {
+        return Err(format!(
+            "S3 {} / (no bucket) is not modelled",
+            request.method
+        ));
+    }
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let query = query_pairs(request.query);
+    let unknown = |allowed: &dyn Fn(&str) -> bool| {
+        query
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .find(|k| !allowed(k) && !presigning(k))
+            .map(str::to_owned)
+    };
+    if key.is_empty() {
+        // A bucket: only its listing (ListObjects, ListObjectsV2).
+        const LISTING: &[&str] = &[
+            "list-type",
+            "prefix",
+            "delimiter",
+            "max-keys",
+            "continuation-token",
+            "start-after",
+            "encoding-type",
+            "fetch-owner",
+            "marker",
+            "x-id",
+        ];
+        if request.method != "GET" {
+            return Err(format!(
+                "S3 {} on bucket {bucket} is not modelled",
+                request.method
+            ));
+        }
+        if let Some(other) = unknown(&|k| LISTING.contains(&k)) {
+            return Err(format!(
+                "S3 GET on bucket {bucket} with ?{other} is not modelled"
+            ));
+        }
+        let mut listing = Authorization::new("s3:ListBucket", format!("arn:aws:s3:::{bucket}"));
+        for (name, context) in [
+            ("prefix", "s3:prefix"),
+            ("delimiter", "s3:delimiter"),
+            ("max-keys", "s3:max-keys"),
+        ] {
+            if let Some((_, value)) = query.iter().find(|(k, _)| k == name) {
+                listing = listing.with(context, value);
+            }
+        }
+        return Ok(vec![listing]);
+    }
+    let (action, operations): (&str, &[&str]) = match request.method {
+        "PUT" => ("s3:PutObject", &["PutObject"]),
+        "GET" => ("s3:GetObject", &["GetObject"]),
+        "HEAD" => ("s3:GetObject", &["HeadObject"]),
+        "DELETE" => ("s3:DeleteObject", &["DeleteObject"]),
+        other => return Err(format!("S3 {other} on an object is not modelled")),
+    };
+    let overrides = request.method == "GET";
+    if let Some(other) = unknown(&|k| k == "x-id" || (overrides && k.starts_with("response-"))) {
+        return Err(format!(
+            "S3 {} of an object with ?{other} is not modelled",
+            request.method
+        ));
+    }
+    if let Some((_, id)) = query.iter().find(|(k, _)| k == "x-id") {
+        if !operations.contains(&id.as_str()) {
+            return Err(format!(
+                "S3 {} with x-id={id} is not modelled",
+                request.method
+            ));
+        }
+    }
+    // A copy also reads its source; an ACL or tags are their own actions.
+    for name in ["x-amz-copy-source", "x-amz-acl", "x-amz-tagging"] {
+        if header(name).is_some() && request.method == "PUT" {
+            return Err(format!("S3 PUT with {name} is not modelled"));
+        }
+    }
+    let mut authorization = Authorization::new(action, format!("arn:aws:s3:::{bucket}/{key}"));
+    if request.method == "PUT" {
+        if let Some(sse) = header("x-amz-server-side-encryption") {
+            authorization = authorization.with("s3:x-amz-server-side-encryption", sse);
+        }
+    }
+    Ok(vec![authorization])
 }
 
 fn dynamodb(
@@ -536,6 +680,8 @@ mod tests {
             path: "/",
             query: "",
             target: Some("DynamoDB_20120810.TransactWriteItems"),
+            service: "dynamodb",
+            headers: &[],
             body: body.as_bytes(),
             region: "us-east-1",
             account: "123456789012",
@@ -553,6 +699,71 @@ mod tests {
                 format!("dynamodb:PutItem {TABLE}"),
             ]
         );
+    }
+
+    fn s3_request(method: &str, path: &str, query: &str) -> Result<Vec<String>, String> {
+        let raw = RawRequest {
+            method,
+            path,
+            query,
+            target: None,
+            service: "s3",
+            headers: &[],
+            body: b"",
+            region: "us-east-1",
+            account: "123456789012",
+        };
+        authorizations(&raw).map(|list| {
+            list.into_iter()
+                .map(|a| format!("{} {}", a.action, a.resource))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn s3_object_requests_are_authorized_on_the_object_and_the_rest_refused() {
+        let object = "arn:aws:s3:::b/inbound/c/m%20x";
+        for (method, query, action) in [
+            ("PUT", "x-id=PutObject", "s3:PutObject"),
+            ("GET", "x-id=GetObject", "s3:GetObject"),
+            ("HEAD", "", "s3:GetObject"),
+            ("DELETE", "x-id=DeleteObject", "s3:DeleteObject"),
+        ] {
+            assert_eq!(
+                s3_request(method, "/b/inbound/c/m%2520x", query).unwrap(),
+                [format!("{action} {object}")],
+                "{method}"
+            );
+        }
+        // A presigned GET with response overrides reads the object.
+        assert_eq!(
+            s3_request(
+                "GET",
+                "/b/uploads/k",
+                "response-content-type=image%2Fpng&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=K%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&x-id=GetObject"
+            )
+            .unwrap(),
+            ["s3:GetObject arn:aws:s3:::b/uploads/k"]
+        );
+        assert_eq!(
+            s3_request("GET", "/b", "list-type=2&prefix=inbound%2F").unwrap(),
+            ["s3:ListBucket arn:aws:s3:::b"]
+        );
+        for (method, path, query) in [
+            ("GET", "/b/k", "acl"),
+            ("PUT", "/b/k", "tagging"),
+            ("POST", "/b/k", "uploads"),
+            ("POST", "/b", "delete"),
+            ("PUT", "/b", ""),
+            ("GET", "/b", "location"),
+            ("GET", "/", ""),
+            ("GET", "/b/k", "x-id=PutObject"),
+        ] {
+            assert!(
+                s3_request(method, path, query).is_err(),
+                "{method} {path}?{query} is not modelled"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,12 @@
 //! views), reopen with an owner change and the push, window-expiry (a window
 //! and an offer time-out), opt-out, the event relay reading the stream as its
 //! event-source mapping does, the analytics consumer and API, and the parking
-//! of unparseable events. One test runs the reopen with an owner change
+//! of unparseable events; the media fetcher (a customer's photo fetched from
+//! a Graph API stub into the bucket, a file that can never be fetched
+//! parked), the agent API's files (`POST /uploads`, an upload sent, the
+//! media route and its presigned read), and the erasure function taking an
+//! erasure's steps (and the retention's) from its queue, the customer's
+//! files deleted from the bucket. One test runs the reopen with an owner change
 //! under the policy generated without `ReopenFunction:dynamodb:DeleteItem`
 //! and expects it refused, so that claim is checked on every run.
 
@@ -20,11 +25,14 @@ use chrono::Duration;
 use lambda_http::Body;
 use serde_json::{json, Value};
 use wadesk_aws::parking::{parse_or_park, FailureQueue};
+use wadesk_aws::s3::S3MediaStore;
 use wadesk_aws::{EventBridgePublisher, SqsPoisonQueue};
 use wadesk_domain::{AgentId, Clock, EventEnvelope, ManualClock, TimerInput};
 use wadesk_local_runner::stream::StreamReader;
 use wadesk_tests::iam::{IamApp, IamStack};
 use wadesk_tests::{now_seconds, DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const APP_SECRET: &str = "iam-test-app-secret";
 
@@ -74,6 +82,8 @@ struct Desk {
     webhook: IamApp,
     poison: SqsPoisonQueue,
     agent_api: IamApp,
+    /// The agent API's media bucket, on its key (as its `main` wires it).
+    media: agent_api::Media<S3MediaStore>,
     reopen: IamApp,
     window_expiry: IamApp,
     opt_out: IamApp,
@@ -99,6 +109,7 @@ impl Desk {
                 .app("AgentApiFunction", &clock)
                 .await
                 .with_bootstrap_admins(root.clone()),
+            media: agent_api::Media::new(iam.media_store("AgentApiFunction").await),
             reopen: iam
                 .app("ReopenFunction", &clock)
                 .await
@@ -181,11 +192,7 @@ impl Desk {
     /// An agent API request as `sub`, expecting `status`.
     async fn api(&self, method: &str, path: &str, sub: &str, body: Value, status: u16) -> Value {
         let body = (method != "GET").then_some(body);
-        let response = Box::pin(agent_api::handle(
-            &self.agent_api,
-            api_event(method, path, "", sub, body.as_ref()),
-        ))
-        .await;
+        let response = self.api_response(method, path, sub, body.as_ref()).await;
         let (got, value) = answer(&response);
         assert_eq!(
             got,
@@ -194,6 +201,22 @@ impl Desk {
             self.iam.refusals()
         );
         value
+    }
+
+    /// An agent API request as `sub`, its response as it is.
+    async fn api_response(
+        &self,
+        method: &str,
+        path: &str,
+        sub: &str,
+        body: Option<&Value>,
+    ) -> lambda_http::Response<Body> {
+        Box::pin(agent_api::handle_with_media(
+            &self.agent_api,
+            &self.media,
+            api_event(method, path, "", sub, body),
+        ))
+        .await
     }
 
     async fn post(&self, id: &str, action: &str, sub: &str, body: Value) -> Value {
@@ -249,8 +272,33 @@ impl Desk {
             text,
             wamid,
             self.clock.now().timestamp(),
-        )
-        .to_string();
+        );
+        self.customer_sends(from, body).await
+    }
+
+    /// `from` sends a photo WhatsApp keeps as `media_id`; answers the conversation.
+    async fn customer_sends_photo(&self, from: &str, wamid: &str, media_id: &str) -> String {
+        let mut body = wadesk_whatsapp::text_message_body(
+            PHONE_NUMBER_ID,
+            DISPLAY_PHONE_NUMBER,
+            from,
+            "Lucía",
+            "",
+            wamid,
+            self.clock.now().timestamp(),
+        );
+        let message = &mut body["entry"][0]["changes"][0]["value"]["messages"][0];
+        message["type"] = json!("image");
+        message["image"] =
+            json!({"id": media_id, "mime_type": "image/png", "caption": "Así llegó"});
+        if let Some(fields) = message.as_object_mut() {
+            fields.remove("text");
+        }
+        self.customer_sends(from, body).await
+    }
+
+    async fn customer_sends(&self, from: &str, body: Value) -> String {
+        let body = body.to_string();
         assert_eq!(
             self.webhook_body(body).await,
             200,
@@ -634,4 +682,481 @@ async fn timers_opt_out_relay_and_analytics_run_under_their_generated_policies()
             "{function} made no request: {seen:?}"
         );
     }
+}
+
+// ---- files: the media fetcher, the agent API's files, the erasure function ----
+
+/// A customer's photo, PNG by its bytes.
+fn photo() -> Vec<u8> {
+    let mut bytes = vec![
+        0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d,
+    ];
+    bytes.extend_from_slice(b"IHDR broken product photo");
+    bytes
+}
+
+const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n";
+
+/// The Graph API's media endpoints, a stub as in media.rs: `7001` (and
+/// `7003`) a photo, `7002` a file WhatsApp will never hand over.
+async fn graph_stub(png: &[u8]) -> MockServer {
+    let graph = MockServer::start().await;
+    for id in ["7001", "7003"] {
+        Mock::given(method("GET"))
+            .and(path(format!("/v21.0/{id}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "url": format!("{}/download/{id}", graph.uri()), "mime_type": "image/png",
+                "file_size": png.len(), "id": id, "messaging_product": "whatsapp"})))
+            .mount(&graph)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/download/{id}")))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(png.to_vec()))
+            .mount(&graph)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/v21.0/7002"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(
+                json!({"error": {"message": "Unsupported get request", "code": 100}}),
+            ),
+        )
+        .mount(&graph)
+        .await;
+    graph
+}
+
+/// The media fetcher on its own key: the Graph API stub, the bucket, its
+/// failure queue.
+struct Fetcher {
+    graph: wadesk_graph::GraphApiClient,
+    store: S3MediaStore,
+    parking: FailureQueue,
+    arn: String,
+}
+
+impl Fetcher {
+    async fn new(iam: &IamStack, graph: &MockServer) -> Self {
+        let sdk = iam.sdk("MediaFetcherFunction").await;
+        Self {
+            graph: wadesk_graph::GraphApiClient::new(format!("{}/v21.0", graph.uri()), "token")
+                .unwrap(),
+            store: iam.media_store("MediaFetcherFunction").await,
+            parking: FailureQueue::new(
+                aws_sdk_sqs::Client::new(&sdk),
+                iam.queue_url("MediaFetcherFailureQueue"),
+            ),
+            arn: format!(
+                "arn:aws:lambda:us-east-1:123456789012:function:{}-media-fetcher",
+                iam.stack
+            ),
+        }
+    }
+
+    /// Each bus entry the fetcher's rule matches (`MessageReceived` with a
+    /// `media_id`), invoked as Lambda does; answers the outcomes.
+    async fn deliver(&self, events: &[(String, String)]) -> Vec<&'static str> {
+        let mut outcomes = Vec::new();
+        for (kind, detail) in events {
+            let envelope: Value = serde_json::from_str(detail).unwrap();
+            if kind != "MessageReceived" || !envelope["detail"]["media_id"].is_string() {
+                continue;
+            }
+            let payload = delivery(kind, detail);
+            let outcome = Box::pin(media_fetcher::handle_invocation(
+                &self.graph,
+                &self.store,
+                &self.parking,
+                &self.arn,
+                &payload,
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("the fetch failed: {e}"));
+            outcomes.push(outcome);
+        }
+        outcomes
+    }
+}
+
+/// The transcript's messages of conversation `id`, as `sub` sees them.
+async fn transcript(desk: &Desk, id: &str, sub: &str) -> Vec<Value> {
+    desk.api(
+        "GET",
+        &format!("/conversations/{id}/messages"),
+        sub,
+        Value::Null,
+        200,
+    )
+    .await["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// `POST /uploads` as `sub`, then the file put where the target says, as the
+/// browser's form post does (S3 checks that post against the target's
+/// policy, signed with the agent API's key); answers the upload id.
+async fn upload(desk: &Desk, sub: &str, filename: &str, file: &[u8]) -> String {
+    let target = desk
+        .api(
+            "POST",
+            "/uploads",
+            sub,
+            json!({"filename": filename, "mime_type": "application/pdf", "size_bytes": file.len()}),
+            201,
+        )
+        .await;
+    let fields = &target["fields"];
+    let admin = desk.iam.admin_media_store();
+    let mut put = admin
+        .client()
+        .put_object()
+        .bucket(admin.bucket())
+        .key(fields["key"].as_str().unwrap())
+        .content_type(fields["Content-Type"].as_str().unwrap())
+        .body(file.to_vec().into());
+    for (name, value) in fields.as_object().unwrap() {
+        if let Some(meta) = name.strip_prefix("x-amz-meta-") {
+            put = put.metadata(meta, value.as_str().unwrap());
+        }
+    }
+    put.send().await.unwrap();
+    target["upload_id"].as_str().unwrap().to_owned()
+}
+
+/// The keys the media bucket holds.
+async fn bucket_keys(iam: &IamStack) -> Vec<String> {
+    let admin = iam.admin_media_store();
+    admin
+        .client()
+        .list_objects_v2()
+        .bucket(admin.bucket())
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_media_fetcher_and_the_agent_apis_files_run_under_their_generated_policies() {
+    let mut desk = Box::pin(Desk::new(IamStack::new().await)).await;
+    let png = photo();
+    let graph = graph_stub(&png).await;
+    let fetcher = Fetcher::new(&desk.iam, &graph).await;
+    desk.available("ana").await;
+    let id = desk
+        .customer_sends_photo("34650000041", "wamid.IAMM1", "7001")
+        .await;
+    assert!(!id.is_empty());
+    desk.customer_sends_photo("34650000041", "wamid.IAMM2", "7002")
+        .await;
+
+    // The fetcher's rule: the photo kept, the refused file parked.
+    let events = desk.new_events().await;
+    let mut outcomes = fetcher.deliver(&events).await;
+    outcomes.sort_unstable();
+    assert_eq!(
+        outcomes,
+        ["parked", "stored"],
+        "refused: {:?}",
+        desk.iam.refusals()
+    );
+    let parked = aws_sdk_sqs::Client::new(&desk.iam.admin)
+        .receive_message()
+        .queue_url(desk.iam.queue_url("MediaFetcherFailureQueue"))
+        .send()
+        .await
+        .unwrap();
+    let record: Value = serde_json::from_str(parked.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(record["requestContext"]["condition"], "PermanentFailure");
+    assert!(
+        record["responsePayload"]["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 404"),
+        "{record}"
+    );
+
+    // The media route: ana's chat's photo, a presigned read signed by the agent API.
+    desk.post(&id, "take", "ana", json!({})).await;
+    let photos: Vec<Value> = transcript(&desk, &id, "ana")
+        .await
+        .into_iter()
+        .filter(|m| m["type"] == "image")
+        .collect();
+    assert_eq!(photos.len(), 2, "{photos:?}");
+    let media_url = photos[0]["media_url"].as_str().unwrap();
+    let response = desk.api_response("GET", media_url, "ana", None).await;
+    assert_eq!(
+        response.status(),
+        302,
+        "{media_url}; refused: {:?}",
+        desk.iam.refusals()
+    );
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let read = http.get(&location).send().await.unwrap();
+    let status = read.status();
+    let bytes = read.bytes().await.unwrap().to_vec();
+    assert_eq!(
+        status,
+        200,
+        "{location}: {}; refused: {:?}",
+        String::from_utf8_lossy(&bytes),
+        desk.iam.refusals()
+    );
+    assert_eq!(bytes, png);
+    // The parked one was never fetched: 404, as the contract says (S3 says
+    // 404 for a missing key only to a reader allowed s3:ListBucket).
+    let pending = photos[1]["media_url"].as_str().unwrap();
+    let (status, body) = answer(&desk.api_response("GET", pending, "ana", None).await);
+    assert_eq!(status, 404, "{body}; refused: {:?}", desk.iam.refusals());
+
+    // An agent's file: an upload target (no S3 call), the file sent by its id.
+    let upload_id = upload(&desk, "ana", "Factura.pdf", PDF).await;
+    let sent = desk
+        .api(
+            "POST",
+            &format!("/conversations/{id}/messages"),
+            "ana",
+            json!({"attachment": {"upload_id": upload_id, "caption": "Su factura"}}),
+            201,
+        )
+        .await;
+    assert_eq!(sent["type"], "document", "{sent}");
+    // An upload target whose file never came: 400, no such upload (S3 says
+    // 404 for it only to a reader allowed s3:ListBucket).
+    let target = desk
+        .api(
+            "POST",
+            "/uploads",
+            "ana",
+            json!({"filename": "Nada.pdf", "mime_type": "application/pdf", "size_bytes": 10}),
+            201,
+        )
+        .await;
+    let refused = desk
+        .api(
+            "POST",
+            &format!("/conversations/{id}/messages"),
+            "ana",
+            json!({"attachment": {"upload_id": target["upload_id"]}}),
+            400,
+        )
+        .await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no such upload"),
+        "{refused}"
+    );
+
+    desk.assert_nothing_refused();
+    let fetcher_actions = desk.actions_of("MediaFetcherFunction");
+    for action in ["s3:PutObject", "sqs:SendMessage"] {
+        assert!(
+            fetcher_actions.contains(action),
+            "the fetcher never used {action}: {fetcher_actions:?}"
+        );
+    }
+    assert!(
+        desk.actions_of("AgentApiFunction").contains("s3:GetObject"),
+        "{:?}",
+        desk.actions_of("AgentApiFunction")
+    );
+}
+
+/// The rule's detail types that go to the erasure queue.
+const ERASURE_RULE: &[&str] = &[
+    "CustomerErasureRequested",
+    "RetentionContinues",
+    "ConversationExpiryChanged",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_runs_under_the_agent_apis_and_the_erasure_functions_generated_policies() {
+    let mut desk = Box::pin(Desk::new(IamStack::new().await)).await;
+    let png = photo();
+    let graph = graph_stub(&png).await;
+    let fetcher = Fetcher::new(&desk.iam, &graph).await;
+    desk.available("ana").await;
+    let from = "34650000051";
+    // Finished chats enough that the request's own steps leave the rest to
+    // the queue: the first with the customer's photo and an upload ana sent
+    // them, four more, and a live chat with a photo, which the erasure ends
+    // first. The request's steps take the live chat's photo (the agent API
+    // deletes it), the queue's the first chat's files (the erasure function).
+    let first = desk.customer_sends_photo(from, "wamid.IAME0", "7001").await;
+    desk.post(&first, "take", "ana", json!({})).await;
+    let upload_id = upload(&desk, "ana", "Factura.pdf", PDF).await;
+    desk.api(
+        "POST",
+        &format!("/conversations/{first}/messages"),
+        "ana",
+        json!({"attachment": {"upload_id": upload_id}}),
+        201,
+    )
+    .await;
+    desk.post(&first, "end", "ana", json!({})).await;
+    desk.post(&first, "wrap-up", "ana", json!({"reason": "Resolved"}))
+        .await;
+    for n in 1..=4 {
+        let id = desk
+            .customer_writes(from, &format!("wamid.IAME{n}"), "Hello")
+            .await;
+        desk.post(&id, "take", "ana", json!({})).await;
+        desk.post(&id, "end", "ana", json!({})).await;
+        desk.post(&id, "wrap-up", "ana", json!({"reason": "Resolved"}))
+            .await;
+    }
+    let live = desk.customer_sends_photo(from, "wamid.IAME9", "7003").await;
+    desk.post(&live, "take", "ana", json!({})).await;
+    // Someone else's photo stays.
+    desk.customer_sends_photo("34650000052", "wamid.IAME10", "7001")
+        .await;
+    let mut pending = desk.new_events().await;
+    assert_eq!(
+        fetcher.deliver(&pending).await,
+        ["stored", "stored", "stored"]
+    );
+    let files = bucket_keys(&desk.iam).await;
+    assert_eq!(files.len(), 4, "{files:?}");
+
+    // The admin's request runs the first steps (the agent API's policy) ...
+    let erased = desk
+        .api(
+            "DELETE",
+            &format!("/admin/customers/{PHONE_NUMBER_ID}/{from}"),
+            "root",
+            Value::Null,
+            202,
+        )
+        .await;
+    assert_eq!(erased["status"], "in_progress", "{erased}");
+
+    // ... the rule puts the rest on the erasure queue, and the erasure
+    // function takes each step from it (its event-source mapping receives
+    // and deletes with the function's role) and publishes the next.
+    let erasure = desk.iam.app("ErasureFunction", &desk.clock).await;
+    let erasure_media = desk.iam.media_store("ErasureFunction").await;
+    let erasure_sqs = aws_sdk_sqs::Client::new(&desk.iam.sdk("ErasureFunction").await);
+    let rule = aws_sdk_sqs::Client::new(&desk.iam.admin);
+    let queue = desk.iam.queue_url("ErasureQueue");
+    let mut outcomes = Vec::new();
+    let mut completed = None;
+    for _ in 0..100 {
+        pending.extend(desk.new_events().await);
+        for (kind, detail) in pending.drain(..) {
+            if kind == "CustomerErased" {
+                completed = Some(detail.clone());
+            }
+            if ERASURE_RULE.contains(&kind.as_str()) {
+                rule.send_message()
+                    .queue_url(&queue)
+                    .message_body(delivery(&kind, &detail).to_string())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        let received = erasure_sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("receiving: {e:?}; refused: {:?}", desk.iam.refusals()));
+        if received.messages().is_empty() {
+            break;
+        }
+        for message in received.messages() {
+            let event = erasure::parse(message.body().unwrap()).unwrap();
+            let outcome = Box::pin(erasure::handle(&erasure, &erasure_media, &event))
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}; refused: {:?}", desk.iam.refusals()));
+            outcomes.push(outcome);
+            erasure_sqs
+                .delete_message()
+                .queue_url(&queue)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let completed: Value =
+        serde_json::from_str(&completed.expect("the erasure completes")).unwrap();
+    assert!(
+        outcomes.contains(&"erasure continues") && outcomes.contains(&"erased"),
+        "{outcomes:?}"
+    );
+    assert!(outcomes.contains(&"retention applied"), "{outcomes:?}");
+    // The customer's three files are gone; someone else's photo stays.
+    assert_eq!(completed["detail"]["erased"]["media"], 3, "{completed}");
+    let left = bucket_keys(&desk.iam).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+
+    desk.assert_nothing_refused();
+    assert!(
+        desk.actions_of("AgentApiFunction")
+            .contains("s3:DeleteObject"),
+        "the request's steps deleted no file: {:?}",
+        desk.actions_of("AgentApiFunction")
+    );
+    let actions = desk.actions_of("ErasureFunction");
+    for action in [
+        "s3:DeleteObject",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "dynamodb:BatchWriteItem",
+        "events:PutEvents",
+    ] {
+        assert!(
+            actions.contains(action),
+            "the erasure function never used {action}: {actions:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_list_bucket_a_missing_upload_is_access_denied_not_404() {
+    let desk = Box::pin(Desk::new(
+        IamStack::without(&["AgentApiFunction:s3:ListBucket"]).await,
+    ))
+    .await;
+    desk.available("ana").await;
+    let id = desk
+        .customer_writes("34650000061", "wamid.IAML1", "Hello")
+        .await;
+    desk.post(&id, "take", "ana", json!({})).await;
+    let target = desk
+        .api(
+            "POST",
+            "/uploads",
+            "ana",
+            json!({"filename": "Nada.pdf", "mime_type": "application/pdf", "size_bytes": 10}),
+            201,
+        )
+        .await;
+    // S3 answers the read of the missing file 403: the send is a 503.
+    desk.api(
+        "POST",
+        &format!("/conversations/{id}/messages"),
+        "ana",
+        json!({"attachment": {"upload_id": target["upload_id"]}}),
+        503,
+    )
+    .await;
+    let refusals = desk.iam.refusals();
+    assert!(
+        refusals
+            .iter()
+            .any(|r| r.starts_with("AgentApiFunction: s3:ListBucket on arn:aws:s3:::")),
+        "{refusals:?}"
+    );
 }
