@@ -666,3 +666,17 @@ def test_translated_template_lints_clean(translated: dict[str, Any], tmp_path: P
     lint = Path(sys.executable).with_name("cfn-lint")
     result = subprocess.run([str(lint), str(out)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_media_bucket_cors_posts_from_the_console_and_reads_by_presigned_link() -> None:
+    """Uploads only from the console's origin; reads (after the API's redirect,
+    where browsers send `Origin: null`) from any origin, GET only: the presigned
+    link is the credential."""
+    rules = RESOURCES["MediaBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    by_method = {tuple(rule["AllowedMethods"]): rule for rule in rules}
+    assert set(by_method) == {("POST",), ("GET",)}, by_method
+    post = by_method[("POST",)]
+    assert post["AllowedOrigins"] == [{"Fn::Sub": "https://${ConsoleDistribution.DomainName}"}]
+    get = by_method[("GET",)]
+    assert get["AllowedOrigins"] == ["*"]
+    assert "AllowedHeaders" not in get, "a plain GET needs no request headers"

@@ -4,7 +4,7 @@
 
 use lambda_http::{service_fn, Error, Request};
 use wadesk_aws::config::{load_sdk_config, required};
-use wadesk_aws::s3::S3MediaStore;
+use wadesk_aws::s3_signed::SignedS3MediaStore;
 use wadesk_aws::{lambda::lambda_app_with, telemetry};
 
 #[tokio::main]
@@ -12,8 +12,10 @@ async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
     let sdk = load_sdk_config().await;
     let app = lambda_app_with(&sdk).await?;
-    let mut media =
-        agent_api::Media::new(S3MediaStore::new(&sdk, required("WADESK_MEDIA_BUCKET")?)?);
+    let mut media = agent_api::Media::new(SignedS3MediaStore::new(
+        &sdk,
+        required("WADESK_MEDIA_BUCKET")?,
+    )?);
     if let Some(days) = std::env::var("WADESK_MEDIA_RETENTION_DAYS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())

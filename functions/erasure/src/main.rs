@@ -7,7 +7,7 @@
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use wadesk_aws::config::{load_sdk_config, required};
-use wadesk_aws::s3::S3MediaStore;
+use wadesk_aws::s3_signed::SignedS3MediaStore;
 use wadesk_aws::{lambda::lambda_app_with, telemetry};
 
 #[tokio::main]
@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
     let sdk = load_sdk_config().await;
     let app = lambda_app_with(&sdk).await?;
-    let media = S3MediaStore::new(&sdk, required("WADESK_MEDIA_BUCKET")?)?;
+    let media = SignedS3MediaStore::new(&sdk, required("WADESK_MEDIA_BUCKET")?)?;
     let (app, media) = (&app, &media);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let mut response = SqsBatchResponse::default();

@@ -6,7 +6,7 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use wadesk_aws::config::{load_sdk_config, required};
 use wadesk_aws::parking::FailureQueue;
-use wadesk_aws::s3::S3MediaStore;
+use wadesk_aws::s3_signed::SignedS3MediaStore;
 use wadesk_aws::telemetry;
 
 #[tokio::main]
@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     let sdk = load_sdk_config().await;
     // The Graph API client of the shared wiring: the token from its secret.
     let graph = wadesk_aws::lambda::lambda_app_with(&sdk).await?.whatsapp;
-    let store = S3MediaStore::new(&sdk, required("WADESK_MEDIA_BUCKET")?)?;
+    let store = SignedS3MediaStore::new(&sdk, required("WADESK_MEDIA_BUCKET")?)?;
     let parking = FailureQueue::from_env(&sdk)?;
     let (graph, store, parking) = (&graph, &store, &parking);
     lambda_runtime::run(service_fn(

@@ -11,6 +11,8 @@ pub mod lambda;
 pub mod parking;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "s3-signed")]
+pub mod s3_signed;
 pub mod scheduler;
 pub mod secrets;
 pub mod sqs;

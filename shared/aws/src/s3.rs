@@ -9,22 +9,19 @@
 //! presigned GET of five minutes that sets the answer's type and
 //! `Content-Disposition`.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::Client;
-use base64::Engine as _;
+
+use crate::s3_signed::PostPolicy;
 use wadesk_app::ports::{
-    decode_metadata, encode_metadata, MediaAccess, MediaStore, MediaStoreError, StoredFile,
-    UploadTarget, FILENAME_FIELD, UPLOADER_FIELD,
+    decode_metadata, MediaAccess, MediaStore, MediaStoreError, StoredFile, UploadTarget,
+    FILENAME_FIELD, UPLOADER_FIELD,
 };
 use wadesk_domain::media::{content_disposition, disposition, UploadPlan};
 use wadesk_domain::AgentId;
 
-/// How long a presigned GET of a kept file works.
-pub const DOWNLOAD_LINK_TTL: Duration = Duration::from_secs(5 * 60);
+pub use crate::s3_signed::{S3ConfigError, DOWNLOAD_LINK_TTL};
 
 /// The media store in one S3 bucket.
 #[derive(Debug, Clone)]
@@ -35,14 +32,6 @@ pub struct S3MediaStore {
     credentials: SharedCredentialsProvider,
     /// Where browsers post uploads: the bucket's own endpoint.
     upload_url: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum S3ConfigError {
-    #[error("the SDK configuration has no region")]
-    NoRegion,
-    #[error("the SDK configuration has no credentials provider")]
-    NoCredentials,
 }
 
 impl S3MediaStore {
@@ -82,68 +71,6 @@ impl S3MediaStore {
 
     pub fn bucket(&self) -> &str {
         &self.bucket
-    }
-}
-
-/// The presigned POST's form: the fields S3 checks against the signed policy.
-pub(crate) struct PostPolicy<'a> {
-    pub bucket: &'a str,
-    pub region: &'a str,
-    pub access_key: &'a str,
-    pub secret_key: &'a str,
-    pub session_token: Option<&'a str>,
-    pub now: chrono::DateTime<chrono::Utc>,
-}
-
-impl PostPolicy<'_> {
-    /// The form fields for `plan` (SigV4, `AWS4-HMAC-SHA256`).
-    pub(crate) fn fields(
-        &self,
-        plan: &UploadPlan,
-        uploader: &AgentId,
-    ) -> Result<BTreeMap<String, String>, MediaStoreError> {
-        let date = self.now.format("%Y%m%d").to_string();
-        let amz_date = self.now.format("%Y%m%dT%H%M%SZ").to_string();
-        let credential = format!("{}/{date}/{}/s3/aws4_request", self.access_key, self.region);
-        let mut fields = BTreeMap::new();
-        fields.insert("key".to_owned(), plan.key.clone());
-        fields.insert("Content-Type".to_owned(), plan.content_type.clone());
-        fields.insert(FILENAME_FIELD.to_owned(), encode_metadata(&plan.filename));
-        fields.insert(
-            UPLOADER_FIELD.to_owned(),
-            encode_metadata(uploader.as_str()),
-        );
-        fields.insert("x-amz-algorithm".to_owned(), "AWS4-HMAC-SHA256".to_owned());
-        fields.insert("x-amz-credential".to_owned(), credential);
-        fields.insert("x-amz-date".to_owned(), amz_date);
-        if let Some(token) = self.session_token {
-            fields.insert("x-amz-security-token".to_owned(), token.to_owned());
-        }
-        let mut conditions = vec![
-            serde_json::json!({"bucket": self.bucket}),
-            serde_json::json!(["content-length-range", 1, plan.max_bytes]),
-        ];
-        conditions.extend(
-            fields
-                .iter()
-                .map(|(name, value)| serde_json::json!({ name: value })),
-        );
-        let policy = serde_json::json!({
-            "expiration": plan.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "conditions": conditions,
-        });
-        let policy = base64::engine::general_purpose::STANDARD.encode(policy.to_string());
-        // SigV4 over the policy document, with the SDK's own signing code.
-        let signing_key = aws_sigv4::sign::v4::generate_signing_key(
-            self.secret_key,
-            self.now.into(),
-            self.region,
-            "s3",
-        );
-        let signature = aws_sigv4::sign::v4::calculate_signature(signing_key, policy.as_bytes());
-        fields.insert("policy".to_owned(), policy);
-        fields.insert("x-amz-signature".to_owned(), signature);
-        Ok(fields)
     }
 }
 
@@ -402,6 +329,7 @@ pub async fn create_bucket(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
     use chrono::TimeZone;
 
     #[test]

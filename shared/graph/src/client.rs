@@ -46,7 +46,9 @@ const REENGAGEMENT_REQUIRED: i64 = 131_047;
 /// temporarily unavailable (133004).
 const TRANSIENT_CODES: [i64; 9] = [1, 2, 4, 80_007, 130_429, 131_000, 131_016, 131_056, 133_004];
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+/// The HTTP(S) client the Graph API client uses (hyper, rustls with aws-lc-rs,
+/// the system's roots); other adapters reuse it so a function links one stack.
+pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// An error of a [`TokenSource`], for logs.
 pub type TokenError = Box<dyn std::error::Error + Send + Sync>;
@@ -377,7 +379,8 @@ impl WhatsAppClient for GraphApiClient {
     }
 }
 
-fn build_http(connect_timeout: Duration) -> Result<HttpClient, GraphApiError> {
+/// A pooled HTTP(S) client (`http://` allowed for local stand-ins).
+pub fn build_http(connect_timeout: Duration) -> Result<HttpClient, GraphApiError> {
     let mut http = HttpConnector::new();
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);

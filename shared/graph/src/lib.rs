@@ -15,7 +15,8 @@ mod media;
 mod wire;
 
 pub use client::{
-    GraphApiClient, TokenError, TokenSource, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, TOKEN_TTL,
+    build_http, GraphApiClient, HttpClient, TokenError, TokenSource, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_TIMEOUT, TOKEN_TTL,
 };
 pub use error::{BuildError, GraphApiError};
 pub use media::MEDIA_TIMEOUT;
