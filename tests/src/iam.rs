@@ -41,6 +41,7 @@ use serde_json::Value;
 use wadesk_app::embedded::LocalOutbox;
 use wadesk_app::App;
 use wadesk_aws::s3::{create_bucket, S3MediaStore};
+use wadesk_aws::s3_signed::SignedS3MediaStore;
 use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
 use wadesk_domain::ManualClock;
 
@@ -861,10 +862,10 @@ impl IamStack {
         format!("{}-MediaBucket", self.stack).to_lowercase()
     }
 
-    /// The media bucket on `function`'s key, through the proxy (path-style,
-    /// as the adapter addresses an endpoint override).
-    pub async fn media_store(&self, function: &str) -> S3MediaStore {
-        S3MediaStore::new(&self.sdk(function).await, self.media_bucket())
+    /// The media store the functions link, on `function`'s key, through the
+    /// proxy (path-style, as it addresses an endpoint override).
+    pub async fn media_store(&self, function: &str) -> SignedS3MediaStore {
+        SignedS3MediaStore::new(&self.sdk(function).await, self.media_bucket())
             .unwrap_or_else(|e| panic!("{function}'s media store: {e}"))
     }
 

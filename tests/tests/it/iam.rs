@@ -25,7 +25,7 @@ use chrono::Duration;
 use lambda_http::Body;
 use serde_json::{json, Value};
 use wadesk_aws::parking::{parse_or_park, FailureQueue};
-use wadesk_aws::s3::S3MediaStore;
+use wadesk_aws::s3_signed::SignedS3MediaStore;
 use wadesk_aws::{EventBridgePublisher, SqsPoisonQueue};
 use wadesk_domain::{AgentId, Clock, EventEnvelope, ManualClock, TimerInput};
 use wadesk_local_runner::stream::StreamReader;
@@ -83,7 +83,7 @@ struct Desk {
     poison: SqsPoisonQueue,
     agent_api: IamApp,
     /// The agent API's media bucket, on its key (as its `main` wires it).
-    media: agent_api::Media<S3MediaStore>,
+    media: agent_api::Media<SignedS3MediaStore>,
     reopen: IamApp,
     window_expiry: IamApp,
     opt_out: IamApp,
@@ -731,7 +731,7 @@ async fn graph_stub(png: &[u8]) -> MockServer {
 /// failure queue.
 struct Fetcher {
     graph: wadesk_graph::GraphApiClient,
-    store: S3MediaStore,
+    store: SignedS3MediaStore,
     parking: FailureQueue,
     arn: String,
 }
