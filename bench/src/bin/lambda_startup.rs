@@ -444,6 +444,14 @@ fn cases() -> Result<Vec<Case>, BoxError> {
             needs_aws: false,
         },
         Case {
+            binary: "erasure".into(),
+            env: Vec::new(),
+            event: json!({"Records": []}),
+            event_note: "SQS batch without a step: acknowledged without AWS".into(),
+            check: contains("batchItemFailures"),
+            needs_aws: false,
+        },
+        Case {
             binary: "event-relay".into(),
             env: Vec::new(),
             event: json!({"Records": [{
