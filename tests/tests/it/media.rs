@@ -700,3 +700,100 @@ async fn a_file_that_can_never_be_fetched_is_parked_with_its_reason() {
         FetchOutcome::Ignored
     );
 }
+
+/// No asynchronous failure lost, for the media fetcher too: the Graph API
+/// fails through Lambda's three attempts, the record lands in the fetcher's
+/// failure queue, and once the Graph API is back one redrive keeps the file;
+/// replaying it again changes nothing.
+#[tokio::test]
+async fn the_fetchers_parked_event_is_redriven_once() {
+    use crate::redrive::{invoke_async, replayed_once, InProcess, Replaying};
+
+    const FETCHER: &str =
+        "arn:aws:lambda:us-east-1:123456789012:function:wadesk-test-media-fetcher";
+    let graph = MockServer::start().await;
+    let png = file_of(PNG_HEAD, 4096);
+    Mock::given(method("GET"))
+        .and(path("/v21.0/7701"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(3)
+        .mount(&graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v21.0/7701"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "url": format!("{}/download/7701", graph.uri()), "mime_type": "image/png",
+            "file_size": png.len(), "id": "7701", "messaging_product": "whatsapp"})))
+        .mount(&graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/download/7701"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(png.clone()))
+        .mount(&graph)
+        .await;
+    let client =
+        wadesk_graph::GraphApiClient::new(format!("{}/v21.0", graph.uri()), "token").unwrap();
+    let sdk_store = media_bucket().await;
+    let store = wadesk_aws::s3_signed::SignedS3MediaStore::new(
+        &moto_sdk_config().await,
+        sdk_store.bucket(),
+    )
+    .unwrap();
+    let (sqs, queue) = failure_queue().await;
+    let parking = FailureQueue::new(sqs.clone(), &queue);
+    let (envelope, payload) = received("7701", "image");
+    let DomainEvent::MessageReceived {
+        conversation_id,
+        message_id,
+        ..
+    } = envelope.event
+    else {
+        unreachable!()
+    };
+    let key = wadesk_domain::media::inbound_key(conversation_id, message_id);
+
+    let entry = |payload: Value| {
+        let (client, store, parking) = (&client, &store, &parking);
+        async move { media_fetcher::handle_invocation(client, store, parking, FETCHER, &payload).await }
+    };
+    assert!(!invoke_async(&sqs, &queue, FETCHER, &payload, entry).await);
+    assert!(
+        store.read(&key, u64::MAX).await.unwrap().is_none(),
+        "nothing kept yet"
+    );
+
+    let invoker = InProcess(Box::new(|payload: Value| {
+        let (client, store, parking) = (&client, &store, &parking);
+        Box::pin(async move {
+            media_fetcher::handle_invocation(client, store, parking, FETCHER, &payload)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string().into())
+        }) as Replaying<'_>
+    }));
+    let redriven = wadesk_redrive::aws::SqsQueue {
+        client: sqs.clone(),
+        queue_url: queue.clone(),
+        visibility_timeout: 1,
+    };
+    let report = wadesk_redrive::redrive(&redriven, &invoker, &wadesk_redrive::Options::default())
+        .await
+        .unwrap();
+    replayed_once(&report, FETCHER);
+    assert_eq!(
+        store.read(&key, u64::MAX).await.unwrap().unwrap().bytes,
+        png
+    );
+    // Replayed again: the same file at the same key, nothing parked.
+    media_fetcher::handle_invocation(&client, &store, &parking, FETCHER, &payload)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.read(&key, u64::MAX).await.unwrap().unwrap().bytes,
+        png
+    );
+    let again = wadesk_redrive::redrive(&redriven, &invoker, &wadesk_redrive::Options::default())
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+}

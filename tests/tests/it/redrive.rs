@@ -220,42 +220,20 @@ impl Stack {
         self.proxy.clear();
     }
 
-    /// Lambda's asynchronous invocation of `function`: up to [`ATTEMPTS`]
-    /// tries, then the on-failure destination gets Lambda's record. Answers
-    /// whether an attempt succeeded.
+    /// Lambda's asynchronous invocation of `function` (see [`invoke_async`]).
     async fn invoke_async<F, Fut, T>(&self, function: &str, payload: &Value, handler: F) -> bool
     where
         F: Fn(Value) -> Fut,
         Fut: Future<Output = Result<T, lambda_runtime_error::Error>>,
     {
-        let mut last_error = String::new();
-        for _ in 0..ATTEMPTS {
-            match handler(payload.clone()).await {
-                Ok(_) => return true,
-                Err(error) => last_error = error.to_string(),
-            }
-        }
-        let record = json!({
-            "version": "1.0",
-            "timestamp": "2026-12-05T10:00:00.000Z",
-            "requestContext": {
-                "requestId": uuid::Uuid::new_v4().to_string(),
-                "functionArn": format!("{function}:$LATEST"),
-                "condition": "RetriesExhausted",
-                "approximateInvokeCount": ATTEMPTS,
-            },
-            "requestPayload": payload,
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-            "responsePayload": {"errorType": "Error", "errorMessage": last_error},
-        });
-        self.sqs
-            .send_message()
-            .queue_url(&self.failure_queue_url)
-            .message_body(record.to_string())
-            .send()
-            .await
-            .unwrap();
-        false
+        invoke_async(
+            &self.sqs,
+            &self.failure_queue_url,
+            function,
+            payload,
+            handler,
+        )
+        .await
     }
 
     fn parking(&self) -> FailureQueue {
@@ -291,16 +269,60 @@ impl Stack {
     }
 }
 
+/// Lambda's asynchronous invocation of `function`: up to [`ATTEMPTS`] tries,
+/// then the on-failure destination (`failure_queue_url`) gets Lambda's
+/// record. Answers whether an attempt succeeded.
+pub(crate) async fn invoke_async<F, Fut, T, E>(
+    sqs: &aws_sdk_sqs::Client,
+    failure_queue_url: &str,
+    function: &str,
+    payload: &Value,
+    handler: F,
+) -> bool
+where
+    F: Fn(Value) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    let mut last_error = String::new();
+    for _ in 0..ATTEMPTS {
+        match handler(payload.clone()).await {
+            Ok(_) => return true,
+            Err(error) => last_error = error.to_string(),
+        }
+    }
+    let record = json!({
+        "version": "1.0",
+        "timestamp": "2026-12-05T10:00:00.000Z",
+        "requestContext": {
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "functionArn": format!("{function}:$LATEST"),
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": ATTEMPTS,
+        },
+        "requestPayload": payload,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "Error", "errorMessage": last_error},
+    });
+    sqs.send_message()
+        .queue_url(failure_queue_url)
+        .message_body(record.to_string())
+        .send()
+        .await
+        .unwrap();
+    false
+}
+
 /// The error type of the functions' entry points.
 mod lambda_runtime_error {
     pub type Error = Box<dyn std::error::Error + Send + Sync>;
 }
 
 /// A replay's future, borrowing the stack.
-type Replaying<'a> = Pin<Box<dyn Future<Output = Result<(), PortError>> + 'a>>;
+pub(crate) type Replaying<'a> = Pin<Box<dyn Future<Output = Result<(), PortError>> + 'a>>;
 
 /// The redrive command's replay, in process: the function's own entry point.
-struct InProcess<'a>(Box<dyn Fn(Value) -> Replaying<'a> + 'a>);
+pub(crate) struct InProcess<'a>(pub(crate) Box<dyn Fn(Value) -> Replaying<'a> + 'a>);
 
 impl Invoker for InProcess<'_> {
     async fn invoke(&self, _function: &str, payload: &Value) -> Result<(), PortError> {
@@ -308,7 +330,7 @@ impl Invoker for InProcess<'_> {
     }
 }
 
-fn replayed_once(report: &[wadesk_redrive::Handled], function: &str) {
+pub(crate) fn replayed_once(report: &[wadesk_redrive::Handled], function: &str) {
     assert_eq!(report.len(), 1, "{report:?}");
     assert_eq!(
         report[0].outcome,
