@@ -7,6 +7,7 @@
 //! tools keep for bucket administration.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -55,14 +56,15 @@ pub enum S3ConfigError {
     NoRegion,
     #[error("the SDK configuration has no credentials provider")]
     NoCredentials,
-    #[error("the HTTP client could not be built")]
-    Http(#[source] wadesk_graph::GraphApiError),
 }
 
 /// The media store in one S3 bucket, over signed HTTP requests.
 #[derive(Clone)]
 pub struct SignedS3MediaStore {
-    http: HttpClient,
+    /// Built on the first request, not at cold start: loading the system's
+    /// root certificates takes milliseconds, and most invocations of the
+    /// agent API never touch a file.
+    http: Arc<OnceLock<HttpClient>>,
     bucket: String,
     region: String,
     credentials: SharedCredentialsProvider,
@@ -96,7 +98,7 @@ impl SignedS3MediaStore {
             None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
         };
         Ok(Self {
-            http: wadesk_graph::build_http(CONNECT_TIMEOUT).map_err(S3ConfigError::Http)?,
+            http: Arc::new(OnceLock::new()),
             bucket,
             region,
             credentials,
@@ -178,9 +180,16 @@ impl SignedS3MediaStore {
         request: Request<Full<Bytes>>,
         max_body: usize,
     ) -> Result<(StatusCode, http::HeaderMap, Option<Bytes>), MediaStoreError> {
+        let http = match self.http.get() {
+            Some(http) => http,
+            None => {
+                let built = wadesk_graph::build_http(CONNECT_TIMEOUT)
+                    .map_err(|e| MediaStoreError::unavailable(operation, e))?;
+                self.http.get_or_init(|| built)
+            }
+        };
         let exchange = async {
-            let response = self
-                .http
+            let response = http
                 .request(request)
                 .await
                 .map_err(|e| MediaStoreError::unavailable(operation, e))?;
