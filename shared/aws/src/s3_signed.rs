@@ -440,3 +440,49 @@ impl PostPolicy<'_> {
         Ok(fields)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_policy_names_every_field_the_size_range_and_the_expiry() {
+        let now = chrono::Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let plan = wadesk_domain::media::plan_upload(
+            "a.pdf",
+            "application/pdf",
+            10,
+            uuid::Uuid::nil(),
+            now,
+        )
+        .unwrap();
+        let fields = PostPolicy {
+            bucket: "media",
+            region: "eu-west-1",
+            access_key: "AKID",
+            secret_key: "secret",
+            session_token: Some("token"),
+            now,
+        }
+        .fields(&plan, &AgentId::parse("ana").unwrap())
+        .unwrap();
+        assert_eq!(
+            fields["x-amz-credential"],
+            "AKID/20260301/eu-west-1/s3/aws4_request"
+        );
+        assert_eq!(fields["x-amz-signature"].len(), 64);
+        let policy: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::STANDARD
+                .decode(&fields["policy"])
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(policy["expiration"], "2026-03-01T12:15:00Z");
+        let conditions = policy["conditions"].as_array().unwrap();
+        assert!(conditions.contains(&serde_json::json!(["content-length-range", 1, 10_485_760])));
+        assert!(conditions.contains(&serde_json::json!({"Content-Type": "application/pdf"})));
+        assert!(conditions.contains(&serde_json::json!({"x-amz-security-token": "token"})));
+        assert!(conditions.contains(&serde_json::json!({"bucket": "media"})));
+    }
+}
