@@ -124,7 +124,8 @@ def alarm_actions_notify_topic(alarm: dict[str, Any]) -> bool:
 
 def test_the_stack_has_the_expected_kinds_of_functions() -> None:
     """The classification the parametrized tests rely on sees the known functions."""
-    assert {"OptOutFunction", "AnalyticsConsumerFunction", "WindowExpiryFunction"} <= set(ASYNC_FUNCTIONS)
+    assert {"OptOutFunction", "WindowExpiryFunction"} <= set(ASYNC_FUNCTIONS)
+    assert {"ErasureQueue", "AnalyticsQueue"} <= set(WORK_QUEUES)
     assert SCHEDULER_TARGETS == {"WindowExpiryFunction"}
     assert ("EventRelayFunction", "OutboxItems") in STREAM_EVENTS
     assert {"WebhookFunction", "AgentApiFunction", "ReopenFunction", "AnalyticsApiFunction"} == set(HTTP_FUNCTIONS)
@@ -281,6 +282,20 @@ def test_work_queue_keeps_its_dead_letters_and_alarms_on_age(queue: str) -> None
         and alarm_actions_notify_topic(a)
         for a in ALARMS.values()
     ), f"{queue}: an age alarm expected"
+
+
+def test_the_analytics_queue_takes_the_counted_events_in_batches() -> None:
+    rule = RESOURCES["AnalyticsRule"]["Properties"]
+    (target,) = rule["Targets"]
+    assert getatt(target["Arn"]) == ("AnalyticsQueue", "Arn")
+    (mapping,) = [e["Properties"] for e in events("AnalyticsConsumerFunction").values()]
+    assert getatt(mapping["Queue"]) == ("AnalyticsQueue", "Arn")
+    # One transaction per batch carries up to 100 items; a batch may hold fewer
+    # events than that only because of its counter items, never more.
+    assert mapping["BatchSize"] <= 100
+    assert mapping["MaximumBatchingWindowInSeconds"] > 0, "batches gather, so one write carries many events"
+    props = RESOURCES["AnalyticsQueue"]["Properties"]
+    assert props["VisibilityTimeout"] >= 6 * effective("AnalyticsConsumerFunction", "Timeout") + mapping["MaximumBatchingWindowInSeconds"]
 
 
 def test_the_erasure_queue_takes_the_steps_and_retention_changes() -> None:
@@ -621,6 +636,13 @@ def test_a_first_deploy_without_an_issuer_gets_a_cognito_sign_in() -> None:
 def test_an_unparseable_event_is_parked_in_the_functions_own_failure_queue(function_id: str, queue: str) -> None:
     props = RESOURCES[function_id]["Properties"]
     assert props["Environment"]["Variables"]["WADESK_FAILURE_QUEUE_URL"] == {"Ref": queue}
+    polled = [getatt(e["Properties"]["Queue"])[0] for e in events(function_id).values() if e["Type"] == "SQS"]
+    if polled:
+        # A queue's consumer: its dead letters go to the same queue.
+        for work_queue in polled:
+            redrive = RESOURCES[work_queue]["Properties"]["RedrivePolicy"]
+            assert sqs_queue_of(redrive["deadLetterTargetArn"]) == queue, "the same queue as the work queue's dead letters"
+        return
     destination = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"]
     assert destination == {"Fn::GetAtt": [queue, "Arn"]}, "the same queue as Lambda's own on-failure records"
 

@@ -1,5 +1,6 @@
-//! Analytics (`docs/product.md#7-analytics`): the EventBridge consumer that counts domain
-//! events into hourly counters, and the HTTP API that reads them back:
+//! Analytics (`docs/product.md#7-analytics`): the consumer that counts domain
+//! events into hourly counters, a delivered batch of the analytics queue at a
+//! time, and the HTTP API that reads them back:
 //! `GET /analytics/dashboard` (day by day) and `GET /analytics/chat-statistics`
 //! (the rolling last 24 hours and the live gauges).
 //!
@@ -12,11 +13,12 @@ mod error;
 pub use error::ApiError;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use wadesk_app::analytics::{
-    consume, scope_for, AnalyticsReader, Consumed, ScopeError, ScopeRequest, Zone,
+    consume, consume_batch, scope_for, AnalyticsReader, Consumed, ScopeError, ScopeRequest, Zone,
 };
 use wadesk_app::{AnalyticsStore, AppError, DeskStore};
 use wadesk_domain::analytics::{DayFigures, DayRange, Scope, COUNTED_EVENT_TYPES};
@@ -157,9 +159,9 @@ fn ok<B: Serialize>(body: &B) -> Result<Response<Body>> {
     Ok(response)
 }
 
-/// Why an EventBridge delivery could not be counted. Returned as the
-/// invocation's error, so Lambda retries it (and then sends it to the
-/// function's dead-letter queue): nothing is dropped silently.
+/// Why a single EventBridge event (a replay) could not be counted. Returned
+/// as the invocation's error, so the caller sees it and the event stays
+/// parked: nothing is dropped silently.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumeError {
     #[error("the detail of a `{detail_type}` event is not a wadesk event")]
@@ -172,9 +174,10 @@ pub enum ConsumeError {
     App(#[from] AppError),
 }
 
-/// Counts one event delivered by the EventBridge rule. Types analytics does
-/// not count are acknowledged without being parsed (the rule only sends the
-/// counted ones, but a wider rule must not make the function fail).
+/// Counts one EventBridge event on its own (a replay from the failure queue).
+/// Types analytics does not count are acknowledged without being parsed (the
+/// rule only sends the counted ones, but a wider rule must not make the
+/// function fail).
 #[tracing::instrument(skip_all, fields(detail_type = %delivery.detail_type), err)]
 pub async fn consume_delivery<A: AnalyticsStore>(
     store: &A,
@@ -194,11 +197,14 @@ pub async fn consume_delivery<A: AnalyticsStore>(
 }
 
 /// One consumer invocation as Lambda hands it over (the consumer's `main`
-/// and the tests call this). An event that can never be counted (it does not
-/// parse, or its detail is not a wadesk event) is parked at once with its
-/// reason; any other error fails the invocation, so Lambda retries it (at
-/// most twice) and then parks it in the failure queue, from where the redrive
-/// command replays it. Counting is idempotent, so retries and replays are safe.
+/// and the tests call this): a batch of the analytics queue (see
+/// [`consume_queue`]), or one EventBridge event on its own (what the redrive
+/// command replays from the failure queue). An event that can never be
+/// counted (it does not parse, or its detail is not a wadesk event) is parked
+/// at once with its reason; any other failure is retried: a queue message is
+/// reported failed (the queue delivers it again, and after 5 receives moves it
+/// to the failure queue), a single event fails the invocation. Counting is
+/// idempotent per event id, so retries and replays are safe.
 pub async fn invoke_consumer<A: AnalyticsStore, P: wadesk_aws::parking::Parking>(
     store: &A,
     parking: &P,
@@ -207,6 +213,17 @@ pub async fn invoke_consumer<A: AnalyticsStore, P: wadesk_aws::parking::Parking>
 ) -> std::result::Result<serde_json::Value, lambda_runtime::Error> {
     use wadesk_aws::parking::{parked_record, parse_or_park};
 
+    let from_queue = payload
+        .pointer("/Records/0/eventSource")
+        .and_then(serde_json::Value::as_str)
+        == Some("aws:sqs");
+    if from_queue {
+        if let Some(batch) = parse_or_park::<SqsEvent, _>(parking, function, payload).await? {
+            let response = consume_queue(store, parking, function, batch).await;
+            return Ok(serde_json::to_value(response)?);
+        }
+        return Ok(serde_json::json!({ "batchItemFailures": [] }));
+    }
     let Some(delivery) =
         parse_or_park::<EventBridgeEvent<serde_json::Value>, _>(parking, function, payload).await?
     else {
@@ -224,12 +241,94 @@ pub async fn invoke_consumer<A: AnalyticsStore, P: wadesk_aws::parking::Parking>
             Ok(serde_json::json!({ "outcome": "Parked" }))
         }
         Err(error) => {
-            tracing::error!(%error, "event not counted; Lambda retries it at most twice, then parks it in the failure queue");
+            tracing::error!(%error, "event not counted; it is retried, then parked in the failure queue");
             Err(lambda_runtime::Error::from(
                 Box::new(error) as Box<dyn std::error::Error + Send + Sync>
             ))
         }
     }
+}
+
+/// Counts one batch of the analytics queue (each message an EventBridge
+/// event) with [`consume_batch`]: every counter item written once per batch,
+/// with the markers of the events counted. Messages whose event could not be
+/// counted are reported as batch item failures, so only they are delivered
+/// again; a message that can never be counted is parked and acknowledged.
+pub async fn consume_queue<A: AnalyticsStore, P: wadesk_aws::parking::Parking>(
+    store: &A,
+    parking: &P,
+    function: &str,
+    batch: SqsEvent,
+) -> SqsBatchResponse {
+    use wadesk_aws::parking::parked_record;
+
+    let mut events = Vec::with_capacity(batch.records.len());
+    let mut messages = Vec::with_capacity(batch.records.len());
+    let mut response = SqsBatchResponse::default();
+    let fail = |response: &mut SqsBatchResponse, id: &str| {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = id.to_owned();
+        response.batch_item_failures.push(failure);
+    };
+    for record in batch.records {
+        let id = record.message_id.unwrap_or_default();
+        let body = record.body.unwrap_or_default();
+        match queued_event(&body) {
+            Ok(Some(event)) => {
+                messages.push((id, event.id));
+                events.push(event);
+            }
+            Ok(None) => {}
+            Err(reason) => {
+                tracing::error!(%reason, message_id = %id, "message parked in the failure queue, not retried");
+                let payload = serde_json::from_str(&body)
+                    .unwrap_or_else(|_| serde_json::Value::String(body.clone()));
+                if let Err(error) = parking
+                    .park(parked_record(function, &reason, &payload))
+                    .await
+                {
+                    tracing::error!(%error, "could not park; the queue delivers it again");
+                    fail(&mut response, &id);
+                }
+            }
+        }
+    }
+    let consumed = consume_batch(store, &events).await;
+    tracing::info!(
+        counted = consumed.counted,
+        duplicates = consumed.duplicates,
+        not_counted = consumed.not_counted,
+        uncounted = consumed.uncounted.len(),
+        "batch consumed"
+    );
+    if let Some(error) = &consumed.error {
+        tracing::error!(%error, "events not counted; the queue delivers them again, then moves them to the failure queue");
+    }
+    for (id, event_id) in &messages {
+        if consumed.uncounted.contains(event_id) {
+            fail(&mut response, id);
+        }
+    }
+    response
+}
+
+/// The wadesk event a queue message carries; `None` for a type analytics
+/// does not count (acknowledged unread); the reason when it can never be
+/// counted.
+fn queued_event(body: &str) -> std::result::Result<Option<EventEnvelope>, String> {
+    let delivery: EventBridgeEvent<serde_json::Value> = serde_json::from_str(body)
+        .map_err(|e| format!("the message is not an EventBridge event: {e}"))?;
+    if !COUNTED_EVENT_TYPES.contains(&delivery.detail_type.as_str()) {
+        return Ok(None);
+    }
+    serde_json::from_value(delivery.detail)
+        .map(Some)
+        .map_err(|e| {
+            format!(
+                "the detail of a `{}` event is not a wadesk event: {e}",
+                delivery.detail_type
+            )
+        })
 }
 
 /// The DynamoDB store on the table the template names (`WADESK_TABLE`).

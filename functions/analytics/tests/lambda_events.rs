@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use wadesk_app::analytics::{AnalyticsReader, Consumed};
 use wadesk_app::embedded::{EmbeddedAnalytics, EmbeddedStore};
+use wadesk_app::AnalyticsStore;
 use wadesk_domain::{
     AgentId, Clock, ConversationId, CustomerKey, DomainEvent, EventEnvelope, ManualClock,
     PhoneNumberId, QueueId, WaId,
@@ -164,4 +165,171 @@ fn every_routed_path_is_served() {
     }
     assert!(!analytics::serves("/analyticsx"));
     assert!(!analytics::serves("/conversations"));
+}
+
+/// Refuses the first tally it is asked to write, once; writes at most 12
+/// items at a time, so a batch of the analytics queue takes several.
+struct RefusesFirstTally {
+    inner: EmbeddedAnalytics,
+    refused: std::sync::atomic::AtomicBool,
+}
+
+impl wadesk_app::AnalyticsStore for RefusesFirstTally {
+    fn max_writes(&self) -> usize {
+        12
+    }
+
+    async fn record(
+        &self,
+        tally: &wadesk_domain::analytics::Tally,
+    ) -> Result<wadesk_app::Recorded, wadesk_app::CommitError> {
+        if !self.refused.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let refused = std::io::Error::other("refused by the test");
+            return Err(wadesk_app::StoreError::new("record_analytics", refused).into());
+        }
+        self.inner.record(tally).await
+    }
+
+    async fn hourly(
+        &self,
+        scope: &wadesk_domain::analytics::Scope,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, wadesk_domain::analytics::Counters)>, wadesk_app::StoreError>
+    {
+        self.inner.hourly(scope, first, last).await
+    }
+}
+
+#[derive(Default)]
+struct Parked(std::sync::Mutex<Vec<String>>);
+
+impl wadesk_aws::parking::Parking for Parked {
+    async fn park(&self, record: String) -> Result<(), wadesk_aws::parking::ParkError> {
+        self.0.lock().unwrap().push(record);
+        Ok(())
+    }
+}
+
+/// Lambda's SQS event: each message's body an EventBridge event.
+fn queue_batch(messages: &[(String, Value)]) -> Value {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|(id, body)| {
+            json!({
+                "messageId": id, "receiptHandle": format!("handle-{id}"),
+                "body": body.to_string(),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1714557600000",
+                               "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1714557600001"},
+                "messageAttributes": {}, "md5OfBody": "0",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:wadesk-AnalyticsQueue",
+                "awsRegion": "eu-west-1"
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+fn finished_by(agent: &str, at: DateTime<Utc>, n: usize) -> EventEnvelope {
+    EventEnvelope::new(
+        DomainEvent::ConversationFinished {
+            conversation_id: ConversationId::derived_from(&format!("batch-{agent}-{n}")),
+            customer: CustomerKey::new(
+                PhoneNumberId::parse("100000000000001").unwrap(),
+                WaId::parse("34600000001").unwrap(),
+            ),
+            agent: AgentId::parse(agent).unwrap(),
+            queue: QueueId::parse("sales").unwrap(),
+            reason: "Resolved".into(),
+            handling_seconds: Some(10),
+        },
+        at,
+    )
+}
+
+#[tokio::test]
+async fn a_queue_batch_reports_only_what_was_not_counted_and_counts_once_when_delivered_again() {
+    let at: DateTime<Utc> = "2024-05-01T09:10:00Z".parse().unwrap();
+    // Six agents' finishes: more counter items than one 12-item tally holds.
+    let events: Vec<EventEnvelope> = ["ana", "bob", "cy", "dee", "eve", "fay"]
+        .iter()
+        .enumerate()
+        .map(|(n, agent)| finished_by(agent, at, n))
+        .collect();
+    let mut messages: Vec<(String, Value)> = events
+        .iter()
+        .enumerate()
+        .map(|(n, event)| {
+            let body = serde_json::to_value(delivery(
+                "ConversationFinished",
+                serde_json::to_value(event).unwrap(),
+            ))
+            .unwrap();
+            (format!("m{n}"), body)
+        })
+        .collect();
+    // Not counted (acknowledged), and never countable (parked, acknowledged).
+    messages.push((
+        "other".into(),
+        serde_json::to_value(delivery("MessageReceived", json!({"any": "thing"}))).unwrap(),
+    ));
+    messages.push(("broken".into(), json!({"not": "an EventBridge event"})));
+    let store = RefusesFirstTally {
+        inner: EmbeddedAnalytics::new(),
+        refused: std::sync::atomic::AtomicBool::new(false),
+    };
+    let parked = Parked::default();
+    let function = "arn:aws:lambda:eu-west-1:123456789012:function:wadesk-analytics-consumer";
+
+    let answer = analytics::invoke_consumer(&store, &parked, function, &queue_batch(&messages))
+        .await
+        .unwrap();
+    let failed: Vec<String> = answer["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!failed.is_empty(), "the refused tally's messages: {answer}");
+    assert!(
+        failed.len() < events.len(),
+        "the other tallies were counted"
+    );
+    assert!(failed.iter().all(|id| id.starts_with('m')), "{failed:?}");
+    assert_eq!(
+        parked.0.lock().unwrap().len(),
+        1,
+        "the broken message is parked"
+    );
+
+    let hour = wadesk_domain::analytics::hour_of(at);
+    let finished = || async {
+        store
+            .hourly(&wadesk_domain::analytics::Scope::All, hour, hour)
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, c)| c.finished)
+            .sum::<u64>()
+    };
+    assert_eq!(finished().await as usize, events.len() - failed.len());
+    // The queue delivers the failed messages again, in a batch with one that
+    // was counted (a batch cut differently): each counts once.
+    let mut again: Vec<(String, Value)> = messages
+        .iter()
+        .filter(|(id, _)| failed.contains(id) || id == "m0")
+        .cloned()
+        .collect();
+    again.reverse();
+    let answer = analytics::invoke_consumer(&store, &parked, function, &queue_batch(&again))
+        .await
+        .unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    assert_eq!(finished().await as usize, events.len());
+    // And the whole batch once more: nothing moves.
+    analytics::invoke_consumer(&store, &parked, function, &queue_batch(&messages))
+        .await
+        .unwrap();
+    assert_eq!(finished().await as usize, events.len());
 }

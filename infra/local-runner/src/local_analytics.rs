@@ -1,11 +1,10 @@
 //! Where the local runner keeps analytics counters: in memory beside the
 //! embedded store, in the same table beside DynamoDB (as on AWS).
 
-use uuid::Uuid;
 use wadesk_app::embedded::{EmbeddedAnalytics, EmbeddedStore};
 use wadesk_app::{AnalyticsStore, CommitError, Recorded, StoreError};
 use wadesk_aws::DynamoStore;
-use wadesk_domain::analytics::{Counters, Increment, Scope};
+use wadesk_domain::analytics::{Counters, Scope, Tally};
 use wadesk_domain::Timestamp;
 
 /// The analytics adapter the runner uses, chosen by its store.
@@ -33,10 +32,17 @@ impl WithAnalytics for DynamoStore {
 }
 
 impl AnalyticsStore for LocalAnalytics {
-    async fn record(&self, event_id: Uuid, increment: &Increment) -> Result<Recorded, CommitError> {
+    fn max_writes(&self) -> usize {
         match self {
-            Self::Embedded(store) => store.record(event_id, increment).await,
-            Self::Dynamo(store) => store.record(event_id, increment).await,
+            Self::Embedded(store) => store.max_writes(),
+            Self::Dynamo(store) => store.max_writes(),
+        }
+    }
+
+    async fn record(&self, tally: &Tally) -> Result<Recorded, CommitError> {
+        match self {
+            Self::Embedded(store) => store.record(tally).await,
+            Self::Dynamo(store) => store.record(tally).await,
         }
     }
 

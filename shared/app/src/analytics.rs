@@ -5,9 +5,10 @@
 //! only drives it through the [`AnalyticsStore`] port. The live gauges are read
 //! from the conversations ([`DeskStore::list_by_status`]) at request time.
 
+use uuid::Uuid;
 use wadesk_domain::analytics::{
     self, daily, hour_of, increment_for, rolling, rolling_first_hour, DayFigures, DayRange,
-    Figures, Gauges, Scope, GAUGE_STATUSES,
+    Figures, Gauges, Increment, Scope, Tally, GAUGE_STATUSES,
 };
 use wadesk_domain::{Clock, EventEnvelope};
 
@@ -25,6 +26,29 @@ pub enum Consumed {
     NotCounted,
 }
 
+/// What consuming a delivered batch did.
+#[derive(Debug, Default)]
+pub struct BatchConsumed {
+    /// Events whose counters moved now.
+    pub counted: usize,
+    /// Events counted before (same id, in an earlier delivery or earlier in
+    /// this one): nothing changed for them.
+    pub duplicates: usize,
+    /// Events analytics does not count.
+    pub not_counted: usize,
+    /// Events not counted because their tally could not be written: deliver
+    /// them again (the others need not be, though they may).
+    pub uncounted: Vec<Uuid>,
+    /// Why, the first failure.
+    pub error: Option<AppError>,
+}
+
+/// The store answered that events were counted before, none of which it
+/// was asked to count: retrying the same tally would go round for ever.
+#[derive(Debug, thiserror::Error)]
+#[error("the store named {0} counted events that are not in the tally")]
+struct UnknownDuplicates(usize);
+
 /// Counts one event, once per event id. An error means nothing was counted and
 /// the delivery should be retried (the Lambda fails the invocation).
 #[tracing::instrument(skip_all, fields(event_id = %event.id, event = event.type_name()), err)]
@@ -32,24 +56,108 @@ pub async fn consume<A: AnalyticsStore>(
     store: &A,
     event: &EventEnvelope,
 ) -> Result<Consumed, AppError> {
-    let Some(increment) = increment_for(event) else {
-        return Ok(Consumed::NotCounted);
+    let batch = consume_batch(store, std::slice::from_ref(event)).await;
+    if let Some(error) = batch.error {
+        return Err(error);
+    }
+    Ok(if batch.counted == 1 {
+        Consumed::Counted
+    } else if batch.duplicates == 1 {
+        tracing::info!("event already counted");
+        Consumed::Duplicate
+    } else {
+        Consumed::NotCounted
+    })
+}
+
+/// Counts a delivered batch: the increments summed in memory per counter
+/// item, each item written once per tally (as many events as one write may
+/// carry, [`AnalyticsStore::max_writes`]), with the markers of the tally's
+/// events, so each event counts once however the batch is delivered again
+/// (whole, in part, or cut differently). A tally that fails leaves its events
+/// in [`BatchConsumed::uncounted`]; the others are counted regardless.
+#[tracing::instrument(skip_all, fields(events = events.len()))]
+pub async fn consume_batch<A: AnalyticsStore>(
+    store: &A,
+    events: &[EventEnvelope],
+) -> BatchConsumed {
+    let counted: Vec<(Uuid, Increment)> = events
+        .iter()
+        .filter_map(|event| increment_for(event).map(|increment| (event.id, increment)))
+        .filter(|(_, increment)| !increment.counters.is_zero() && !increment.scopes.is_empty())
+        .collect();
+    let mut consumed = BatchConsumed {
+        not_counted: events.len() - counted.len(),
+        ..BatchConsumed::default()
     };
-    for attempt in 0..MAX_ATTEMPTS {
-        match store.record(event.id, &increment).await {
-            Ok(Recorded::Counted) => return Ok(Consumed::Counted),
-            Ok(Recorded::AlreadyCounted) | Err(CommitError::Duplicate { .. }) => {
-                tracing::info!("event already counted");
-                return Ok(Consumed::Duplicate);
+    let candidates = counted.len();
+    let tallies = Tally::split(counted, store.max_writes());
+    // Ids delivered twice within the batch.
+    consumed.duplicates = candidates - tallies.iter().map(Tally::len).sum::<usize>();
+    for tally in tallies {
+        match record_tally(store, tally).await {
+            Ok((counted, duplicates)) => {
+                consumed.counted += counted;
+                consumed.duplicates += duplicates;
             }
-            // Another event's transaction held the same hourly items.
-            Err(CommitError::Conflict) => backoff(attempt).await,
-            Err(CommitError::Store(error)) => return Err(error.into()),
+            Err((left, error)) => {
+                tracing::error!(%error, events = left.len(), "tally not counted");
+                consumed
+                    .uncounted
+                    .extend(left.events().iter().map(|(id, _)| *id));
+                consumed.error.get_or_insert(error);
+            }
         }
     }
-    Err(AppError::Contention {
-        attempts: MAX_ATTEMPTS,
-    })
+    consumed
+}
+
+/// Writes one tally: without the events counted before, retried with
+/// back-off on conflicts. Answers (counted, duplicates), or what was left
+/// uncounted and why.
+async fn record_tally<A: AnalyticsStore>(
+    store: &A,
+    tally: Tally,
+) -> Result<(usize, usize), (Tally, AppError)> {
+    let mut pending = tally;
+    let mut duplicates = 0;
+    let mut conflicts = 0;
+    while !pending.is_empty() {
+        match store.record(&pending).await {
+            Ok(Recorded::Counted) => return Ok((pending.len(), duplicates)),
+            Ok(Recorded::AlreadyCounted(ids)) => {
+                let rest = pending.without(&ids);
+                if rest.len() == pending.len() {
+                    let error = StoreError::new("record_analytics", UnknownDuplicates(ids.len()));
+                    return Err((pending, error.into()));
+                }
+                tracing::info!(
+                    events = pending.len() - rest.len(),
+                    "events already counted"
+                );
+                duplicates += pending.len() - rest.len();
+                pending = rest;
+            }
+            // Another tally's transaction held the same hourly items.
+            Err(CommitError::Conflict) if conflicts + 1 < MAX_ATTEMPTS => {
+                conflicts += 1;
+                backoff(conflicts).await;
+            }
+            Err(CommitError::Conflict) => {
+                let error = AppError::Contention {
+                    attempts: MAX_ATTEMPTS,
+                };
+                return Err((pending, error));
+            }
+            Err(CommitError::Duplicate { .. }) => {
+                // Not an answer a tally gets (it is the webhook's wamid).
+                let error = StoreError::new("record_analytics", UnknownDuplicates(pending.len()));
+                return Err((pending, error.into()));
+            }
+            Err(CommitError::Store(error)) => return Err((pending, error.into())),
+        }
+    }
+    Ok((0, duplicates))
 }
 
 /// The ports the read side needs: the counters, the conversations for the live

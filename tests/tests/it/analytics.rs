@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
-use wadesk_app::analytics::{consume, AnalyticsReader, Consumed};
+use wadesk_app::analytics::{consume, consume_batch, AnalyticsReader, Consumed};
 use wadesk_app::embedded::{EmbeddedAnalytics, EmbeddedStore};
 use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::{AnalyticsStore, DeskStore};
@@ -426,6 +426,162 @@ async fn one_event_list_gives_identical_exact_figures_on_every_store_once_or_twi
         .unwrap();
     assert_eq!(counter.count("dynamodb"), 5, "{:?}", counter.requests());
     assert!(counter.requests().iter().all(|r| r == "dynamodb:Query"));
+}
+
+/// A store that refuses the `nth` tally it is asked to write (0-based) once,
+/// and writes at most `max_writes` items at a time (so a batch takes several
+/// tallies): a batch that fails part-way.
+struct FailingTally<A> {
+    inner: A,
+    max_writes: usize,
+    nth: usize,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl<A> FailingTally<A> {
+    fn new(inner: A, max_writes: usize, nth: usize) -> Self {
+        Self {
+            inner,
+            max_writes,
+            nth,
+            calls: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+impl<A: AnalyticsStore> AnalyticsStore for FailingTally<A> {
+    fn max_writes(&self) -> usize {
+        self.max_writes
+    }
+
+    async fn record(
+        &self,
+        tally: &wadesk_domain::analytics::Tally,
+    ) -> Result<wadesk_app::Recorded, wadesk_app::CommitError> {
+        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if call == self.nth {
+            let refused = std::io::Error::other("refused by the test");
+            return Err(wadesk_app::StoreError::new("record_analytics", refused).into());
+        }
+        self.inner.record(tally).await
+    }
+
+    async fn hourly(
+        &self,
+        scope: &Scope,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, wadesk_domain::analytics::Counters)>, wadesk_app::StoreError>
+    {
+        self.inner.hourly(scope, first, last).await
+    }
+}
+
+/// The scripted day delivered as batches: each counter item is written once
+/// per batch (one `TransactWriteItems` carries every event's marker and each
+/// item's sum), and a batch delivered again — whole, cut differently, or
+/// after it failed part-way — counts each event once, on both stores.
+#[tokio::test]
+async fn a_batch_writes_each_counter_item_once_and_counts_once_however_it_is_redelivered() {
+    let day = NaiveDate::from_ymd_opt(2024, 7, 1).unwrap();
+    let events = scripted_events(day);
+    let clock = ManualClock::frozen_at(at(day, "20:00:00"));
+    let conversations = EmbeddedStore::new();
+    let counted = events
+        .iter()
+        .filter(|e| wadesk_domain::analytics::increment_for(e).is_some())
+        .count();
+    // The figures of the events counted one by one: what every batch must give.
+    let one_by_one = EmbeddedAnalytics::new();
+    for event in &events {
+        consume(&one_by_one, event).await.unwrap();
+    }
+    let expected = read_all(&one_by_one, &conversations, &clock, day).await;
+
+    // One batch on DynamoDB: one transaction, with a marker per counted
+    // event and one item per (scope, hour) bucket.
+    let counter = RequestCounter::new();
+    let dynamo = wadesk_tests::dynamo_store(Some(&counter)).await;
+    let batch = consume_batch(&dynamo, &events).await;
+    assert!(batch.error.is_none(), "{:?}", batch.error);
+    assert_eq!(batch.counted, counted);
+    assert_eq!(batch.not_counted, events.len() - counted);
+    let tallies = wadesk_domain::analytics::Tally::split(
+        events
+            .iter()
+            .filter_map(|e| wadesk_domain::analytics::increment_for(e).map(|i| (e.id, i))),
+        dynamo.max_writes(),
+    );
+    assert_eq!(tallies.len(), 1, "the scripted day fits one transaction");
+    assert!(
+        tallies[0].writes() < counted * 6,
+        "fewer items than one transaction per event wrote ({} for {counted} events)",
+        tallies[0].writes()
+    );
+    assert_eq!(counter.requests(), ["dynamodb:TransactWriteItems"]);
+    assert_eq!(read_all(&dynamo, &dynamo, &clock, day).await, expected);
+
+    // Delivered again whole: one transaction refused on the markers, nothing moves.
+    counter.reset();
+    let again = consume_batch(&dynamo, &events).await;
+    assert_eq!((again.counted, again.duplicates), (0, counted));
+    assert_eq!(counter.requests(), ["dynamodb:TransactWriteItems"]);
+    // Delivered again cut differently, overlapping, with a duplicate inside.
+    let (head, tail) = events.split_at(events.len() / 2);
+    let mut shifted: Vec<EventEnvelope> = tail.to_vec();
+    shifted.extend_from_slice(&head[..head.len() / 2]);
+    shifted.push(events[events.len() - 1].clone());
+    let recut = consume_batch(&dynamo, &shifted).await;
+    assert_eq!(recut.counted, 0);
+    assert_eq!(read_all(&dynamo, &dynamo, &clock, day).await, expected);
+
+    // Part-way failures, on both stores: tallies of at most 12 items, the
+    // second refused. Its events (and only they) are left uncounted; the
+    // batch delivered again (only the failed events, or all of them, cut
+    // differently) counts each once.
+    for redeliver_all in [false, true] {
+        let store_dynamo = FailingTally::new(wadesk_tests::dynamo_store(None).await, 12, 1);
+        let store_embedded = FailingTally::new(EmbeddedAnalytics::new(), 12, 1);
+        let first = consume_batch(&store_dynamo, &events).await;
+        let first_embedded = consume_batch(&store_embedded, &events).await;
+        assert!(first.error.is_some(), "the second tally was refused");
+        assert!(!first.uncounted.is_empty());
+        assert!(first.counted > 0, "the other tallies were written");
+        assert_eq!(first.counted + first.uncounted.len(), counted);
+        assert_eq!(first.uncounted, first_embedded.uncounted);
+        assert_ne!(
+            read_all(&store_dynamo, &store_dynamo.inner, &clock, day).await,
+            expected,
+            "part of the batch is missing"
+        );
+        let retry: Vec<EventEnvelope> = if redeliver_all {
+            let mut all = events.clone();
+            all.reverse();
+            all
+        } else {
+            events
+                .iter()
+                .filter(|e| first.uncounted.contains(&e.id))
+                .cloned()
+                .collect()
+        };
+        let retried = consume_batch(&store_dynamo, &retry).await;
+        assert!(retried.error.is_none(), "{:?}", retried.error);
+        assert_eq!(retried.counted, first.uncounted.len());
+        let retried = consume_batch(&store_embedded, &retry).await;
+        assert_eq!(retried.counted, first.uncounted.len());
+        assert_eq!(
+            read_all(&store_dynamo, &store_dynamo.inner, &clock, day).await,
+            expected,
+            "DynamoDB, redelivered {}",
+            if redeliver_all { "whole" } else { "in part" }
+        );
+        assert_eq!(
+            read_all(&store_embedded, &conversations, &clock, day).await,
+            expected,
+            "embedded"
+        );
+    }
 }
 
 /// Finishes near Madrid's midnights (UTC+2 in May): the last minutes of
@@ -1316,8 +1472,8 @@ async fn analytics_requests_are_authorised_and_validated() {
     assert_eq!(status, 404, "{answer}");
 }
 
-/// The consumer's EventBridge rule matches exactly the event types analytics
-/// counts: none missed, and no invocation for the others.
+/// The analytics queue's EventBridge rule matches exactly the event types
+/// analytics counts: none missed, and no message for the others.
 #[test]
 fn the_template_rule_matches_exactly_the_counted_event_types() {
     let template = include_str!("../../../infra/template.yaml");
@@ -1325,7 +1481,10 @@ fn the_template_rule_matches_exactly_the_counted_event_types() {
         .split("\n  AnalyticsConsumerFunction:\n")
         .nth(1)
         .expect("AnalyticsConsumerFunction in infra/template.yaml");
-    let rule = function
+    let rule = template
+        .split("\n  AnalyticsRule:\n")
+        .nth(1)
+        .expect("AnalyticsRule in infra/template.yaml")
         .split("detail-type:\n")
         .nth(1)
         .expect("a detail-type pattern");

@@ -1,12 +1,13 @@
 //! No asynchronous failure lost, for every asynchronously invoked function
-//! (opt-out, window-expiry, the analytics consumer): its handler fails until
-//! Lambda's retries are spent (DynamoDB refusing every request, through the
-//! fault proxy in front of moto), Lambda's on-failure destination keeps the
-//! event in the function's failure queue (SQS on moto, in Lambda's record
-//! shape), and once the cause is gone the redrive command (`wadesk_redrive`,
-//! its SQS adapter on moto) replays it through the same entry point the
-//! function's `main` runs, exactly once in effect: replaying it again does
-//! nothing more.
+//! (opt-out, window-expiry) and the analytics consumer: its handler fails
+//! until the retries are spent (DynamoDB refusing every request, through the
+//! fault proxy in front of moto) — Lambda's, whose on-failure destination
+//! keeps the event in the function's failure queue (SQS on moto, in Lambda's
+//! record shape), or, for the analytics queue's batches, the queue's receives,
+//! after which SQS moves the message to the same failure queue — and once the
+//! cause is gone the redrive command (`wadesk_redrive`, its SQS adapter on
+//! moto) replays it through the same entry point the function's `main` runs,
+//! exactly once in effect: replaying it again does nothing more.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -498,18 +499,108 @@ async fn window_fire_parked_after_its_retries_is_redriven_once() {
 const CONSUMER: &str =
     "arn:aws:lambda:us-east-1:123456789012:function:wadesk-test-analytics-consumer";
 
+/// The analytics queue's receives before SQS moves a message to its
+/// dead-letter queue (the template's `maxReceiveCount`).
+const ANALYTICS_RECEIVES: i32 = 5;
+
+/// Lambda's SQS poller, once: receives what is visible on `queue_url`,
+/// invokes the consumer with it in Lambda's SQS event shape, deletes the
+/// messages it did not report failed and makes the failed ones visible at
+/// once (standing in for the visibility time-out). Answers how many messages
+/// it received.
+async fn poll_analytics_queue(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    store: &DynamoStore,
+    parking: &FailureQueue,
+) -> usize {
+    let received = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let messages = received.messages();
+    if messages.is_empty() {
+        return 0;
+    }
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id().unwrap(),
+                "receiptHandle": m.receipt_handle().unwrap(),
+                "body": m.body().unwrap(),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:analytics",
+                "awsRegion": "us-east-1",
+            })
+        })
+        .collect();
+    let answer =
+        analytics::invoke_consumer(store, parking, CONSUMER, &json!({ "Records": records }))
+            .await
+            .unwrap();
+    let failed: Vec<&str> = answer["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect();
+    for message in messages {
+        let handle = message.receipt_handle().unwrap();
+        if failed.contains(&message.message_id().unwrap()) {
+            sqs.change_message_visibility()
+                .queue_url(queue_url)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .unwrap();
+        } else {
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(handle)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    messages.len()
+}
+
 #[tokio::test]
-async fn counted_event_parked_after_its_retries_is_redriven_and_counted_once() {
+async fn counted_event_failed_on_every_receive_is_redriven_and_counted_once() {
     let stack = Stack::new(t0()).await;
-    stack.customer_writes("wamid.redrive-a1", "hello").await;
-    stack.customer_writes("wamid.redrive-a2", "#STOP").await;
-    let [opted_out] = <[Value; 1]>::try_from(stack.deliveries_of("CustomerOptedOut")).unwrap();
+    // A #STOP's event as the bus delivers it (how it reached the bus is the
+    // inbound path's business, tested elsewhere).
+    let stop = wadesk_domain::EventEnvelope::new(
+        wadesk_domain::DomainEvent::CustomerOptedOut {
+            customer: wadesk_tests::customer(CUSTOMER),
+            wamid: wadesk_domain::Wamid::parse("wamid.redrive-a2").unwrap(),
+            conversation_id: None,
+            session_status: None,
+            owner: None,
+        },
+        stack.app.clock.now(),
+    );
+    let opted_out = json!({
+        "version": "0",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "detail-type": "CustomerOptedOut",
+        "source": "wadesk",
+        "account": "123456789012",
+        "time": "2026-12-05T10:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": serde_json::to_value(&stop).unwrap(),
+    });
     let parking = stack.parking();
     let store = &stack.app.store;
-    let entry = |payload: Value| {
-        let parking = &parking;
-        async move { analytics::invoke_consumer(store, parking, CONSUMER, &payload).await }
-    };
     let opt_outs = || async {
         let now = stack.app.clock.now();
         let hour = Duration::hours(1);
@@ -527,11 +618,57 @@ async fn counted_event_parked_after_its_retries_is_redriven_and_counted_once() {
         }
         total.opt_outs
     };
+    // The analytics queue, its dead letters going to the failure queue as in
+    // the template; the bus rule puts the EventBridge event on it as the body.
+    let failure_queue_arn = stack
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&stack.failure_queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let analytics_queue = stack
+        .sqs
+        .create_queue()
+        .queue_name(unique_name("wadesk-analytics"))
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            json!({
+                "deadLetterTargetArn": failure_queue_arn,
+                "maxReceiveCount": ANALYTICS_RECEIVES.to_string(),
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    stack
+        .sqs
+        .send_message()
+        .queue_url(&analytics_queue)
+        .message_body(opted_out.to_string())
+        .send()
+        .await
+        .unwrap();
 
     stack.break_dynamodb();
-    assert!(!stack.invoke_async(CONSUMER, &opted_out, entry).await);
+    for receive in 0..ANALYTICS_RECEIVES {
+        let received = poll_analytics_queue(&stack.sqs, &analytics_queue, store, &parking).await;
+        assert_eq!(received, 1, "receive {receive}");
+    }
+    // The next receive finds it moved to the dead-letter queue.
+    assert_eq!(
+        poll_analytics_queue(&stack.sqs, &analytics_queue, store, &parking).await,
+        0
+    );
     stack.heal();
-    assert_eq!(stack.messages_waiting().await, 1, "the event is parked");
+    assert_eq!(stack.messages_waiting().await, 1, "the event is kept");
     assert_eq!(opt_outs().await, 0);
 
     let invoker = InProcess(Box::new(|payload: Value| {
@@ -542,16 +679,38 @@ async fn counted_event_parked_after_its_retries_is_redriven_and_counted_once() {
                 .map(|_| ())
         }) as Replaying<'_>
     }));
-    let report = redrive(&stack.queue(), &invoker, &Options::default())
-        .await
-        .unwrap();
-    replayed_once(&report, CONSUMER);
+    // A dead letter names no function: the operator says which.
+    let options = Options {
+        function: Some(CONSUMER.into()),
+        ..Options::default()
+    };
+    let report = redrive(&stack.queue(), &invoker, &options).await.unwrap();
+    assert_eq!(report.len(), 1, "{report:?}");
+    assert_eq!(
+        report[0].outcome,
+        Outcome::Replayed {
+            function: CONSUMER.into()
+        }
+    );
     assert_eq!(opt_outs().await, 1, "counted once");
 
-    // Counting is idempotent: a second replay counts nothing more.
+    // Counting is idempotent: a second replay, and the same message delivered
+    // by the queue again, count nothing more.
     analytics::invoke_consumer(store, &parking, CONSUMER, &opted_out)
         .await
         .unwrap();
+    stack
+        .sqs
+        .send_message()
+        .queue_url(&analytics_queue)
+        .message_body(opted_out.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        poll_analytics_queue(&stack.sqs, &analytics_queue, store, &parking).await,
+        1
+    );
     assert_eq!(opt_outs().await, 1, "a second replay counts nothing more");
     assert_eq!(stack.messages_waiting().await, 0);
 }

@@ -1,8 +1,9 @@
-//! The analytics consumer Lambda: target of the EventBridge rule on the wadesk
-//! bus. An error fails the invocation, so Lambda retries it (at most twice) and
-//! then parks it in the failure queue; counting is idempotent, so retries and
-//! a redrive are safe. An event that can never be counted (it does not parse)
-//! is parked at once instead of retried.
+//! The analytics consumer Lambda: polls the analytics queue, which the
+//! EventBridge rule on the wadesk bus fills, and counts a batch at a time.
+//! A message whose event was not counted is reported failed, so the queue
+//! delivers it again and, after 5 receives, moves it to the failure queue;
+//! counting is idempotent, so retries and a redrive are safe. An event that
+//! can never be counted (it does not parse) is parked at once instead.
 // The SDK futures nest deeply; the default limit is too low for their layout.
 #![recursion_limit = "256"]
 

@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
-use wadesk_domain::analytics::{Counters, Increment, Scope};
+use wadesk_domain::analytics::{Counters, Scope, Tally};
 use wadesk_domain::Timestamp;
 
 use super::lock;
@@ -16,8 +16,8 @@ struct State {
 }
 
 /// In-memory analytics counters: one lock around the event ids and the
-/// buckets, so the "once per id" check and the counts move together, as in
-/// the DynamoDB adapter's transaction.
+/// buckets, so the "once per id" check and the counts of a whole tally move
+/// together, as in the DynamoDB adapter's transaction.
 #[derive(Debug, Clone, Default)]
 pub struct EmbeddedAnalytics {
     state: Arc<Mutex<State>>,
@@ -30,16 +30,26 @@ impl EmbeddedAnalytics {
 }
 
 impl AnalyticsStore for EmbeddedAnalytics {
-    async fn record(&self, event_id: Uuid, increment: &Increment) -> Result<Recorded, CommitError> {
+    fn max_writes(&self) -> usize {
+        usize::MAX
+    }
+
+    async fn record(&self, tally: &Tally) -> Result<Recorded, CommitError> {
         let mut state = lock(&self.state);
-        if !state.counted.insert(event_id) {
-            return Ok(Recorded::AlreadyCounted);
+        let before: Vec<Uuid> = tally
+            .events()
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| state.counted.contains(id))
+            .collect();
+        if !before.is_empty() {
+            return Ok(Recorded::AlreadyCounted(before));
         }
-        for scope in &increment.scopes {
-            *state
-                .buckets
-                .entry((scope.clone(), increment.hour))
-                .or_default() += &increment.counters;
+        state
+            .counted
+            .extend(tally.events().iter().map(|(id, _)| *id));
+        for (bucket, counters) in tally.buckets() {
+            *state.buckets.entry(bucket).or_default() += &counters;
         }
         Ok(Recorded::Counted)
     }

@@ -1,18 +1,22 @@
 //! Analytics counters on the single table (see docs/table-design.md): one item
 //! per scope and UTC hour, moved with `ADD` in the same transaction as the
-//! counted event's marker, so an event counts once however often it arrives.
+//! markers of the events counted, so an event counts once however often it
+//! arrives. A transaction carries a whole tally (the events of a delivered
+//! batch, up to 100 items): each counter item once, with the sum.
 
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
 use uuid::Uuid;
 use wadesk_app::{AnalyticsStore, CommitError, Recorded, StoreError};
-use wadesk_domain::analytics::{Counters, Increment, Scope};
+use wadesk_domain::analytics::{Bucket, Counters, Scope, Tally};
 use wadesk_domain::Timestamp;
 
 use super::error::commit_error;
 use super::items::{number, string};
 use super::keys::{self, Item};
-use super::store::{DynamoStore, TransactFailure};
+use super::store::DynamoStore;
 
 /// How long an event id is remembered after the hour it happened in. Longer
 /// than anything that can deliver the same event again: EventBridge and
@@ -20,22 +24,22 @@ use super::store::{DynamoStore, TransactFailure};
 /// republishes recorded events for as long as its wamid item lives (30 days).
 const EVENT_MARKER_TTL_DAYS: i64 = 35;
 
+/// Items one `TransactWriteItems` may hold.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+
 impl DynamoStore {
     /// The event's marker, only if the id was never counted.
     fn put_event_marker(
         &self,
         op: &'static str,
         event_id: Uuid,
-        increment: &Increment,
+        hour: Timestamp,
     ) -> Result<TransactWriteItem, CommitError> {
         let mut item = keys::key(keys::event_marker_pk(event_id), keys::EVENT_MARKER_SK);
-        item.insert(
-            "hour".into(),
-            AttributeValue::S(keys::stats_sk(increment.hour)),
-        );
+        item.insert("hour".into(), AttributeValue::S(keys::stats_sk(hour)));
         item.insert(
             keys::TTL.into(),
-            number((increment.hour + Duration::days(EVENT_MARKER_TTL_DAYS)).timestamp()),
+            number((hour + Duration::days(EVENT_MARKER_TTL_DAYS)).timestamp()),
         );
         let put = self
             .put(item)
@@ -50,17 +54,17 @@ impl DynamoStore {
     fn add_counters(
         &self,
         op: &'static str,
-        scope: &Scope,
-        increment: &Increment,
+        (scope, hour): &Bucket,
+        counters: &Counters,
     ) -> Result<TransactWriteItem, CommitError> {
         let mut update = Update::builder()
             .table_name(self.table())
             .set_key(Some(keys::key(
                 keys::stats_pk(scope),
-                &keys::stats_sk(increment.hour),
+                &keys::stats_sk(*hour),
             )));
         let mut adds = Vec::new();
-        for (n, (name, value)) in increment.counters.nonzero().enumerate() {
+        for (n, (name, value)) in counters.nonzero().enumerate() {
             adds.push(format!("#c{n} :c{n}"));
             update = update
                 .expression_attribute_names(format!("#c{n}"), name)
@@ -95,27 +99,77 @@ fn counters_of(op: &'static str, item: &Item) -> Result<Counters, StoreError> {
     Ok(counters)
 }
 
+/// How a tally's transaction was cancelled.
+enum TallyCancelled {
+    /// The markers at these indices exist: those events were counted before.
+    Counted(Vec<usize>),
+    Conflict,
+}
+
+fn tally_cancelled(
+    error: &SdkError<TransactWriteItemsError, aws_smithy_runtime_api::http::Response>,
+    markers: usize,
+) -> Option<TallyCancelled> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        error.as_service_error()
+    else {
+        return None;
+    };
+    // DynamoDB gives a reason per item, in order ("None" for the others), so
+    // every marker that exists is known from one answer.
+    let counted: Vec<usize> = cancelled
+        .cancellation_reasons()
+        .iter()
+        .enumerate()
+        .filter(|(index, r)| *index < markers && r.code() == Some("ConditionalCheckFailed"))
+        .map(|(index, _)| index)
+        .collect();
+    if counted.is_empty() {
+        Some(TallyCancelled::Conflict)
+    } else {
+        Some(TallyCancelled::Counted(counted))
+    }
+}
+
 impl AnalyticsStore for DynamoStore {
-    /// One `TransactWriteItems`: the marker (`attribute_not_exists`) and one
-    /// `ADD` update per scope, at most 6 items.
-    #[tracing::instrument(skip_all, fields(%event_id), err)]
-    async fn record(&self, event_id: Uuid, increment: &Increment) -> Result<Recorded, CommitError> {
+    /// `TransactWriteItems`' limit.
+    fn max_writes(&self) -> usize {
+        MAX_TRANSACTION_ITEMS
+    }
+
+    /// One `TransactWriteItems`: a marker per event (`attribute_not_exists`)
+    /// and one `ADD` update per bucket with the tally's sum.
+    #[tracing::instrument(skip_all, fields(events = tally.len()), err)]
+    async fn record(&self, tally: &Tally) -> Result<Recorded, CommitError> {
         let op = "record_analytics";
-        if increment.counters.is_zero() || increment.scopes.is_empty() {
+        if tally.is_empty() {
             return Ok(Recorded::Counted);
         }
-        let mut items = vec![self.put_event_marker(op, event_id, increment)?];
-        for scope in &increment.scopes {
-            items.push(self.add_counters(op, scope, increment)?);
+        let mut items = Vec::with_capacity(tally.writes());
+        for (id, increment) in tally.events() {
+            items.push(self.put_event_marker(op, *id, increment.hour)?);
         }
-        match self.transact(op, items).await {
-            Ok(()) => Ok(Recorded::Counted),
-            // Only the marker has a condition: the id was counted before.
-            Err(TransactFailure::Condition { index: 0, .. }) => Ok(Recorded::AlreadyCounted),
-            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => {
-                Err(CommitError::Conflict)
-            }
-            Err(TransactFailure::Store(error)) => Err(error.into()),
+        for (bucket, counters) in &tally.buckets() {
+            items.push(self.add_counters(op, bucket, counters)?);
+        }
+        let sent = self
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(Recorded::Counted),
+            Err(error) => match tally_cancelled(&error, tally.len()) {
+                Some(TallyCancelled::Counted(indices)) => Ok(Recorded::AlreadyCounted(
+                    indices
+                        .into_iter()
+                        .filter_map(|i| tally.events().get(i).map(|(id, _)| *id))
+                        .collect(),
+                )),
+                Some(TallyCancelled::Conflict) => Err(CommitError::Conflict),
+                None => Err(CommitError::Store(StoreError::new(op, error))),
+            },
         }
     }
 
