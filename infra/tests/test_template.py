@@ -631,6 +631,7 @@ def test_a_first_deploy_without_an_issuer_gets_a_cognito_sign_in() -> None:
         ("OptOutFunction", "OptOutFailureQueue"),
         ("WindowExpiryFunction", "WindowExpiryFailureQueue"),
         ("AnalyticsConsumerFunction", "AnalyticsConsumerFailureQueue"),
+        ("LiveFunction", "LiveFailureQueue"),
     ],
 )
 def test_an_unparseable_event_is_parked_in_the_functions_own_failure_queue(function_id: str, queue: str) -> None:

@@ -60,6 +60,7 @@ pub const QUEUES: &[&str] = &[
     "AnalyticsConsumerFailureQueue",
     "EventRelayFailureQueue",
     "MediaFetcherFailureQueue",
+    "LiveFailureQueue",
     "ScheduleDeadLetterQueue",
     // Read by the erasure function, as its event-source mapping does.
     "ErasureQueue",

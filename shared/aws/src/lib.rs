@@ -7,7 +7,11 @@ pub mod counting;
 pub mod dynamodb;
 pub mod eventbridge;
 pub mod identity;
+#[cfg(feature = "live")]
+pub mod jwks;
 pub mod lambda;
+#[cfg(feature = "live")]
+pub mod live_push;
 pub mod parking;
 #[cfg(feature = "s3")]
 pub mod s3;
@@ -15,6 +19,8 @@ pub mod s3;
 pub mod s3_signed;
 pub mod scheduler;
 pub mod secrets;
+#[cfg(feature = "signed-http")]
+pub mod signed_http;
 pub mod sqs;
 pub mod telemetry;
 

@@ -1,32 +1,30 @@
 //! The media store on S3 without the S3 SDK client: each request is signed
-//! with SigV4 by `aws-sigv4` (the SDK's own signer) and sent on the hyper
-//! client the Graph API client builds, so a function keeping files links no
+//! with SigV4 and sent on the hyper client the Graph API client builds
+//! (`crate::signed_http`), so a function keeping files links no
 //! second HTTP stack and none of the S3 client's code (about 1.7 MB, which
 //! took the agent API past its size budget). The same bucket, keys, metadata
 //! and presigned POST as [`crate::s3::S3MediaStore`], which the tests and
 //! tools keep for bucket administration.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SignatureLocation, SigningSettings, UriPathNormalizationMode,
+    PayloadChecksumKind, PercentEncodingMode, SignatureLocation, SigningSettings,
+    UriPathNormalizationMode,
 };
-use aws_sigv4::sign::v4;
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use wadesk_app::ports::{
     decode_metadata, encode_metadata, MediaAccess, MediaStore, MediaStoreError, StoredFile,
     UploadTarget, FILENAME_FIELD, UPLOADER_FIELD,
 };
 use wadesk_domain::media::{content_disposition, disposition, UploadPlan};
 use wadesk_domain::AgentId;
-use wadesk_graph::HttpClient;
+
+use crate::signed_http::{Answer, Payload, SignedHttp};
 
 /// How long a presigned GET of a kept file works.
 pub const DOWNLOAD_LINK_TTL: Duration = Duration::from_secs(5 * 60);
@@ -50,24 +48,14 @@ const QUERY_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHAN
     .remove(b'.')
     .remove(b'~');
 
-#[derive(Debug, thiserror::Error)]
-pub enum S3ConfigError {
-    #[error("the SDK configuration has no region")]
-    NoRegion,
-    #[error("the SDK configuration has no credentials provider")]
-    NoCredentials,
-}
+pub use crate::signed_http::SigningConfigError as S3ConfigError;
 
 /// The media store in one S3 bucket, over signed HTTP requests.
 #[derive(Clone)]
 pub struct SignedS3MediaStore {
-    /// Built on the first request, not at cold start: loading the system's
-    /// root certificates takes milliseconds, and most invocations of the
-    /// agent API never touch a file.
-    http: Arc<OnceLock<HttpClient>>,
+    /// Built lazily (most invocations of the agent API never touch a file).
+    http: SignedHttp,
     bucket: String,
-    region: String,
-    credentials: SharedCredentialsProvider,
     /// The bucket's URL without a trailing slash: virtual-hosted on AWS,
     /// path-style under an endpoint override (moto, a local stand-in).
     bucket_url: String,
@@ -89,19 +77,14 @@ impl SignedS3MediaStore {
         bucket: impl Into<String>,
     ) -> Result<Self, S3ConfigError> {
         let bucket = bucket.into();
-        let region = sdk.region().ok_or(S3ConfigError::NoRegion)?.to_string();
-        let credentials = sdk
-            .credentials_provider()
-            .ok_or(S3ConfigError::NoCredentials)?;
+        let http = SignedHttp::new(sdk, "s3", CONNECT_TIMEOUT, REQUEST_TIMEOUT)?;
         let bucket_url = match sdk.endpoint_url() {
             Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
-            None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+            None => format!("https://{bucket}.s3.{}.amazonaws.com", http.region()),
         };
         Ok(Self {
-            http: Arc::new(OnceLock::new()),
+            http,
             bucket,
-            region,
-            credentials,
             bucket_url,
         })
     }
@@ -126,12 +109,6 @@ impl SignedS3MediaStore {
         body: Bytes,
         presign: Option<Duration>,
     ) -> Result<Request<Full<Bytes>>, MediaStoreError> {
-        let credentials = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| MediaStoreError::unavailable(operation, e))?;
-        let identity = credentials.into();
         let mut settings = SigningSettings::default();
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
@@ -141,35 +118,16 @@ impl SignedS3MediaStore {
             settings.expires_in = Some(expires_in);
             settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
         }
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| MediaStoreError::unavailable(operation, e))?
-            .into();
-        let signable_body = if presign.is_some() {
-            SignableBody::UnsignedPayload
+        let signed_body = body.clone();
+        let payload = if presign.is_some() {
+            Payload::Unsigned
         } else {
-            SignableBody::Bytes(&body)
+            Payload::Signed(&signed_body)
         };
-        let signable =
-            SignableRequest::new(method.as_str(), url, headers.iter().copied(), signable_body)
-                .map_err(|e| MediaStoreError::unavailable(operation, e))?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|e| MediaStoreError::unavailable(operation, e))?
-            .into_parts();
-        let mut request = Request::builder().method(method).uri(url);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let mut request = request
-            .body(Full::new(body))
-            .map_err(|e| MediaStoreError::unavailable(operation, e))?;
-        instructions.apply_to_request_http1x(&mut request);
-        Ok(request)
+        self.http
+            .signed(method, url, headers, body, payload, settings)
+            .await
+            .map_err(|e| MediaStoreError::unavailable(operation, e))
     }
 
     /// Sends `request`; the answer's status, headers and up to `max_body`
@@ -179,36 +137,11 @@ impl SignedS3MediaStore {
         operation: &'static str,
         request: Request<Full<Bytes>>,
         max_body: usize,
-    ) -> Result<(StatusCode, http::HeaderMap, Option<Bytes>), MediaStoreError> {
-        let http = match self.http.get() {
-            Some(http) => http,
-            None => {
-                let built = wadesk_graph::build_http(CONNECT_TIMEOUT)
-                    .map_err(|e| MediaStoreError::unavailable(operation, e))?;
-                self.http.get_or_init(|| built)
-            }
-        };
-        let exchange = async {
-            let response = http
-                .request(request)
-                .await
-                .map_err(|e| MediaStoreError::unavailable(operation, e))?;
-            let (parts, body) = response.into_parts();
-            let body = match Limited::new(body, max_body).collect().await {
-                Ok(collected) => Some(collected.to_bytes()),
-                Err(error) if error.is::<http_body_util::LengthLimitError>() => None,
-                Err(error) => return Err(MediaStoreError::unavailable(operation, error)),
-            };
-            Ok((parts.status, parts.headers, body))
-        };
-        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+    ) -> Result<Answer, MediaStoreError> {
+        self.http
+            .exchange(request, max_body)
             .await
-            .map_err(|_| {
-                MediaStoreError::unavailable(
-                    operation,
-                    format!("no answer within {REQUEST_TIMEOUT:?}"),
-                )
-            })?
+            .map_err(|e| MediaStoreError::unavailable(operation, e))
     }
 }
 
@@ -231,13 +164,13 @@ impl MediaStore for SignedS3MediaStore {
         uploader: &AgentId,
     ) -> Result<UploadTarget, MediaStoreError> {
         let credentials = self
-            .credentials
-            .provide_credentials()
+            .http
+            .credentials()
             .await
             .map_err(|e| MediaStoreError::unavailable("credentials", e))?;
         let fields = PostPolicy {
             bucket: &self.bucket,
-            region: &self.region,
+            region: self.http.region(),
             access_key: credentials.access_key_id(),
             secret_key: credentials.secret_access_key(),
             session_token: credentials.session_token(),

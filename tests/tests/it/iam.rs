@@ -1160,3 +1160,98 @@ async fn without_list_bucket_a_missing_upload_is_access_denied_not_404() {
         "{refusals:?}"
     );
 }
+
+/// The live function under its policy: `$connect` reads the caller's entry
+/// and registers the socket, a desk event reads the registry and the
+/// conversation (two agents of its queue and a supervisor told), a socket
+/// the management API answers gone is deleted, `$disconnect` deletes, an
+/// event that does not parse is parked in its failure queue. The management
+/// API and the issuer are a local stub (moto's IAM mode does not serve
+/// them); the push is SigV4-signed with the function's key all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_function_runs_under_its_generated_policy() {
+    use crate::live::{
+        delivered, issuer_stub, offered, pushed, route_event, socket_answers, valid_token, AUDIENCE,
+    };
+    use wadesk_aws::jwks::JwksVerifier;
+    use wadesk_aws::live_push::ManagementApi;
+
+    let desk = Box::pin(Desk::new(IamStack::new().await)).await;
+    let id = desk
+        .customer_writes("34650000077", "wamid.IAMLIVE1", "Hola")
+        .await;
+    assert!(!id.is_empty());
+    let stub = issuer_stub().await;
+    let sdk = desk.iam.sdk("LiveFunction").await;
+    let app = desk.iam.app("LiveFunction", &desk.clock).await;
+    let tokens = JwksVerifier::new(stub.uri(), AUDIENCE);
+    let pusher = ManagementApi::new(&sdk, format!("{}/live", stub.uri())).unwrap();
+    let parking = FailureQueue::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        desk.iam.queue_url("LiveFailureQueue"),
+    );
+    let ports = live::Ports {
+        app: &app,
+        tokens: &tokens,
+        pusher: &pusher,
+        parking: &parking,
+    };
+    let function = "arn:aws:lambda:us-east-1:123456789012:function:live";
+    for (connection, sub, status) in [
+        ("ana-1=", "ana", 200),
+        ("bob-1=", "bob", 200),
+        ("sue-1=", "sue", 200),
+        ("eve-1=", "eve", 403),
+    ] {
+        let token = valid_token(&stub, sub);
+        let event = route_event(
+            "$connect",
+            "CONNECT",
+            connection,
+            json!({ "token": token }),
+            None,
+        );
+        let answer = live::invoke(&ports, function, &event).await.unwrap();
+        assert_eq!(
+            answer["statusCode"],
+            status,
+            "{sub}; refused: {:?}",
+            desk.iam.refusals()
+        );
+    }
+    socket_answers(&stub, "ana-1=", 200).await;
+    socket_answers(&stub, "bob-1=", 410).await;
+    socket_answers(&stub, "sue-1=", 200).await;
+    let conversation = id.parse().unwrap();
+    let answer = live::invoke(&ports, function, &delivered(&offered(conversation, "zoe")))
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"delivered": 2, "gone": 1}));
+    let to: Vec<String> = pushed(&stub).await.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(to, ["ana-1%3D", "bob-1%3D", "sue-1%3D"]);
+    let disconnect = route_event("$disconnect", "DISCONNECT", "ana-1=", Value::Null, None);
+    live::invoke(&ports, function, &disconnect).await.unwrap();
+    let parked = live::invoke(
+        &ports,
+        function,
+        &json!({"detail-type": "ConversationOffered", "detail": "not an event"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(parked, "parked");
+
+    desk.assert_nothing_refused();
+    let actions = desk.actions_of("LiveFunction");
+    for action in [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:DeleteItem",
+        "sqs:SendMessage",
+    ] {
+        assert!(
+            actions.contains(action),
+            "live never used {action}: {actions:?}"
+        );
+    }
+}

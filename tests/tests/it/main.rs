@@ -15,6 +15,7 @@ mod erasure;
 mod faults;
 mod iam;
 mod lambda_events;
+mod live;
 mod local_runner;
 mod media;
 mod openapi;

@@ -3,6 +3,7 @@
 mod analytics_store;
 mod desk_store;
 mod events;
+mod live;
 mod media;
 mod page;
 mod poison;
@@ -13,6 +14,9 @@ mod whatsapp;
 pub use analytics_store::{AnalyticsStore, Recorded};
 pub use desk_store::DeskStore;
 pub use events::{EventPublisher, PublishError};
+pub use live::{
+    LiveConnection, LiveConnections, LivePush, PushError, Pushed, TokenError, TokenVerifier,
+};
 pub use media::{
     decode_metadata, encode_metadata, FetchError, FetchedMedia, MediaAccess, MediaSource,
     MediaStore, MediaStoreError, NoMedia, StoredFile, UploadTarget, FILENAME_FIELD, UPLOADER_FIELD,

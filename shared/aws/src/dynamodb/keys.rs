@@ -170,3 +170,11 @@ pub const AUDIT_PK_PREFIX: &str = "AUDIT#";
 pub fn audit_sk(at: Timestamp, id: uuid::Uuid) -> String {
     format!("{}#{id}", sortable(at))
 }
+
+/// The console sockets open now (live updates on AWS): one partition, read
+/// whole by each push; items expire with `ttl` after the service's 2 h cap.
+pub const LIVE_PK: &str = "LIVE";
+
+pub fn live_connection_sk(connection_id: &str) -> String {
+    format!("CONN#{connection_id}")
+}

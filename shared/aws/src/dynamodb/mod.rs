@@ -6,6 +6,7 @@ mod desk;
 mod error;
 pub mod items;
 pub mod keys;
+mod live;
 pub mod outbox;
 mod protection;
 mod store;
