@@ -1,10 +1,11 @@
 //! The erasure Lambda: the erasure queue (SQS) delivers EventBridge events,
-//! one bounded step each; a failed message is reported as a batch item
-//! failure, retried by the queue, then kept in its dead-letter queue.
+//! one bounded step each (a failed message is reported as a batch item
+//! failure, retried by the queue, then kept in its dead-letter queue); the
+//! table's stream delivers the messages its TTL removed, whose files are
+//! deleted.
 // The SDK futures nest deeply; the default limit is too low for their layout.
 #![recursion_limit = "256"]
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use wadesk_aws::config::{load_sdk_config, required};
 use wadesk_aws::s3_signed::SignedS3MediaStore;
@@ -17,26 +18,11 @@ async fn main() -> Result<(), Error> {
     let app = lambda_app_with(&sdk).await?;
     let media = SignedS3MediaStore::new(&sdk, required("WADESK_MEDIA_BUCKET")?)?;
     let (app, media) = (&app, &media);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let mut response = SqsBatchResponse::default();
-        for record in event.payload.records {
-            let id = record.message_id.clone().unwrap_or_default();
-            let body = record.body.as_deref().unwrap_or_default();
-            let handled = match erasure::parse(body) {
-                Ok(event) => erasure::handle(app, media, &event).await,
-                Err(error) => Err(error),
-            };
-            match handled {
-                Ok(outcome) => tracing::info!(outcome, "step done"),
-                Err(error) => {
-                    tracing::error!(%error, "step failed; the queue delivers it again, then keeps it in its dead-letter queue");
-                    let mut failure = BatchItemFailure::default();
-                    failure.item_identifier = id;
-                    response.batch_item_failures.push(failure);
-                }
-            }
-        }
-        Ok::<_, Error>(response)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let delivery = erasure::Delivery::parse(event.payload)?;
+            Ok::<_, Error>(erasure::invoke(app, media, delivery).await)
+        },
+    ))
     .await
 }

@@ -286,7 +286,12 @@ async fn advance<S: DeskStore>(
     let now = runner.app.clock.advance(Duration::seconds(input.seconds));
     let fired = runner.fire_due_timers().await;
     runner.deliver_events().await;
-    (runner.purge)(now);
+    let expired = (runner.purge)(now);
+    if let Err(error) =
+        wadesk_app::protection::delete_expired_files(&runner.media.store, &expired).await
+    {
+        tracing::error!(%error, "deleting the files of expired messages failed");
+    }
     Ok(json(
         &serde_json::json!({"now": rfc3339(now), "timers_fired": fired}),
     ))

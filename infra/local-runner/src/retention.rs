@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use wadesk_app::embedded::EmbeddedStore;
 use wadesk_aws::DynamoStore;
-use wadesk_domain::Timestamp;
+use wadesk_domain::{Message, Timestamp};
 
-/// Forgets what expired by the given time; answers how many conversations.
-pub type Purge = Arc<dyn Fn(Timestamp) -> usize + Send + Sync>;
+/// Forgets what expired by the given time; answers the messages forgotten
+/// (their files go with them).
+pub type Purge = Arc<dyn Fn(Timestamp) -> Vec<Message> + Send + Sync>;
 
 /// A store the runner can purge of expired conversations.
 pub trait WithRetention {
@@ -25,8 +26,9 @@ impl WithRetention for EmbeddedStore {
 
 impl WithRetention for DynamoStore {
     /// The table's own TTL deletes expired items (the template enables it on
-    /// `ttl`); moto keeps them, carrying the attribute.
+    /// `ttl`), and the erasure function deletes their files from the stream;
+    /// moto keeps them, carrying the attribute.
     fn retention_purge(&self) -> Purge {
-        Arc::new(|_| 0)
+        Arc::new(|_| Vec::new())
     }
 }

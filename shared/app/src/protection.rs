@@ -562,3 +562,23 @@ pub async fn export_page<S: DeskStore>(
         }
     }
 }
+
+/// Deletes the stored files of messages their retention removed (DynamoDB's
+/// TTL on AWS, the runner's purge locally): a message takes its file with it,
+/// as in an erasure, so a channel kept for less than the bucket's own
+/// lifecycle keeps its files no longer than its transcripts. Answers how many
+/// files; a file already gone is no error, so a redelivery is harmless.
+pub async fn delete_expired_files<M: MediaStore>(
+    media: &M,
+    expired: &[Message],
+) -> Result<usize, StoreError> {
+    let mut deleted = 0;
+    for file in expired.iter().filter_map(media_key) {
+        media
+            .delete(&file)
+            .await
+            .map_err(|e| StoreError::new("expire_media", e))?;
+        deleted += 1;
+    }
+    Ok(deleted)
+}

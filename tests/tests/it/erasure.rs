@@ -717,6 +717,122 @@ protection_suite!(
     super::media_bucket().await
 );
 
+/// A message item as the stream reports its removal to Lambda: the old
+/// image is the item as stored; DynamoDB's TTL names itself as the remover.
+fn stream_removal(item: keys::Item, sequence_number: &str, by_ttl: bool) -> Value {
+    let keys: keys::Item = item
+        .iter()
+        .filter(|(name, _)| *name == "pk" || *name == "sk")
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let mut record = json!({
+        "eventID": format!("e{sequence_number}"),
+        "eventName": "REMOVE",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/wadesk/stream/2026-12-05T00:00:00.000",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1_764_892_800,
+            "Keys": serde_dynamo::Item::from(keys),
+            "OldImage": serde_dynamo::Item::from(item),
+            "SequenceNumber": sequence_number,
+            "SizeBytes": 512,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
+        }
+    });
+    if by_ttl {
+        record["userIdentity"] =
+            json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"});
+    }
+    record
+}
+
+/// On AWS the table's TTL deletes an expired message some time after its
+/// expiry, and the stream hands the erasure function its old image: the
+/// message's file is deleted with it, whatever the bucket's lifecycle would
+/// keep. A delete by anyone else (an erasure deletes the files itself) and
+/// other items are passed over; a failed deletion is retried from its record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_of_messages_the_ttl_removed_are_deleted_from_the_stream() {
+    let app = services(wadesk_tests::dynamo_store(None).await, Utc::now());
+    setup(&app).await;
+    let media = media_bucket().await;
+    let expired = customer("34611000931");
+    let erased = customer("34611000932");
+    let expired_file = sends_photo(&app, &media, &expired).await;
+    let erased_file = sends_photo(&app, &media, &erased).await;
+
+    // The stored message items, read as the stream would report them.
+    let stored: Vec<keys::Item> = app
+        .store
+        .client()
+        .scan()
+        .table_name(app.store.table())
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .to_vec();
+    let message_of = |file: &str| {
+        let conversation = file.split('/').nth(1).unwrap().to_owned();
+        stored
+            .iter()
+            .find(|item| {
+                wadesk_aws::dynamodb::items::string(item, "sk")
+                    .is_some_and(|sk| sk.starts_with(keys::MESSAGE_SK_PREFIX))
+                    && wadesk_aws::dynamodb::items::string(item, "pk")
+                        .is_some_and(|pk| pk.ends_with(&conversation))
+                    && wadesk_aws::dynamodb::items::string(item, "type").as_deref() == Some("image")
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no stored message for {file}"))
+    };
+    let conversation_item = stored
+        .iter()
+        .find(|item| wadesk_aws::dynamodb::items::string(item, "sk").as_deref() == Some("META"))
+        .cloned()
+        .unwrap();
+    let batch = json!({"Records": [
+        stream_removal(conversation_item, "100", true),
+        stream_removal(message_of(&erased_file), "200", false),
+        stream_removal(message_of(&expired_file), "300", true),
+    ]});
+
+    // S3 out of reach: the batch is delivered again from the expired
+    // message's record, and nothing was lost meanwhile.
+    let unreachable = wadesk_tests::moto_sdk_config()
+        .await
+        .to_builder()
+        .endpoint_url("http://127.0.0.1:9")
+        .build();
+    let missing = S3MediaStore::new(&unreachable, media.bucket()).unwrap();
+    let delivery = erasure::Delivery::parse(batch.clone()).unwrap();
+    let failing = erasure::invoke(&app, &missing, delivery).await;
+    let failing = serde_json::to_value(failing).unwrap();
+    assert_eq!(
+        failing["batchItemFailures"],
+        json!([{"itemIdentifier": "300"}]),
+        "{failing}"
+    );
+
+    let delivery = erasure::Delivery::parse(batch.clone()).unwrap();
+    let answer = serde_json::to_value(erasure::invoke(&app, &media, delivery).await).unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let left = media.media_keys().await;
+    assert!(!left.contains(&expired_file), "{left:?}");
+    assert!(
+        left.contains(&erased_file),
+        "not the TTL's delete: {left:?}"
+    );
+
+    // Delivered again: harmless.
+    let delivery = erasure::Delivery::parse(batch).unwrap();
+    let again = serde_json::to_value(erasure::invoke(&app, &media, delivery).await).unwrap();
+    assert_eq!(again["batchItemFailures"], json!([]), "{again}");
+    assert!(erasure::Delivery::parse(json!({"Records": [{"eventSource": "aws:s3"}]})).is_err());
+}
+
 /// Over HTTP: export and erasure are admin-only and in the audit trail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_and_erasure_are_for_admins_and_in_the_audit_trail() {
@@ -820,8 +936,22 @@ async fn a_channel_keeps_its_retention_setting() {
     let _ = WaId::parse("34611000906").unwrap();
 }
 
+/// A customer's photo through the runner's simulator (fetched into its
+/// media store like the media fetcher does on AWS).
+async fn customer_sends_photo(desk: &Desk, from: &str) {
+    let (status, answer) = desk
+        .app
+        .post_json(
+            "/_local/inbound",
+            json!({"from": from, "image": {"mime_type": "image/png", "base64": "iVBORw0KGgo="}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+}
+
 /// Locally the embedded store honours the retention: once the runner's clock
-/// passes a finished conversation's expiry it is gone; a live one stays.
+/// passes a finished conversation's expiry it is gone, with its files (the
+/// channel's day, not the bucket's 30); a live one stays with its files.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_runner_forgets_finished_conversations_after_their_retention() {
     let desk = Desk::new().await;
@@ -841,6 +971,11 @@ async fn the_runner_forgets_finished_conversations_after_their_retention() {
     assert_eq!(status, 200, "{channel}");
     let finished = desk.customer_writes("34611000908", "hola").await;
     let live = desk.customer_writes("34611000909", "hola").await;
+    customer_sends_photo(&desk, "34611000908").await;
+    customer_sends_photo(&desk, "34611000909").await;
+    let files = |desk: &Desk| desk.app.runner.media.store.keys();
+    let both = files(&desk);
+    assert_eq!(both.len(), 2, "{both:?}");
     desk.post(&finished, "take", &ana, json!({}), 200).await;
     desk.post(&finished, "end", &ana, json!({}), 200).await;
     desk.post(
@@ -861,6 +996,7 @@ async fn the_runner_forgets_finished_conversations_after_their_retention() {
         .get(&format!("/conversations/{finished}"), &desk.admin)
         .await;
     assert_eq!(status, 200, "kept until its expiry");
+    assert_eq!(files(&desk), both, "files kept until their messages expire");
     let (status, _) = desk
         .app
         .post_json("/_local/clock/advance", json!({"seconds": 120}))
@@ -870,6 +1006,16 @@ async fn the_runner_forgets_finished_conversations_after_their_retention() {
         .get(&format!("/conversations/{finished}"), &desk.admin)
         .await;
     assert_eq!(status, 404, "expired a day after it finished");
+    let left = files(&desk);
+    assert_eq!(
+        left.len(),
+        1,
+        "the finished chat's file went with it: {left:?}"
+    );
+    assert!(
+        left[0].contains(&live),
+        "the live chat's file stays: {left:?}"
+    );
     let (status, _) = desk
         .get(&format!("/conversations/{live}"), &desk.admin)
         .await;

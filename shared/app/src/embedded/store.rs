@@ -80,9 +80,11 @@ impl EmbeddedStore {
 
     /// Forgets every finished conversation whose retention expired by `now`,
     /// with its messages and their wamid records (DynamoDB's TTL does the
-    /// same on AWS, some time after the expiry); answers how many. The local
-    /// runner calls it whenever its clock moves.
-    pub fn purge_expired(&self, now: Timestamp) -> usize {
+    /// same on AWS, some time after the expiry); answers the messages
+    /// forgotten, whose files go with them
+    /// (`wadesk_app::protection::delete_expired_files`). The local runner
+    /// calls it whenever its clock moves.
+    pub fn purge_expired(&self, now: Timestamp) -> Vec<Message> {
         let mut state = lock(&self.state);
         let expired: Vec<ConversationId> = state
             .conversations
@@ -90,15 +92,17 @@ impl EmbeddedStore {
             .filter(|c| has_expired(c.expires_at(), now))
             .map(|c| c.id)
             .collect();
+        let mut forgotten = Vec::new();
         for id in &expired {
             state.conversations.remove(id);
             if let Some(messages) = state.messages.remove(id) {
                 for wamid in messages.iter().filter_map(|m| m.wamid.as_ref()) {
                     state.wamids.remove(wamid);
                 }
+                forgotten.extend(messages);
             }
         }
-        expired.len()
+        forgotten
     }
 
     /// Every wamid record, by wamid (tests read what is left of a customer).

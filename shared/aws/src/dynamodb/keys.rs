@@ -29,8 +29,9 @@ pub fn channel_pk(id: &PhoneNumberId) -> String {
 pub const CHANNEL_SK: &str = "CHANNEL";
 
 pub fn conversation_pk(id: ConversationId) -> String {
-    format!("CONV#{id}")
+    format!("{CONVERSATION_PK_PREFIX}{id}")
 }
+pub const CONVERSATION_PK_PREFIX: &str = "CONV#";
 pub const CONVERSATION_SK: &str = "META";
 
 /// Messages sort by time, then id: a Query on the conversation reads the

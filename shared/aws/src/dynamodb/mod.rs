@@ -4,6 +4,7 @@
 mod analytics;
 mod desk;
 mod error;
+pub mod expiry;
 pub mod items;
 pub mod keys;
 mod live;

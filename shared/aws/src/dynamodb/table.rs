@@ -49,11 +49,12 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
         .global_secondary_indexes(gsi1)
-        // The outbox relay reads new items from the stream (NEW_IMAGE).
+        // The outbox relay reads new items from the stream, the erasure
+        // function the old images of messages the TTL removed.
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
+                .stream_view_type(StreamViewType::NewAndOldImages)
                 .build()
                 .map_err(err)?,
         )
