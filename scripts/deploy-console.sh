@@ -6,8 +6,8 @@
 #
 # Needs the AWS CLI with credentials for the stack's account, and a built
 # console (console/dist, committed; or `npm ci && npm run build` in console/).
-# The live WebSocket on AWS is not in the stack yet: the console then keeps
-# itself current by polling the HTTP API (live_url null).
+# live_url is the stack's WebSocket API (LiveUrl): hints over it, the console
+# polling the HTTP API only while the socket is down.
 set -euo pipefail
 
 STACK="${1:?usage: deploy-console.sh <stack-name> [region]}"
@@ -27,6 +27,7 @@ bucket="$(output ConsoleBucketName)"
 distribution="$(output ConsoleDistributionId)"
 api_url="$(output ApiUrl)"
 issuer="$(output JwtIssuerInUse)"
+live_url="$(output LiveUrl)"
 client_id="$(output AgentUserPoolClientId)"
 if [[ -z "$client_id" || "$client_id" == "None" ]]; then
     client_id="${WADESK_CONSOLE_CLIENT_ID:?the stack uses your own issuer: set WADESK_CONSOLE_CLIENT_ID to its client id}"
@@ -34,12 +35,13 @@ fi
 
 config="$(mktemp)"
 trap 'rm -f "$config"' EXIT
-python3 - "$api_url" "$issuer" "$client_id" >"$config" <<'PY'
+python3 - "$api_url" "$issuer" "$client_id" "$live_url" >"$config" <<'PY'
 import json, sys
-api, issuer, client = sys.argv[1:4]
+api, issuer, client, live = sys.argv[1:5]
 print(json.dumps({
     "api_base_url": api,
-    "live_url": None,
+    # A stack from before the live socket has no LiveUrl output: poll.
+    "live_url": live if live.startswith("wss://") else None,
     "auth": {"mode": "oidc", "authority": issuer, "client_id": client,
              "scope": "openid email profile"},
 }))

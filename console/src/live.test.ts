@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, LiveConnection, liveSocketUrl, parseHint, type LiveMode } from './live';
+import {
+  backoffDelay,
+  KEEP_ALIVE_FRAME,
+  LiveConnection,
+  liveSocketUrl,
+  parseHint,
+  type LiveMode,
+} from './live';
 
 describe('reconnect backoff', () => {
   const noJitter = { random: () => 1 };
@@ -75,11 +82,15 @@ class FakeSocket {
   onclose: (() => void) | null = null;
   onerror: (() => void) | null = null;
   closed = false;
+  sent: string[] = [];
   constructor(readonly url: string) {
     FakeSocket.all.push(this);
   }
   close() {
     this.closed = true;
+  }
+  send(data: string) {
+    this.sent.push(data);
   }
 }
 
@@ -89,6 +100,8 @@ function harness() {
   const modes: LiveMode[] = [];
   const hints: string[] = [];
   let resyncs = 0;
+  const repeats = new Map<number, { fn: () => void; ms: number }>();
+  let nextRepeat = 0;
   const conn = new LiveConnection({
     url: () => 'ws://x/live?token=t',
     onHint: (h) => hints.push(h.type),
@@ -98,8 +111,13 @@ function harness() {
     WebSocketImpl: FakeSocket as unknown as typeof WebSocket,
     setTimer: (fn, ms) => timers.push({ fn, ms }),
     clearTimer: () => undefined,
+    setRepeat: (fn, ms) => {
+      repeats.set(++nextRepeat, { fn, ms });
+      return nextRepeat;
+    },
+    clearRepeat: (h) => repeats.delete(h as number),
   });
-  return { conn, timers, modes, hints, resyncs: () => resyncs };
+  return { conn, timers, modes, hints, repeats, resyncs: () => resyncs };
 }
 
 describe('live connection', () => {
@@ -149,5 +167,18 @@ describe('live connection', () => {
     h.conn.stop();
     expect(FakeSocket.all[0]!.closed).toBe(true);
     expect(h.timers).toHaveLength(0);
+  });
+  it('keeps an open socket alive with a ping frame every four minutes, and stops when it closes', () => {
+    const h = harness();
+    h.conn.start();
+    const s = FakeSocket.all[0]!;
+    expect(h.repeats.size).toBe(0);
+    s.onopen!();
+    expect([...h.repeats.values()].map((r) => r.ms)).toEqual([240_000]);
+    [...h.repeats.values()][0]!.fn();
+    expect(s.sent).toEqual([KEEP_ALIVE_FRAME]);
+    expect(JSON.parse(KEEP_ALIVE_FRAME)).toEqual({ action: 'ping' });
+    s.onclose!();
+    expect(h.repeats.size).toBe(0);
   });
 });

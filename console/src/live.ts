@@ -14,6 +14,14 @@ export interface LiveHint {
 
 export type LiveMode = 'connecting' | 'live' | 'polling';
 
+/**
+ * The keep-alive frame: API Gateway closes a WebSocket idle for 10 minutes, so
+ * an open socket sends this every few minutes. The server (API Gateway's
+ * `$default` route, or the local runner) answers it with nothing.
+ */
+export const KEEP_ALIVE_FRAME = '{"action":"ping"}';
+export const KEEP_ALIVE_MS = 4 * 60_000;
+
 export interface BackoffOptions {
   baseMs?: number;
   capMs?: number;
@@ -75,12 +83,17 @@ export interface LiveOptions {
   WebSocketImpl?: typeof WebSocket;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
+  /** How often an open socket sends the keep-alive frame. */
+  keepAliveMs?: number;
+  setRepeat?: (fn: () => void, ms: number) => unknown;
+  clearRepeat?: (handle: unknown) => void;
 }
 
 export class LiveConnection {
   private socket: WebSocket | null = null;
   private attempt = 0;
   private timer: unknown = null;
+  private keepAlive: unknown = null;
   private stopped = true;
   private readonly opts: Required<Omit<LiveOptions, 'backoff'>> & { backoff: BackoffOptions };
 
@@ -89,6 +102,9 @@ export class LiveConnection {
       WebSocketImpl: globalThis.WebSocket,
       setTimer: (fn, ms) => setTimeout(fn, ms),
       clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+      keepAliveMs: KEEP_ALIVE_MS,
+      setRepeat: (fn, ms) => setInterval(fn, ms),
+      clearRepeat: (h) => clearInterval(h as ReturnType<typeof setInterval>),
       backoff: {},
       ...options,
     };
@@ -104,6 +120,7 @@ export class LiveConnection {
     this.stopped = true;
     if (this.timer !== null) this.opts.clearTimer(this.timer);
     this.timer = null;
+    this.stopKeepAlive();
     const s = this.socket;
     this.socket = null;
     if (s) {
@@ -135,6 +152,14 @@ export class LiveConnection {
     this.socket = socket;
     socket.onopen = () => {
       this.attempt = 0;
+      this.stopKeepAlive();
+      this.keepAlive = this.opts.setRepeat(() => {
+        try {
+          socket.send(KEEP_ALIVE_FRAME);
+        } catch {
+          // Closing already: the close event reconnects.
+        }
+      }, this.opts.keepAliveMs);
       this.opts.onMode('live');
       this.opts.onResync();
     };
@@ -150,8 +175,14 @@ export class LiveConnection {
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.stopKeepAlive();
       this.dropped();
     };
+  }
+
+  private stopKeepAlive(): void {
+    if (this.keepAlive !== null) this.opts.clearRepeat(this.keepAlive);
+    this.keepAlive = null;
   }
 
   private dropped(): void {

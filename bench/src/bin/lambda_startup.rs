@@ -484,6 +484,30 @@ fn cases() -> Result<Vec<Case>, BoxError> {
             needs_aws: false,
         },
         Case {
+            binary: "live".into(),
+            env: vec![
+                (
+                    "WADESK_LIVE_ENDPOINT".into(),
+                    "https://wadesk-bench.execute-api.us-east-1.amazonaws.com/live".into(),
+                ),
+                (
+                    "WADESK_JWT_ISSUER".into(),
+                    "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench".into(),
+                ),
+                ("WADESK_JWT_AUDIENCE".into(), "bench-console".into()),
+            ],
+            event: json!({
+                "requestContext": {
+                    "routeKey": "$connect", "eventType": "CONNECT", "connectionId": "bench=",
+                    "stage": "live", "apiId": "wadesk-bench", "connectedAt": 0, "requestTimeEpoch": 0,
+                },
+                "isBase64Encoded": false,
+            }),
+            event_note: "WebSocket $connect without a token: 401 without AWS".into(),
+            check: http_answer(401, None),
+            needs_aws: false,
+        },
+        Case {
             binary: "analytics-api".into(),
             env: Vec::new(),
             event: http_get("/analytics/dashboard", &[]),

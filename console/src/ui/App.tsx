@@ -90,7 +90,6 @@ export function App() {
     config,
     session,
     client,
-    pending: { baseUrl: config.api_base_url, token: session.token },
     me,
     refreshMe,
   };

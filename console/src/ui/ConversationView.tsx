@@ -7,7 +7,6 @@ import {
   type Conversation,
   type Message,
 } from '../api/client';
-import { wrapUpReasons } from '../api/pending';
 import {
   attachmentBlocker,
   counterLabel,
@@ -535,16 +534,16 @@ function NoteForm({ desk, c }: { desk: Desk; c: Conversation }) {
 }
 
 function WrapUpDialog({ desk, c }: { desk: Desk; c: Conversation }) {
-  const { client, pending } = useConsole();
+  const { client } = useConsole();
   const [reasons, setReasons] = useState<string[] | null | undefined>(undefined);
   const [reason, setReason] = useState('');
   const [error, setError] = useState<string | null>(null);
   const first = useRef<HTMLInputElement>(null);
   useEffect(() => {
-    wrapUpReasons(pending)
-      .then(setReasons)
+    ok(client.GET('/wrap-up-reasons'))
+      .then((body) => setReasons(body.reasons))
       .catch(() => setReasons(null));
-  }, [pending]);
+  }, [client]);
   useEffect(() => {
     first.current?.focus();
   }, [reasons]);

@@ -1,6 +1,5 @@
 import { createContext, useContext } from 'react';
 import type { Agent, Client } from '../api/client';
-import type { PendingApi } from '../api/pending';
 import type { ConsoleConfig } from '../config';
 import type { Session } from '../auth/session';
 
@@ -8,7 +7,6 @@ export interface ConsoleContext {
   config: ConsoleConfig;
   session: Session;
   client: Client;
-  pending: PendingApi;
   me: Agent;
   refreshMe: () => Promise<void>;
 }

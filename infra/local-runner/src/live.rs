@@ -129,6 +129,8 @@ async fn serve<S: DeskStore>(
             },
             incoming = socket.next() => match incoming {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                // The console's keep-alive (`{"action":"ping"}`, which API
+                // Gateway's `$default` route takes on AWS) and anything else.
                 Some(Ok(_)) => None,
             },
             _ = ping.tick() => Some(Message::Ping(Bytes::new())),

@@ -649,10 +649,11 @@ async fn the_runner_refuses_foreign_hosts_and_oversized_bodies() {
 
 /// The console's live socket: hints within a moment to whom they concern,
 /// nothing to an agent of another queue, and no socket without a directory
-/// entry.
+/// entry. The console's keep-alive frame (the one API Gateway's `$default`
+/// route takes on AWS) leaves the socket open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_socket_tells_each_agent_what_concerns_them() {
-    use futures_util::StreamExt;
+    use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
 
     let desk = Desk::new().await;
@@ -670,6 +671,9 @@ async fn the_live_socket_tells_each_agent_what_concerns_them() {
         refused.is_err(),
         "a subject not in the directory gets no socket"
     );
+    ana.send(Message::text(r#"{"action":"ping"}"#))
+        .await
+        .unwrap();
 
     let id = desk.customer_writes("34611000801", "hola").await;
     let hint = tokio::time::timeout(std::time::Duration::from_secs(1), async {
