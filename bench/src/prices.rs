@@ -29,6 +29,17 @@ pub const LAMBDA_MEMORY_MB: f64 = 128.0;
 /// API Gateway HTTP API, per million requests (first 300 M a month, 512 KB each).
 pub const HTTP_API_REQUEST_PER_MILLION: f64 = 1.00;
 
+/// SQS standard queues, per million requests (64 KB chunks, beyond the first
+/// million a month): the analytics queue.
+pub const SQS_REQUEST_PER_MILLION: f64 = 0.40;
+
+/// SQS requests per counted event on the analytics queue: EventBridge's
+/// `SendMessage`, and its share of the `ReceiveMessage` and
+/// `DeleteMessageBatch` of Lambda's poller (10 messages each). The poller's
+/// empty long polls cost the same whatever the traffic (a few cents a month),
+/// so they are not a cost per message.
+pub const SQS_REQUESTS_PER_EVENT: f64 = 1.0 + 2.0 / 10.0;
+
 /// One line per price, for the table.
 pub fn lines() -> Vec<String> {
     vec![
@@ -36,7 +47,30 @@ pub fn lines() -> Vec<String> {
         format!("EventBridge custom events: ${EVENTBRIDGE_EVENT_PER_MILLION:.2}/M; Scheduler invocations: ${SCHEDULER_INVOCATION_PER_MILLION:.2}/M"),
         format!("Lambda arm64: ${LAMBDA_REQUEST_PER_MILLION:.2}/M requests, ${LAMBDA_GB_SECOND}/GB-s at {LAMBDA_MEMORY_MB} MB, billed per started ms"),
         format!("API Gateway HTTP API: ${HTTP_API_REQUEST_PER_MILLION:.2}/M requests"),
+        format!("SQS standard: ${SQS_REQUEST_PER_MILLION:.2}/M requests"),
     ]
+}
+
+/// The analytics batch the cost model measures: what the analytics queue
+/// gathers in its 5-minute window (the template's
+/// `MaximumBatchingWindowInSeconds`) from a contact center of
+/// `ANALYTICS_BATCH_AGENTS` agents in `ANALYTICS_BATCH_QUEUES` queues on
+/// `ANALYTICS_BATCH_CHANNELS` channels: each agent answers
+/// `ANALYTICS_REPLIES_PER_AGENT` times (an agent's answer a minute), one
+/// window per agent expires and every other agent finishes a conversation.
+/// A smaller center, or a quiet hour, gathers fewer events per agent, and
+/// each costs more (the table's single-event row is the other end).
+pub const ANALYTICS_BATCH_AGENTS: usize = 50;
+pub const ANALYTICS_BATCH_QUEUES: usize = 4;
+pub const ANALYTICS_BATCH_CHANNELS: usize = 2;
+pub const ANALYTICS_REPLIES_PER_AGENT: usize = 5;
+
+/// The operation of `aws-requests` that counts that batch.
+pub const ANALYTICS_BATCH_KEY: &str = "analytics_batch";
+
+/// How many events that batch holds.
+pub fn analytics_batch_events() -> usize {
+    ANALYTICS_BATCH_AGENTS * (ANALYTICS_REPLIES_PER_AGENT + 1) + ANALYTICS_BATCH_AGENTS.div_ceil(2)
 }
 
 /// What one Lambda invocation of `billed_ms` costs (request + duration).

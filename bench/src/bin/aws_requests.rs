@@ -16,7 +16,11 @@
 //! from the outbox (desk operations make no EventBridge request themselves),
 //! the answer is counted by analytics, the offer timer fires, the conversation is finished
 //! and reopened; a second customer's window expires and gets the push; a third
-//! sends `#STOP`; a supervisor reads the dashboard.
+//! sends `#STOP`; a supervisor reads the dashboard. Analytics counts the
+//! answer alone (a batch of one) and a full batch of the analytics queue
+//! ([`prices::ANALYTICS_BATCH_AGENTS`]). Events are counted where the relay
+//! will put them too: an operation's outbox items' events are its own.
+//! `WADESK_BENCH_WRITES=1` prints every item written, with its size.
 
 // The SDK futures nest deeply; the default limit is too low for their layout.
 #![recursion_limit = "256"]
@@ -26,6 +30,7 @@ use std::path::PathBuf;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Duration;
 use lambda_http::{Body, Response};
 use serde_json::json;
@@ -34,10 +39,11 @@ use wadesk_app::embedded::LocalOutbox;
 use wadesk_app::{App, ConversationStore};
 use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler, RequestCounter};
 use wadesk_bench::args::Args;
-use wadesk_bench::fixtures;
 use wadesk_bench::meter::{self, CapacityMeter, CountingWhatsApp, TableSnapshot};
+use wadesk_bench::prices::ANALYTICS_BATCH_KEY;
 use wadesk_bench::results::{self, AwsReport, OperationCost};
 use wadesk_bench::BoxError;
+use wadesk_bench::{fixtures, prices};
 use wadesk_domain::analytics::COUNTED_EVENT_TYPES;
 use wadesk_domain::desk::Outgoing;
 use wadesk_domain::{Clock, ConversationId, EventEnvelope, ManualClock, TimerInput};
@@ -65,7 +71,8 @@ struct Meters {
     whatsapp: CountingWhatsApp<LocalOutbox>,
     plain_dynamodb: aws_sdk_dynamodb::Client,
     plain_scheduler: aws_sdk_scheduler::Client,
-    /// Events of the last measured operation: (detail-type, detail).
+    /// Events the last measured operation set off (put on the bus, or in
+    /// its outbox items): (detail-type, detail).
     last_events: Vec<(String, String)>,
 }
 
@@ -97,8 +104,39 @@ impl Meters {
             *requests.entry(request).or_insert(0) += 1;
         }
         let (write_units, _) = meter::write_units(&log.writes, &before, &after);
+        // Where the write units go, item by item, on request.
+        if std::env::var_os("WADESK_BENCH_WRITES").is_some() {
+            for write in &log.writes {
+                let bytes =
+                    |snapshot: &TableSnapshot| snapshot.items.get(&write.key).map(|s| s.bytes);
+                eprintln!(
+                    "aws-requests:   {} writes {:?}: {:?} -> {:?} bytes{}",
+                    operation.key,
+                    write.key,
+                    bytes(&before),
+                    bytes(&after).or(write.put.as_ref().map(|p| p.bytes)),
+                    if write.transactional {
+                        ", in a transaction"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        // Events the operation sets off: put on the bus now, or written to
+        // the outbox for the relay to put (each one event on the bus either way).
+        let outbox_keys: Vec<_> = log
+            .writes
+            .iter()
+            .filter(|w| w.key.0.starts_with("OUTBOX#"))
+            .map(|w| w.key.clone())
+            .collect();
+        let mut set_off = log.events.clone();
+        for event in outbox_events(&self.plain_dynamodb, &outbox_keys).await? {
+            set_off.push((event.type_name().to_owned(), serde_json::to_string(&event)?));
+        }
         let counted = |types: &[&str]| {
-            log.events
+            set_off
                 .iter()
                 .filter(|(t, _)| types.contains(&t.as_str()))
                 .count() as u64
@@ -114,7 +152,7 @@ impl Meters {
             requests,
             write_units,
             read_units: log.read_units,
-            events: log.events.len() as u64,
+            events: set_off.len() as u64,
             counted_events: counted(&COUNTED_EVENT_TYPES),
             opt_out_events: counted(&["CustomerOptedOut"]),
             window_schedules: log
@@ -128,11 +166,7 @@ impl Meters {
                 .filter(|n| n.starts_with("offer-"))
                 .count() as u64,
             graph_sends: self.whatsapp.take(),
-            outbox_items: log
-                .writes
-                .iter()
-                .filter(|w| w.key.0.starts_with("OUTBOX#"))
-                .count() as u64,
+            outbox_items: outbox_keys.len() as u64,
         };
         eprintln!(
             "aws-requests: {:<28} dynamodb={} ({:.1} WRU, {:.1} RRU) scheduler={} eventbridge={} ({} events) graph={} {:?}",
@@ -146,7 +180,7 @@ impl Meters {
             cost.graph_sends,
             cost.requests
         );
-        self.last_events = log.events;
+        self.last_events = set_off;
         Ok(cost)
     }
 
@@ -190,6 +224,122 @@ impl Meters {
             }
         }
         Err(format!("no {prefix} schedule found").into())
+    }
+}
+
+/// The events the outbox items `keys` hold (the relay puts each on the bus).
+async fn outbox_events(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    keys: &[(String, String)],
+) -> Result<Vec<EventEnvelope>, BoxError> {
+    let mut all = Vec::new();
+    for (pk, sk) in keys {
+        let item = dynamodb
+            .get_item()
+            .table_name(TABLE)
+            .key("pk", AttributeValue::S(pk.clone()))
+            .key("sk", AttributeValue::S(sk.clone()))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let events = match item.item().and_then(|i| i.get("events")) {
+            Some(AttributeValue::S(json)) => serde_json::from_str::<Vec<EventEnvelope>>(json)?,
+            _ => Vec::new(),
+        };
+        all.extend(events);
+    }
+    Ok(all)
+}
+
+/// The analytics batch the cost model assumes (see
+/// [`prices::ANALYTICS_BATCH_AGENTS`]), as wadesk events at `at`.
+fn analytics_batch(at: chrono::DateTime<chrono::Utc>) -> Result<Vec<EventEnvelope>, BoxError> {
+    use wadesk_domain::{AgentId, DomainEvent, MessageId, PhoneNumberId, QueueId};
+    let channel = |n: usize| {
+        PhoneNumberId::parse(format!(
+            "10000000000000{}",
+            n % prices::ANALYTICS_BATCH_CHANNELS
+        ))
+    };
+    let mut events = Vec::new();
+    for n in 0..prices::ANALYTICS_BATCH_AGENTS {
+        let agent = AgentId::parse(format!("bench-agent-{n}"))?;
+        let queue = QueueId::parse(format!(
+            "bench-queue-{}",
+            n % prices::ANALYTICS_BATCH_QUEUES
+        ))?;
+        for _ in 0..prices::ANALYTICS_REPLIES_PER_AGENT {
+            events.push(EventEnvelope::new(
+                DomainEvent::AgentReplied {
+                    conversation_id: ConversationId::generate(),
+                    agent: agent.clone(),
+                    queue: queue.clone(),
+                    channel: channel(n)?,
+                    message_id: MessageId::generate(),
+                    response_seconds: Some(40),
+                    first_reply: true,
+                },
+                at,
+            ));
+        }
+        let customer = fixtures::customer_key(900_000 + n as u64)?;
+        let customer = wadesk_domain::CustomerKey::new(channel(n)?, customer.wa_id.clone());
+        events.push(EventEnvelope::new(
+            DomainEvent::WindowExpired {
+                customer: customer.clone(),
+                expired_at: at,
+                last_conversation: None,
+            },
+            at,
+        ));
+        if n % 2 == 0 {
+            events.push(EventEnvelope::new(
+                DomainEvent::ConversationFinished {
+                    conversation_id: ConversationId::generate(),
+                    customer,
+                    agent,
+                    queue,
+                    reason: "Resolved".into(),
+                    handling_seconds: Some(300),
+                },
+                at,
+            ));
+        }
+    }
+    Ok(events)
+}
+
+/// `events` as the analytics queue hands them to the consumer: Lambda's SQS
+/// event, each body the EventBridge event the rule put on the queue.
+fn queue_delivery(events: &[EventEnvelope]) -> Result<analytics::SqsEvent, BoxError> {
+    let records = events
+        .iter()
+        .map(|event| {
+            let body = json!({
+                "version": "0", "id": event.id.to_string(), "detail-type": event.type_name(),
+                "source": "wadesk", "account": "123456789012", "time": event.at.to_rfc3339(),
+                "region": "us-east-1", "resources": [], "detail": serde_json::to_value(event)?,
+            });
+            Ok(json!({
+                "messageId": event.id.to_string(), "receiptHandle": "bench",
+                "body": body.to_string(), "attributes": {}, "messageAttributes": {},
+                "md5OfBody": "", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:wadesk-analytics",
+                "awsRegion": "us-east-1",
+            }))
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()?;
+    Ok(serde_json::from_value(json!({ "Records": records }))?)
+}
+
+/// The consumer parks nothing here: every event of the bench parses.
+struct NoParking;
+
+impl wadesk_aws::parking::Parking for NoParking {
+    async fn park(&self, _record: String) -> Result<(), wadesk_aws::parking::ParkError> {
+        Err(wadesk_aws::parking::ParkError(
+            "the bench parks nothing".into(),
+        ))
     }
 }
 
@@ -385,20 +535,46 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
     }).await?);
     let replied = meters.event("AgentReplied")?;
 
-    // 4. Analytics counts the answer.
+    // 4. Analytics counts: the answer alone (a quiet hour's batch of one),
+    // then a full batch (what the queue gathers from a busy center).
+    let consumer = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-analytics-consumer";
     let before = meters.begin().await?;
-    let delivery = serde_json::from_value(json!({
-        "version": "0", "id": replied.id.to_string(), "detail-type": "AgentReplied",
-        "source": "wadesk", "account": "123456789012", "time": replied.at.to_rfc3339(),
-        "region": "us-east-1", "resources": [], "detail": serde_json::to_value(&replied)?,
-    }))?;
-    analytics::consume_delivery(&app.store, delivery).await?;
+    let answer = analytics::consume_queue(
+        &app.store,
+        &NoParking,
+        consumer,
+        queue_delivery(&[replied])?,
+    )
+    .await;
+    if !answer.batch_item_failures.is_empty() {
+        return Err("the analytics consumer failed on the answer".into());
+    }
     ops.push(meters.end(before, Operation {
-        key: "analytics_event",
-        description: "analytics consumer counts one event (AgentReplied) into the hourly counters",
+        key: "analytics_single",
+        description: "analytics consumer counts a batch of one event (AgentReplied: a quiet hour)",
         function: "analytics-consumer",
         http: false,
     }).await?);
+    let batch = analytics_batch(clock.now())?;
+    let before = meters.begin().await?;
+    let answer =
+        analytics::consume_queue(&app.store, &NoParking, consumer, queue_delivery(&batch)?).await;
+    if !answer.batch_item_failures.is_empty() {
+        return Err("the analytics consumer failed on the batch".into());
+    }
+    ops.push(
+        meters
+            .end(
+                before,
+                Operation {
+                    key: ANALYTICS_BATCH_KEY,
+                    description: "analytics consumer counts a full batch (per event below)",
+                    function: "analytics-consumer",
+                    http: false,
+                },
+            )
+            .await?,
+    );
 
     // 5. The offer's timer fires after the agent accepted: nothing to do.
     let offer = meters

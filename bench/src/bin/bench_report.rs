@@ -57,7 +57,7 @@ fn warm_bench_of(operation: &str) -> Option<&'static str> {
         }
         "agent_send" => Some("desk/send"),
         "reopen" | "push" => Some("desk/reopen"),
-        "analytics_event" => Some("analytics/consume_event"),
+        "analytics_single" => Some("analytics/consume_event"),
         _ => None,
     }
 }
@@ -279,27 +279,56 @@ impl Report {
         self.line("| operation | function | DynamoDB requests | write / read units | Scheduler | EventBridge (events) | Graph API sends | direct cost per 1,000 | all-in per 1,000 | all-in per 1,000, with network |");
         self.line("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for op in &aws.operations {
+            // The batch's costs are shown per event it counts.
+            let per = if op.key == prices::ANALYTICS_BATCH_KEY {
+                prices::analytics_batch_events() as f64
+            } else {
+                1.0
+            };
             let dynamodb: Vec<String> = op
                 .requests
                 .iter()
                 .filter(|(name, _)| name.starts_with("dynamodb:"))
                 .map(|(name, n)| format!("{} {n}", name.trim_start_matches("dynamodb:")))
                 .collect();
+            let description = if per > 1.0 {
+                format!(
+                    "{} ({} events: {} agents × {} answers, a window expiry each, a finish every other; {} queues, {} channels)",
+                    op.description,
+                    per,
+                    prices::ANALYTICS_BATCH_AGENTS,
+                    prices::ANALYTICS_REPLIES_PER_AGENT,
+                    prices::ANALYTICS_BATCH_QUEUES,
+                    prices::ANALYTICS_BATCH_CHANNELS
+                )
+            } else {
+                op.description.clone()
+            };
+            let units = if per > 1.0 {
+                format!(
+                    "{} / {} ({} / {} per event)",
+                    short(op.write_units),
+                    short(op.read_units),
+                    short(op.write_units / per),
+                    short(op.read_units / per)
+                )
+            } else {
+                format!("{} / {}", short(op.write_units), short(op.read_units))
+            };
             let row = format!(
-                "| {} | `{}` | {} ({}) | {} / {} | {} | {} ({}) | {} | {} | {} | {} |",
-                op.description,
+                "| {} | `{}` | {} ({}) | {} | {} | {} ({}) | {} | {} | {} | {} |",
+                description,
                 op.function,
                 op.dynamodb_requests,
                 dynamodb.join(", "),
-                short(op.write_units),
-                short(op.read_units),
+                units,
                 op.scheduler_requests,
                 op.eventbridge_requests,
                 op.events,
                 op.graph_sends,
-                dollars(model.direct(op, false) * 1000.0),
-                dollars(model.all_in(op, false, 0) * 1000.0),
-                dollars(model.all_in(op, true, 0) * 1000.0),
+                dollars(model.direct(op, false).total() / per * 1000.0),
+                dollars(model.all_in(op, false, 0).total() / per * 1000.0),
+                dollars(model.all_in(op, true, 0).total() / per * 1000.0),
             );
             self.line(&row);
         }
@@ -312,17 +341,60 @@ impl Report {
         let messages: f64 = mix.iter().map(|(_, n)| n).sum();
         let per_message = |network| {
             mix.iter()
-                .filter_map(|(key, n)| model.op(key).map(|op| n * model.all_in(op, network, 0)))
-                .sum::<f64>()
-                / messages
+                .filter_map(|(key, n)| {
+                    model
+                        .op(key)
+                        .map(|op| model.all_in(op, network, 0).times(*n))
+                })
+                .fold(Cost::default(), |total, cost| total.plus(&cost))
+                .times(1.0 / messages)
         };
-        let (quiet, networked) = (per_message(false), per_message(true));
+        let (breakdown, networked) = (per_message(false), per_message(true));
+        let quiet = breakdown.total();
         self.line(&format!(
             "Per message, conversation mix (1 new-window inbound, 4 armed-window inbound, 5 agent sends): **{} per 1,000** ({} per message); with network latency in the Lambda durations: {} per 1,000.",
             dollars(quiet * 1000.0),
             dollars(quiet),
-            dollars(networked * 1000.0)
+            dollars(networked.total() * 1000.0)
         ));
+        self.line("");
+        self.line("Where it goes, per 1,000 messages of the mix (all-in, without network):");
+        self.line("");
+        self.line("| DynamoDB writes | DynamoDB reads | EventBridge events | API Gateway | Lambda | Scheduler | SQS | total |");
+        self.line("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        let part = |value: f64| {
+            format!(
+                "{} ({:.0} %)",
+                dollars(value * 1000.0),
+                value / quiet * 100.0
+            )
+        };
+        self.line(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            part(breakdown.dynamodb_writes),
+            part(breakdown.dynamodb_reads),
+            part(breakdown.events),
+            part(breakdown.api),
+            part(breakdown.lambda),
+            part(breakdown.scheduler),
+            part(breakdown.sqs),
+            dollars(quiet * 1000.0)
+        ));
+        if let (Some(single), Some(_)) = (
+            model.op("analytics_single"),
+            model.op(prices::ANALYTICS_BATCH_KEY),
+        ) {
+            self.line("");
+            self.line(&format!(
+                "A counted event costs the analytics consumer {} per 1,000 in the full batch above, {} per 1,000 in a batch of one (a quiet hour); SQS included.",
+                dollars(model.analytics_per_event(false).total() * 1000.0),
+                dollars(
+                    (model.direct(single, false).total()
+                        + prices::SQS_REQUEST_PER_MILLION / 1e6 * prices::SQS_REQUESTS_PER_EVENT)
+                        * 1000.0
+                ),
+            ));
+        }
         self.line("");
         self.line(&format!(
             "Prices: {}, public on-demand list prices read on {}:",
@@ -333,8 +405,8 @@ impl Report {
             self.line(&format!("- {line}"));
         }
         self.line(&format!(
-            "\nDirect: API Gateway (HTTP functions), the Lambda invocation billed for the measured warm duration (every one is under 1 ms: Lambda's 1 ms minimum), DynamoDB units, events put, schedules fired. All-in adds what follows: each counted event is one analytics-consumer invocation and its writes, each `CustomerOptedOut` one opt-out invocation, each schedule one Scheduler invocation and one window-expiry invocation (measured above). With network: each AWS request adds {AWS_REQUEST_MS} ms and each Graph API send {GRAPH_SEND_MS} ms of billed Lambda time (assumed latencies). Capacity: a write unit per started KB of the larger of the item before and after (×2 in a transaction, condition checks included), index `gsi1` entries one more per KB (two when their key moves); reads a unit per 4 KB strongly consistent, half eventually consistent. Largest item in the table after the run: {} bytes ({} of {} items over 1 KB).",
-            aws.largest_item_bytes, aws.items_over_1kb, aws.items
+            "\nDirect: API Gateway (HTTP functions), the Lambda invocation billed for the measured warm duration (every one is under 1 ms: Lambda's 1 ms minimum; the batch's, the warm time per event times its events), DynamoDB units, events put on the bus (directly, or from the operation's outbox items by the relay), schedules fired. All-in adds what follows: each outbox item one event-relay invocation (an upper bound: the stream hands the relay up to 100 records at once), each counted event its share of the analytics batch above plus its SQS requests ({} per event: EventBridge's send, a tenth of a receive and of a delete), each `CustomerOptedOut` one opt-out invocation, each schedule one Scheduler invocation and one window-expiry invocation (measured above). With network: each AWS request adds {AWS_REQUEST_MS} ms and each Graph API send {GRAPH_SEND_MS} ms of billed Lambda time (assumed latencies). Capacity: a write unit per started KB of the larger of the item before and after (×2 in a transaction, condition checks included), index `gsi1` entries one more per KB (two when their key moves); reads a unit per 4 KB strongly consistent, half eventually consistent. Largest item in the table after the run: {} bytes ({} of {} items over 1 KB).",
+            prices::SQS_REQUESTS_PER_EVENT, aws.largest_item_bytes, aws.items_over_1kb, aws.items
         ));
         self.line("");
 
@@ -357,7 +429,7 @@ impl Report {
                     "requests",
                 ),
             );
-            let armed_cost = model.all_in(armed, false, 0);
+            let armed_cost = model.all_in(armed, false, 0).total();
             self.target(
                 format!(
                     "AWS cost ≤ ${COST_PER_MESSAGE} per message: inbound, armed window (all-in)"
@@ -441,6 +513,54 @@ impl Report {
     }
 }
 
+/// What an operation costs, by service.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    api: f64,
+    lambda: f64,
+    dynamodb_writes: f64,
+    dynamodb_reads: f64,
+    events: f64,
+    scheduler: f64,
+    sqs: f64,
+}
+
+impl Cost {
+    fn total(&self) -> f64 {
+        self.api
+            + self.lambda
+            + self.dynamodb_writes
+            + self.dynamodb_reads
+            + self.events
+            + self.scheduler
+            + self.sqs
+    }
+
+    fn plus(&self, other: &Cost) -> Cost {
+        Cost {
+            api: self.api + other.api,
+            lambda: self.lambda + other.lambda,
+            dynamodb_writes: self.dynamodb_writes + other.dynamodb_writes,
+            dynamodb_reads: self.dynamodb_reads + other.dynamodb_reads,
+            events: self.events + other.events,
+            scheduler: self.scheduler + other.scheduler,
+            sqs: self.sqs + other.sqs,
+        }
+    }
+
+    fn times(&self, n: f64) -> Cost {
+        Cost {
+            api: self.api * n,
+            lambda: self.lambda * n,
+            dynamodb_writes: self.dynamodb_writes * n,
+            dynamodb_reads: self.dynamodb_reads * n,
+            events: self.events * n,
+            scheduler: self.scheduler * n,
+            sqs: self.sqs * n,
+        }
+    }
+}
+
 /// The cost of operations from their measured requests and the prices.
 struct CostModel<'a> {
     ops: HashMap<&'a str, &'a OperationCost>,
@@ -466,48 +586,88 @@ impl<'a> CostModel<'a> {
         self.ops.get(key).copied()
     }
 
-    /// The charges of the operation itself.
-    fn direct(&self, op: &OperationCost, network: bool) -> f64 {
-        let mut ms = warm_bench_of(&op.key)
-            .and_then(|bench| self.warm_ms.get(bench).copied())
-            .unwrap_or(0.0);
+    /// The Lambda invocation's billed duration: the warm handler time (per
+    /// event for the analytics batch), and with network the AWS requests and
+    /// Graph API sends.
+    fn lambda(&self, op: &OperationCost, network: bool) -> f64 {
+        let warm = |bench: &str| self.warm_ms.get(bench).copied().unwrap_or(0.0);
+        let mut ms = if op.key == prices::ANALYTICS_BATCH_KEY {
+            warm("analytics/consume_event") * prices::analytics_batch_events() as f64
+        } else {
+            warm_bench_of(&op.key).map_or(0.0, warm)
+        };
         if network {
             let aws = op.dynamodb_requests + op.scheduler_requests + op.eventbridge_requests;
             ms += aws as f64 * AWS_REQUEST_MS + op.graph_sends as f64 * GRAPH_SEND_MS;
         }
-        let api = if op.http {
-            prices::HTTP_API_REQUEST_PER_MILLION / 1e6
-        } else {
-            0.0
+        lambda_invocation(billed_ms(ms))
+    }
+
+    /// The charges of the operation itself.
+    fn direct(&self, op: &OperationCost, network: bool) -> Cost {
+        Cost {
+            api: if op.http {
+                prices::HTTP_API_REQUEST_PER_MILLION / 1e6
+            } else {
+                0.0
+            },
+            lambda: self.lambda(op, network),
+            dynamodb_writes: op.write_units * prices::DYNAMODB_WRITE_PER_MILLION / 1e6,
+            dynamodb_reads: op.read_units * prices::DYNAMODB_READ_PER_MILLION / 1e6,
+            events: op.events as f64 * prices::EVENTBRIDGE_EVENT_PER_MILLION / 1e6,
+            ..Cost::default()
+        }
+    }
+
+    /// One counted event's share of the measured analytics batch, and its
+    /// SQS requests.
+    fn analytics_per_event(&self, network: bool) -> Cost {
+        let sqs = Cost {
+            sqs: prices::SQS_REQUEST_PER_MILLION / 1e6 * prices::SQS_REQUESTS_PER_EVENT,
+            ..Cost::default()
         };
-        api + lambda_invocation(billed_ms(ms))
-            + op.write_units * prices::DYNAMODB_WRITE_PER_MILLION / 1e6
-            + op.read_units * prices::DYNAMODB_READ_PER_MILLION / 1e6
-            + op.events as f64 * prices::EVENTBRIDGE_EVENT_PER_MILLION / 1e6
+        self.op(prices::ANALYTICS_BATCH_KEY).map_or(sqs, |batch| {
+            self.direct(batch, network)
+                .times(1.0 / prices::analytics_batch_events() as f64)
+                .plus(&sqs)
+        })
     }
 
     /// Direct charges plus everything the operation sets off (bounded depth).
-    fn all_in(&self, op: &OperationCost, network: bool, depth: u32) -> f64 {
+    fn all_in(&self, op: &OperationCost, network: bool, depth: u32) -> Cost {
         let mut total = self.direct(op, network);
         if depth >= 3 {
             return total;
         }
-        let mut follow = |key: &str, times: u64, extra: f64| {
+        // Counted events, however they reach the bus: the analytics queue.
+        total = total.plus(
+            &self
+                .analytics_per_event(network)
+                .times(op.counted_events as f64),
+        );
+        // Each outbox item: one relay invocation (the events it puts are
+        // already the operation's own).
+        if let Some(relay) = self.op("event_relay") {
+            let invocation = Cost {
+                lambda: self.lambda(relay, network),
+                ..Cost::default()
+            };
+            total = total.plus(&invocation.times(op.outbox_items as f64));
+        }
+        let mut follow = |key: &str, times: u64, fire: bool| {
             if times > 0 {
                 if let Some(next) = self.op(key) {
-                    total += times as f64 * (extra + self.all_in(next, network, depth + 1));
+                    let mut cost = self.all_in(next, network, depth + 1);
+                    if fire {
+                        cost.scheduler += prices::SCHEDULER_INVOCATION_PER_MILLION / 1e6;
+                    }
+                    total = total.plus(&cost.times(times as f64));
                 }
             }
         };
-        let fire = prices::SCHEDULER_INVOCATION_PER_MILLION / 1e6;
-        follow("analytics_event", op.counted_events, 0.0);
-        // A desk change's events reach the bus through the relay (measured
-        // with a counted AgentReplied, so this counts an analytics write for
-        // every relayed change: an upper bound).
-        follow("event_relay", op.outbox_items, 0.0);
-        follow("stop_opt_out", op.opt_out_events, 0.0);
-        follow("window_expiry_fire", op.window_schedules, fire);
-        follow("offer_timer_fire", op.offer_schedules, fire);
+        follow("stop_opt_out", op.opt_out_events, false);
+        follow("window_expiry_fire", op.window_schedules, true);
+        follow("offer_timer_fire", op.offer_schedules, true);
         total
     }
 }

@@ -10,10 +10,11 @@
 mod auth;
 mod error;
 
+pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 pub use error::ApiError;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::sqs::BatchItemFailure;
 use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;

@@ -354,7 +354,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// The events, in delivery order, each id once.
+    /// The events, each id once.
     pub fn events(&self) -> &[(Uuid, Increment)] {
         &self.events
     }
@@ -384,23 +384,29 @@ impl Tally {
         self.events.len() + self.buckets().len()
     }
 
-    /// `counted` (in delivery order) cut into tallies that each write at most
-    /// `max_writes` items (DynamoDB: 100 per transaction). An id seen twice in
-    /// one delivery is kept once; an increment that moves nothing needs no
-    /// write and is left out. Every tally holds at least one event, whatever
-    /// `max_writes`.
+    /// `counted` cut into tallies that each write at most `max_writes` items
+    /// (DynamoDB: 100 per transaction). Events that share buckets go into the
+    /// same tally (ordered by hour, then agent, queue and channel), so a
+    /// bucket is written as few times as the limit allows; the order of
+    /// delivery does not matter to sums. An id seen twice in one delivery is
+    /// kept once; an increment that moves nothing needs no write and is left
+    /// out. Every tally holds at least one event, whatever `max_writes`.
     pub fn split(
         counted: impl IntoIterator<Item = (Uuid, Increment)>,
         max_writes: usize,
     ) -> Vec<Tally> {
         let mut seen = std::collections::HashSet::new();
+        let mut unique: Vec<(Uuid, Increment)> = counted
+            .into_iter()
+            .filter(|(id, increment)| {
+                !increment.counters.is_zero() && !increment.scopes.is_empty() && seen.insert(*id)
+            })
+            .collect();
+        unique.sort_by(|(_, a), (_, b)| (a.hour, &a.scopes).cmp(&(b.hour, &b.scopes)));
         let mut tallies = Vec::new();
         let mut current = Tally::default();
         let mut buckets = std::collections::HashSet::<Bucket>::new();
-        for (id, increment) in counted {
-            if increment.counters.is_zero() || increment.scopes.is_empty() || !seen.insert(id) {
-                continue;
-            }
+        for (id, increment) in unique {
             let new_buckets = increment
                 .scopes
                 .iter()
@@ -1369,6 +1375,33 @@ mod tests {
     }
 
     #[test]
+    fn events_that_share_buckets_share_a_tally_whatever_the_delivery_order() {
+        // Two agents' replies, interleaved: cut by agent, each agent's
+        // buckets are written once, not in every tally.
+        let events: Vec<(Uuid, Increment)> = (0..20)
+            .map(|n| {
+                let agent = if n % 2 == 0 { "ana" } else { "bob" };
+                reply(agent, "sales", "2024-05-01T08:10:00Z", n)
+            })
+            .collect();
+        let tallies = Tally::split(events, 16);
+        let agents_written: usize = tallies
+            .iter()
+            .map(|t| {
+                t.buckets()
+                    .keys()
+                    .filter(|(scope, _)| matches!(scope, Scope::Agent(_)))
+                    .count()
+            })
+            .sum();
+        // Delivered as they came, each tally would hold both agents (6 agent
+        // items in 3 tallies).
+        assert_eq!(tallies.len(), 2);
+        assert_eq!(agents_written, 2, "each agent's item once");
+        assert!(tallies.iter().all(|t| t.writes() <= 16));
+    }
+
+    #[test]
     fn an_id_delivered_twice_in_one_batch_is_tallied_once() {
         let once = reply("ana", "sales", "2024-05-01T08:10:00Z", 10);
         let tallies = Tally::split(vec![once.clone(), once.clone()], 100);
@@ -1427,7 +1460,10 @@ mod tests {
                     *summed.entry(bucket).or_default() += &counters;
                 }
             }
-            proptest::prop_assert_eq!(ids, counted.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+            ids.sort();
+            let mut delivered: Vec<Uuid> = counted.iter().map(|(id, _)| *id).collect();
+            delivered.sort();
+            proptest::prop_assert_eq!(ids, delivered);
             proptest::prop_assert_eq!(summed, expected);
         }
     }
