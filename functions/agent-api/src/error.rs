@@ -1,7 +1,10 @@
-use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use wadesk_app::desk::DeskFailure;
+pub use wadesk_app::error::error_chain;
+use wadesk_app::error::ErrorEnvelope;
 use wadesk_app::StoreError;
+use wadesk_aws::lambda::error_response;
 use wadesk_domain::{AgentId, DeskError};
 
 /// Every answer besides success, mapped to a status and a code in one place.
@@ -64,18 +67,15 @@ impl ApiError {
 
     pub fn into_response(self) -> Response<Body> {
         let (status, code) = self.status_and_code();
-        let mut error = serde_json::json!({"code": code, "message": self.to_string()});
-        if let Self::AlreadyTaken { owner } = &self {
-            error["owner"] = serde_json::Value::String(owner.to_string());
-        }
-        let mut response = Response::new(Body::Text(
-            serde_json::json!({ "error": error }).to_string(),
-        ));
-        *response.status_mut() = status;
-        response
-            .headers_mut()
-            .insert("content-type", HeaderValue::from_static("application/json"));
-        response
+        let message = self.to_string();
+        let owner = match &self {
+            Self::AlreadyTaken { owner } => Some(owner.as_str()),
+            _ => None,
+        };
+        error_response(
+            status,
+            &ErrorEnvelope::new(code, &message).with_owner(owner),
+        )
     }
 }
 
@@ -117,16 +117,4 @@ impl From<StoreError> for ApiError {
         tracing::error!(error = %error_chain(&error), "store failed");
         Self::Unavailable
     }
-}
-
-/// The error and its sources, for logs only.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

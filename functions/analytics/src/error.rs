@@ -1,6 +1,8 @@
-use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
+use wadesk_app::error::{error_chain, ErrorEnvelope};
 use wadesk_app::StoreError;
+use wadesk_aws::lambda::error_response;
 
 /// Every answer besides success, in the error envelope of
 /// `docs/product.md#81-the-error-envelope`. Messages are written for people;
@@ -35,26 +37,13 @@ impl ApiError {
 
     pub fn into_response(self) -> Response<Body> {
         let (status, code) = self.status_and_code();
-        let body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
-        let mut response = Response::new(Body::Text(body.to_string()));
-        *response.status_mut() = status;
-        response
-            .headers_mut()
-            .insert("content-type", HeaderValue::from_static("application/json"));
-        response
+        error_response(status, &ErrorEnvelope::new(code, &self.to_string()))
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        let mut text = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        tracing::error!(error = %text, "store failed");
+        tracing::error!(error = %error_chain(&error), "store failed");
         Self::Unavailable
     }
 }

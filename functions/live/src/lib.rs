@@ -19,6 +19,7 @@ use lambda_runtime::Error;
 use serde::Deserialize;
 use serde_json::Value;
 use wadesk_app::desk::{identify, DeskFailure};
+use wadesk_app::error::error_chain;
 use wadesk_app::ports::{
     LiveConnection, LiveConnections, LivePush, Pushed, TokenError, TokenVerifier,
 };
@@ -91,7 +92,7 @@ where
             return Connect::Unauthenticated;
         }
         Err(error @ TokenError::KeysUnavailable(_)) => {
-            tracing::error!(error = %chain(&error), "live connection refused: the issuer's keys are unavailable");
+            tracing::error!(error = %error_chain(&error), "live connection refused: the issuer's keys are unavailable");
             return Connect::Unavailable;
         }
     };
@@ -99,7 +100,7 @@ where
         Ok(identified) => identified,
         Err(DeskFailure::Rule(_)) => return Connect::NotInDirectory,
         Err(error) => {
-            tracing::error!(error = %chain(&error), "live connection refused: the directory is unavailable");
+            tracing::error!(error = %error_chain(&error), "live connection refused: the directory is unavailable");
             return Connect::Unavailable;
         }
     };
@@ -112,7 +113,7 @@ where
     match registry.register(&connection).await {
         Ok(()) => Connect::Accepted,
         Err(error) => {
-            tracing::error!(error = %chain(&error), "live connection not registered");
+            tracing::error!(error = %error_chain(&error), "live connection not registered");
             Connect::Unavailable
         }
     }
@@ -182,7 +183,7 @@ where
                 outcome.gone += 1;
             }
             Err(error) => {
-                tracing::warn!(error = %chain(&error), "live push failed");
+                tracing::warn!(error = %error_chain(&error), "live push failed");
                 failed += 1;
             }
         }
@@ -269,20 +270,8 @@ where
     let outcome = push(&app.store, ports.pusher, &delivery.detail)
         .await
         .map_err(|error| {
-            tracing::error!(error = %chain(&error), "live push failed; Lambda retries the event at most twice, then parks it in the failure queue");
+            tracing::error!(error = %error_chain(&error), "live push failed; Lambda retries the event at most twice, then parks it in the failure queue");
             Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
         })?;
     Ok(serde_json::json!({ "delivered": outcome.delivered, "gone": outcome.gone }))
-}
-
-/// An error with its sources, for the logs (never for a client).
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -9,6 +9,7 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::{json, Value};
+use wadesk_app::error::error_chain;
 use wadesk_app::media::{fetch_inbound, FetchOutcome, InboundMediaError};
 use wadesk_app::{MediaSource, MediaStore};
 use wadesk_aws::parking::{parse_or_park, ParkError, Parking};
@@ -88,15 +89,4 @@ fn permanent_record(function: &str, reason: &str, event: &Value) -> String {
         "requestPayload": event,
     })
     .to_string()
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -1,5 +1,7 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
+use wadesk_app::error::ErrorEnvelope;
+use wadesk_aws::lambda::error_response;
 
 /// Everything the webhook can answer besides 200, mapped to a status in one place.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -36,13 +38,6 @@ impl WebhookError {
     /// this enum's own text, never an internal error's.
     pub fn into_response(self) -> Response<Body> {
         let (status, code) = self.status_and_code();
-        let body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
-        let mut response = Response::new(Body::Text(body.to_string()));
-        *response.status_mut() = status;
-        response.headers_mut().insert(
-            "content-type",
-            lambda_http::http::HeaderValue::from_static("application/json"),
-        );
-        response
+        error_response(status, &ErrorEnvelope::new(code, &self.to_string()))
     }
 }

@@ -277,8 +277,8 @@ fn plain(status: u16, message: &str) -> HyperResponse {
 }
 
 fn error(status: u16, code: &str, message: &str) -> HyperResponse {
-    let body = serde_json::json!({"error": {"code": code, "message": message}});
-    let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
+    let body = wadesk_app::error::ErrorEnvelope::new(code, message).to_json();
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() =
         hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
     response.headers_mut().insert(

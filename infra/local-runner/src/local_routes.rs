@@ -30,9 +30,9 @@ impl LocalError {
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
-        respond(
+        wadesk_aws::lambda::error_response(
             status,
-            &serde_json::json!({"error": {"code": code, "message": self.to_string()}}),
+            &wadesk_app::error::ErrorEnvelope::new(code, &self.to_string()),
         )
     }
 }

@@ -29,3 +29,88 @@ pub(crate) async fn backoff(attempt: usize) {
         .min(64);
     tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
 }
+
+/// An error and its sources on one line, for logs only: answers never carry
+/// internal text (`docs/product.md#81-the-error-envelope`).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The body of every error answer of every HTTP function and of the local
+/// runner (`docs/product.md#81-the-error-envelope`):
+/// `{"error": {"code", "message", "owner"?}}`. The message is the answering
+/// layer's own text, never an internal error's.
+#[derive(Debug, serde::Serialize)]
+pub struct ErrorEnvelope<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    /// Who holds the conversation, where a refusal names them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+}
+
+impl<'a> ErrorEnvelope<'a> {
+    pub fn new(code: &'a str, message: &'a str) -> Self {
+        Self {
+            error: ErrorBody {
+                code,
+                message,
+                owner: None,
+            },
+        }
+    }
+
+    pub fn with_owner(mut self, owner: Option<&'a str>) -> Self {
+        self.error.owner = owner;
+        self
+    }
+
+    /// The JSON text of the answer.
+    pub fn to_json(&self) -> String {
+        // Two strings and an optional third: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("table unreachable")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn the_chain_names_every_source() {
+        let error = Outer(std::io::Error::other("connection reset"));
+        assert_eq!(error_chain(&error), "table unreachable: connection reset");
+    }
+
+    #[test]
+    fn the_envelope_has_the_documented_shape() {
+        let plain = ErrorEnvelope::new("not_found", "no such conversation").to_json();
+        assert_eq!(
+            plain,
+            r#"{"error":{"code":"not_found","message":"no such conversation"}}"#
+        );
+        let owned = ErrorEnvelope::new("conflict", "taken")
+            .with_owner(Some("ana"))
+            .to_json();
+        assert_eq!(
+            owned,
+            r#"{"error":{"code":"conflict","message":"taken","owner":"ana"}}"#
+        );
+    }
+}

@@ -73,3 +73,18 @@ pub async fn lambda_app_with(
     }
     Ok(app)
 }
+
+/// An error answer of an HTTP function: `status` with the one error envelope
+/// (`wadesk_app::error::ErrorEnvelope`) as JSON.
+pub fn error_response(
+    status: lambda_http::http::StatusCode,
+    envelope: &wadesk_app::error::ErrorEnvelope<'_>,
+) -> lambda_http::Response<lambda_http::Body> {
+    let mut response = lambda_http::Response::new(lambda_http::Body::Text(envelope.to_json()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        lambda_http::http::header::CONTENT_TYPE,
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
