@@ -30,6 +30,37 @@ pub(crate) async fn backoff(attempt: usize) {
     tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
 }
 
+/// What one try of a read, decide and conditional write came to.
+#[derive(Debug)]
+pub(crate) enum Attempt<T> {
+    Done(T),
+    /// It lost a conditional write to a concurrent change (or met a failure
+    /// worth another go): read again and decide again.
+    Again,
+}
+
+/// The one retry-on-conflict loop: runs `attempt` (given its number, from 0)
+/// until it is done, pausing a little longer each time, and answers
+/// `Contention` after [`MAX_ATTEMPTS`] lost races. Each try reads what is
+/// stored anew, so a retry never writes a stale decision.
+pub(crate) async fn retry_on_conflict<T, E, F, Fut>(mut attempt: F) -> Result<T, E>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<Attempt<T>, E>>,
+    E: From<AppError>,
+{
+    for number in 0..MAX_ATTEMPTS {
+        match attempt(number).await? {
+            Attempt::Done(value) => return Ok(value),
+            Attempt::Again => backoff(number).await,
+        }
+    }
+    Err(AppError::Contention {
+        attempts: MAX_ATTEMPTS,
+    }
+    .into())
+}
+
 /// An error and its sources on one line, for logs only: answers never carry
 /// internal text (`docs/product.md#81-the-error-envelope`).
 pub fn error_chain(error: &dyn std::error::Error) -> String {
@@ -91,6 +122,34 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("table unreachable")]
     struct Outer(#[source] std::io::Error);
+
+    #[tokio::test]
+    async fn conflicts_are_retried_until_done_and_then_given_up() {
+        let mut tries = 0;
+        let done: Result<usize, AppError> = retry_on_conflict(|number| {
+            tries += 1;
+            async move {
+                Ok(if number < 3 {
+                    Attempt::Again
+                } else {
+                    Attempt::Done(number)
+                })
+            }
+        })
+        .await;
+        assert_eq!(done.unwrap(), 3);
+        assert_eq!(tries, 4);
+
+        let never: Result<(), AppError> = retry_on_conflict(|_| async { Ok(Attempt::Again) }).await;
+        assert!(matches!(
+            never,
+            Err(AppError::Contention { attempts }) if attempts == MAX_ATTEMPTS
+        ));
+
+        let failed: Result<(), AppError> =
+            retry_on_conflict(|_| async { Err(AppError::InProgress { what: "a test" }) }).await;
+        assert!(matches!(failed, Err(AppError::InProgress { .. })));
+    }
 
     #[test]
     fn the_chain_names_every_source() {

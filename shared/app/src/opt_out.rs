@@ -12,7 +12,7 @@ use wadesk_domain::{
 };
 
 use crate::desk::{end_for_opt_out, DeskFailure};
-use crate::error::{backoff, MAX_ATTEMPTS};
+use crate::error::{retry_on_conflict, Attempt};
 use crate::{
     App, AppError, CommitError, DeskStore, EventPublisher, OutboundContent, TimerScheduler,
     WhatsAppClient,
@@ -102,36 +102,34 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    for attempt in 0..MAX_ATTEMPTS {
+    retry_on_conflict(|_| async move {
         let Some(stored) = app.store.get_customer(key).await? else {
-            return Ok(Claim::Taken);
+            return Ok(Attempt::Done(Claim::Taken));
         };
         let Some(CustomerChange {
             customer,
             expected_version,
         }) = stored.claim_confirmation(wamid)
         else {
-            return Ok(Claim::Taken);
+            return Ok(Attempt::Done(Claim::Taken));
         };
         match app.store.save_customer(&customer, expected_version).await {
-            Ok(()) => return Ok(Claim::Claimed),
-            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
+            Ok(()) => Ok(Attempt::Done(Claim::Claimed)),
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
             Err(CommitError::Store(error)) => {
                 // The claim may have been written with its answer lost: if the
                 // stored customer is exactly this write, nothing was sent yet
                 // and the claim is this attempt's to use.
                 if let Ok(Some(stored)) = app.store.get_customer(key).await {
                     if stored == customer {
-                        return Ok(Claim::Claimed);
+                        return Ok(Attempt::Done(Claim::Claimed));
                     }
                 }
-                return Err(error.into());
+                Err(error.into())
             }
         }
-    }
-    Err(DeskFailure::App(AppError::Contention {
-        attempts: MAX_ATTEMPTS,
-    }))
+    })
+    .await
 }
 
 /// Gives back this `#STOP`'s claim after a send that failed, if it is still an
@@ -144,30 +142,26 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    for attempt in 0..MAX_ATTEMPTS {
-        let stored = match app.store.get_customer(key).await {
-            Ok(Some(customer)) => customer,
-            Ok(None) => return,
-            Err(error) => {
-                tracing::error!(%error, "opt-out confirmation claim not released; it will not be sent");
-                return;
-            }
+    let released = retry_on_conflict(|_| async move {
+        let Some(stored) = app.store.get_customer(key).await? else {
+            return Ok(Attempt::Done(()));
         };
         let Some(change) = stored.release_confirmation(wamid) else {
-            return;
+            return Ok(Attempt::Done(()));
         };
         match app
             .store
             .save_customer(&change.customer, change.expected_version)
             .await
         {
-            Ok(()) => return,
-            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
-            Err(CommitError::Store(error)) => {
-                tracing::error!(%error, "opt-out confirmation claim not released; it will not be sent");
-                return;
-            }
+            Ok(()) => Ok(Attempt::Done(())),
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
+            Err(CommitError::Store(error)) => Err(AppError::from(error)),
         }
+    })
+    .await;
+    if let Err(error) = released {
+        tracing::error!(%error, "opt-out confirmation claim not released; it will not be sent");
     }
 }
 
@@ -185,9 +179,9 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    for attempt in 0..MAX_ATTEMPTS {
+    retry_on_conflict(|attempt| async move {
         let Some(stored) = app.store.get_customer(key).await? else {
-            return Ok(());
+            return Ok(Attempt::Done(()));
         };
         let change = stored.confirmation_sent(wamid);
         match app
@@ -195,18 +189,16 @@ where
             .save_customer(&change.customer, change.expected_version)
             .await
         {
-            Ok(()) => return Ok(()),
-            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
+            Ok(()) => Ok(Attempt::Done(())),
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
             Err(CommitError::Store(error)) if attempt + 1 < MARK_ATTEMPTS => {
                 tracing::warn!(%error, "marking the opt-out confirmation sent failed; trying again");
-                backoff(attempt).await;
+                Ok(Attempt::Again)
             }
-            Err(CommitError::Store(error)) => return Err(error.into()),
+            Err(CommitError::Store(error)) => Err(error.into()),
         }
-    }
-    Err(DeskFailure::App(AppError::Contention {
-        attempts: MAX_ATTEMPTS,
-    }))
+    })
+    .await
 }
 
 /// Sends the confirmation and records it in the customer's last conversation.
