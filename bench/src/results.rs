@@ -16,6 +16,7 @@ pub const DEFAULT_DIR: &str = "target/wadesk-bench";
 pub const STARTUP_FILE: &str = "startup.json";
 pub const AWS_FILE: &str = "aws-requests.json";
 pub const LOAD_FILE: &str = "loadgen.json";
+pub const LATENCY_FILE: &str = "latency.json";
 
 /// `lambda-startup`: one entry per Lambda binary.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,6 +97,38 @@ pub struct OperationCost {
     /// event-relay through the table's stream, which publishes its events.
     #[serde(default)]
     pub outbox_items: u64,
+}
+
+/// `latency`: wall times on moto behind the latency proxy
+/// (`wadesk_proxy::LatencyProxy`), one entry per scenario.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LatencyReport {
+    /// The round trip every AWS request is given, and how (`floor`: at least
+    /// this long, moto's own time inside it; `added`: on top of moto's time).
+    pub round_trip_ms: f64,
+    pub model: String,
+    pub scenarios: Vec<LatencyScenario>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LatencyScenario {
+    /// Stable key (`inbound_armed`, …) and what was done.
+    pub key: String,
+    pub description: String,
+    /// AWS requests of one run, and the most in flight at once.
+    pub requests: usize,
+    pub max_in_flight: usize,
+    /// Requests moto answered later than the round trip (its own time then counts).
+    pub slow_requests: usize,
+    /// The handler's wall time through the proxy, from the request to its
+    /// answer, in ms (moto's own time included when it is slower than the
+    /// round trip).
+    pub wall_ms: Summary,
+    /// The same runs replayed with every request taking exactly the round
+    /// trip (`wadesk_proxy::LatencyProxy::replay`), in ms.
+    pub modelled_ms: Summary,
+    /// The target for the median, if the issue set one.
+    pub target_ms: Option<f64>,
 }
 
 /// `loadgen`: one entry per run.

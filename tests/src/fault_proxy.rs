@@ -23,10 +23,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
+use hyper::body::Bytes;
+use wadesk_proxy::{Dropped, Handler, ProxyRequest, ProxyResponse, Server, Upstream};
 
 /// Which requests a rule looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,9 +169,8 @@ struct State {
 /// The proxy; stops when dropped.
 #[derive(Debug)]
 pub struct FaultProxy {
-    url: String,
+    server: Server,
     state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -184,50 +182,21 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 impl FaultProxy {
     /// Listens on a free loopback port and forwards to `upstream` (moto).
     pub async fn start(upstream: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .unwrap_or_else(|e| panic!("binding the fault proxy: {e}"));
-        let url = format!(
-            "http://{}",
-            listener
-                .local_addr()
-                .unwrap_or_else(|e| panic!("fault proxy address: {e}"))
-        );
         let state: Arc<Mutex<State>> = Arc::default();
-        let upstream = upstream.trim_end_matches('/').to_owned();
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .unwrap_or_else(|e| panic!("fault proxy client: {e}"));
-        let shared = state.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let state = shared.clone();
-                let upstream = upstream.clone();
-                let http = http.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let state = state.clone();
-                        let upstream = upstream.clone();
-                        let http = http.clone();
-                        async move { handle(&state, &upstream, &http, request).await }
-                    });
-                    // A fault ends the connection with an error: that is the point.
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self { url, state, task }
+        let upstream =
+            Upstream::new(upstream).unwrap_or_else(|e| panic!("fault proxy client: {e}"));
+        let server = Server::start(Faults {
+            state: state.clone(),
+            upstream,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("starting the fault proxy: {e}"));
+        Self { server, state }
     }
 
     /// Where clients should send their requests.
     pub fn url(&self) -> &str {
-        &self.url
+        self.server.url()
     }
 
     /// Adds a rule; it counts matching requests from now on.
@@ -266,42 +235,27 @@ impl FaultProxy {
     }
 }
 
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+/// The proxy's hook: faults, the log, what reached EventBridge.
+struct Faults {
+    state: Arc<Mutex<State>>,
+    upstream: Upstream,
 }
 
-/// The error a fault ends the connection with.
-#[derive(Debug)]
-struct Injected;
-
-impl std::fmt::Display for Injected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("fault injected")
+impl Handler for Faults {
+    async fn handle(&self, request: ProxyRequest) -> Result<ProxyResponse, Dropped> {
+        handle(&self.state, &self.upstream, request).await
     }
 }
-
-impl std::error::Error for Injected {}
-
-type ProxyResponse = hyper::Response<Full<Bytes>>;
 
 async fn handle(
     state: &Mutex<State>,
-    upstream: &str,
-    http: &reqwest::Client,
-    request: hyper::Request<Incoming>,
-) -> Result<ProxyResponse, Injected> {
-    let (parts, body) = request.into_parts();
-    let body = body.collect().await.map_err(|_| Injected)?.to_bytes();
+    upstream: &Upstream,
+    request: ProxyRequest,
+) -> Result<ProxyResponse, Dropped> {
     let info = RequestInfo {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        target: parts
-            .headers
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        method: request.parts.method.to_string(),
+        path: request.parts.uri.path().to_owned(),
+        target: request.target().map(str::to_owned),
     };
     let fault = {
         let mut state = lock(state);
@@ -324,72 +278,33 @@ async fn handle(
         }
         Some(Fault::Drop) => {
             log(None);
-            return Err(Injected);
+            return Err(Dropped);
         }
         Some(Fault::Stall(pause)) => {
             log(None);
             tokio::time::sleep(pause).await;
-            return Err(Injected);
+            return Err(Dropped);
         }
         _ => {}
     }
 
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| parts.uri.path().to_owned(), ToString::to_string);
-    let mut forward = http.request(parts.method.clone(), format!("{upstream}{path_and_query}"));
-    for (name, value) in &parts.headers {
-        if !is_hop_by_hop(name.as_str()) {
-            forward = forward.header(name, value);
-        }
-    }
-    let answer = forward.body(body.clone()).send().await;
-    let answer = match answer {
-        Ok(answer) => answer,
-        Err(_) => {
-            log(None);
-            return Ok(error_response(502));
-        }
+    let Ok(answer) = upstream.forward(&request).await else {
+        log(None);
+        return Ok(error_response(502));
     };
-    let status = answer.status();
-    let headers = answer.headers().clone();
-    let bytes = answer.bytes().await.unwrap_or_default();
-    log(Some(status.as_u16()));
-    if status.is_success() && info.target.as_deref() == Some("AWSEvents.PutEvents") {
-        record_put_events(state, &body, &bytes);
+    log(Some(answer.status.as_u16()));
+    if answer.status.is_success() && info.target.as_deref() == Some("AWSEvents.PutEvents") {
+        record_put_events(state, &request.body, &answer.body);
     }
     match fault {
-        Some(Fault::DropAfterForward) => return Err(Injected),
+        Some(Fault::DropAfterForward) => return Err(Dropped),
         Some(Fault::StallAfterForward(pause)) => {
             tokio::time::sleep(pause).await;
-            return Err(Injected);
+            return Err(Dropped);
         }
         _ => {}
     }
-    let mut response = hyper::Response::new(Full::new(bytes));
-    *response.status_mut() = status;
-    for (name, value) in &headers {
-        if !is_hop_by_hop(name.as_str()) {
-            response.headers_mut().append(name, value.clone());
-        }
-    }
-    Ok(response)
-}
-
-fn is_hop_by_hop(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "host"
-            | "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "transfer-encoding"
-            | "te"
-            | "trailer"
-            | "upgrade"
-            | "content-length"
-    )
+    Ok(answer.into_response())
 }
 
 /// Keeps the entries of an accepted `PutEvents` that moto did not fail.

@@ -33,10 +33,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
+use hyper::body::Bytes;
 use serde_json::Value;
 use wadesk_app::embedded::LocalOutbox;
 use wadesk_app::App;
@@ -44,6 +42,7 @@ use wadesk_aws::s3::{create_bucket, S3MediaStore};
 use wadesk_aws::s3_signed::SignedS3MediaStore;
 use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
 use wadesk_domain::ManualClock;
+use wadesk_proxy::{Dropped, Handler, ProxyRequest, ProxyResponse, Server, Upstream};
 
 use crate::iam_policy::{self, Authorization, Decision, RawRequest};
 use crate::unique_name;
@@ -201,59 +200,37 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The checking proxy in front of moto's IAM-enforcing server; stops when dropped.
 #[derive(Debug)]
 pub struct IamProxy {
-    url: String,
+    server: Server,
     state: Arc<Mutex<ProxyState>>,
-    task: tokio::task::JoinHandle<()>,
+}
+
+/// The proxy's hook: checks each request against its signer's policy.
+struct Checks {
+    state: Arc<Mutex<ProxyState>>,
+    upstream: Upstream,
+}
+
+impl Handler for Checks {
+    async fn handle(&self, request: ProxyRequest) -> Result<ProxyResponse, Dropped> {
+        Ok(handle(&self.state, &self.upstream, request).await)
+    }
 }
 
 impl IamProxy {
     pub async fn start(upstream: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .unwrap_or_else(|e| panic!("binding the IAM proxy: {e}"));
-        let url = format!(
-            "http://{}",
-            listener
-                .local_addr()
-                .unwrap_or_else(|e| panic!("IAM proxy address: {e}"))
-        );
         let state: Arc<Mutex<ProxyState>> = Arc::default();
-        let upstream = upstream.trim_end_matches('/').to_owned();
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .unwrap_or_else(|e| panic!("IAM proxy client: {e}"));
-        let shared = state.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let state = shared.clone();
-                let upstream = upstream.clone();
-                let http = http.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let state = state.clone();
-                        let upstream = upstream.clone();
-                        let http = http.clone();
-                        async move {
-                            Ok::<_, std::convert::Infallible>(
-                                handle(&state, &upstream, &http, request).await,
-                            )
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self { url, state, task }
+        let upstream = Upstream::new(upstream).unwrap_or_else(|e| panic!("IAM proxy client: {e}"));
+        let server = Server::start(Checks {
+            state: state.clone(),
+            upstream,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("starting the IAM proxy: {e}"));
+        Self { server, state }
     }
 
     pub fn url(&self) -> &str {
-        &self.url
+        self.server.url()
     }
 
     /// Requests signed with `access_key` are `function`'s, checked on `policy`.
@@ -284,14 +261,6 @@ impl IamProxy {
     }
 }
 
-impl Drop for IamProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-type ProxyResponse = hyper::Response<Full<Bytes>>;
-
 /// The signer of a request: `(access key, region, service)` from the
 /// `Credential=AKID/date/region/service/aws4_request` of a SigV4
 /// `Authorization` header, or from a presigned URL's `X-Amz-Credential`.
@@ -321,14 +290,10 @@ fn credential(authorization: Option<&str>, query: &str) -> Option<(String, Strin
 
 async fn handle(
     state: &Mutex<ProxyState>,
-    upstream: &str,
-    http: &reqwest::Client,
-    request: hyper::Request<Incoming>,
+    upstream: &Upstream,
+    request: ProxyRequest,
 ) -> ProxyResponse {
-    let (parts, body) = request.into_parts();
-    let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
-        return plain(400, "unreadable body");
-    };
+    let ProxyRequest { parts, body } = request;
     let target = parts
         .headers
         .get("x-amz-target")
@@ -445,7 +410,6 @@ async fn handle(
             .path_and_query()
             .map_or_else(|| parts.uri.path().to_owned(), ToString::to_string),
     };
-    let mut forward = http.request(parts.method.clone(), format!("{upstream}{path_and_query}"));
     // Every header as signed, `Host` and `Content-Length` included (a signed
     // `Content-Length: 0` of a `DELETE` is not sent again unless forwarded):
     // moto checks the signature.
@@ -454,23 +418,34 @@ async fn handle(
             .as_ref()
             .is_some_and(|r| r.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
     };
-    for (name, value) in &parts.headers {
-        if !matches!(
-            name.as_str(),
-            "connection" | "keep-alive" | "transfer-encoding"
-        ) && !replaced(name.as_str())
-        {
-            forward = forward.header(name, value);
-        }
-    }
-    for (name, value) in resigned.iter().flat_map(|r| r.headers.iter()) {
-        forward = forward.header(name, value);
-    }
-    let answer = match forward.body(body.clone()).send().await {
+    let resigned_headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)> = resigned
+        .iter()
+        .flat_map(|r| r.headers.iter())
+        .filter_map(|(name, value)| {
+            Some((
+                hyper::header::HeaderName::from_bytes(name.as_bytes()).ok()?,
+                hyper::header::HeaderValue::from_str(value).ok()?,
+            ))
+        })
+        .collect();
+    let headers = parts
+        .headers
+        .iter()
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_str(),
+                "connection" | "keep-alive" | "transfer-encoding"
+            ) && !replaced(name.as_str())
+        })
+        .chain(resigned_headers.iter().map(|(n, v)| (n, v)));
+    let answer = match upstream
+        .send(parts.method.clone(), &path_and_query, headers, body.clone())
+        .await
+    {
         Ok(answer) => answer,
         Err(e) => return plain(502, &format!("moto unreachable: {e}")),
     };
-    let status = answer.status();
+    let status = answer.status;
     // S3 answers a read of a missing key 404 only to a caller allowed
     // s3:ListBucket on the bucket; to anyone else 403 AccessDenied.
     if let (hyper::StatusCode::NOT_FOUND, Some((principal, bucket))) = (status, &object_read) {
@@ -500,8 +475,8 @@ async fn handle(
             return s3_access_denied(parts.method == hyper::Method::HEAD, &message);
         }
     }
-    let headers = answer.headers().clone();
-    let bytes = answer.bytes().await.unwrap_or_default();
+    let headers = answer.headers;
+    let bytes = answer.body;
     if status.is_success() {
         remember(
             state,

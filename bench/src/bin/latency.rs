@@ -1,0 +1,265 @@
+//! `latency`: a handler's wall time on AWS, modelled: the real adapters on
+//! moto behind `wadesk_proxy::LatencyProxy`, which gives every AWS request a
+//! fixed round trip (5 ms by default).
+//!
+//! ```text
+//! latency --moto-endpoint http://127.0.0.1:PORT [--round-trip-ms 5]
+//!         [--model floor|added] [--runs 31] [--batch-runs 11] [--out target/wadesk-bench]
+//! ```
+//!
+//! `floor` (the default) answers each request at the round trip, or when moto
+//! does if moto is slower (counted as `slow`): the round trip stands for
+//! network and service time together. `added` puts the round trip on top of
+//! moto's own (Python) time: a pessimistic bound. Either way moto's time
+//! shows in the wall time (it handles one request at a time: a 100-message
+//! batch waits on it for far longer than on DynamoDB), so each run's trace is
+//! also replayed with every request taking exactly the round trip
+//! (`LatencyProxy::replay`: the client's own time between answers and
+//! requests as measured): the `modelled` figure, what the targets are about.
+//!
+//! Scenarios, each run on fresh customers so every run does the same work:
+//! - `inbound_armed`: one message from a customer whose window is armed (their
+//!   second message, a minute after the first);
+//! - `inbound_batch_armed`: one webhook batch of 100 messages from 100 such
+//!   customers.
+//!
+//! To time another handler, build its app on [`sdk_config`] with the proxy's
+//! URL ([`aws_app`]), `reset` the proxy, time the call as [`time_webhook`]
+//! does and `replay` the trace between its start and end.
+
+// The SDK futures nest deeply; the default limit is too low for their layout.
+#![recursion_limit = "256"]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use wadesk_app::embedded::{LocalOutbox, LocalPoisonQueue};
+use wadesk_app::App;
+use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
+use wadesk_bench::args::Args;
+use wadesk_bench::fixtures;
+use wadesk_bench::results::{self, LatencyReport, LatencyScenario};
+use wadesk_bench::stats::Summary;
+use wadesk_bench::BoxError;
+use wadesk_domain::ManualClock;
+use wadesk_proxy::{LatencyProxy, Model};
+
+const TABLE: &str = "wadesk-bench-latency";
+const BUS: &str = "wadesk-bench-latency";
+const GROUP: &str = "wadesk-bench-latency";
+const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-window-expiry";
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
+const BATCH: u64 = 100;
+
+type AwsApp =
+    App<DynamoStore, EventBridgePublisher, EventBridgeScheduler, ManualClock, LocalOutbox>;
+
+/// Clients for `endpoint`: the proxy for what is timed, moto for set-up.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
+        .load()
+        .await
+}
+
+struct Bench {
+    /// Through the proxy: what is timed.
+    app: AwsApp,
+    /// Straight to moto: the set-up of each run.
+    direct: AwsApp,
+    clock: ManualClock,
+    proxy: LatencyProxy,
+    poison: LocalPoisonQueue,
+    settings: webhook::WebhookSettings,
+    /// The next unused customer number.
+    next_customer: u64,
+}
+
+impl Bench {
+    fn customers(&mut self, n: u64) -> Vec<u64> {
+        let first = self.next_customer;
+        self.next_customer += n;
+        (first..first + n).collect()
+    }
+
+    /// One webhook POST of a message from each customer, at the clock's
+    /// time, through `app`.
+    async fn post(
+        &self,
+        app: &AwsApp,
+        customers: &[u64],
+        tag: &str,
+    ) -> Result<(Instant, Instant), BoxError> {
+        let at = wadesk_domain::Clock::now(&self.clock).timestamp();
+        let body = fixtures::batch_body(
+            customers.iter().copied(),
+            &format!("wamid.LAT{}{tag}", customers[0]),
+            at,
+        );
+        time_webhook(app, &self.poison, &self.settings, body).await
+    }
+}
+
+/// When one signed `POST /webhook` through the handler started and ended; an
+/// answer other than 200 is an error.
+pub async fn time_webhook(
+    app: &AwsApp,
+    poison: &LocalPoisonQueue,
+    settings: &webhook::WebhookSettings,
+    body: String,
+) -> Result<(Instant, Instant), BoxError> {
+    let request = fixtures::signed_webhook_post(body)?;
+    let started = Instant::now();
+    let response = webhook::handle(app, poison, settings, request).await;
+    let ended = Instant::now();
+    if response.status().as_u16() != 200 {
+        return Err(format!(
+            "webhook answered {}: {}",
+            response.status(),
+            String::from_utf8_lossy(response.body().as_ref())
+        )
+        .into());
+    }
+    Ok((started, ended))
+}
+
+/// `runs` times: `size` fresh customers write (unmeasured: new windows), a
+/// minute passes, and one batch of their second messages is timed.
+async fn armed(
+    bench: &mut Bench,
+    key: &str,
+    description: &str,
+    size: u64,
+    runs: usize,
+    target_ms: Option<f64>,
+) -> Result<LatencyScenario, BoxError> {
+    let mut wall = Vec::with_capacity(runs);
+    let mut modelled = Vec::with_capacity(runs);
+    let (mut requests, mut max_in_flight, mut slow) = (0, 0, 0);
+    // One run more than measured: the first warms the connections.
+    for run in 0..=runs {
+        let customers = bench.customers(size);
+        bench.post(&bench.direct, &customers, "a").await?;
+        bench.clock.advance(chrono::Duration::minutes(1));
+        bench.proxy.reset();
+        let (started, ended) = bench.post(&bench.app, &customers, "b").await?;
+        let stats = bench.proxy.stats();
+        if run > 0 {
+            wall.push((ended - started).as_secs_f64() * 1000.0);
+            modelled.push(bench.proxy.replay(started, ended).as_secs_f64() * 1000.0);
+            requests = requests.max(stats.requests);
+            max_in_flight = max_in_flight.max(stats.max_in_flight);
+            slow += stats.slow;
+        }
+    }
+    let wall_ms = Summary::of(&wall).ok_or("no runs")?;
+    let modelled_ms = Summary::of(&modelled).ok_or("no runs")?;
+    eprintln!(
+        "latency: {key:<22} modelled median {:.2} ms (p99 {:.2}); through moto median {:.2} ms (p99 {:.2}); {} requests, {} in flight at most, {} slower than the round trip in all",
+        modelled_ms.median, modelled_ms.p99, wall_ms.median, wall_ms.p99, requests, max_in_flight, slow
+    );
+    Ok(LatencyScenario {
+        key: key.into(),
+        description: description.into(),
+        requests,
+        max_in_flight,
+        slow_requests: slow,
+        wall_ms,
+        modelled_ms,
+        target_ms,
+    })
+}
+
+/// The application on the AWS adapters, its clients on `sdk`.
+pub fn aws_app(sdk: &SdkConfig, clock: &ManualClock) -> AwsApp {
+    App::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), TABLE),
+        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), BUS),
+        EventBridgeScheduler::new(
+            aws_sdk_scheduler::Client::new(sdk),
+            GROUP,
+            TARGET_ARN,
+            ROLE_ARN,
+        ),
+        clock.clone(),
+        LocalOutbox::new(clock.clone()),
+    )
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let args = Args::from_env()?;
+    let moto = args
+        .text("moto-endpoint")
+        .ok_or("--moto-endpoint is required (scripts/bench.sh starts moto's server)")?
+        .to_owned();
+    let round_trip = Duration::from_secs_f64(args.get("round-trip-ms", 5.0)? / 1000.0);
+    let model: Model = args.get("model", Model::Floor)?;
+    let runs: usize = args.get("runs", 31)?;
+    let batch_runs: usize = args.get("batch-runs", 11)?;
+    let out = PathBuf::from(args.text("out").unwrap_or(results::DEFAULT_DIR));
+
+    let admin = sdk_config(&moto).await;
+    let plain_dynamodb = aws_sdk_dynamodb::Client::new(&admin);
+    wadesk_aws::dynamodb::create_table(&plain_dynamodb, TABLE).await?;
+    let _ = aws_sdk_scheduler::Client::new(&admin)
+        .create_schedule_group()
+        .name(GROUP)
+        .send()
+        .await;
+    let _ = aws_sdk_eventbridge::Client::new(&admin)
+        .create_event_bus()
+        .name(BUS)
+        .send()
+        .await;
+
+    let proxy = LatencyProxy::start(&moto, round_trip, model).await?;
+    let t0 = fixtures::now_seconds();
+    let clock = ManualClock::frozen_at(t0);
+    let app = aws_app(&sdk_config(proxy.url()).await, &clock);
+    let direct = aws_app(&admin, &clock);
+    fixtures::seed_directory(&app.store).await?;
+    // Customers of this run: distinct from any earlier run on the same moto.
+    let base = u64::try_from(t0.timestamp()).unwrap_or_default() % 10_000 * 100_000;
+    let mut bench = Bench {
+        app,
+        direct,
+        clock,
+        proxy,
+        poison: LocalPoisonQueue::new(),
+        settings: fixtures::webhook_settings(),
+        next_customer: base,
+    };
+    let scenarios = vec![
+        armed(
+            &mut bench,
+            "inbound_armed",
+            "one message from a customer whose window is armed",
+            1,
+            runs,
+            Some(12.0),
+        )
+        .await?,
+        armed(
+            &mut bench,
+            "inbound_batch_armed",
+            "one webhook batch of 100 messages from 100 customers with armed windows",
+            BATCH,
+            batch_runs,
+            Some(60.0),
+        )
+        .await?,
+    ];
+    let report = LatencyReport {
+        round_trip_ms: round_trip.as_secs_f64() * 1000.0,
+        model: model.as_str().into(),
+        scenarios,
+    };
+    let path = results::write_json(&out, results::LATENCY_FILE, &report)?;
+    eprintln!("latency: wrote {}", path.display());
+    Ok(())
+}
