@@ -4,9 +4,9 @@
 //! a change there (a demoted admin) counts from the caller's next request.
 
 use lambda_http::Request;
-use wadesk_app::desk as service;
+use wadesk_app::desk::{self as service, Acting, Prefetched};
 use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
-use wadesk_domain::{Actor, Agent, Clock, Role};
+use wadesk_domain::{Actor, Agent, Clock, ConversationId, Role};
 
 use crate::ApiError;
 
@@ -16,11 +16,24 @@ use crate::ApiError;
 pub struct Caller {
     pub actor: Actor,
     pub entry: Option<Agent>,
+    /// The conversation a desk action names, read with the entry.
+    pub prefetched: Option<Prefetched>,
 }
 
+impl Caller {
+    /// The caller as the desk service takes them: what their request read
+    /// is not read again.
+    pub fn acting(&self) -> Acting<'_> {
+        Acting::identified(&self.actor, self.entry.as_ref(), self.prefetched.as_ref())
+    }
+}
+
+/// The caller of `request`; with `acted_on`, the conversation a desk action
+/// names is read in the same round trip as their entry.
 pub async fn caller<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     request: &Request,
+    acted_on: Option<ConversationId>,
 ) -> Result<Caller, ApiError>
 where
     S: DeskStore,
@@ -30,8 +43,24 @@ where
     W: WhatsAppClient,
 {
     let subject = wadesk_aws::identity::subject(request).ok_or(ApiError::Unauthenticated)?;
-    let (actor, entry) = service::identify(app, subject).await?;
-    Ok(Caller { actor, entry })
+    Ok(match acted_on {
+        Some(id) => {
+            let (actor, entry, prefetched) = service::identify_for(app, subject, id).await?;
+            Caller {
+                actor,
+                entry,
+                prefetched: Some(prefetched),
+            }
+        }
+        None => {
+            let (actor, entry) = service::identify(app, subject).await?;
+            Caller {
+                actor,
+                entry,
+                prefetched: None,
+            }
+        }
+    })
 }
 
 /// Admin endpoints are admin-only.

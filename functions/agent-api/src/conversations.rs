@@ -11,7 +11,7 @@ use chrono::Duration;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use wadesk_app::desk::{self as service, Conference};
-use wadesk_app::{App, DeskStore, EventPublisher, Page, TimerScheduler, WhatsAppClient};
+use wadesk_app::{App, DeskKeys, DeskStore, EventPublisher, Page, TimerScheduler, WhatsAppClient};
 use wadesk_domain::conversation::LiveList;
 use wadesk_domain::desk::{Outgoing, TransferTarget};
 use wadesk_domain::masking::searchable_text;
@@ -86,6 +86,25 @@ where
     W: WhatsAppClient,
 {
     let now = app.clock.now();
+    if let [conversation] = conversations {
+        // After a desk action: its customer and queue in one round trip.
+        let items = app
+            .store
+            .read_desk(&DeskKeys {
+                customer: Some(conversation.customer.clone()),
+                queues: vec![conversation.queue.clone()],
+                ..DeskKeys::default()
+            })
+            .await?;
+        let queue_name = items.queues.into_values().next().map(|q| q.name);
+        let customer = items.customer.as_ref();
+        return Ok(vec![ConversationView::new(
+            conversation,
+            customer,
+            queue_name,
+            now,
+        )]);
+    }
     let mut customers = HashMap::new();
     let mut queues: HashMap<QueueId, Option<String>> = HashMap::new();
     let mut views = Vec::with_capacity(conversations.len());
@@ -254,7 +273,12 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let conversation = app.store.get_conversation(id).await?;
+    // A desk action's request read it with the caller already.
+    let read = caller.prefetched.as_ref().and_then(|p| p.conversation(id));
+    let conversation = match read {
+        Some(conversation) => conversation.cloned(),
+        None => app.store.get_conversation(id).await?,
+    };
     may_access(conversation.as_ref(), &caller.actor, caller.entry.as_ref())?;
     conversation.ok_or(ApiError::NotFound)
 }
@@ -411,11 +435,12 @@ where
     M: wadesk_app::MediaStore,
 {
     let actor = &caller.actor;
+    let acting = caller.acting();
     let conversation = match action {
-        ["accept"] => service::accept(app, actor, id).await?,
+        ["accept"] => service::accept(app, acting, id).await?,
         ["take"] => {
             let input: TakeBody = body(request)?;
-            let conversation = service::take(app, actor, id, input.force).await?;
+            let conversation = service::take(app, acting, id, input.force).await?;
             // Taking and overtaking warn but do not block
             // (`docs/product.md#42-agents-offers-and-taking`).
             let mut views = render(app, std::slice::from_ref(&conversation)).await?;
@@ -450,7 +475,7 @@ where
                 }
                 _ => return Err(ApiError::Invalid("send either text or attachment".into())),
             };
-            let message = service::send(app, actor, id, outgoing).await?;
+            let message = service::send(app, acting, id, outgoing).await?;
             return crate::json(
                 lambda_http::http::StatusCode::CREATED,
                 &MessageView::new(&message, false),
@@ -469,30 +494,32 @@ where
                     ))
                 }
             };
-            service::transfer(app, actor, id, target).await?
+            service::transfer(app, acting, id, target).await?
         }
         ["conference"] => {
             let input: InviteBody = body(request)?;
-            service::conference_invite(app, actor, id, &agent_id(input.agent)?).await?
+            service::conference_invite(app, acting, id, &agent_id(input.agent)?).await?
         }
-        ["conference", "accept"] => service::conference(app, actor, id, Conference::Accept).await?,
-        ["conference", "exit"] => service::conference(app, actor, id, Conference::Exit).await?,
-        ["conference", "end"] => service::conference(app, actor, id, Conference::End).await?,
-        ["end"] => service::end(app, actor, id).await?,
+        ["conference", "accept"] => {
+            service::conference(app, acting, id, Conference::Accept).await?
+        }
+        ["conference", "exit"] => service::conference(app, acting, id, Conference::Exit).await?,
+        ["conference", "end"] => service::conference(app, acting, id, Conference::End).await?,
+        ["end"] => service::end(app, acting, id).await?,
         ["wrap-up"] => {
             let input: WrapUpBody = body(request)?;
-            service::wrap_up(app, actor, id, &input.reason).await?
+            service::wrap_up(app, acting, id, &input.reason).await?
         }
-        ["done"] => service::done(app, actor, id).await?,
+        ["done"] => service::done(app, acting, id).await?,
         ["handoff"] => {
             let input: HandoffBody = body(request)?;
             let queue =
                 QueueId::parse(input.queue).map_err(|e| ApiError::Invalid(e.to_string()))?;
-            service::handoff(app, actor, id, &queue).await?
+            service::handoff(app, acting, id, &queue).await?
         }
         ["notes"] => {
             let input: NoteBody = body(request)?;
-            let note = service::add_note(app, actor, id, &input.text).await?;
+            let note = service::add_note(app, acting, id, &input.text).await?;
             return crate::json(
                 lambda_http::http::StatusCode::CREATED,
                 &MessageView::new(&note, false),
@@ -525,8 +552,8 @@ where
     W: WhatsAppClient,
 {
     let conversation = match kind {
-        Reopen::Reopen => service::reopen(app, &caller.actor, id).await?,
-        Reopen::Push => service::push(app, &caller.actor, id).await?,
+        Reopen::Reopen => service::reopen(app, caller.acting(), id).await?,
+        Reopen::Push => service::push(app, caller.acting(), id).await?,
     };
     let mut views = render(app, std::slice::from_ref(&conversation)).await?;
     ok(&views.pop())

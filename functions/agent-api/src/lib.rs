@@ -293,7 +293,10 @@ where
     if request.body().len() > MAX_BODY_BYTES {
         return Err(ApiError::TooLarge);
     }
-    let caller = auth::caller(app, request).await?;
+    let acted_on = (request.method() == Method::POST)
+        .then(|| acted_on(path))
+        .flatten();
+    let caller = auth::caller(app, request, acted_on).await?;
     let segments = path
         .trim_matches('/')
         .split('/')
@@ -305,6 +308,17 @@ where
         })
         .collect::<Result<_>>()?;
     Ok((caller, segments))
+}
+
+/// The conversation a desk action (`POST /conversations/{id}/…`, reopen and
+/// push included) names, if its id parses: read with the caller's entry, so
+/// the action's snapshot is one more round trip.
+fn acted_on(path: &str) -> Option<ConversationId> {
+    let mut segments = path.trim_matches('/').split('/');
+    match (segments.next(), segments.next(), segments.next()) {
+        (Some("conversations"), Some(id), Some(_)) => id.parse().ok(),
+        _ => None,
+    }
 }
 
 fn parse_id(raw: &str) -> Result<ConversationId> {

@@ -17,10 +17,10 @@ pub mod status;
 pub use error::AppError;
 pub use ports::{AnalyticsStore, Recorded};
 pub use ports::{
-    CommitError, ConversationStore, DeskStore, EventPublisher, InboundContext, KeepError,
-    MediaSource, MediaStore, OutboundContent, Page, PageRequest, Poison, PoisonItem, PoisonKeeper,
-    PublishError, ScheduleError, SendError, StatusContext, StoreError, TimerScheduler, WamidRecord,
-    WhatsAppClient,
+    CommitError, ConversationStore, DeskItems, DeskKeys, DeskStore, EventPublisher, InboundContext,
+    KeepError, MediaSource, MediaStore, OutboundContent, Page, PageRequest, Poison, PoisonItem,
+    PoisonKeeper, PublishError, ScheduleError, SendError, StatusContext, StoreError,
+    TimerScheduler, WamidRecord, WhatsAppClient,
 };
 
 use wadesk_domain::Clock;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use wadesk_app::embedded::EmbeddedStore;
 use wadesk_app::ports::MAX_PAGE;
-use wadesk_app::{CommitError, DeskStore, PageRequest};
+use wadesk_app::{CommitError, DeskKeys, DeskStore, PageRequest};
 use wadesk_aws::DynamoStore;
 use wadesk_domain::desk::{self, TransferTarget};
 use wadesk_domain::{
@@ -657,8 +657,10 @@ pub async fn desk_events_are_in_the_outbox_with_their_commit<S: DeskStore + Outb
     let ben = hire(&store, "ben", t0).await;
     let key = customer("34610000041");
     let id = inbound(&store, &key, "wamid.OB1", t0).await;
-    // Inbound events live in the wamid item (WhatsApp's redelivery republishes them).
-    assert_eq!(store.outbox_of(id).await, []);
+    // The inbound message's events are committed with it, in the outbox too.
+    let mut expected = store.outbox_of(id).await;
+    let kinds: Vec<&str> = expected.iter().map(|e| e.type_name()).collect();
+    assert_eq!(kinds, ["ConversationStarted", "MessageReceived"]);
 
     // Two offers decided on the same version: the winner's events are in the
     // outbox, the loser's are not.
@@ -670,7 +672,7 @@ pub async fn desk_events_are_in_the_outbox_with_their_commit<S: DeskStore + Outb
         store.commit_desk(&to_ben).await,
         Err(CommitError::Conflict)
     ));
-    let mut expected = to_ana.events.clone();
+    expected.extend(to_ana.events.iter().cloned());
     assert_eq!(store.outbox_of(id).await, expected);
 
     // Each commit adds its own events, with the ids the decision gave them.
@@ -1012,12 +1014,83 @@ pub async fn the_audit_trail_reads_back_by_day<S: DeskStore>(store: S) {
     assert_eq!(before.items, [yesterday]);
 }
 
+/// A desk read (`read_desk`: one round trip) answers what was asked, as the
+/// single reads would, and leaves out what is missing or was not asked for.
+pub async fn a_desk_read_finds_what_it_asks_for<S: DeskStore>(store: S) {
+    let t0 = now_seconds();
+    let ana = hire(&store, "ana", t0).await;
+    let ben = hire(&store, "ben", t0).await;
+    let queue = Queue {
+        id: sales(),
+        name: "Sales".into(),
+    };
+    store.put_queue(&queue).await.unwrap();
+    store.put_wrap_up_reasons(&reasons()).await.unwrap();
+    store.put_channel(&channel()).await.unwrap();
+    let key = customer("34610000061");
+    let id = inbound(&store, &key, "wamid.RD1", t0).await;
+    let support = QueueId::parse("support").unwrap();
+
+    let found = store
+        .read_desk(&DeskKeys {
+            conversation: Some(id),
+            customer: Some(key.clone()),
+            agents: vec![ana.id.clone(), ben.id.clone(), agent_id("ghost")],
+            queues: vec![sales(), support],
+            channel: Some(channel().phone_number_id),
+            wrap_up_reasons: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        found.conversation,
+        store.get_conversation(id).await.unwrap()
+    );
+    assert!(found.conversation.is_some());
+    assert_eq!(found.customer, store.get_customer(&key).await.unwrap());
+    assert!(found.customer.is_some());
+    let stored_ana = store.get_agent(&ana.id).await.unwrap().unwrap();
+    let stored_ben = store.get_agent(&ben.id).await.unwrap().unwrap();
+    assert_eq!(
+        found.agents,
+        BTreeMap::from([
+            (ana.id.clone(), stored_ana.clone()),
+            (ben.id.clone(), stored_ben)
+        ])
+    );
+    assert_eq!(found.queues, BTreeMap::from([(sales(), queue)]));
+    let number = channel().phone_number_id;
+    assert_eq!(found.channel, store.get_channel(&number).await.unwrap());
+    assert!(found.channel.is_some());
+    assert_eq!(found.wrap_up_reasons, reasons());
+
+    // Only what is asked for: no reasons unless asked, a missing conversation left out.
+    let found = store
+        .read_desk(&DeskKeys {
+            conversation: Some(ConversationId::generate()),
+            agents: vec![ana.id.clone()],
+            ..DeskKeys::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.conversation, None);
+    assert_eq!(found.customer, None);
+    assert_eq!(found.agents, BTreeMap::from([(ana.id.clone(), stored_ana)]));
+    assert!(found.queues.is_empty());
+    assert_eq!(found.channel, None);
+    assert!(found.wrap_up_reasons.is_empty());
+}
+
 macro_rules! desk_store_suite {
     ($adapter:ident, $make:expr) => {
         mod $adapter {
             #[tokio::test]
             async fn agents_are_saved_under_their_version() {
                 super::agents_are_saved_under_their_version($make).await;
+            }
+            #[tokio::test]
+            async fn a_desk_read_finds_what_it_asks_for() {
+                super::a_desk_read_finds_what_it_asks_for($make).await;
             }
             #[tokio::test]
             async fn queues_and_wrap_up_reasons_round_trip() {

@@ -1156,12 +1156,12 @@ async fn reopen_lease_release_fails_and_the_lease_expires() {
 
 #[tokio::test]
 async fn reopen_lease_read_times_out_and_the_lease_expires() {
-    // The release reads the customer first (GetItem); the reopen's own reads
-    // come before: conversation, the caller's entry (access) and channel;
-    // then the conversation (its customer and agents in one BatchGetItem).
+    // The release reads the customer first (GetItem); the reopen's own
+    // snapshot comes before: the conversation (GetItem), then its customer,
+    // agents, the caller's entry and the channel (one BatchGetItem).
     let (stack, _) = check(
         Flow::Reopen,
-        Plan::at("reopen", Rule::nth(GET_ITEM, 5, Fault::Stall(STALL))),
+        Plan::at("reopen", Rule::nth(GET_ITEM, 2, Fault::Stall(STALL))),
     )
     .await;
     assert!(stack.retries.is_empty(), "{:?}", stack.retries);

@@ -59,6 +59,8 @@ struct Stack {
     failure_queue_url: String,
     scheduler: aws_sdk_scheduler::Client,
     group: String,
+    /// The table's stream, as the event-relay's event-source mapping reads it.
+    stream: tokio::sync::Mutex<wadesk_local_runner::stream::StreamReader>,
 }
 
 impl Stack {
@@ -88,6 +90,10 @@ impl Stack {
             .unwrap()
             .queue_url
             .unwrap();
+        let stream = tokio::sync::Mutex::new(wadesk_local_runner::stream::StreamReader::new(
+            wadesk_tests::dynamodbstreams_client().await,
+            &table,
+        ));
         let clock = ManualClock::frozen_at(t0);
         let app = App::new(
             DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
@@ -108,6 +114,7 @@ impl Stack {
             failure_queue_url,
             scheduler,
             group,
+            stream,
         };
         stack.seed().await;
         stack
@@ -183,6 +190,11 @@ impl Stack {
         ))
         .await;
         assert_eq!(answer.status(), 200);
+        // The message's events, committed with it, reach the bus through the
+        // relay (the table's stream).
+        wadesk_local_runner::relay_stream(&mut *self.stream.lock().await, &self.app.events)
+            .await
+            .unwrap();
     }
 
     /// The wadesk events on the bus so far, as EventBridge delivers them to a

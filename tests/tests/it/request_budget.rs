@@ -1,10 +1,11 @@
-//! What an inbound message costs in AWS requests, counted at the SDK: the
-//! budget (`docs/product.md#94-request-budgets`) is at most 2 DynamoDB and 0
-//! Scheduler requests for a message on a live session with an armed window, and
-//! 1 Scheduler request per new window.
+//! What an inbound message and a desk action cost in AWS requests, counted at
+//! the SDK: the budget (`docs/product.md#94-request-budgets`) is at most 2
+//! DynamoDB and 0 Scheduler requests for a message on a live session with an
+//! armed window, 1 Scheduler request per new window, and at most 2 DynamoDB
+//! reads before a desk action writes.
 
 use chrono::Duration;
-use wadesk_app::inbound::receive_message;
+use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::App;
 use wadesk_aws::{EventBridgePublisher, EventBridgeScheduler, RequestCounter};
 use wadesk_domain::ManualClock;
@@ -99,4 +100,313 @@ async fn inbound_messages_stay_within_the_request_budget() {
     );
     assert_eq!(counter.count("scheduler"), 0);
     assert!(counter.count("dynamodb") <= 3);
+}
+
+/// `POST {path}` with a JSON body as `sub`, as API Gateway hands it over.
+fn post(path: &str, sub: &str, body: serde_json::Value) -> lambda_http::Request {
+    const SECRET: &[u8] = b"request-budget-secret";
+    let token = wadesk_local_runner::auth::mint(SECRET, sub, "agent", 600).unwrap();
+    let request = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(lambda_http::Body::Text(body.to_string()))
+        .unwrap();
+    wadesk_local_runner::auth::authorize(request, SECRET)
+}
+
+/// The DynamoDB reads a request made before its first write. Counted
+/// one by one: two reads sent at once would count as two round trips.
+fn reads_before_writes(requests: &[String]) -> Vec<&str> {
+    const READS: [&str; 3] = [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+    ];
+    requests
+        .iter()
+        .map(String::as_str)
+        .take_while(|r| READS.contains(r))
+        .collect()
+}
+
+/// Every desk action through the agent API (and reopen and the push through
+/// the reopen function) reads the caller, the conversation, its customer and
+/// agents in at most 2 DynamoDB round trips before it writes
+/// (`docs/product.md#94-request-budgets`); an agent's text is those 2 reads
+/// and the 2 transactions around the Graph API call, nothing else.
+#[tokio::test]
+async fn desk_actions_read_in_at_most_two_round_trips_before_they_write() {
+    use lambda_http::http::StatusCode;
+    use serde_json::json;
+    use wadesk_app::desk as service;
+    use wadesk_app::{ConversationStore, DeskStore};
+    use wadesk_domain::{
+        Agent, AgentChange, AgentId, AgentState, Channel, CustomerKey, PhoneNumberId, Queue,
+        QueueId, Role, TemplateRef, WaId,
+    };
+
+    let counter = RequestCounter::new();
+    let store = wadesk_tests::dynamo_store(Some(&counter)).await;
+    let t0 = now_seconds();
+    let app = wadesk_tests::services(store, t0);
+    let queue = QueueId::default_queue();
+    app.store
+        .put_queue(&Queue {
+            id: queue.clone(),
+            name: "Default".into(),
+        })
+        .await
+        .unwrap();
+    app.store
+        .put_wrap_up_reasons(&["Resolved".to_owned()])
+        .await
+        .unwrap();
+    let key = customer("34644100001");
+    let mut channel = Channel::unconfigured(key.phone_number_id.clone(), "+1 555 0100".into());
+    channel.push_template = Some(TemplateRef {
+        name: "follow_up".into(),
+        language: "en".into(),
+    });
+    app.store.put_channel(&channel).await.unwrap();
+    // A second number run by a bot, for the hand-off.
+    let bot_number = PhoneNumberId::parse("106540352242923").unwrap();
+    let mut bot_channel = Channel::unconfigured(bot_number.clone(), "+1 555 0101".into());
+    bot_channel.bot = true;
+    app.store.put_channel(&bot_channel).await.unwrap();
+    for (name, role) in [
+        ("ana", Role::Agent),
+        ("bob", Role::Agent),
+        ("sue", Role::Supervisor),
+        ("botty", Role::Bot),
+    ] {
+        let id = AgentId::parse(name).unwrap();
+        let agent = Agent::new(id.clone(), name.into(), role, vec![queue.clone()], 5, t0);
+        app.store
+            .save_agent(&AgentChange {
+                agent,
+                expected_version: 0,
+            })
+            .await
+            .unwrap();
+        if role == Role::Agent {
+            service::set_state(&*app, &id, AgentState::Available)
+                .await
+                .unwrap();
+        }
+    }
+    let InboundOutcome::Stored {
+        conversation_id: id,
+        ..
+    } = receive_message(&*app, text_message(&key, "wamid.RB1", t0, "hello"))
+        .await
+        .unwrap()
+    else {
+        panic!("not stored")
+    };
+    let (a, b) = ("ana".to_owned(), "bob".to_owned());
+
+    let conversation = |action: &str| format!("/conversations/{id}/{action}");
+    let steps: Vec<(&str, String, serde_json::Value, StatusCode)> = vec![
+        (a.as_str(), conversation("take"), json!({}), StatusCode::OK),
+        (
+            a.as_str(),
+            conversation("messages"),
+            json!({"text": "Hi, how can I help?"}),
+            StatusCode::CREATED,
+        ),
+        (
+            "sue",
+            conversation("notes"),
+            json!({"text": "VIP"}),
+            StatusCode::CREATED,
+        ),
+        (
+            a.as_str(),
+            conversation("conference"),
+            json!({"agent": b}),
+            StatusCode::OK,
+        ),
+        (
+            b.as_str(),
+            conversation("conference/accept"),
+            json!({}),
+            StatusCode::OK,
+        ),
+        (
+            b.as_str(),
+            conversation("conference/exit"),
+            json!({}),
+            StatusCode::OK,
+        ),
+        (
+            b.as_str(),
+            conversation("wrap-up"),
+            json!({"reason": "Resolved"}),
+            StatusCode::OK,
+        ),
+        (
+            a.as_str(),
+            conversation("conference"),
+            json!({"agent": b}),
+            StatusCode::OK,
+        ),
+        (
+            b.as_str(),
+            conversation("conference/accept"),
+            json!({}),
+            StatusCode::OK,
+        ),
+        (
+            a.as_str(),
+            conversation("conference/end"),
+            json!({}),
+            StatusCode::OK,
+        ),
+        (
+            b.as_str(),
+            conversation("wrap-up"),
+            json!({"reason": "Resolved"}),
+            StatusCode::OK,
+        ),
+        (
+            a.as_str(),
+            conversation("transfer"),
+            json!({"agent": b}),
+            StatusCode::OK,
+        ),
+        (
+            b.as_str(),
+            conversation("accept"),
+            json!({}),
+            StatusCode::OK,
+        ),
+        (
+            a.as_str(),
+            conversation("wrap-up"),
+            json!({"reason": "Resolved"}),
+            StatusCode::OK,
+        ),
+        (b.as_str(), conversation("end"), json!({}), StatusCode::OK),
+        (
+            b.as_str(),
+            conversation("wrap-up"),
+            json!({"reason": "Resolved"}),
+            StatusCode::OK,
+        ),
+        (b.as_str(), conversation("done"), json!({}), StatusCode::OK),
+        // To the finished conversation inside the window: reopen, then send.
+        (
+            b.as_str(),
+            conversation("messages"),
+            json!({"text": "One more thing"}),
+            StatusCode::CREATED,
+        ),
+        // The customer answers (not measured): active again.
+        ("customer", String::new(), json!(null), StatusCode::OK),
+        (b.as_str(), conversation("end"), json!({}), StatusCode::OK),
+        (
+            b.as_str(),
+            conversation("wrap-up"),
+            json!({"reason": "Resolved"}),
+            StatusCode::OK,
+        ),
+        (
+            b.as_str(),
+            conversation("reopen"),
+            json!({}),
+            StatusCode::OK,
+        ),
+        ("customer", String::new(), json!(null), StatusCode::OK),
+        (b.as_str(), conversation("end"), json!({}), StatusCode::OK),
+        (
+            b.as_str(),
+            conversation("wrap-up"),
+            json!({"reason": "Resolved"}),
+            StatusCode::OK,
+        ),
+    ];
+    let mut measured = Vec::new();
+    let run = |sub: &str, path: String, body: serde_json::Value| {
+        counter.reset();
+        let request = post(&path, sub, body);
+        let app = app.clone();
+        let counter = counter.clone();
+        async move {
+            let response = if agent_api::reopen_serves(&path) {
+                agent_api::handle_surface(&*app, request, agent_api::Surface::Reopen).await
+            } else {
+                agent_api::handle(&*app, request).await
+            };
+            (path, response.status(), counter.requests(), response)
+        }
+    };
+    for (n, (sub, path, body, expected)) in steps.into_iter().enumerate() {
+        if sub == "customer" {
+            let reply = text_message(&key, &format!("wamid.RBR{n}"), t0, "thanks");
+            receive_message(&*app, reply).await.unwrap();
+            continue;
+        }
+        let (path, status, requests, response) = run(sub, path, body).await;
+        assert_eq!(
+            status,
+            expected,
+            "{path} as {sub}: {:?}",
+            String::from_utf8_lossy(response.body())
+        );
+        measured.push((path, requests));
+    }
+    // The push: after the window closed, on the finished conversation.
+    app.clock.advance(Duration::hours(25));
+    let (path, status, requests, _) = run(&b, conversation("push"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
+    measured.push((path, requests));
+    // A bot hands its conversation over to a queue.
+    let bot_customer = CustomerKey::new(bot_number, WaId::parse("34644100002").unwrap());
+    let bot_message = text_message(
+        &bot_customer,
+        "wamid.RB2",
+        t0 + Duration::hours(25),
+        "hello bot",
+    );
+    let InboundOutcome::Stored {
+        conversation_id: bot_conversation,
+        ..
+    } = receive_message(&*app, bot_message).await.unwrap()
+    else {
+        panic!("not stored")
+    };
+    let path = format!("/conversations/{bot_conversation}/handoff");
+    let (path, status, requests, _) = run("botty", path, json!({"queue": queue.to_string()})).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
+    measured.push((path, requests));
+
+    for (path, requests) in &measured {
+        let reads = reads_before_writes(requests);
+        println!("{path}: {} reads, then {requests:?}", reads.len());
+        assert!(
+            reads.len() < requests.len(),
+            "{path} wrote nothing: {requests:?}"
+        );
+        assert!(
+            reads.len() <= 2,
+            "{path}: {} DynamoDB round trips before the writes: {requests:?}",
+            reads.len()
+        );
+    }
+    // The agent's text: two reads, the transaction that records it pending
+    // (and takes the send lease), the Graph API call, the one that records
+    // its wamid; nothing else sequential.
+    let (_, text) = &measured[1];
+    assert_eq!(
+        text,
+        &[
+            "dynamodb:BatchGetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:TransactWriteItems",
+            "dynamodb:TransactWriteItems"
+        ],
+        "an agent's text"
+    );
 }

@@ -2,9 +2,9 @@
 
 use super::*;
 
-pub async fn accept<S, E, T, C, W>(
+pub async fn accept<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
 ) -> Result<Conversation, DeskFailure>
 where
@@ -14,19 +14,17 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    Ok(act(
-        app,
-        id,
-        std::slice::from_ref(&actor.id),
-        Action::Accept(actor),
-    )
-    .await?
-    .conversation)
+    let acting = acting.into();
+    let actor = acting.actor;
+    let involved = std::slice::from_ref(&actor.id);
+    Ok(act(app, id, involved, Action::Accept(actor), Some(acting))
+        .await?
+        .conversation)
 }
 
-pub async fn take<S, E, T, C, W>(
+pub async fn take<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
     force: bool,
 ) -> Result<Conversation, DeskFailure>
@@ -37,19 +35,19 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    Ok(act(
-        app,
-        id,
-        std::slice::from_ref(&actor.id),
-        Action::Take(actor, force),
+    let acting = acting.into();
+    let actor = acting.actor;
+    let involved = std::slice::from_ref(&actor.id);
+    Ok(
+        act(app, id, involved, Action::Take(actor, force), Some(acting))
+            .await?
+            .conversation,
     )
-    .await?
-    .conversation)
 }
 
-pub async fn transfer<S, E, T, C, W>(
+pub async fn transfer<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
     target: TransferTarget,
 ) -> Result<Conversation, DeskFailure>
@@ -60,21 +58,12 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let mut involved = vec![actor.id.clone()];
-    match &target {
-        TransferTarget::Agent(agent) => {
-            if app.store.get_agent(agent).await?.is_none() {
-                return Err(DeskError::Invalid(format!("no agent {agent}")).into());
-            }
-            involved.push(agent.clone());
-        }
-        TransferTarget::Queue(queue) => {
-            if app.store.get_queue(queue).await?.is_none() {
-                return Err(DeskError::Invalid(format!("no queue {queue}")).into());
-            }
-        }
-    }
-    Ok(act(app, id, &involved, Action::Transfer(actor, &target))
+    let acting = acting.into();
+    let actor = acting.actor;
+    // The target is read and checked with the snapshot (`Action::targets`).
+    let involved = std::slice::from_ref(&actor.id);
+    let action = Action::Transfer(actor, &target);
+    Ok(act(app, id, involved, action, Some(acting))
         .await?
         .conversation)
 }
@@ -87,9 +76,9 @@ pub enum Conference {
     End,
 }
 
-pub async fn conference_invite<S, E, T, C, W>(
+pub async fn conference_invite<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
     guest: &AgentId,
 ) -> Result<Conversation, DeskFailure>
@@ -100,15 +89,23 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
+    let acting = acting.into();
+    let actor = acting.actor;
     let involved = [actor.id.clone(), guest.clone()];
-    Ok(act(app, id, &involved, Action::Invite(actor, guest))
-        .await?
-        .conversation)
+    Ok(act(
+        app,
+        id,
+        &involved,
+        Action::Invite(actor, guest),
+        Some(acting),
+    )
+    .await?
+    .conversation)
 }
 
-pub async fn conference<S, E, T, C, W>(
+pub async fn conference<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
     action: Conference,
 ) -> Result<Conversation, DeskFailure>
@@ -119,15 +116,18 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
+    let acting = acting.into();
+    let actor = acting.actor;
     let involved = std::slice::from_ref(&actor.id);
-    Ok(act(app, id, involved, Action::Conference(actor, action))
+    let action = Action::Conference(actor, action);
+    Ok(act(app, id, involved, action, Some(acting))
         .await?
         .conversation)
 }
 
-pub async fn end<S, E, T, C, W>(
+pub async fn end<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
 ) -> Result<Conversation, DeskFailure>
 where
@@ -137,16 +137,17 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    Ok(
-        act(app, id, std::slice::from_ref(&actor.id), Action::End(actor))
-            .await?
-            .conversation,
-    )
+    let acting = acting.into();
+    let actor = acting.actor;
+    let involved = std::slice::from_ref(&actor.id);
+    Ok(act(app, id, involved, Action::End(actor), Some(acting))
+        .await?
+        .conversation)
 }
 
-pub async fn wrap_up<S, E, T, C, W>(
+pub async fn wrap_up<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
     reason: &str,
 ) -> Result<Conversation, DeskFailure>
@@ -157,20 +158,19 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let reasons = app.store.get_wrap_up_reasons().await?;
-    Ok(act(
-        app,
-        id,
-        std::slice::from_ref(&actor.id),
-        Action::WrapUp(actor, reason, &reasons),
-    )
-    .await?
-    .conversation)
+    let acting = acting.into();
+    let actor = acting.actor;
+    // The configured reasons are read with the snapshot.
+    let involved = std::slice::from_ref(&actor.id);
+    let action = Action::WrapUp(actor, reason);
+    Ok(act(app, id, involved, action, Some(acting))
+        .await?
+        .conversation)
 }
 
-pub async fn done<S, E, T, C, W>(
+pub async fn done<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
 ) -> Result<Conversation, DeskFailure>
 where
@@ -180,19 +180,17 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    Ok(act(
-        app,
-        id,
-        std::slice::from_ref(&actor.id),
-        Action::Done(actor),
-    )
-    .await?
-    .conversation)
+    let acting = acting.into();
+    let actor = acting.actor;
+    let involved = std::slice::from_ref(&actor.id);
+    Ok(act(app, id, involved, Action::Done(actor), Some(acting))
+        .await?
+        .conversation)
 }
 
-pub async fn add_note<S, E, T, C, W>(
+pub async fn add_note<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
     text: &str,
 ) -> Result<wadesk_domain::Message, DeskFailure>
@@ -203,7 +201,8 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let decision = act(app, id, &[], Action::Note(actor, text)).await?;
+    let acting = acting.into();
+    let decision = act(app, id, &[], Action::Note(acting.actor, text), Some(acting)).await?;
     decision
         .messages
         .into_iter()
@@ -216,9 +215,9 @@ where
 /// closing the window at once). To a finished conversation inside the window
 /// it is reopen-then-send (`docs/product.md#54-sending-to-a-finished-conversation`):
 /// one decision, the automatic reopen message first, then the agent's.
-pub async fn send<S, E, T, C, W>(
+pub async fn send<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
     outgoing: Outgoing,
 ) -> Result<wadesk_domain::Message, DeskFailure>
@@ -229,21 +228,12 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
+    let acting = acting.into();
+    let actor = acting.actor;
     let content = desk::validate_outgoing(&outgoing)?;
     let involved = std::slice::from_ref(&actor.id);
-    let decision = match act(app, id, involved, Action::Send(actor, &content)).await {
-        Err(DeskFailure::Rule(DeskError::InvalidState(ConversationStatus::Finished))) => {
-            let message = reopen_message(&app.store, id, actor).await?;
-            act(
-                app,
-                id,
-                involved,
-                Action::ReopenAndSend(actor, &message, &content),
-            )
-            .await?
-        }
-        decided => decided?,
-    };
+    let action = Action::Send(actor, &content);
+    let decision = act(app, id, involved, action, Some(acting)).await?;
     let key = &decision.conversation.customer;
     match decision.messages.as_slice() {
         [agents] => deliver(app, key, agents.clone()).await,
@@ -286,7 +276,7 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    match act(app, id, &[], Action::EndForOptOut).await {
+    match act(app, id, &[], Action::EndForOptOut, None).await {
         Ok(_) | Err(DeskFailure::Rule(DeskError::NotFound)) => Ok(()),
         Err(error) => Err(error),
     }
@@ -307,7 +297,7 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    match act(app, id, &[], Action::EndForErasure).await {
+    match act(app, id, &[], Action::EndForErasure, None).await {
         Ok(_) => Ok(true),
         Err(DeskFailure::Rule(DeskError::NotFound)) => Ok(false),
         Err(error) => Err(error),
@@ -315,9 +305,9 @@ where
 }
 
 /// A bot hands its conversation to a queue, where routing offers it.
-pub async fn handoff<S, E, T, C, W>(
+pub async fn handoff<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
     queue: &wadesk_domain::QueueId,
 ) -> Result<Conversation, DeskFailure>
@@ -328,10 +318,8 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    if app.store.get_queue(queue).await?.is_none() {
-        return Err(DeskError::Invalid(format!("no queue {queue}")).into());
-    }
-    Ok(act(app, id, &[], Action::Handoff(actor, queue))
-        .await?
-        .conversation)
+    let acting = acting.into();
+    // The queue is read and checked with the snapshot (`Action::targets`).
+    let action = Action::Handoff(acting.actor, queue);
+    Ok(act(app, id, &[], action, Some(acting)).await?.conversation)
 }

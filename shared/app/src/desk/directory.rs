@@ -21,6 +21,39 @@ where
     Ok((actor, entry))
 }
 
+/// [`identify`] for a request that names conversation `id`: the caller's
+/// entry and the conversation in one round trip, so the desk action's
+/// snapshot (given the [`Prefetched`] as part of its [`Acting`]) reads only
+/// the conversation's customer and agents after it. The caller is still
+/// decided first: an identification refused here reveals nothing.
+pub async fn identify_for<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    subject: AgentId,
+    id: ConversationId,
+) -> Result<(Actor, Option<Agent>, Prefetched), DeskFailure>
+where
+    S: DeskStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let keys = DeskKeys {
+        conversation: Some(id),
+        agents: vec![subject.clone()],
+        ..DeskKeys::default()
+    };
+    let mut items = app.store.read_desk(&keys).await?;
+    let entry = items.agents.remove(&subject);
+    let actor = wadesk_domain::identify(subject, entry.as_ref(), &app.bootstrap_admins)
+        .map_err(DeskError::from)?;
+    let prefetched = Prefetched {
+        id,
+        conversation: items.conversation,
+    };
+    Ok((actor, entry, prefetched))
+}
+
 /// An agent sets their own state; becoming available brings offers.
 pub async fn set_state<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,

@@ -13,14 +13,14 @@ use wadesk_domain::desk::{self, Outgoing, TransferTarget};
 use wadesk_domain::{
     decide_send_failure, may_access, Actor, Agent, AgentId, AgentState, Clock, Conversation,
     ConversationId, ConversationStatus, Customer, DeskContext, DeskDecision, DeskError, Message,
-    MessageContent, OfferTimeout, Role, StatusDecision, TemplateRef,
+    MessageContent, OfferTimeout, Role, StatusDecision,
 };
 
 use crate::error::{backoff, MAX_ATTEMPTS};
 use crate::ports::MediaKind;
 use crate::{
-    App, AppError, CommitError, DeskStore, EventPublisher, OutboundContent, SendError, StoreError,
-    TimerScheduler, WhatsAppClient,
+    App, AppError, CommitError, DeskItems, DeskKeys, DeskStore, EventPublisher, OutboundContent,
+    SendError, StoreError, TimerScheduler, WhatsAppClient,
 };
 
 mod actions;
@@ -35,7 +35,6 @@ pub use reopen::{push, reopen};
 pub use routing::*;
 
 use delivery::*;
-use reopen::reopen_message;
 
 /// Why a desk request did not happen: the rules said no, or the platform failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,64 +59,156 @@ fn contention() -> DeskFailure {
     })
 }
 
+/// What a caller's request read while identifying them: the conversation it
+/// names, in the same round trip as their directory entry
+/// ([`identify_for`]), so the desk action's snapshot reads only the rest.
+#[derive(Debug, Clone)]
+pub struct Prefetched {
+    id: ConversationId,
+    conversation: Option<Conversation>,
+}
+
+impl Prefetched {
+    /// What was read for conversation `id` (inside, `None`: it does not
+    /// exist), if `id` is the one read.
+    pub fn conversation(&self, id: ConversationId) -> Option<Option<&Conversation>> {
+        (self.id == id).then_some(self.conversation.as_ref())
+    }
+}
+
+/// Who acts on a conversation, with what their request already read.
+/// `&Actor` converts into it (nothing read yet).
+#[derive(Debug, Clone, Copy)]
+pub struct Acting<'a> {
+    pub actor: &'a Actor,
+    /// The caller's directory entry, when read this request (`Some(None)`:
+    /// a bootstrap admin the directory does not list).
+    entry: Option<Option<&'a Agent>>,
+    prefetched: Option<&'a Prefetched>,
+}
+
+impl<'a> Acting<'a> {
+    /// A caller identified this request: their entry and what was read with it.
+    pub fn identified(
+        actor: &'a Actor,
+        entry: Option<&'a Agent>,
+        prefetched: Option<&'a Prefetched>,
+    ) -> Self {
+        Self {
+            actor,
+            entry: Some(entry),
+            prefetched,
+        }
+    }
+}
+
+impl<'a> From<&'a Actor> for Acting<'a> {
+    fn from(actor: &'a Actor) -> Self {
+        Self {
+            actor,
+            entry: None,
+            prefetched: None,
+        }
+    }
+}
+
 /// What a desk decision is made on: the conversation as stored now, its
-/// customer, and the agents it involves.
+/// customer, the agents it involves, and whatever the action looks up (its
+/// target queue, the channel, the wrap-up reasons).
 struct Snapshot {
     conversation: Conversation,
-    customer: Option<Customer>,
-    agents: BTreeMap<AgentId, Agent>,
+    items: DeskItems,
 }
 
 impl Snapshot {
-    /// Reads conversation `id`, its customer, its agents and `involved`. With
-    /// an `actor`, decides first whether they may see and act on it at all
-    /// (`may_access`), so a refusal reveals nothing about its state.
+    /// Reads conversation `id` (unless `acting` read it already; a retry
+    /// reads it again), then in one round trip its customer, its agents,
+    /// `involved`, the caller's entry (unless known) and what `action`
+    /// looks up: two round trips at most. With an actor, decides first
+    /// whether they may see and act on it at all (`may_access`), so a
+    /// refusal reveals nothing about its state; only a missing transfer or
+    /// hand-off target is told before, as it always was.
     async fn read<S: DeskStore>(
         store: &S,
         id: ConversationId,
         involved: &[AgentId],
-        actor: Option<&Actor>,
+        action: &Action<'_>,
+        acting: Option<Acting<'_>>,
+        attempt: usize,
     ) -> Result<Self, DeskFailure> {
-        let Some(conversation) = store.get_conversation(id).await? else {
-            return Err(match actor {
-                Some(actor) => may_access(None, actor, None).err(),
-                None => None,
-            }
-            .unwrap_or(DeskError::NotFound)
-            .into());
+        let first = attempt == 0;
+        let prefetched = acting
+            .and_then(|a| a.prefetched)
+            .filter(|p| p.id == id && first);
+        let conversation = match prefetched {
+            Some(prefetched) => prefetched.conversation.clone(),
+            None => store.get_conversation(id).await?,
         };
-        // Collected before awaiting: an iterator with a closure over `&str`
-        // held across an await trips rustc's `Send` proof.
-        let mut ids: Vec<AgentId> = conversation
-            .agent_links()
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
-        ids.extend(involved.iter().cloned());
-        ids.extend(actor.map(|a| a.id.clone()));
-        // The customer and every agent in one round trip: a snapshot is two.
-        let (customer, found) = store
-            .get_customer_and_agents(&conversation.customer, &ids)
-            .await?;
-        let agents: BTreeMap<AgentId, Agent> =
-            found.into_iter().map(|a| (a.id.clone(), a)).collect();
+        let actor = action.actor();
+        let known_entry = acting.and_then(|a| a.entry).filter(|_| first);
+        let mut keys = DeskKeys::default();
+        action.targets(&mut keys);
+        if let Some(conversation) = &conversation {
+            keys.customer = Some(conversation.customer.clone());
+            keys.agents
+                .extend(conversation.agent_links().into_iter().map(|(id, _)| id));
+            keys.agents.extend(involved.iter().cloned());
+            if known_entry.is_none() {
+                keys.agents.extend(actor.map(|a| a.id.clone()));
+            }
+            if action.needs_channel(conversation) {
+                keys.channel = Some(conversation.customer.phone_number_id.clone());
+            }
+            keys.wrap_up_reasons = matches!(action, Action::WrapUp(..));
+        }
+        keys.agents.sort();
+        keys.agents.dedup();
+        let mut items = if keys.is_empty() {
+            DeskItems::default()
+        } else {
+            store.read_desk(&keys).await?
+        };
+        action.check_targets(&items)?;
+        let Some(conversation) = conversation else {
+            return Err(actor
+                .and_then(|actor| may_access(None, actor, None).err())
+                .unwrap_or(DeskError::NotFound)
+                .into());
+        };
+        if let Some(Some(entry)) = known_entry {
+            items.agents.insert(entry.id.clone(), entry.clone());
+        }
         if let Some(actor) = actor {
-            may_access(Some(&conversation), actor, agents.get(&actor.id))?;
+            may_access(Some(&conversation), actor, items.agents.get(&actor.id))?;
         }
         Ok(Self {
             conversation,
-            customer,
-            agents,
+            items,
         })
     }
 
     fn context(&self, now: wadesk_domain::Timestamp) -> DeskContext<'_> {
         DeskContext {
             conversation: &self.conversation,
-            agents: &self.agents,
-            customer: self.customer.as_ref(),
+            agents: &self.items.agents,
+            customer: self.items.customer.as_ref(),
             now,
         }
+    }
+
+    /// The automatic reopen message of the conversation's channel (the
+    /// default one when the channel is not configured).
+    fn reopen_message(&self) -> String {
+        self.items.channel.as_ref().map_or_else(
+            || {
+                wadesk_domain::Channel::unconfigured(
+                    self.conversation.customer.phone_number_id.clone(),
+                    String::new(),
+                )
+                .reopen_message
+            },
+            |c| c.reopen_message.clone(),
+        )
     }
 }
 
@@ -126,22 +217,21 @@ impl Snapshot {
 enum Action<'a> {
     Accept(&'a Actor),
     Take(&'a Actor, bool),
+    /// To a finished conversation (inside the window) it is reopen-then-send.
     Send(&'a Actor, &'a MessageContent),
-    /// A message to a finished conversation: reopen (with this message) then send.
-    ReopenAndSend(&'a Actor, &'a str, &'a MessageContent),
     Note(&'a Actor, &'a str),
     Transfer(&'a Actor, &'a TransferTarget),
     Invite(&'a Actor, &'a AgentId),
     Conference(&'a Actor, Conference),
     End(&'a Actor),
-    WrapUp(&'a Actor, &'a str, &'a [String]),
+    WrapUp(&'a Actor, &'a str),
     Done(&'a Actor),
     OfferTimedOut(&'a OfferTimeout),
-    Reopen(&'a Actor, &'a str),
+    Reopen(&'a Actor),
     EndForOptOut,
     EndForErasure,
     Handoff(&'a Actor, &'a wadesk_domain::QueueId),
-    Push(&'a Actor, Option<&'a TemplateRef>),
+    Push(&'a Actor),
 }
 
 impl Action<'_> {
@@ -152,29 +242,79 @@ impl Action<'_> {
             Self::Accept(actor)
             | Self::Take(actor, _)
             | Self::Send(actor, _)
-            | Self::ReopenAndSend(actor, _, _)
             | Self::Note(actor, _)
             | Self::Transfer(actor, _)
             | Self::Invite(actor, _)
             | Self::Conference(actor, _)
             | Self::End(actor)
-            | Self::WrapUp(actor, _, _)
+            | Self::WrapUp(actor, _)
             | Self::Done(actor)
-            | Self::Reopen(actor, _)
+            | Self::Reopen(actor)
             | Self::Handoff(actor, _)
-            | Self::Push(actor, _) => Some(actor),
+            | Self::Push(actor) => Some(actor),
             Self::OfferTimedOut(_) | Self::EndForOptOut | Self::EndForErasure => None,
         }
     }
 
-    fn decide(&self, ctx: &DeskContext<'_>) -> Result<DeskDecision, DeskError> {
+    /// The agent or queue it names, which must exist: read with the snapshot.
+    fn targets(&self, keys: &mut DeskKeys) {
+        match self {
+            Self::Transfer(_, TransferTarget::Agent(agent)) => keys.agents.push(agent.clone()),
+            Self::Transfer(_, TransferTarget::Queue(queue)) => keys.queues.push(queue.clone()),
+            Self::Handoff(_, queue) => keys.queues.push((*queue).clone()),
+            _ => {}
+        }
+    }
+
+    /// A transfer or hand-off to nobody is refused before anything else (it
+    /// tells nothing of the conversation).
+    fn check_targets(&self, items: &DeskItems) -> Result<(), DeskError> {
+        match self {
+            Self::Transfer(_, TransferTarget::Agent(agent))
+                if !items.agents.contains_key(agent) =>
+            {
+                Err(DeskError::Invalid(format!("no agent {agent}")))
+            }
+            Self::Transfer(_, TransferTarget::Queue(queue))
+                if !items.queues.contains_key(queue) =>
+            {
+                Err(DeskError::Invalid(format!("no queue {queue}")))
+            }
+            Self::Handoff(_, queue) if !items.queues.contains_key(*queue) => {
+                Err(DeskError::Invalid(format!("no queue {queue}")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether deciding needs the channel (its reopen message, its push
+    /// template): then it is read in the snapshot's batch, not after it.
+    fn needs_channel(&self, conversation: &Conversation) -> bool {
+        match self {
+            Self::Reopen(_) | Self::Push(_) => true,
+            Self::Send(..) => conversation.status == ConversationStatus::Finished,
+            _ => false,
+        }
+    }
+
+    fn decide(
+        &self,
+        snapshot: &Snapshot,
+        now: wadesk_domain::Timestamp,
+    ) -> Result<DeskDecision, DeskError> {
+        let ctx = &snapshot.context(now);
         match self {
             Self::Accept(actor) => desk::accept(ctx, actor),
             Self::Take(actor, force) => desk::take(ctx, actor, *force),
-            Self::Send(actor, content) => desk::send(ctx, actor, (*content).clone()),
-            Self::ReopenAndSend(actor, message, content) => {
-                desk::reopen_and_send(ctx, actor, message, (*content).clone())
-            }
+            Self::Send(actor, content) => match desk::send(ctx, actor, (*content).clone()) {
+                // `docs/product.md#54-sending-to-a-finished-conversation`:
+                // one decision, the automatic reopen message first.
+                Err(DeskError::InvalidState(ConversationStatus::Finished)) => {
+                    let message = snapshot.reopen_message();
+                    desk::reopen_and_send(ctx, actor, &message, (*content).clone())
+                }
+                decided => decided,
+            },
             Self::Note(actor, text) => desk::note(ctx, actor, text),
             Self::Transfer(actor, target) => desk::transfer(ctx, actor, target),
             Self::Invite(actor, guest) => desk::conference_invite(ctx, actor, guest),
@@ -182,16 +322,21 @@ impl Action<'_> {
             Self::Conference(actor, Conference::Exit) => desk::conference_exit(ctx, actor),
             Self::Conference(actor, Conference::End) => desk::conference_end(ctx, actor),
             Self::End(actor) => desk::end(ctx, actor),
-            Self::WrapUp(actor, reason, reasons) => desk::wrap_up(ctx, actor, reason, reasons),
+            Self::WrapUp(actor, reason) => {
+                desk::wrap_up(ctx, actor, reason, &snapshot.items.wrap_up_reasons)
+            }
             Self::Done(actor) => desk::done(ctx, actor),
             Self::OfferTimedOut(timeout) => {
                 desk::offer_timed_out(ctx, timeout).ok_or(DeskError::NotOffered)
             }
-            Self::Reopen(actor, message) => desk::reopen(ctx, actor, message),
+            Self::Reopen(actor) => desk::reopen(ctx, actor, &snapshot.reopen_message()),
             Self::EndForOptOut => desk::end_for_opt_out(ctx).ok_or(DeskError::NotFound),
             Self::EndForErasure => desk::end_for_erasure(ctx).ok_or(DeskError::NotFound),
             Self::Handoff(actor, queue) => desk::handoff(ctx, actor, queue),
-            Self::Push(actor, template) => desk::push(ctx, actor, *template),
+            Self::Push(actor) => {
+                let channel = snapshot.items.channel.as_ref();
+                desk::push(ctx, actor, channel.and_then(|c| c.push_template.as_ref()))
+            }
         }
     }
 }
@@ -203,6 +348,7 @@ async fn act<S, E, T, C, W>(
     id: ConversationId,
     involved: &[AgentId],
     action: Action<'_>,
+    acting: Option<Acting<'_>>,
 ) -> Result<DeskDecision, DeskFailure>
 where
     S: DeskStore,
@@ -212,8 +358,8 @@ where
     W: WhatsAppClient,
 {
     for attempt in 0..MAX_ATTEMPTS {
-        let snapshot = Snapshot::read(&app.store, id, involved, action.actor()).await?;
-        let mut decision = action.decide(&snapshot.context(app.clock.now()))?;
+        let snapshot = Snapshot::read(&app.store, id, involved, &action, acting, attempt).await?;
+        let mut decision = action.decide(&snapshot, app.clock.now())?;
         match commit(app, &mut decision).await {
             Ok(()) => {
                 follow_up(app, &decision).await;

@@ -6,9 +6,9 @@ use super::*;
 /// message (`docs/product.md#51-reopen`). The agent's retry of a reopen whose message never went
 /// out sends that message and answers as the first attempt would have; once
 /// it went out, a retry is refused as any reopen of a live session is (409).
-pub async fn reopen<S, E, T, C, W>(
+pub async fn reopen<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
 ) -> Result<Conversation, DeskFailure>
 where
@@ -18,24 +18,18 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let message = reopen_message(&app.store, id, actor).await?;
-    reopen_or_push(
-        app,
-        actor,
-        id,
-        Action::Reopen(actor, &message),
-        Reopening::Reopen,
-    )
-    .await
+    let acting = acting.into();
+    let action = Action::Reopen(acting.actor);
+    reopen_or_push(app, acting, id, action, Reopening::Reopen).await
 }
 
 /// Sends the single utility template push of a closed window
 /// (`docs/product.md#52-the-single-utility-push`). A
 /// retry after a failed send sends that template, never a second push; once
 /// it went out, a retry is `push_already_sent`.
-pub async fn push<S, E, T, C, W>(
+pub async fn push<'a, S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: impl Into<Acting<'a>>,
     id: ConversationId,
 ) -> Result<Conversation, DeskFailure>
 where
@@ -45,51 +39,9 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let template = channel_of(&app.store, id, actor)
-        .await?
-        .1
-        .and_then(|c| c.push_template);
-    reopen_or_push(
-        app,
-        actor,
-        id,
-        Action::Push(actor, template.as_ref()),
-        Reopening::Push,
-    )
-    .await
-}
-
-/// The automatic reopen message of conversation `id`'s channel (the default
-/// one when the channel is not configured).
-pub(super) async fn reopen_message<S: DeskStore>(
-    store: &S,
-    id: ConversationId,
-    actor: &Actor,
-) -> Result<String, DeskFailure> {
-    let (phone_number_id, channel) = channel_of(store, id, actor).await?;
-    Ok(channel.map_or_else(
-        || wadesk_domain::Channel::unconfigured(phone_number_id, String::new()).reopen_message,
-        |c| c.reopen_message,
-    ))
-}
-
-/// The channel of conversation `id` (its reopen message and push template),
-/// with the channel's number for when it is not configured.
-pub(super) async fn channel_of<S: DeskStore>(
-    store: &S,
-    id: ConversationId,
-    actor: &Actor,
-) -> Result<(wadesk_domain::PhoneNumberId, Option<wadesk_domain::Channel>), DeskFailure> {
-    let conversation = store.get_conversation(id).await?;
-    // The caller's access first: a refusal tells nothing of the conversation.
-    let entry = store.get_agent(&actor.id).await?;
-    may_access(conversation.as_ref(), actor, entry.as_ref())?;
-    let phone_number_id = conversation
-        .ok_or(DeskError::NotFound)?
-        .customer
-        .phone_number_id;
-    let channel = store.get_channel(&phone_number_id).await?;
-    Ok((phone_number_id, channel))
+    let acting = acting.into();
+    let action = Action::Push(acting.actor);
+    reopen_or_push(app, acting, id, action, Reopening::Push).await
 }
 
 /// Which of the two a request is, for finishing an unsent one.
@@ -118,7 +70,7 @@ impl Reopening {
 /// sends that attempt's still unsent message under a fresh send lease.
 pub(super) async fn reopen_or_push<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
-    actor: &Actor,
+    acting: Acting<'_>,
     id: ConversationId,
     action: Action<'_>,
     kind: Reopening,
@@ -130,11 +82,13 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
+    let actor = acting.actor;
     for attempt in 0..MAX_ATTEMPTS {
-        let snapshot = Snapshot::read(&app.store, id, &[], Some(actor)).await?;
-        let ctx = snapshot.context(app.clock.now());
+        let snapshot = Snapshot::read(&app.store, id, &[], &action, Some(acting), attempt).await?;
+        let now = app.clock.now();
+        let ctx = snapshot.context(now);
         let conversation = &snapshot.conversation;
-        let refusal = match action.decide(&ctx) {
+        let refusal = match action.decide(&snapshot, now) {
             Ok(mut decision) => match commit(app, &mut decision).await {
                 Ok(()) => {
                     follow_up(app, &decision).await;

@@ -124,6 +124,7 @@ where
         timeout.conversation_id,
         std::slice::from_ref(&timeout.agent),
         Action::OfferTimedOut(timeout),
+        None,
     )
     .await;
     match result {

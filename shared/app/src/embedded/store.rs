@@ -31,9 +31,9 @@ struct State {
     wrap_up_reasons: Vec<String>,
     /// The audit trail, oldest first.
     audit: Vec<AuditRecord>,
-    /// Events of committed desk decisions not yet relayed to the bus, oldest
-    /// first: the DynamoDB adapter's outbox items, under the same lock as the
-    /// changes that emitted them.
+    /// Events of committed inbound messages and desk decisions not yet
+    /// relayed to the bus, oldest first: the DynamoDB adapter's outbox items,
+    /// under the same lock as the changes that emitted them.
     outbox: Vec<EventEnvelope>,
 }
 
@@ -151,6 +151,23 @@ impl ConversationStore for EmbeddedStore {
         })
     }
 
+    async fn load_inbound_contexts(
+        &self,
+        keys: &[CustomerKey],
+    ) -> Result<HashMap<CustomerKey, InboundContext>, StoreError> {
+        let state = lock(&self.state);
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let context = InboundContext {
+                    customer: state.customers.get(key).cloned(),
+                    channel: state.channels.get(&key.phone_number_id).cloned(),
+                };
+                (key.clone(), context)
+            })
+            .collect())
+    }
+
     async fn commit_inbound(&self, decision: &InboundDecision) -> Result<(), CommitError> {
         let mut state = lock(&self.state);
         let wamid = decision.message.wamid.clone().ok_or_else(|| {
@@ -226,6 +243,8 @@ impl ConversationStore for EmbeddedStore {
         state
             .customers
             .insert(key.clone(), decision.customer.clone());
+        // The outbox, as the DynamoDB adapter writes it in the transaction.
+        state.outbox.extend(decision.events.iter().cloned());
         Ok(())
     }
 

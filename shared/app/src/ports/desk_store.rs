@@ -1,12 +1,45 @@
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use wadesk_domain::protection::HistoryEntry;
 use wadesk_domain::{
-    Agent, AgentChange, AgentId, AuditRecord, Conversation, ConversationId, ConversationStatus,
-    Customer, CustomerKey, DeskDecision, Message, Queue, QueueId, Timestamp, WaId,
+    Agent, AgentChange, AgentId, AuditRecord, Channel, Conversation, ConversationId,
+    ConversationStatus, Customer, CustomerKey, DeskDecision, Message, PhoneNumberId, Queue,
+    QueueId, Timestamp, WaId,
 };
 
 use crate::{CommitError, ConversationStore, Page, PageRequest, StoreError};
+
+/// What one desk read asks for: any of a conversation, a customer, agents,
+/// queues, a channel and the wrap-up reasons.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeskKeys {
+    pub conversation: Option<ConversationId>,
+    pub customer: Option<CustomerKey>,
+    pub agents: Vec<AgentId>,
+    pub queues: Vec<QueueId>,
+    pub channel: Option<PhoneNumberId>,
+    pub wrap_up_reasons: bool,
+}
+
+impl DeskKeys {
+    /// Nothing to read: no round trip.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// What a [`DeskKeys`] read found.
+#[derive(Debug, Clone, Default)]
+pub struct DeskItems {
+    pub conversation: Option<Conversation>,
+    pub customer: Option<Customer>,
+    pub agents: BTreeMap<AgentId, Agent>,
+    pub queues: BTreeMap<QueueId, Queue>,
+    pub channel: Option<Channel>,
+    /// Empty when none are configured, or none were asked for.
+    pub wrap_up_reasons: Vec<String>,
+}
 
 /// What the agent desk needs beyond the conversation store: the directory, the
 /// desk's atomic commits and the agents' and supervisors' lists.
@@ -16,14 +49,14 @@ pub trait DeskStore: ConversationStore {
         id: &AgentId,
     ) -> impl Future<Output = Result<Option<Agent>, StoreError>> + Send;
 
-    /// A customer and some agents, read together: what a desk decision needs
-    /// besides its conversation, in one round trip. Agents not found are
-    /// left out.
-    fn get_customer_and_agents(
+    /// The items a desk request reads, all in one round trip (one
+    /// `BatchGetItem` on DynamoDB): a desk action's snapshot is its
+    /// conversation, then this (`docs/product.md#94-request-budgets`).
+    /// Whatever is not found is left out.
+    fn read_desk(
         &self,
-        customer: &CustomerKey,
-        agents: &[AgentId],
-    ) -> impl Future<Output = Result<(Option<Customer>, Vec<Agent>), StoreError>> + Send;
+        keys: &DeskKeys,
+    ) -> impl Future<Output = Result<DeskItems, StoreError>> + Send;
 
     fn list_agents(&self) -> impl Future<Output = Result<Vec<Agent>, StoreError>> + Send;
 

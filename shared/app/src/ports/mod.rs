@@ -12,7 +12,7 @@ mod timers;
 mod whatsapp;
 
 pub use analytics_store::{AnalyticsStore, Recorded};
-pub use desk_store::DeskStore;
+pub use desk_store::{DeskItems, DeskKeys, DeskStore};
 pub use events::{EventPublisher, PublishError};
 pub use live::{
     LiveConnection, LiveConnections, LivePush, PushError, Pushed, TokenError, TokenVerifier,

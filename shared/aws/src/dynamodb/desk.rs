@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
-use wadesk_app::{CommitError, DeskStore, Page, PageRequest, StoreError};
+use wadesk_app::{CommitError, DeskItems, DeskKeys, DeskStore, Page, PageRequest, StoreError};
 use wadesk_domain::protection::HistoryEntry;
 use wadesk_domain::{
     Agent, AgentChange, AgentId, AuditRecord, Conversation, ConversationId, ConversationStatus,
@@ -22,6 +22,17 @@ use super::store::{DynamoStore, TransactFailure, OUTBOUND_WAMID_TTL};
 
 /// BatchGetItem reads at most this many keys per request.
 const BATCH_GET_MAX: usize = 100;
+
+/// What an item of a desk read is, by its partition key.
+#[derive(Debug, Clone, Copy)]
+enum DeskItem {
+    Conversation,
+    Customer,
+    Agent,
+    Queue,
+    Channel,
+    WrapUpReasons,
+}
 
 /// The wrap-up reasons item: one list, replaced whole by the admin.
 #[derive(Serialize, Deserialize)]
@@ -275,32 +286,77 @@ impl DeskStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, err)]
-    async fn get_customer_and_agents(
-        &self,
-        customer: &CustomerKey,
-        agents: &[AgentId],
-    ) -> Result<(Option<Customer>, Vec<Agent>), StoreError> {
-        let op = "get_customer_and_agents";
-        let customer_pk = keys::customer_pk(customer);
-        let mut wanted = vec![keys::key(customer_pk.clone(), keys::CUSTOMER_SK)];
-        let mut seen = std::collections::BTreeSet::new();
-        for agent in agents {
-            if seen.insert(agent) {
-                wanted.push(keys::key(keys::agent_pk(agent), keys::AGENT_SK));
+    async fn read_desk(&self, wanted: &DeskKeys) -> Result<DeskItems, StoreError> {
+        let op = "read_desk";
+        // Each item's partition key tells what it is: every kind asked for
+        // lives in its own partition.
+        let mut kinds: BTreeMap<String, DeskItem> = BTreeMap::new();
+        let mut requested = Vec::new();
+        let mut want = |pk: String, sk: &str, kind: DeskItem| {
+            if let std::collections::btree_map::Entry::Vacant(entry) = kinds.entry(pk) {
+                requested.push(keys::key(entry.key().clone(), sk));
+                entry.insert(kind);
             }
+        };
+        if let Some(id) = wanted.conversation {
+            want(
+                keys::conversation_pk(id),
+                keys::CONVERSATION_SK,
+                DeskItem::Conversation,
+            );
         }
-        let mut found_customer = None;
-        let mut found_agents = Vec::new();
-        for chunk in wanted.chunks(BATCH_GET_MAX) {
+        if let Some(customer) = &wanted.customer {
+            want(
+                keys::customer_pk(customer),
+                keys::CUSTOMER_SK,
+                DeskItem::Customer,
+            );
+        }
+        for agent in &wanted.agents {
+            want(keys::agent_pk(agent), keys::AGENT_SK, DeskItem::Agent);
+        }
+        for queue in &wanted.queues {
+            want(keys::queue_pk(queue), keys::QUEUE_SK, DeskItem::Queue);
+        }
+        if let Some(channel) = &wanted.channel {
+            want(
+                keys::channel_pk(channel),
+                keys::CHANNEL_SK,
+                DeskItem::Channel,
+            );
+        }
+        if wanted.wrap_up_reasons {
+            want(
+                keys::CONFIG_PK.to_owned(),
+                keys::WRAP_UP_REASONS_SK,
+                DeskItem::WrapUpReasons,
+            );
+        }
+        let mut found = DeskItems::default();
+        // One request unless a desk read ever names more than 100 items.
+        for chunk in requested.chunks(BATCH_GET_MAX) {
             for item in self.batch_get(op, chunk.to_vec()).await? {
-                if string(&item, keys::PK).as_deref() == Some(customer_pk.as_str()) {
-                    found_customer = Some(from_item::<Customer>(op, item)?);
-                } else {
-                    found_agents.push(from_item::<Agent>(op, item)?);
+                let kind = string(&item, keys::PK).and_then(|pk| kinds.get(&pk).copied());
+                match kind {
+                    Some(DeskItem::Conversation) => found.conversation = Some(from_item(op, item)?),
+                    Some(DeskItem::Customer) => found.customer = Some(from_item(op, item)?),
+                    Some(DeskItem::Agent) => {
+                        let agent: Agent = from_item(op, item)?;
+                        found.agents.insert(agent.id.clone(), agent);
+                    }
+                    Some(DeskItem::Queue) => {
+                        let queue: Queue = from_item(op, item)?;
+                        found.queues.insert(queue.id.clone(), queue);
+                    }
+                    Some(DeskItem::Channel) => found.channel = Some(from_item(op, item)?),
+                    Some(DeskItem::WrapUpReasons) => {
+                        found.wrap_up_reasons = from_item::<WrapUpReasons>(op, item)?.reasons;
+                    }
+                    None => return Err(StoreError::new(op, "an item nobody asked for")),
                 }
             }
         }
-        Ok((found_customer, found_agents))
+        Ok(found)
     }
 
     #[tracing::instrument(skip_all, err)]
