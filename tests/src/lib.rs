@@ -114,6 +114,35 @@ pub fn services<S: ConversationStore>(store: S, now: DateTime<Utc>) -> Arc<TestS
     ))
 }
 
+/// The events a store committed to its outbox for the relay (the embedded
+/// store's whole outbox, oldest first; DynamoDB's items of one conversation).
+pub trait Outbox {
+    fn committed(
+        &self,
+        id: wadesk_domain::ConversationId,
+    ) -> impl std::future::Future<Output = Vec<wadesk_domain::EventEnvelope>>;
+}
+
+impl Outbox for EmbeddedStore {
+    async fn committed(
+        &self,
+        _id: wadesk_domain::ConversationId,
+    ) -> Vec<wadesk_domain::EventEnvelope> {
+        self.outbox()
+    }
+}
+
+impl Outbox for DynamoStore {
+    async fn committed(
+        &self,
+        id: wadesk_domain::ConversationId,
+    ) -> Vec<wadesk_domain::EventEnvelope> {
+        self.outbox(id)
+            .await
+            .unwrap_or_else(|e| panic!("reading the outbox: {e}"))
+    }
+}
+
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
 pub const DISPLAY_PHONE_NUMBER: &str = "+1 555 0100";
 

@@ -9,8 +9,10 @@
 //! a webhook payload, or an item of a batch that can never be stored (the parser
 //! rejects it, or the store refuses it: `StoreError::is_refused`), is kept
 //! with its reason ([`PoisonKeeper`]) and the rest of the batch stored; only a
-//! transient failure (the store, the bus, the scheduler, or keeping the poison)
-//! answers 5xx, and the retry skips what is already stored.
+//! transient failure (the store, the scheduler, or keeping the poison) answers
+//! 5xx, and the retry skips what is already stored. A message's events are
+//! committed with it (the table's outbox, relayed to the bus from its stream):
+//! the webhook makes no request to the bus for them.
 
 mod error;
 mod settings;
@@ -21,7 +23,8 @@ pub use settings::WebhookSettings;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
-use wadesk_app::inbound::{receive_message, InboundOutcome};
+use wadesk_app::error::error_chain;
+use wadesk_app::inbound::{receive_messages, InboundOutcome};
 use wadesk_app::status::{apply_status, StatusOutcome};
 use wadesk_app::{
     App, AppError, DeskStore, EventPublisher, Poison, PoisonItem, PoisonKeeper, TimerScheduler,
@@ -150,28 +153,33 @@ where
     let mut failures = 0usize;
     // Messages the store refuses for what they hold: poison, like `rejected`.
     let mut refused: Vec<(String, String)> = Vec::new();
-    for message in batch.messages {
-        let wamid = message.wamid.as_str().to_owned();
-        match receive_message(app, message).await {
+    // The batch's customers are read at once and handled concurrently, each
+    // customer's messages in order.
+    let wamids: Vec<String> = batch
+        .messages
+        .iter()
+        .map(|m| m.wamid.as_str().to_owned())
+        .collect();
+    let outcomes = match receive_messages(app, batch.messages).await {
+        Ok(outcomes) => outcomes,
+        Err(error) => {
+            failures += 1;
+            tracing::error!(error = %error_chain(&error), "batch not read; WhatsApp will redeliver");
+            Vec::new()
+        }
+    };
+    for (wamid, outcome) in wamids.into_iter().zip(outcomes) {
+        match outcome {
             Ok(outcome) => {
-                let started = match outcome {
-                    InboundOutcome::Stored {
-                        conversation_id,
-                        status,
-                        started,
-                    } => {
-                        summary.messages_stored += 1;
-                        started.then_some((conversation_id, status))
-                    }
-                    InboundOutcome::Duplicate { started } => {
-                        summary.duplicates += 1;
-                        started
-                    }
-                };
+                if matches!(outcome, InboundOutcome::Stored { .. }) {
+                    summary.messages_stored += 1;
+                } else {
+                    summary.duplicates += 1;
+                }
                 // A new queued conversation is offered. On a redelivery this is
                 // done again, so an offer lost to a failure is made on WhatsApp's
                 // retry (routing an offered conversation changes nothing).
-                if let Some((id, ConversationStatus::Unanswered)) = started {
+                if let Some((id, ConversationStatus::Unanswered)) = outcome.started() {
                     if let Err(error) = wadesk_app::desk::route(app, id).await {
                         failures += 1;
                         tracing::error!(error = %error_chain(&error), "routing failed; WhatsApp will redeliver");
@@ -273,18 +281,6 @@ fn message_pointer(json: &serde_json::Value, wamid: &str) -> Option<String> {
         }
     }
     None
-}
-
-/// The error and its sources, for logs only.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn json<B: Serialize>(status: StatusCode, body: &B) -> Result<Response<Body>, WebhookError> {

@@ -1,14 +1,24 @@
 //! A customer's message arrives from the webhook.
 
+use std::collections::HashMap;
+
+use futures_util::stream::{self, StreamExt};
 use tracing::Instrument;
 use wadesk_domain::{
-    decide_inbound, Channel, Clock, ConversationId, ConversationStatus, InboundMessage, WindowFire,
+    decide_inbound, Channel, Clock, ConversationId, ConversationStatus, Customer, CustomerKey,
+    InboundMessage, WindowFire,
 };
 
 use crate::error::{backoff, MAX_ATTEMPTS};
 use crate::{
-    App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler, WhatsAppClient,
+    App, AppError, CommitError, ConversationStore, EventPublisher, InboundContext, TimerScheduler,
+    WhatsAppClient,
 };
+
+/// How many customers of one webhook batch are handled at once: a 100-message
+/// batch from 100 customers takes 100 / 25 = 4 sequential transactions, and the
+/// table sees at most 25 writes in flight from one invocation.
+pub const CONCURRENT_CUSTOMERS: usize = 25;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboundOutcome {
@@ -26,13 +36,128 @@ pub enum InboundOutcome {
     },
 }
 
-/// Stores one customer message: at most one read and one transaction when the
-/// customer has a live session and an armed window, plus one Scheduler call when
-/// the message opens a new window.
+impl InboundOutcome {
+    /// The conversation this message (or its first delivery) started.
+    pub fn started(&self) -> Option<(ConversationId, ConversationStatus)> {
+        match *self {
+            Self::Stored {
+                conversation_id,
+                status,
+                started,
+            } => started.then_some((conversation_id, status)),
+            Self::Duplicate { started } => started,
+        }
+    }
+}
+
+/// Stores one customer message: one read and one transaction when the
+/// customer has a live session and an armed window, plus one Scheduler call
+/// when the message opens a new window. Its events go in the same
+/// transaction (the store's outbox): no request to the bus.
 pub async fn receive_message<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     msg: InboundMessage,
 ) -> Result<InboundOutcome, AppError>
+where
+    S: ConversationStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    receive_with(app, msg, None)
+        .await
+        .map(|(outcome, _)| outcome)
+}
+
+/// Stores a webhook batch's messages: the customers and channels of the whole
+/// batch read at once (one `BatchGetItem` of up to 100 keys), then each
+/// customer's messages in the order they came, different customers
+/// concurrently (at most [`CONCURRENT_CUSTOMERS`]). Answers each message's
+/// outcome in the batch's order; a failed read of the batch fails it whole
+/// (nothing was stored: WhatsApp redelivers it).
+pub async fn receive_messages<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    messages: Vec<InboundMessage>,
+) -> Result<Vec<Result<InboundOutcome, AppError>>, AppError>
+where
+    S: ConversationStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let total = messages.len();
+    // Each customer's messages, in order, with their place in the batch.
+    let mut groups: Vec<(CustomerKey, Vec<(usize, InboundMessage)>)> = Vec::new();
+    let mut group_of: HashMap<CustomerKey, usize> = HashMap::new();
+    for (index, msg) in messages.into_iter().enumerate() {
+        let group = *group_of.entry(msg.customer.clone()).or_insert_with(|| {
+            groups.push((msg.customer.clone(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[group].1.push((index, msg));
+    }
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<CustomerKey> = groups.iter().map(|(key, _)| key.clone()).collect();
+    let mut contexts = app.store.load_inbound_contexts(&keys).await?;
+    let runs = groups.into_iter().map(|(key, group)| {
+        let context = contexts.remove(&key);
+        receive_in_order(app, group, context)
+    });
+    let mut results: Vec<(usize, Result<InboundOutcome, AppError>)> = stream::iter(runs)
+        .buffer_unordered(CONCURRENT_CUSTOMERS)
+        .flat_map(stream::iter)
+        .collect()
+        .await;
+    results.sort_by_key(|(index, _)| *index);
+    debug_assert_eq!(results.len(), total);
+    Ok(results.into_iter().map(|(_, outcome)| outcome).collect())
+}
+
+/// One customer's messages, one after the other: each starts from the
+/// customer its predecessor stored (no second read), and a failure does not
+/// stop the next (WhatsApp redelivers the batch; the stored ones are then
+/// duplicates).
+async fn receive_in_order<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    group: Vec<(usize, InboundMessage)>,
+    mut context: Option<InboundContext>,
+) -> Vec<(usize, Result<InboundOutcome, AppError>)>
+where
+    S: ConversationStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+    W: WhatsAppClient,
+{
+    let mut outcomes = Vec::with_capacity(group.len());
+    for (index, msg) in group {
+        let channel = context.as_ref().and_then(|c| c.channel.clone());
+        match receive_with(app, msg, context.take()).await {
+            Ok((outcome, stored)) => {
+                context = stored.map(|customer| InboundContext {
+                    customer: Some(customer),
+                    channel,
+                });
+                outcomes.push((index, Ok(outcome)));
+            }
+            Err(error) => outcomes.push((index, Err(error))),
+        }
+    }
+    outcomes
+}
+
+/// Stores one message, deciding the first attempt on `context` when given
+/// (read already), else on a fresh read; answers the outcome and the customer
+/// as stored by it (`None` when nothing was stored).
+async fn receive_with<S, E, T, C, W>(
+    app: &App<S, E, T, C, W>,
+    msg: InboundMessage,
+    mut context: Option<InboundContext>,
+) -> Result<(InboundOutcome, Option<Customer>), AppError>
 where
     S: ConversationStore,
     E: EventPublisher,
@@ -47,7 +172,10 @@ where
     );
     async move {
         for attempt in 0..MAX_ATTEMPTS {
-            let context = app.store.load_inbound_context(&msg.customer).await?;
+            let context = match context.take() {
+                Some(context) => context,
+                None => app.store.load_inbound_context(&msg.customer).await?,
+            };
             let channel = context.channel.unwrap_or_else(|| {
                 tracing::warn!("message for an unconfigured channel; using defaults");
                 Channel::unconfigured(
@@ -74,9 +202,10 @@ where
                 };
                 app.timers.arm_window(&fire).await?;
             }
+            // The decision's events are committed with it (the store's outbox):
+            // they exist if and only if the message is stored.
             match app.store.commit_inbound(&decision).await {
                 Ok(()) => {
-                    app.events.publish(&decision.events).await?;
                     if let Some(reply) = &decision.auto_reply {
                         send_auto_reply(app, &msg, conversation_id, reply).await;
                     }
@@ -87,18 +216,18 @@ where
                         status = decision.conversation.status().as_str(),
                         "message stored"
                     );
-                    return Ok(InboundOutcome::Stored {
+                    let outcome = InboundOutcome::Stored {
                         conversation_id,
                         status: decision.conversation.status(),
                         started: matches!(
                             decision.conversation,
                             wadesk_domain::ConversationChange::Started(_)
                         ),
-                    });
+                    };
+                    return Ok((outcome, Some(decision.customer)));
                 }
                 Err(CommitError::Duplicate { events }) => {
-                    // The first delivery may have died before publishing.
-                    app.events.publish(&events).await?;
+                    // The first delivery's events went into the outbox with it.
                     tracing::info!("duplicate delivery ignored");
                     let started = events.iter().find_map(|e| match &e.event {
                         wadesk_domain::DomainEvent::ConversationStarted {
@@ -108,7 +237,7 @@ where
                         } => Some((*conversation_id, *status)),
                         _ => None,
                     });
-                    return Ok(InboundOutcome::Duplicate { started });
+                    return Ok((InboundOutcome::Duplicate { started }, None));
                 }
                 Err(CommitError::Conflict) => {
                     tracing::debug!(attempt, "customer changed concurrently; retrying");

@@ -1036,7 +1036,8 @@ async fn inbound_commit_fails_and_the_redelivery_stores_it_once() {
 #[tokio::test]
 async fn inbound_commit_lost_on_a_live_session_is_a_duplicate_on_redelivery() {
     // The transaction commits, its answer never arrives: the redelivery is a
-    // duplicate and republishes the events the commit recorded.
+    // duplicate; the events committed with the message (its outbox item) are
+    // relayed once.
     let (stack, outcome) = check(
         Flow::Inbound,
         Plan::at(
@@ -1060,7 +1061,12 @@ async fn inbound_schedule_fails_and_the_redelivery_arms_it_once() {
 }
 
 #[tokio::test]
-async fn inbound_events_fail_after_the_commit_on_a_live_session_and_are_republished() {
+async fn inbound_events_fail_to_publish_and_the_relay_retries_them_from_the_outbox() {
+    // The message commits its events to the outbox in its own transaction and
+    // the webhook makes no PutEvents call (it answers 200 at once); the
+    // relay's publish fails (every retry of the publisher), it reports the
+    // record failed, and Lambda's retry of the batch publishes them with the
+    // ids the commit gave them.
     let (stack, outcome) = check(
         Flow::Inbound,
         Plan::at(
@@ -1069,18 +1075,23 @@ async fn inbound_events_fail_after_the_commit_on_a_live_session_and_are_republis
         ),
     )
     .await;
-    retried(&stack, "webhook wamid.IN2");
+    retried(&stack, "relay");
+    assert!(
+        stack.retries.iter().all(|r| r.starts_with("relay")),
+        "the webhook was not retried: {:?}",
+        stack.retries
+    );
     assert_eq!(
         outcome.deliveries,
         baseline(Flow::Inbound).await.deliveries,
-        "nothing reached the bus before the redelivery republished it"
+        "nothing reached the bus before the relay's retry published it"
     );
 }
 
 #[tokio::test]
 async fn inbound_events_time_out_after_reaching_the_bus_and_are_counted_once() {
-    // EventBridge took the events but the answer was lost: the redelivery
-    // republishes them (same ids) and analytics counts them once.
+    // EventBridge took the relayed events but the answer was lost: the
+    // relay's retry publishes them again (same ids); analytics counts once.
     let (stack, outcome) = check(
         Flow::Inbound,
         Plan::at(
@@ -1089,7 +1100,7 @@ async fn inbound_events_time_out_after_reaching_the_bus_and_are_counted_once() {
         ),
     )
     .await;
-    retried(&stack, "webhook wamid.IN3");
+    retried(&stack, "relay");
     assert!(
         outcome.deliveries > baseline(Flow::Inbound).await.deliveries,
         "the same events reached the bus more than once"
@@ -1207,7 +1218,7 @@ async fn stop_claim_fails_and_the_redelivered_event_confirms_once() {
 }
 
 #[tokio::test]
-async fn stop_events_fail_after_the_commit_and_the_redelivery_republishes_them() {
+async fn stop_events_fail_to_publish_and_the_relay_retries_them_from_the_outbox() {
     let (stack, _) = check(
         Flow::Stop,
         Plan::at(
@@ -1220,8 +1231,14 @@ async fn stop_events_fail_after_the_commit_and_the_redelivery_republishes_them()
         ),
     )
     .await;
-    retried(&stack, "webhook wamid.ST2");
-    retried(&stack, "webhook wamid.ST4");
+    // Both `#STOP`s answered at once; their events reach opt-out through the
+    // relay's retries.
+    retried(&stack, "relay");
+    assert!(
+        stack.retries.iter().all(|r| r.starts_with("relay")),
+        "{:?}",
+        stack.retries
+    );
 }
 
 #[tokio::test]
@@ -1302,7 +1319,7 @@ async fn window_schedule_fails_and_the_redelivery_arms_it() {
 // A first message that waits in the queue (nobody available to offer it to).
 
 #[tokio::test]
-async fn first_message_events_fail_after_the_commit_and_the_redelivery_republishes_them() {
+async fn first_message_events_fail_to_publish_and_the_relay_retries_them_from_the_outbox() {
     let (stack, outcome) = check(
         Flow::Queued,
         Plan::at(
@@ -1311,7 +1328,7 @@ async fn first_message_events_fail_after_the_commit_and_the_redelivery_republish
         ),
     )
     .await;
-    retried(&stack, "webhook wamid.QU1");
+    retried(&stack, "relay");
     assert_eq!(outcome.deliveries, baseline(Flow::Queued).await.deliveries);
 }
 
@@ -1634,9 +1651,9 @@ async fn analytics_store_faults_still_count_every_event_once() {
 // at-most-once confirmation.
 
 #[tokio::test]
-async fn first_message_events_fail_after_the_commit_and_the_redelivery_offers_it() {
-    // The redelivery is a duplicate; it routes the conversation its first
-    // delivery started, so the offer is not lost.
+async fn first_message_events_fail_to_publish_and_the_offer_is_made_anyway() {
+    // The events wait in the outbox for the relay's retry; the offer is made
+    // in the request, as without a fault.
     check(
         Flow::Inbound,
         Plan::at(

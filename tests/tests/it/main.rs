@@ -14,6 +14,7 @@ mod desk_store_contract;
 mod erasure;
 mod faults;
 mod iam;
+mod inbound_batch;
 mod lambda_events;
 mod live;
 mod local_runner;

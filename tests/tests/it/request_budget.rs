@@ -1,11 +1,13 @@
 //! What an inbound message and a desk action cost in AWS requests, counted at
 //! the SDK: the budget (`docs/product.md#94-request-budgets`) is at most 2
-//! DynamoDB and 0 Scheduler requests for a message on a live session with an
-//! armed window, 1 Scheduler request per new window, and at most 2 DynamoDB
-//! reads before a desk action writes.
+//! DynamoDB, 0 Scheduler and 0 EventBridge requests for a message on a live
+//! session with an armed window (its events go to the outbox in its
+//! transaction), 1 Scheduler request per new window, one `BatchGetItem` for a
+//! whole webhook batch, and at most 2 DynamoDB reads before a desk action
+//! writes.
 
 use chrono::Duration;
-use wadesk_app::inbound::{receive_message, InboundOutcome};
+use wadesk_app::inbound::{receive_message, receive_messages, InboundOutcome};
 use wadesk_app::App;
 use wadesk_aws::{EventBridgePublisher, EventBridgeScheduler, RequestCounter};
 use wadesk_domain::ManualClock;
@@ -59,6 +61,7 @@ async fn inbound_messages_stay_within_the_request_budget() {
         "a new window costs exactly one Scheduler request"
     );
     assert!(first.0 <= 2);
+    assert_eq!(first.2, 0, "the events are committed, not published");
 
     clock.advance(Duration::minutes(10));
     counter.reset();
@@ -83,6 +86,7 @@ async fn inbound_messages_stay_within_the_request_budget() {
         second.1, 0,
         "no Scheduler request while a schedule is armed"
     );
+    assert_eq!(second.2, 0, "no EventBridge request on the request path");
 
     // A duplicate delivery: one read, one refused transaction (which returns the
     // recorded events), no Scheduler call.
@@ -99,7 +103,40 @@ async fn inbound_messages_stay_within_the_request_budget() {
         counter.count("scheduler")
     );
     assert_eq!(counter.count("scheduler"), 0);
+    assert_eq!(counter.count("eventbridge"), 0, "nothing to republish");
     assert!(counter.count("dynamodb") <= 3);
+
+    // A webhook batch: its customers are read at once (one BatchGetItem),
+    // then each message is one transaction.
+    let keys: Vec<_> = (2..=4)
+        .map(|n| customer(&format!("3464400000{n}")))
+        .collect();
+    let batch = |tag: &str, at| {
+        keys.iter()
+            .map(|key| text_message(key, &format!("wamid.BUDGET{tag}{}", key.wa_id), at, "hi"))
+            .collect::<Vec<_>>()
+    };
+    receive_messages(&app, batch("A", t0 + Duration::minutes(10)))
+        .await
+        .unwrap();
+    clock.advance(Duration::minutes(1));
+    counter.reset();
+    let outcomes = receive_messages(&app, batch("B", t0 + Duration::minutes(11)))
+        .await
+        .unwrap();
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, Ok(InboundOutcome::Stored { .. }))));
+    assert_eq!(
+        counter.requests(),
+        [
+            "dynamodb:BatchGetItem",
+            "dynamodb:TransactWriteItems",
+            "dynamodb:TransactWriteItems",
+            "dynamodb:TransactWriteItems",
+        ],
+        "a batch of 3 armed-window messages"
+    );
 }
 
 /// `POST {path}` with a JSON body as `sub`, as API Gateway hands it over.

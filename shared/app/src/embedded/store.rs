@@ -12,8 +12,8 @@ use wadesk_domain::{
 use super::lock;
 use crate::ports::{position, Page, PageRequest};
 use crate::{
-    CommitError, ConversationStore, DeskStore, EventPublisher, InboundContext, PublishError,
-    StatusContext, StoreError, WamidRecord,
+    CommitError, ConversationStore, DeskItems, DeskKeys, DeskStore, EventPublisher, InboundContext,
+    PublishError, StatusContext, StoreError, WamidRecord,
 };
 
 #[derive(Debug, Default)]
@@ -384,17 +384,36 @@ impl DeskStore for EmbeddedStore {
         Ok(lock(&self.state).agents.get(id).cloned())
     }
 
-    async fn get_customer_and_agents(
-        &self,
-        customer: &CustomerKey,
-        agents: &[AgentId],
-    ) -> Result<(Option<Customer>, Vec<Agent>), StoreError> {
+    async fn read_desk(&self, keys: &DeskKeys) -> Result<DeskItems, StoreError> {
         let state = lock(&self.state);
-        let found = agents
-            .iter()
-            .filter_map(|id| state.agents.get(id).cloned())
-            .collect();
-        Ok((state.customers.get(customer).cloned(), found))
+        Ok(DeskItems {
+            conversation: keys
+                .conversation
+                .and_then(|id| state.conversations.get(&id).cloned()),
+            customer: keys
+                .customer
+                .as_ref()
+                .and_then(|key| state.customers.get(key).cloned()),
+            agents: keys
+                .agents
+                .iter()
+                .filter_map(|id| state.agents.get(id).map(|a| (id.clone(), a.clone())))
+                .collect(),
+            queues: keys
+                .queues
+                .iter()
+                .filter_map(|id| state.queues.get(id).map(|q| (id.clone(), q.clone())))
+                .collect(),
+            channel: keys
+                .channel
+                .as_ref()
+                .and_then(|id| state.channels.get(id).cloned()),
+            wrap_up_reasons: if keys.wrap_up_reasons {
+                state.wrap_up_reasons.clone()
+            } else {
+                Vec::new()
+            },
+        })
     }
 
     async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {

@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::future::Future;
 
 use super::{Page, PageRequest};
@@ -92,8 +93,19 @@ pub trait ConversationStore: Send + Sync + 'static {
         key: &CustomerKey,
     ) -> impl Future<Output = Result<InboundContext, StoreError>> + Send;
 
-    /// Writes the message, its wamid (once only), the conversation and the
-    /// customer in one transaction, conditional on the customer's version.
+    /// The customers and their channels of a webhook batch, in as few
+    /// requests as the store allows (DynamoDB: one `BatchGetItem` per 100
+    /// keys). A customer not stored yet is answered with what is known (its
+    /// channel).
+    fn load_inbound_contexts(
+        &self,
+        keys: &[CustomerKey],
+    ) -> impl Future<Output = Result<HashMap<CustomerKey, InboundContext>, StoreError>> + Send;
+
+    /// Writes the message, its wamid (once only), the conversation, the
+    /// customer and the decision's events (the store's outbox: a relay
+    /// publishes them) in one transaction, conditional on the customer's
+    /// version.
     fn commit_inbound(
         &self,
         decision: &InboundDecision,

@@ -155,6 +155,12 @@ pub fn outbox_sk(version: u64) -> String {
     format!("v{version:020}")
 }
 
+/// An inbound message's outbox item: by the message's time and id (unique:
+/// its wamid item is put in the same transaction, once).
+pub fn inbound_outbox_sk(at: Timestamp, id: MessageId) -> String {
+    format!("in#{}#{id}", sortable(at))
+}
+
 /// The marker of a counted event: written once, in the counting transaction.
 pub fn event_marker_pk(id: uuid::Uuid) -> String {
     format!("EVENT#{id}")

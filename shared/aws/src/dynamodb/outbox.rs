@@ -1,12 +1,13 @@
-//! The transactional outbox of desk changes (see docs/table-design.md): a desk
-//! commit writes its events as one item in its own transaction; the table's
-//! stream hands the item to `functions/event-relay`, which publishes them.
+//! The transactional outbox (see docs/table-design.md): a desk commit or an
+//! inbound message writes its events as one item in its own transaction; the
+//! table's stream hands the item to `functions/event-relay`, which publishes
+//! them.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::Duration;
 use serde::Deserialize;
 use wadesk_app::{CommitError, StoreError};
-use wadesk_domain::{ConversationId, DeskDecision, EventEnvelope};
+use wadesk_domain::{ConversationId, DeskDecision, EventEnvelope, InboundDecision};
 
 use super::error::{commit_error, store_error};
 use super::items::{number, string, CONVERSATION_ID};
@@ -103,7 +104,37 @@ impl DynamoStore {
         self.put_unconditional(op, item).map(Some)
     }
 
-    /// The events in a conversation's outbox, oldest change first (for
+    /// The outbox item of an inbound message, to write in its transaction;
+    /// none when it emitted no event. Unconditional: the wamid item's
+    /// `attribute_not_exists` in the same transaction makes it unique.
+    pub(super) fn inbound_outbox_write(
+        &self,
+        op: &'static str,
+        decision: &InboundDecision,
+    ) -> Result<Option<TransactWriteItem>, CommitError> {
+        if decision.events.is_empty() {
+            return Ok(None);
+        }
+        let message = &decision.message;
+        let events = serde_json::to_string(&decision.events).map_err(commit_error(op))?;
+        let mut item = keys::key(
+            keys::outbox_pk(message.conversation_id),
+            &keys::inbound_outbox_sk(message.at, message.id),
+        );
+        item.insert(
+            CONVERSATION_ID.into(),
+            AttributeValue::S(message.conversation_id.to_string()),
+        );
+        item.insert(EVENTS.into(), AttributeValue::S(events));
+        item.insert(
+            keys::TTL.into(),
+            number((message.at + Duration::days(OUTBOX_TTL_DAYS)).timestamp()),
+        );
+        self.put_unconditional(op, item).map(Some)
+    }
+
+    /// The events in a conversation's outbox, inbound messages' first (by
+    /// time) then desk changes' (by version) (for
     /// inspection and republishing by hand; the relay reads the stream).
     #[tracing::instrument(skip(self), err)]
     pub async fn outbox(&self, id: ConversationId) -> Result<Vec<EventEnvelope>, StoreError> {

@@ -1,3 +1,5 @@
+use std::collections::{BTreeSet, HashMap};
+
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
@@ -26,6 +28,8 @@ use super::keys::{self, Item};
 /// How long a WhatsApp message id is remembered: WhatsApp retries for up to
 /// 7 days, and status callbacks for our own messages can come later still.
 const INBOUND_WAMID_TTL: i64 = 8;
+/// The most keys one `BatchGetItem` takes.
+const BATCH_GET_KEYS: usize = 100;
 pub(super) const OUTBOUND_WAMID_TTL: i64 = 30;
 
 /// The conversation and desk store on one DynamoDB table (single-table design).
@@ -347,7 +351,8 @@ impl DynamoStore {
             })
     }
 
-    /// The events a wamid item recorded (for a duplicate delivery to republish).
+    /// The events a wamid item recorded (a duplicate delivery reads what its
+    /// first delivery started from them).
     async fn recorded_events(
         &self,
         op: &'static str,
@@ -421,6 +426,54 @@ impl ConversationStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, err)]
+    async fn load_inbound_contexts(
+        &self,
+        keys: &[CustomerKey],
+    ) -> Result<HashMap<CustomerKey, InboundContext>, StoreError> {
+        let op = "load_inbound_contexts";
+        let customers: HashMap<String, &CustomerKey> = keys
+            .iter()
+            .map(|key| (keys::customer_pk(key), key))
+            .collect();
+        let channels: BTreeSet<&PhoneNumberId> = keys.iter().map(|k| &k.phone_number_id).collect();
+        let wanted: Vec<Item> = customers
+            .keys()
+            .map(|pk| keys::key(pk.clone(), keys::CUSTOMER_SK))
+            .chain(
+                channels
+                    .iter()
+                    .map(|id| keys::key(keys::channel_pk(id), keys::CHANNEL_SK)),
+            )
+            .collect();
+        let mut found = Vec::with_capacity(wanted.len());
+        // BatchGetItem takes at most 100 keys.
+        for chunk in wanted.chunks(BATCH_GET_KEYS) {
+            found.extend(self.batch_get(op, chunk.to_vec()).await?);
+        }
+        let mut stored_customers = HashMap::new();
+        let mut stored_channels: HashMap<PhoneNumberId, Channel> = HashMap::new();
+        for item in found {
+            let pk = string(&item, keys::PK).unwrap_or_default();
+            if let Some(key) = customers.get(&pk) {
+                stored_customers.insert((*key).clone(), from_item::<Customer>(op, item)?);
+            } else {
+                let channel: Channel = from_item(op, item)?;
+                stored_channels.insert(channel.phone_number_id.clone(), channel);
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let context = InboundContext {
+                    customer: stored_customers.get(key).cloned(),
+                    channel: stored_channels.get(&key.phone_number_id).cloned(),
+                };
+                (key.clone(), context)
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all, err)]
     async fn commit_inbound(&self, decision: &InboundDecision) -> Result<(), CommitError> {
         let op = "commit_inbound";
         let message = &decision.message;
@@ -479,6 +532,8 @@ impl ConversationStore for DynamoStore {
                 .map_err(commit_error(op))?;
             items.push(TransactWriteItem::builder().update(update).build());
         }
+        // The events, for the relay: published if and only if this commits.
+        items.extend(self.inbound_outbox_write(op, decision)?);
         match self.transact(op, items).await {
             Ok(()) => Ok(()),
             Err(TransactFailure::Condition { index: 0, old }) => Err(CommitError::Duplicate {
