@@ -1,5 +1,5 @@
-//! The transactional outbox relay. A desk commit writes its events as an
-//! outbox item in its own transaction; the table's stream delivers the
+//! The transactional outbox relay. A desk commit or an inbound message writes
+//! its events as an outbox item in its own transaction; the table's stream delivers the
 //! inserted item here (the event-source mapping filters to `INSERT`s of
 //! `OUTBOX#` items) and this handler publishes its events to the bus.
 //!

@@ -1,5 +1,5 @@
-//! The runner's outbox relay: desk commits leave their events in the store's
-//! outbox, and the runner moves them to its bus before it delivers events to
+//! The runner's outbox relay: desk commits and inbound messages leave their
+//! events in the store's outbox, and the runner moves them to its bus before it delivers events to
 //! the consumers, as the event-relay Lambda does from the table's stream.
 
 use tokio::sync::{Mutex, OnceCell};
