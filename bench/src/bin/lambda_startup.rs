@@ -165,6 +165,17 @@ fn lambda_env(runtime_api: &str, function: &str) -> Vec<(String, String)> {
             "arn:aws:sqs:us-east-1:123456789012:wadesk-bench-schedule-dlq",
         ),
         ("WADESK_MEDIA_BUCKET", "wadesk-bench-media"),
+        // The live function's WebSocket API and the issuer it trusts: read at
+        // start-up, used on a push or a $connect with a token.
+        (
+            "WADESK_LIVE_ENDPOINT",
+            "https://wadesk-bench.execute-api.us-east-1.amazonaws.com/live",
+        ),
+        (
+            "WADESK_JWT_ISSUER",
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench",
+        ),
+        ("WADESK_JWT_AUDIENCE", "bench-console"),
     ];
     fixed
         .iter()
@@ -485,17 +496,7 @@ fn cases() -> Result<Vec<Case>, BoxError> {
         },
         Case {
             binary: "live".into(),
-            env: vec![
-                (
-                    "WADESK_LIVE_ENDPOINT".into(),
-                    "https://wadesk-bench.execute-api.us-east-1.amazonaws.com/live".into(),
-                ),
-                (
-                    "WADESK_JWT_ISSUER".into(),
-                    "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench".into(),
-                ),
-                ("WADESK_JWT_AUDIENCE".into(), "bench-console".into()),
-            ],
+            env: Vec::new(),
             event: json!({
                 "requestContext": {
                     "routeKey": "$connect", "eventType": "CONNECT", "connectionId": "bench=",
