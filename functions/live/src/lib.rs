@@ -40,6 +40,8 @@ pub enum LiveError {
     Registry(#[from] StoreError),
     #[error("{failed} of {concerned} pushes failed")]
     Pushes { failed: usize, concerned: usize },
+    #[error("the hint could not be written as JSON")]
+    Hint(#[from] serde_json::Error),
 }
 
 /// The answer to `$connect`: 200 upgrades, anything else refuses.
@@ -164,7 +166,7 @@ where
             concerned.push(connection.id);
         }
     }
-    let text = serde_json::to_string(&hint).unwrap_or_default();
+    let text = serde_json::to_string(&hint)?;
     let results: Vec<_> = stream::iter(&concerned)
         .map(|id| {
             let text = &text;
