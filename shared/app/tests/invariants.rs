@@ -39,7 +39,7 @@ use proptest::test_runner::TestCaseError;
 use wadesk_app::desk::{self, AgentProfile, DeskFailure};
 use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalOutbox, LocalScheduler};
 use wadesk_app::expiry::{handle_window_fire, FireOutcome};
-use wadesk_app::inbound::receive_message;
+use wadesk_app::inbound::{receive_message, receive_messages, InboundOutcome};
 use wadesk_app::opt_out::{handle_event, OPT_OUT_CONFIRMATION};
 use wadesk_app::{App, ConversationStore, DeskStore};
 use wadesk_domain::desk::{Outgoing, TransferTarget};
@@ -102,12 +102,15 @@ fn allowed(from: Status, to: Status) -> bool {
 #[derive(Debug, Clone)]
 enum Step {
     /// Customer `c` writes (`#STOP` when `stop`), delivered `late` seconds
-    /// after they wrote; WhatsApp may deliver it twice.
+    /// after they wrote, with the next customer's message in the same
+    /// webhook batch when `with` says (`#STOP` or not); WhatsApp may deliver
+    /// the batch twice.
     Inbound {
         c: u8,
         stop: bool,
         late: i64,
         twice: bool,
+        with: Option<bool>,
     },
     /// The bus delivers the pending events (twice each) to the opt-out
     /// consumer (it may lag behind the webhook).
@@ -155,8 +158,20 @@ fn step() -> impl Strategy<Value = Step> {
     let a = 0..AGENTS.len();
     let w = who();
     prop_oneof![
-        4 => (c.clone(), prop::bool::weighted(0.08), 0i64..600, prop::bool::weighted(0.2))
-            .prop_map(|(c, stop, late, twice)| Step::Inbound { c, stop, late, twice }),
+        4 => (
+            c.clone(),
+            prop::bool::weighted(0.08),
+            0i64..600,
+            prop::bool::weighted(0.2),
+            prop::option::weighted(0.2, prop::bool::weighted(0.08)),
+        )
+            .prop_map(|(c, stop, late, twice, with)| Step::Inbound {
+                c,
+                stop,
+                late,
+                twice,
+                with
+            }),
         2 => Just(Step::DeliverEvents),
         3 => (c.clone(), w.clone()).prop_map(|(c, w)| Step::Accept(c, w)),
         2 => (c.clone(), w.clone(), any::<bool>()).prop_map(|(c, w, f)| Step::Take(c, w, f)),
@@ -349,57 +364,69 @@ impl Harness {
             .unwrap_or(0)
     }
 
-    /// A customer message through the webhook's path: stored, then a new
-    /// queued conversation routed. A redelivery changes nothing.
-    async fn inbound(&mut self, c: u8, stop: bool, late: i64, twice: bool) -> TestResult {
-        self.seq += 1;
-        let msg = InboundMessage {
-            wamid: Wamid::parse(format!("wamid.IN{}", self.seq)).unwrap(),
-            customer: key(c),
-            profile_name: Some("Lucía".into()),
-            display_phone_number: "+1 555 0100".into(),
-            sent_at: self.clock.now() - Duration::seconds(late),
-            content: MessageContent::Text {
-                text: if stop {
-                    " #stop ".into()
-                } else {
-                    "hola".into()
-                },
-            },
-        };
+    /// One webhook batch of customer messages `(customer, #STOP?, late by)`
+    /// through the webhook's path: stored, then each new queued conversation
+    /// routed. A redelivery changes nothing.
+    async fn inbound(&mut self, batch: &[(u8, bool, i64)], twice: bool) -> TestResult {
+        let messages: Vec<InboundMessage> = batch
+            .iter()
+            .map(|&(c, stop, late)| {
+                self.seq += 1;
+                InboundMessage {
+                    wamid: Wamid::parse(format!("wamid.IN{}", self.seq)).unwrap(),
+                    customer: key(c),
+                    profile_name: Some("Lucía".into()),
+                    display_phone_number: "+1 555 0100".into(),
+                    sent_at: self.clock.now() - Duration::seconds(late),
+                    content: MessageContent::Text {
+                        text: if stop {
+                            " #stop ".into()
+                        } else {
+                            "hola".into()
+                        },
+                    },
+                }
+            })
+            .collect();
         let committed = self.app.store.outbox().len();
-        let (stored, before, after) = self.webhook(msg.clone()).await?;
-        if stop {
-            // Whom the opt-out counts for: the live session's owner.
-            let live_owner = before
-                .customers
-                .get(&c)
-                .and_then(|c| c.live.as_ref())
-                .and_then(|l| l.owner.clone());
-            let events = self.app.store.outbox();
-            let owners: Vec<_> = events[committed..]
-                .iter()
-                .filter_map(|e| match &e.event {
-                    DomainEvent::CustomerOptedOut { owner, .. } => Some(owner.clone()),
-                    _ => None,
-                })
-                .collect();
-            prop_assert_eq!(owners, vec![live_owner], "customer {}'s #STOP", c);
-            self.stopped.insert(c);
-        } else if stored.started().is_some() {
-            self.stopped.remove(&c);
+        let (stored, before, after) = self.webhook(messages.clone()).await?;
+        let events = self.app.store.outbox();
+        for (&(c, stop, _), stored) in batch.iter().zip(&stored) {
+            if stop {
+                // Whom the opt-out counts for: the live session's owner.
+                let live_owner = before
+                    .customers
+                    .get(&c)
+                    .and_then(|c| c.live.as_ref())
+                    .and_then(|l| l.owner.clone());
+                let owners: Vec<_> = events[committed..]
+                    .iter()
+                    .filter_map(|e| match &e.event {
+                        DomainEvent::CustomerOptedOut {
+                            customer, owner, ..
+                        } if *customer == key(c) => Some(owner.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                prop_assert_eq!(owners, vec![live_owner], "customer {}'s #STOP", c);
+                self.stopped.insert(c);
+            } else if stored.started().is_some() {
+                self.stopped.remove(&c);
+            }
+            prop_assert_eq!(
+                after.opted_out(c),
+                self.stopped.contains(&c),
+                "customer {}'s opt-out after #STOP: {}",
+                c,
+                stop
+            );
         }
-        prop_assert_eq!(
-            after.opted_out(c),
-            self.stopped.contains(&c),
-            "customer {}'s opt-out after {:?}",
-            c,
-            msg.content
-        );
         if twice {
-            let (again, _, redelivered) = self.webhook(msg).await?;
+            let (again, _, redelivered) = self.webhook(messages).await?;
             prop_assert!(
-                matches!(again, wadesk_app::inbound::InboundOutcome::Duplicate { .. }),
+                again
+                    .iter()
+                    .all(|o| matches!(o, InboundOutcome::Duplicate { .. })),
                 "{:?}",
                 again
             );
@@ -408,18 +435,30 @@ impl Harness {
         Ok(())
     }
 
+    /// What the webhook does with a batch: one message alone or a batch of
+    /// them, then routing of each new queued conversation.
     async fn webhook(
         &mut self,
-        msg: InboundMessage,
-    ) -> Result<(wadesk_app::inbound::InboundOutcome, Seen, Seen), TestCaseError> {
+        messages: Vec<InboundMessage>,
+    ) -> Result<(Vec<InboundOutcome>, Seen, Seen), TestCaseError> {
         let before = self.seen().await;
-        let stored = receive_message(&self.app, msg).await;
+        let stored = if let [msg] = messages.as_slice() {
+            receive_message(&self.app, msg.clone())
+                .await
+                .map(|outcome| vec![Ok(outcome)])
+        } else {
+            receive_messages(&self.app, messages).await
+        };
         let mut after = self.after("receive", &before).await?;
-        let stored = stored.map_err(|e| TestCaseError::fail(format!("receive: {e:?}")))?;
-        if let Some((id, Status::Unanswered)) = stored.started() {
-            let routed = desk::route(&self.app, id).await;
-            after = self.after("route", &after).await?;
-            outcome(routed, "route")?;
+        let stored = stored
+            .and_then(|outcomes| outcomes.into_iter().collect::<Result<Vec<_>, _>>())
+            .map_err(|e| TestCaseError::fail(format!("receive: {e:?}")))?;
+        for started in &stored {
+            if let Some((id, Status::Unanswered)) = started.started() {
+                let routed = desk::route(&self.app, id).await;
+                after = self.after("route", &after).await?;
+                outcome(routed, "route")?;
+            }
         }
         Ok((stored, before, after))
     }
@@ -764,10 +803,13 @@ async fn run(steps: Vec<Step>) -> TestResult {
                 stop,
                 late,
                 twice,
+                with,
             } => {
                 // Two messages are never handled at the same instant.
                 h.advance(1).await?;
-                h.inbound(c, stop, late, twice).await?;
+                let mut batch = vec![(c, stop, late)];
+                batch.extend(with.map(|stop| ((c + 1) % CUSTOMERS, stop, 0)));
+                h.inbound(&batch, twice).await?;
             }
             Step::DeliverEvents => h.deliver_events().await?,
             Step::Accept(c, w) => {
@@ -864,13 +906,13 @@ proptest! {
 fn a_second_stop_keeps_the_customer_opted_out() {
     block_on(async {
         let mut h = Harness::new().await;
-        h.inbound(0, true, 0, false).await?;
+        h.inbound(&[(0, true, 0)], false).await?;
         h.deliver_events().await?;
         h.clock.advance(Duration::hours(1));
         // `inbound` checks the customer is opted out after it, and
         // `deliver_events` that the consumer leaves no live session and
         // confirms this `#STOP` once.
-        h.inbound(0, true, 0, false).await?;
+        h.inbound(&[(0, true, 0)], false).await?;
         h.deliver_events().await?;
         let customer = h.app.store.get_customer(&key(0)).await.unwrap().unwrap();
         prop_assert!(customer.opt_out.is_opted_out());
@@ -889,12 +931,12 @@ fn a_second_stop_keeps_the_customer_opted_out() {
 fn a_stop_at_the_instant_of_an_opt_in_is_an_opt_out() {
     block_on(async {
         let mut h = Harness::new().await;
-        h.inbound(0, true, 0, false).await?;
+        h.inbound(&[(0, true, 0)], false).await?;
         h.deliver_events().await?;
         h.clock.advance(Duration::seconds(1));
         // A new session lifts the opt-out, and #STOP follows in the same instant.
-        h.inbound(0, false, 0, false).await?;
-        h.inbound(0, true, 0, false).await?;
+        h.inbound(&[(0, false, 0)], false).await?;
+        h.inbound(&[(0, true, 0)], false).await?;
         let customer = h.app.store.get_customer(&key(0)).await.unwrap().unwrap();
         prop_assert!(customer.opt_out.is_opted_out());
         Ok::<_, TestCaseError>(())
