@@ -41,13 +41,15 @@ use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalOutbox, LocalSched
 use wadesk_app::expiry::{handle_window_fire, FireOutcome};
 use wadesk_app::inbound::{receive_message, receive_messages, InboundOutcome};
 use wadesk_app::opt_out::{handle_event, OPT_OUT_CONFIRMATION};
+use wadesk_app::status::{apply_status, StatusOutcome};
 use wadesk_app::{App, ConversationStore, DeskStore};
 use wadesk_domain::desk::{Outgoing, TransferTarget};
+use wadesk_domain::message::DeliveryError;
 use wadesk_domain::{
     Actor, Agent, AgentId, AgentState, Channel, Clock, Conversation, ConversationId,
-    ConversationStatus, Customer, CustomerKey, DomainEvent, InboundMessage, ManualClock,
-    MessageContent, PhoneNumberId, Queue, QueueId, Role, TemplateRef, TimerInput, Timestamp, WaId,
-    Wamid,
+    ConversationStatus, Customer, CustomerKey, DeliveryStatus, DomainEvent, InboundMessage,
+    ManualClock, MessageContent, PhoneNumberId, Queue, QueueId, Role, StatusUpdate, TemplateRef,
+    TimerInput, Timestamp, WaId, Wamid,
 };
 
 type Status = ConversationStatus;
@@ -126,6 +128,12 @@ enum Step {
     Reopen(u8, Who),
     Push(u8, Who),
     State(usize, bool),
+    /// Routing is asked again for customer `c`'s conversation (the webhook
+    /// does on a redelivery).
+    Route(u8),
+    /// WhatsApp's status callback for the last message sent to customer `c`:
+    /// `failed` with 131047 (the window closed early) or `read`.
+    Status(u8, bool),
     /// An agent handles customer `c`'s conversation to the end: accept (or
     /// take), answer, end, wrap up; each step may be refused.
     Work(u8, Who),
@@ -182,6 +190,8 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (c.clone(), w.clone()).prop_map(|(c, w)| Step::Reopen(c, w)),
         4 => (c.clone(), w).prop_map(|(c, w)| Step::Push(c, w)),
         2 => (a, any::<bool>()).prop_map(|(a, on)| Step::State(a, on)),
+        1 => c.clone().prop_map(Step::Route),
+        2 => (c.clone(), prop::bool::weighted(0.3)).prop_map(|(c, failed)| Step::Status(c, failed)),
         4 => (c, who()).prop_map(|(c, w)| Step::Work(c, w)),
         3 => prop_oneof![2 => 1i64..120, 1 => 600i64..7_200, 1 => 20 * 3_600i64..30 * 3_600]
             .prop_map(Step::Advance),
@@ -461,6 +471,40 @@ impl Harness {
             }
         }
         Ok((stored, before, after))
+    }
+
+    /// A status callback for the last message sent to customer `c`.
+    async fn status(&mut self, c: u8, failed: bool) -> TestResult {
+        let sent = self.app.whatsapp.entries();
+        let Some(last) = sent.iter().rev().find(|e| e.to == wa_id(c)) else {
+            return Ok(());
+        };
+        let update = StatusUpdate {
+            wamid: Wamid::parse(last.wamid.clone()).unwrap(),
+            status: if failed {
+                DeliveryStatus::Failed
+            } else {
+                DeliveryStatus::Read
+            },
+            at: self.clock.now(),
+            error: failed.then(|| DeliveryError {
+                code: 131_047,
+                title: "Re-engagement message".into(),
+            }),
+        };
+        let before = self.seen().await;
+        let applied = apply_status(&self.app, update).await;
+        let after = self.after("status", &before).await?;
+        let applied = applied.map_err(|e| TestCaseError::fail(format!("status: {e:?}")))?;
+        if failed && applied == StatusOutcome::Applied {
+            // `docs/product.md#33-closed-early-by-whatsapp`: closed at once.
+            prop_assert!(
+                !after.window_open(c),
+                "131047 left customer {}'s window open",
+                c
+            );
+        }
+        Ok(())
     }
 
     /// The event relay and the bus: every event the store committed, and
@@ -847,6 +891,15 @@ async fn run(steps: Vec<Step>) -> TestResult {
                 h.after("state", &before).await?;
                 outcome(changed, "state")?;
             }
+            Step::Route(c) => {
+                if let Some(conversation) = h.conversation_of(c).await {
+                    let before = h.seen().await;
+                    let routed = desk::route(&h.app, conversation.id).await;
+                    h.after("route", &before).await?;
+                    outcome(routed, "route")?;
+                }
+            }
+            Step::Status(c, failed) => h.status(c, failed).await?,
             Step::Work(c, w) => {
                 if !h.desk(c, w, Action::Accept).await? {
                     h.desk(c, w, Action::Take(false)).await?;
