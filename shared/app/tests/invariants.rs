@@ -1,9 +1,10 @@
 //! The application under random command sequences, over the embedded store:
-//! customer messages (`#STOP` included, some delivered twice), the opt-out
-//! consumer, desk actions (offer, accept, take, send, transfer, end,
-//! wrap-up), reopen and push, agent state changes, offer time-outs and window
-//! expiries, with time moving by seconds to days. Every step runs the real
-//! use cases (`wadesk_app::inbound`, `desk`, `opt_out`, `expiry`) as the
+//! customer messages (`#STOP` included, some two to a webhook batch, some
+//! delivered twice), the opt-out consumer, desk actions (accept, take, send,
+//! transfer, end, wrap-up), routing, reopen and push, agent state changes,
+//! WhatsApp's status callbacks, offer time-outs and window expiries, with time
+//! moving by seconds to days. Every step runs the real use cases
+//! (`wadesk_app::inbound`, `desk`, `opt_out`, `expiry`, `status`) as the
 //! webhook, the agent API, the opt-out consumer and the timer function call
 //! them; due timers fire from the `LocalScheduler` and events go from the
 //! store's outbox over the `LocalEventBus` to the opt-out consumer, as the
@@ -16,9 +17,11 @@
 //! - one live session per customer, mirrored exactly (id, status, owner) on
 //!   the customer, and a `#STOP` names that owner;
 //! - each agent's load is what they hold: offers to them and active
-//!   conversations they are in;
-//! - a customer's window only moves forward, and an open window always has
-//!   a schedule armed that will see it close;
+//!   conversations they are in; and between steps nobody waits in a queue
+//!   while an agent of it could take an offer;
+//! - a customer's window only moves forward, an open window always has a
+//!   schedule armed that will see it close, a window closes once, and a
+//!   131047 failure closes it at once;
 //! - a conversation's status only moves along the lifecycle (a finished one
 //!   comes back only by a reopen or push);
 //! - an opted-out customer is never reopened or pushed to, and after the
