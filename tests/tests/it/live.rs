@@ -471,3 +471,47 @@ async fn a_push_the_management_api_refuses_fails_the_invocation_so_lambda_retrie
         "a failing socket is not forgotten"
     );
 }
+
+/// The push's SigV4 signature is the one AWS checks: moto's IAM-enforcing
+/// server, which recomputes every request's signature, accepts the signed
+/// `POST @connections/{id}` (an id ending in `=`, encoded in the path) and
+/// refuses the same push signed with a wrong secret.
+#[tokio::test]
+async fn the_push_is_signed_as_the_management_api_checks_it() {
+    use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+    use aws_credential_types::Credentials;
+    use wadesk_app::ports::{LivePush, Pushed};
+
+    let iam = wadesk_tests::iam::IamStack::new().await;
+    // moto serves the management API at its root (`/@connections/...`).
+    let endpoint = wadesk_tests::iam::iam_moto_endpoint();
+    let signed = ManagementApi::new(&iam.admin, &endpoint).unwrap();
+    let hint = r#"{"type":"ConversationOffered"}"#;
+    assert_eq!(
+        signed.push("L0SM9cOFvHcCIhw=", hint).await.unwrap(),
+        Pushed::Delivered
+    );
+    let admin = iam
+        .admin
+        .credentials_provider()
+        .unwrap()
+        .provide_credentials()
+        .await
+        .unwrap();
+    let forged = iam
+        .admin
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            admin.access_key_id(),
+            "not-the-secret",
+            None,
+            None,
+            "forger",
+        )))
+        .build();
+    let refused = ManagementApi::new(&forged, &endpoint)
+        .unwrap()
+        .push("L0SM9cOFvHcCIhw=", hint)
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+}
