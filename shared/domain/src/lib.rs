@@ -17,6 +17,8 @@ pub mod customer;
 pub mod desk;
 pub mod events;
 pub mod expiry;
+#[cfg(test)]
+mod fixtures;
 pub mod ids;
 pub mod inbound;
 pub mod live;
