@@ -55,6 +55,36 @@ impl ConversationChange {
             Self::Continued { status, .. } => *status,
         }
     }
+
+    /// A continued conversation as the change leaves it: the one definition
+    /// of the update, which the embedded store applies and the DynamoDB store
+    /// writes as one update expression (the store contract suite holds the
+    /// two to it). The caller has checked `expected_status`. A started
+    /// conversation is written whole.
+    pub fn apply(&self, conversation: &mut Conversation) {
+        let Self::Continued {
+            status,
+            owner,
+            handling_started_at,
+            received_at,
+            ..
+        } = self
+        else {
+            return;
+        };
+        conversation.status = *status;
+        if let Some(owner) = owner {
+            conversation.owner = Some(owner.clone());
+            conversation.participants = vec![owner.clone()];
+        }
+        if handling_started_at.is_some() {
+            conversation.handling_started_at = *handling_started_at;
+        }
+        conversation.last_inbound_at = Some(*received_at);
+        conversation.unanswered_since.get_or_insert(*received_at);
+        conversation.updated_at = *received_at;
+        conversation.version += 1;
+    }
 }
 
 /// Everything one inbound message changes, to be written atomically.

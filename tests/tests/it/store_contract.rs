@@ -206,6 +206,13 @@ pub async fn unanswered_since_is_kept_and_last_inbound_moves<S: ConversationStor
         .unwrap();
     assert_eq!(conversation.unanswered_since, Some(t0));
     assert_eq!(conversation.last_inbound_at, Some(t1));
+    // Every adapter writes exactly the domain's update of a continued
+    // conversation (`ConversationChange::apply`), nothing more or less.
+    let ConversationChange::Started(mut expected) = first.conversation.clone() else {
+        panic!("the first message starts a conversation")
+    };
+    next.conversation.apply(&mut expected);
+    assert_eq!(conversation, expected);
     let transcript = store.list_messages(conversation.id).await.unwrap();
     let texts: Vec<_> = transcript
         .iter()

@@ -192,31 +192,17 @@ impl ConversationStore for EmbeddedStore {
                     .conversations
                     .insert(conversation.id, conversation.clone());
             }
-            ConversationChange::Continued {
+            change @ ConversationChange::Continued {
                 id,
                 expected_status,
-                status,
-                owner,
-                handling_started_at,
-                received_at,
+                ..
             } => {
                 let conversation = state
                     .conversations
                     .get_mut(id)
                     .filter(|c| c.status == *expected_status)
                     .ok_or(CommitError::Conflict)?;
-                conversation.status = *status;
-                if let Some(owner) = owner {
-                    conversation.owner = Some(owner.clone());
-                    conversation.participants = vec![owner.clone()];
-                }
-                if handling_started_at.is_some() {
-                    conversation.handling_started_at = *handling_started_at;
-                }
-                conversation.last_inbound_at = Some(*received_at);
-                conversation.unanswered_since.get_or_insert(*received_at);
-                conversation.updated_at = *received_at;
-                conversation.version += 1;
+                change.apply(conversation);
             }
         }
         state.wamids.insert(

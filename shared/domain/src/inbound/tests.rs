@@ -157,7 +157,21 @@ fn a_reply_to_a_reopened_conversation_makes_it_active_with_the_reopening_agent()
     ));
     let live = d.customer.live.unwrap();
     assert_eq!(live.status, ConversationStatus::Active);
-    assert_eq!(live.owner, Some(maria));
+    assert_eq!(live.owner, Some(maria.clone()));
+    // Applied to the stored conversation: active with maria, her handling
+    // started, the first unanswered message kept, the version bumped.
+    let ConversationChange::Started(mut stored) = first.conversation.clone() else {
+        panic!("the first message starts a conversation")
+    };
+    stored.status = ConversationStatus::Reopened;
+    let version = stored.version;
+    d.conversation.apply(&mut stored);
+    assert_eq!(stored.status, ConversationStatus::Active);
+    assert_eq!(stored.owner, Some(maria.clone()));
+    assert_eq!(stored.participants, [maria]);
+    assert_eq!(stored.unanswered_since, Some(now));
+    assert_eq!(stored.last_inbound_at, Some(now));
+    assert_eq!(stored.version, version + 1);
     assert!(d
         .events
         .iter()
