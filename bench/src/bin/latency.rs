@@ -21,7 +21,9 @@
 //! - `inbound_armed`: one message from a customer whose window is armed (their
 //!   second message, a minute after the first);
 //! - `inbound_batch_armed`: one webhook batch of 100 messages from 100 such
-//!   customers.
+//!   customers;
+//! - `agent_text`: an agent's text through the agent API, on a conversation
+//!   they hold (the Graph API in process).
 //!
 //! To time another handler, build its app on [`sdk_config`] with the proxy's
 //! URL ([`aws_app`]), `reset` the proxy, time the call as [`time_webhook`]
@@ -174,6 +176,77 @@ async fn armed(
     })
 }
 
+/// `runs` texts of the agent on one conversation they hold, each a `POST
+/// /conversations/{id}/messages` through the agent API's handler: the caller
+/// with the conversation, then its customer and agents (2 reads), the
+/// transaction that stores it `pending`, the Graph API send, the transaction
+/// that records its wamid. The Graph API is `LocalOutbox` here, in process:
+/// its own time is microseconds, so the figure is what the handler adds to
+/// the Graph API's time.
+async fn agent_text(
+    bench: &mut Bench,
+    runs: usize,
+    target_ms: Option<f64>,
+) -> Result<LatencyScenario, BoxError> {
+    let key = "agent_text";
+    // Set up straight on moto: an agent holding a fresh conversation.
+    let actor = fixtures::seed_agent(&bench.direct, false).await?;
+    let customer = bench.customers(1)[0];
+    let at = wadesk_domain::Clock::now(&bench.clock);
+    let message = fixtures::inbound_text(customer, &format!("wamid.LATT{customer}"), at, "hi")?;
+    let id = fixtures::receive(&bench.direct, message).await?;
+    wadesk_app::desk::take(&bench.direct, &actor, id, false).await?;
+    let mut wall = Vec::with_capacity(runs);
+    let mut modelled = Vec::with_capacity(runs);
+    let (mut requests, mut max_in_flight, mut slow) = (0, 0, 0);
+    // One run more than measured: the first warms the connections.
+    for run in 0..=runs {
+        let body = serde_json::json!({ "text": format!("Answer {run}") }).to_string();
+        let request = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri(format!("/conversations/{id}/messages"))
+            .header("content-type", "application/json")
+            .body(lambda_http::Body::Text(body))?;
+        let request = fixtures::with_claims(request, fixtures::AGENT, "agent");
+        bench.proxy.reset();
+        let started = Instant::now();
+        let response = agent_api::handle(&bench.app, request).await;
+        let ended = Instant::now();
+        if response.status().as_u16() != 201 {
+            return Err(format!(
+                "the agent API answered {}: {}",
+                response.status(),
+                String::from_utf8_lossy(response.body().as_ref())
+            )
+            .into());
+        }
+        let stats = bench.proxy.stats();
+        if run > 0 {
+            wall.push((ended - started).as_secs_f64() * 1000.0);
+            modelled.push(bench.proxy.replay(started, ended).as_secs_f64() * 1000.0);
+            requests = requests.max(stats.requests);
+            max_in_flight = max_in_flight.max(stats.max_in_flight);
+            slow += stats.slow;
+        }
+    }
+    let wall_ms = Summary::of(&wall).ok_or("no runs")?;
+    let modelled_ms = Summary::of(&modelled).ok_or("no runs")?;
+    eprintln!(
+        "latency: {key:<22} modelled median {:.2} ms (p99 {:.2}); through moto median {:.2} ms (p99 {:.2}); {} requests, {} in flight at most, {} slower than the round trip in all",
+        modelled_ms.median, modelled_ms.p99, wall_ms.median, wall_ms.p99, requests, max_in_flight, slow
+    );
+    Ok(LatencyScenario {
+        key: key.into(),
+        description: "an agent's text through the agent API (Graph API in process)".into(),
+        requests,
+        max_in_flight,
+        slow_requests: slow,
+        wall_ms,
+        modelled_ms,
+        target_ms,
+    })
+}
+
 /// The application on the AWS adapters, its clients on `sdk`.
 pub fn aws_app(sdk: &SdkConfig, clock: &ManualClock) -> AwsApp {
     App::new(
@@ -253,6 +326,8 @@ async fn main() -> Result<(), BoxError> {
             Some(60.0),
         )
         .await?,
+        // 20 ms plus the Graph API's own time (issue 14).
+        agent_text(&mut bench, runs, Some(20.0)).await?,
     ];
     let report = LatencyReport {
         round_trip_ms: round_trip.as_secs_f64() * 1000.0,
