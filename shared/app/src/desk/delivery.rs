@@ -226,28 +226,25 @@ pub(super) async fn release_send_lease<S, E, T, C, W>(
     C: Clock,
     W: WhatsAppClient,
 {
-    for attempt in 0..MAX_ATTEMPTS {
-        let customer: Option<Customer> = match app.store.get_customer(key).await {
-            Ok(customer) => customer,
-            Err(error) => {
-                tracing::error!(%error, "send lease not released; it expires by itself");
-                return;
-            }
-        };
+    let released = retry_on_conflict(|_| async move {
+        let customer: Option<Customer> = app.store.get_customer(key).await?;
         let Some(change) = customer.as_ref().and_then(Customer::release_send_lease) else {
-            return;
+            return Ok(Attempt::Done(()));
         };
         match app
             .store
             .save_customer(&change.customer, change.expected_version)
             .await
         {
-            Ok(()) => return,
-            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
-            Err(CommitError::Store(error)) => {
-                tracing::error!(%error, "send lease not released; it expires by itself");
-                return;
-            }
+            Ok(()) => Ok(Attempt::Done(())),
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
+            Err(CommitError::Store(error)) => Err(AppError::from(error)),
         }
+    })
+    .await;
+    // Given up after lost races, the lease expires by itself too (and, as
+    // ever, goes unlogged).
+    if let Err(AppError::Store(error)) = released {
+        tracing::error!(%error, "send lease not released; it expires by itself");
     }
 }

@@ -67,7 +67,7 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    for attempt in 0..MAX_ATTEMPTS {
+    retry_on_conflict(|_| async move {
         let agent = app
             .store
             .get_agent(agent_id)
@@ -84,13 +84,14 @@ where
                         tracing::error!(%error, "offering waiting conversations failed");
                     }
                 }
-                return Ok(app.store.get_agent(agent_id).await?.unwrap_or(change.agent));
+                let stored = app.store.get_agent(agent_id).await?;
+                Ok(Attempt::Done(stored.unwrap_or(change.agent)))
             }
-            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
-            Err(CommitError::Store(error)) => return Err(error.into()),
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
+            Err(CommitError::Store(error)) => Err(error.into()),
         }
-    }
-    Err(contention())
+    })
+    .await
 }
 
 /// What an admin says of an agent.
@@ -115,7 +116,8 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    for attempt in 0..MAX_ATTEMPTS {
+    let profile = &profile;
+    retry_on_conflict(|_| async move {
         let stored = app.store.get_agent(id).await?;
         let expected_version = stored.as_ref().map_or(0, |a| a.version);
         let mut agent = stored.unwrap_or_else(|| {
@@ -142,11 +144,11 @@ where
                 if let Err(error) = offer_waiting_to(app, id).await {
                     tracing::error!(%error, "offering waiting conversations failed");
                 }
-                return Ok(agent);
+                Ok(Attempt::Done(agent))
             }
-            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
-            Err(CommitError::Store(error)) => return Err(error.into()),
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
+            Err(CommitError::Store(error)) => Err(error.into()),
         }
-    }
-    Err(contention())
+    })
+    .await
 }

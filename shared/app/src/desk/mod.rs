@@ -16,7 +16,7 @@ use wadesk_domain::{
     MessageContent, OfferTimeout, Role, StatusDecision,
 };
 
-use crate::error::{backoff, MAX_ATTEMPTS};
+use crate::error::{retry_on_conflict, Attempt};
 use crate::ports::MediaKind;
 use crate::{
     App, AppError, CommitError, DeskItems, DeskKeys, DeskStore, EventPublisher, OutboundContent,
@@ -51,12 +51,6 @@ impl From<StoreError> for DeskFailure {
     fn from(error: StoreError) -> Self {
         Self::App(AppError::Store(error))
     }
-}
-
-fn contention() -> DeskFailure {
-    DeskFailure::App(AppError::Contention {
-        attempts: MAX_ATTEMPTS,
-    })
 }
 
 /// What a caller's request read while identifying them: the conversation it
@@ -357,19 +351,20 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    for attempt in 0..MAX_ATTEMPTS {
-        let snapshot = Snapshot::read(&app.store, id, involved, &action, acting, attempt).await?;
+    let action = &action;
+    retry_on_conflict(|attempt| async move {
+        let snapshot = Snapshot::read(&app.store, id, involved, action, acting, attempt).await?;
         let mut decision = action.decide(&snapshot, app.clock.now())?;
         match commit(app, &mut decision).await {
             Ok(()) => {
                 follow_up(app, &decision).await;
-                return Ok(decision);
+                Ok(Attempt::Done(decision))
             }
-            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
-            Err(CommitError::Store(error)) => return Err(error.into()),
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
+            Err(CommitError::Store(error)) => Err(error.into()),
         }
-    }
-    Err(contention())
+    })
+    .await
 }
 
 /// Arms the offer timer (before the commit, so a committed offer always has

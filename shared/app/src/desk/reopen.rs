@@ -83,8 +83,9 @@ where
     W: WhatsAppClient,
 {
     let actor = acting.actor;
-    for attempt in 0..MAX_ATTEMPTS {
-        let snapshot = Snapshot::read(&app.store, id, &[], &action, Some(acting), attempt).await?;
+    let action = &action;
+    retry_on_conflict(|attempt| async move {
+        let snapshot = Snapshot::read(&app.store, id, &[], action, Some(acting), attempt).await?;
         let now = app.clock.now();
         let ctx = snapshot.context(now);
         let conversation = &snapshot.conversation;
@@ -94,11 +95,10 @@ where
                     follow_up(app, &decision).await;
                     deliver_and_release(app, &decision.conversation.customer, &decision.messages)
                         .await?;
-                    return Ok(decision.conversation);
+                    return Ok(Attempt::Done(decision.conversation));
                 }
                 Err(CommitError::Conflict | CommitError::Duplicate { .. }) => {
-                    backoff(attempt).await;
-                    continue;
+                    return Ok(Attempt::Again);
                 }
                 Err(CommitError::Store(error)) => {
                     // The commit may stand with its answer lost; then it is
@@ -110,7 +110,7 @@ where
                     follow_up(app, &decision).await;
                     deliver_and_release(app, &decision.conversation.customer, &decision.messages)
                         .await?;
-                    return Ok(decision.conversation);
+                    return Ok(Attempt::Done(decision.conversation));
                 }
             },
             Err(refusal) => refusal,
@@ -120,12 +120,10 @@ where
         }
         let transcript = app.store.list_messages(id).await?;
         match kind.unfinished(&ctx, actor, &transcript) {
-            None => return Err(refusal.into()),
-            Some(desk::Unfinished::Sending) => {
-                return Err(DeskFailure::App(AppError::InProgress {
-                    what: "sending the reopen or push message",
-                }))
-            }
+            None => Err(refusal.into()),
+            Some(desk::Unfinished::Sending) => Err(DeskFailure::App(AppError::InProgress {
+                what: "sending the reopen or push message",
+            })),
             Some(desk::Unfinished::Resume(resumption)) => match app
                 .store
                 .save_customer(&resumption.customer, resumption.expected_version)
@@ -136,17 +134,15 @@ where
                     tracing::info!(message_id = %message.id, "sending an unsent reopen or push message");
                     deliver_and_release(app, &conversation.customer, std::slice::from_ref(message))
                         .await?;
-                    return Ok(conversation.clone());
+                    Ok(Attempt::Done(conversation.clone()))
                 }
                 // A `#STOP` (or anything else) got in first: decide again.
-                Err(CommitError::Conflict | CommitError::Duplicate { .. }) => {
-                    backoff(attempt).await;
-                }
-                Err(CommitError::Store(error)) => return Err(error.into()),
+                Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
+                Err(CommitError::Store(error)) => Err(error.into()),
             },
         }
-    }
-    Err(contention())
+    })
+    .await
 }
 
 /// Whether a decision whose commit failed without an answer is stored after

@@ -15,14 +15,14 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    for attempt in 0..MAX_ATTEMPTS {
+    retry_on_conflict(|_| async move {
         let Some(conversation) = app.store.get_conversation(id).await? else {
-            return Ok(());
+            return Ok(Attempt::Done(()));
         };
         if conversation.status != ConversationStatus::Unanswered
             || conversation.offered_to.is_some()
         {
-            return Ok(());
+            return Ok(Attempt::Done(()));
         }
         let customer = app.store.get_customer(&conversation.customer).await?;
         let agents: BTreeMap<AgentId, Agent> = app
@@ -36,7 +36,7 @@ where
         let candidates = desk::routing_candidates(&conversation, assigned, agents.values());
         let Some(candidate) = candidates.first() else {
             tracing::info!("no agent available; the conversation waits in its queue");
-            return Ok(());
+            return Ok(Attempt::Done(()));
         };
         let ctx = DeskContext {
             conversation: &conversation,
@@ -46,12 +46,12 @@ where
         };
         let mut decision = desk::offer(&ctx, candidate)?;
         match commit(app, &mut decision).await {
-            Ok(()) => return Ok(()),
-            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => backoff(attempt).await,
-            Err(CommitError::Store(error)) => return Err(error.into()),
+            Ok(()) => Ok(Attempt::Done(())),
+            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
+            Err(CommitError::Store(error)) => Err(error.into()),
         }
-    }
-    Err(contention())
+    })
+    .await
 }
 
 /// When an agent becomes available or frees capacity: offer them the oldest
@@ -68,41 +68,42 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let mut conflicts = 0;
+    // One offer at a time, each retried on its own after a lost race; done
+    // when the agent is gone or nothing they can take is waiting.
     loop {
-        let Some(agent) = app.store.get_agent(agent_id).await? else {
-            return Ok(());
-        };
-        let waiting = app
-            .store
-            .list_by_status(ConversationStatus::Unanswered)
-            .await?;
-        let Some(conversation) = waiting
-            .into_iter()
-            .filter(|c| c.offered_to.is_none() && agent.can_be_offered(&c.queue))
-            .min_by_key(Conversation::queue_order)
-        else {
-            return Ok(());
-        };
-        let customer = app.store.get_customer(&conversation.customer).await?;
-        let agents = BTreeMap::from([(agent.id.clone(), agent.clone())]);
-        let ctx = DeskContext {
-            conversation: &conversation,
-            agents: &agents,
-            customer: customer.as_ref(),
-            now: app.clock.now(),
-        };
-        let mut decision = desk::offer(&ctx, agent_id)?;
-        match commit(app, &mut decision).await {
-            Ok(()) => conflicts = 0,
-            Err(CommitError::Conflict | CommitError::Duplicate { .. }) => {
-                conflicts += 1;
-                if conflicts >= MAX_ATTEMPTS {
-                    return Err(contention());
-                }
-                backoff(conflicts).await;
+        let offered: Result<bool, DeskFailure> = retry_on_conflict(|_| async move {
+            let Some(agent) = app.store.get_agent(agent_id).await? else {
+                return Ok(Attempt::Done(false));
+            };
+            let waiting = app
+                .store
+                .list_by_status(ConversationStatus::Unanswered)
+                .await?;
+            let Some(conversation) = waiting
+                .into_iter()
+                .filter(|c| c.offered_to.is_none() && agent.can_be_offered(&c.queue))
+                .min_by_key(Conversation::queue_order)
+            else {
+                return Ok(Attempt::Done(false));
+            };
+            let customer = app.store.get_customer(&conversation.customer).await?;
+            let agents = BTreeMap::from([(agent.id.clone(), agent.clone())]);
+            let ctx = DeskContext {
+                conversation: &conversation,
+                agents: &agents,
+                customer: customer.as_ref(),
+                now: app.clock.now(),
+            };
+            let mut decision = desk::offer(&ctx, agent_id)?;
+            match commit(app, &mut decision).await {
+                Ok(()) => Ok(Attempt::Done(true)),
+                Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
+                Err(CommitError::Store(error)) => Err(error.into()),
             }
-            Err(CommitError::Store(error)) => return Err(error.into()),
+        })
+        .await;
+        if !offered? {
+            return Ok(());
         }
     }
 }
