@@ -12,7 +12,7 @@ use wadesk_domain::analytics::{
 };
 use wadesk_domain::{Clock, EventEnvelope};
 
-use crate::error::{backoff, MAX_ATTEMPTS};
+use crate::error::{retry_on_conflict_from, Attempt};
 use crate::{AnalyticsStore, AppError, CommitError, DeskStore, Recorded, StoreError};
 
 /// What consuming one event did.
@@ -119,45 +119,51 @@ async fn record_tally<A: AnalyticsStore>(
     store: &A,
     tally: Tally,
 ) -> Result<(usize, usize), (Tally, AppError)> {
-    let mut pending = tally;
-    let mut duplicates = 0;
-    let mut conflicts = 0;
+    let ((pending, _), recorded) =
+        retry_on_conflict_from((tally, 0), |_, (mut pending, mut duplicates)| async move {
+            let answer = record_pending(store, &mut pending, &mut duplicates).await;
+            ((pending, duplicates), answer)
+        })
+        .await;
+    recorded.map_err(|error| (pending, error))
+}
+
+/// One try of [`record_tally`]: writes `pending`, leaving out (and adding to
+/// `duplicates`) the events the store finds counted before, until it is
+/// counted, a conflict calls for another try, or it fails. Leaving events out
+/// is no conflict: it takes neither a pause nor an attempt.
+async fn record_pending<A: AnalyticsStore>(
+    store: &A,
+    pending: &mut Tally,
+    duplicates: &mut usize,
+) -> Result<Attempt<(usize, usize)>, AppError> {
     while !pending.is_empty() {
-        match store.record(&pending).await {
-            Ok(Recorded::Counted) => return Ok((pending.len(), duplicates)),
+        match store.record(pending).await {
+            Ok(Recorded::Counted) => return Ok(Attempt::Done((pending.len(), *duplicates))),
             Ok(Recorded::AlreadyCounted(ids)) => {
                 let rest = pending.without(&ids);
                 if rest.len() == pending.len() {
                     let error = StoreError::new("record_analytics", UnknownDuplicates(ids.len()));
-                    return Err((pending, error.into()));
+                    return Err(error.into());
                 }
                 tracing::info!(
                     events = pending.len() - rest.len(),
                     "events already counted"
                 );
-                duplicates += pending.len() - rest.len();
-                pending = rest;
+                *duplicates += pending.len() - rest.len();
+                *pending = rest;
             }
             // Another tally's transaction held the same hourly items.
-            Err(CommitError::Conflict) if conflicts + 1 < MAX_ATTEMPTS => {
-                conflicts += 1;
-                backoff(conflicts).await;
-            }
-            Err(CommitError::Conflict) => {
-                let error = AppError::Contention {
-                    attempts: MAX_ATTEMPTS,
-                };
-                return Err((pending, error));
-            }
+            Err(CommitError::Conflict) => return Ok(Attempt::Again),
             Err(CommitError::Duplicate { .. }) => {
                 // Not an answer a tally gets (it is the webhook's wamid).
                 let error = StoreError::new("record_analytics", UnknownDuplicates(pending.len()));
-                return Err((pending, error.into()));
+                return Err(error.into());
             }
-            Err(CommitError::Store(error)) => return Err((pending, error.into())),
+            Err(CommitError::Store(error)) => return Err(error.into()),
         }
     }
-    Ok((0, duplicates))
+    Ok(Attempt::Done((0, *duplicates)))
 }
 
 /// The ports the read side needs: the counters, the conversations for the live

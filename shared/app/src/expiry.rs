@@ -3,7 +3,7 @@
 use tracing::Instrument;
 use wadesk_domain::{decide_window_fire, Clock, WindowFire, WindowFireDecision};
 
-use crate::error::{backoff, MAX_ATTEMPTS};
+use crate::error::{retry_on_conflict, Attempt};
 use crate::{
     App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler, WhatsAppClient,
 };
@@ -31,14 +31,15 @@ where
 {
     let span = tracing::info_span!("window_fire", armed_for = %fire.armed_for);
     async move {
-        for attempt in 0..MAX_ATTEMPTS {
+        let fire = &fire;
+        retry_on_conflict(|_| async move {
             let customer = app.store.get_customer(&fire.customer).await?;
             let expected_version = customer.as_ref().map_or(0, |c| c.version);
-            let outcome = match decide_window_fire(customer.as_ref(), &fire, app.clock.now()) {
-                WindowFireDecision::Ignore => return Ok(FireOutcome::Ignored),
+            let outcome = match decide_window_fire(customer.as_ref(), fire, app.clock.now()) {
+                WindowFireDecision::Ignore => return Ok(Attempt::Done(FireOutcome::Ignored)),
                 WindowFireDecision::Republish { events } => {
                     app.events.publish(&events).await?;
-                    return Ok(FireOutcome::Ignored);
+                    return Ok(Attempt::Done(FireOutcome::Ignored));
                 }
                 WindowFireDecision::Rearm { customer, at } => {
                     let next = WindowFire {
@@ -61,17 +62,13 @@ where
                 Ok((outcome, events)) => {
                     app.events.publish(&events).await?;
                     tracing::info!(?outcome, "window fire handled");
-                    return Ok(outcome);
+                    Ok(Attempt::Done(outcome))
                 }
-                Err(CommitError::Conflict | CommitError::Duplicate { .. }) => {
-                    backoff(attempt).await;
-                }
-                Err(CommitError::Store(error)) => return Err(error.into()),
+                Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
+                Err(CommitError::Store(error)) => Err(error.into()),
             }
-        }
-        Err(AppError::Contention {
-            attempts: MAX_ATTEMPTS,
         })
+        .await
     }
     .instrument(span)
     .await

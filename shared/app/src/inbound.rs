@@ -9,7 +9,7 @@ use wadesk_domain::{
     InboundMessage, WindowFire,
 };
 
-use crate::error::{backoff, MAX_ATTEMPTS};
+use crate::error::{retry_on_conflict, Attempt};
 use crate::{
     App, AppError, CommitError, ConversationStore, EventPublisher, InboundContext, TimerScheduler,
     WhatsAppClient,
@@ -171,84 +171,87 @@ where
         conversation_id = tracing::field::Empty
     );
     async move {
-        for attempt in 0..MAX_ATTEMPTS {
-            let context = match context.take() {
-                Some(context) => context,
-                None => app.store.load_inbound_context(&msg.customer).await?,
-            };
-            let channel = context.channel.unwrap_or_else(|| {
-                tracing::warn!("message for an unconfigured channel; using defaults");
-                Channel::unconfigured(
-                    msg.customer.phone_number_id.clone(),
-                    msg.display_phone_number.clone(),
-                )
-            });
-            let decision = decide_inbound(
-                context.customer.as_ref(),
-                &channel,
-                msg.clone(),
-                app.clock.now(),
-            );
-            let conversation_id = decision.conversation.conversation_id();
-            tracing::Span::current()
-                .record("conversation_id", tracing::field::display(conversation_id));
-
-            // Arm before committing: if the commit then fails, the retry finds no
-            // armed expiry and arms the same (idempotent) schedule again.
-            if let Some(armed_for) = decision.arm_window_at {
-                let fire = WindowFire {
-                    customer: msg.customer.clone(),
-                    armed_for,
+        let msg = &msg;
+        retry_on_conflict(|attempt| {
+            // The first attempt's context, when given; every later one reads.
+            let given = context.take();
+            async move {
+                let context = match given {
+                    Some(context) => context,
+                    None => app.store.load_inbound_context(&msg.customer).await?,
                 };
-                app.timers.arm_window(&fire).await?;
-            }
-            // The decision's events are committed with it (the store's outbox):
-            // they exist if and only if the message is stored.
-            match app.store.commit_inbound(&decision).await {
-                Ok(()) => {
-                    if let Some(reply) = &decision.auto_reply {
-                        send_auto_reply(app, &msg, conversation_id, reply).await;
-                    }
-                    if decision.message.content.is_stop_request() {
-                        wait_for_send_lease(app, &msg.customer).await;
-                    }
-                    tracing::info!(
-                        status = decision.conversation.status().as_str(),
-                        "message stored"
-                    );
-                    let outcome = InboundOutcome::Stored {
-                        conversation_id,
-                        status: decision.conversation.status(),
-                        started: matches!(
-                            decision.conversation,
-                            wadesk_domain::ConversationChange::Started(_)
-                        ),
+                let channel = context.channel.unwrap_or_else(|| {
+                    tracing::warn!("message for an unconfigured channel; using defaults");
+                    Channel::unconfigured(
+                        msg.customer.phone_number_id.clone(),
+                        msg.display_phone_number.clone(),
+                    )
+                });
+                let decision = decide_inbound(
+                    context.customer.as_ref(),
+                    &channel,
+                    msg.clone(),
+                    app.clock.now(),
+                );
+                let conversation_id = decision.conversation.conversation_id();
+                tracing::Span::current()
+                    .record("conversation_id", tracing::field::display(conversation_id));
+
+                // Arm before committing: if the commit then fails, the retry finds no
+                // armed expiry and arms the same (idempotent) schedule again.
+                if let Some(armed_for) = decision.arm_window_at {
+                    let fire = WindowFire {
+                        customer: msg.customer.clone(),
+                        armed_for,
                     };
-                    return Ok((outcome, Some(decision.customer)));
+                    app.timers.arm_window(&fire).await?;
                 }
-                Err(CommitError::Duplicate { events }) => {
-                    // The first delivery's events went into the outbox with it.
-                    tracing::info!("duplicate delivery ignored");
-                    let started = events.iter().find_map(|e| match &e.event {
-                        wadesk_domain::DomainEvent::ConversationStarted {
+                // The decision's events are committed with it (the store's outbox):
+                // they exist if and only if the message is stored.
+                match app.store.commit_inbound(&decision).await {
+                    Ok(()) => {
+                        if let Some(reply) = &decision.auto_reply {
+                            send_auto_reply(app, msg, conversation_id, reply).await;
+                        }
+                        if decision.message.content.is_stop_request() {
+                            wait_for_send_lease(app, &msg.customer).await;
+                        }
+                        tracing::info!(
+                            status = decision.conversation.status().as_str(),
+                            "message stored"
+                        );
+                        let outcome = InboundOutcome::Stored {
                             conversation_id,
-                            status,
-                            ..
-                        } => Some((*conversation_id, *status)),
-                        _ => None,
-                    });
-                    return Ok((InboundOutcome::Duplicate { started }, None));
+                            status: decision.conversation.status(),
+                            started: matches!(
+                                decision.conversation,
+                                wadesk_domain::ConversationChange::Started(_)
+                            ),
+                        };
+                        Ok(Attempt::Done((outcome, Some(decision.customer))))
+                    }
+                    Err(CommitError::Duplicate { events }) => {
+                        // The first delivery's events went into the outbox with it.
+                        tracing::info!("duplicate delivery ignored");
+                        let started = events.iter().find_map(|e| match &e.event {
+                            wadesk_domain::DomainEvent::ConversationStarted {
+                                conversation_id,
+                                status,
+                                ..
+                            } => Some((*conversation_id, *status)),
+                            _ => None,
+                        });
+                        Ok(Attempt::Done((InboundOutcome::Duplicate { started }, None)))
+                    }
+                    Err(CommitError::Conflict) => {
+                        tracing::debug!(attempt, "customer changed concurrently; retrying");
+                        Ok(Attempt::Again)
+                    }
+                    Err(CommitError::Store(error)) => Err(error.into()),
                 }
-                Err(CommitError::Conflict) => {
-                    tracing::debug!(attempt, "customer changed concurrently; retrying");
-                    backoff(attempt).await;
-                }
-                Err(CommitError::Store(error)) => return Err(error.into()),
             }
-        }
-        Err(AppError::Contention {
-            attempts: MAX_ATTEMPTS,
         })
+        .await
     }
     .instrument(span)
     .await

@@ -3,7 +3,7 @@
 use tracing::Instrument;
 use wadesk_domain::{decide_status, Clock, StatusDecision, StatusUpdate};
 
-use crate::error::{backoff, MAX_ATTEMPTS};
+use crate::error::{retry_on_conflict, Attempt};
 use crate::{
     App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler, WhatsAppClient,
 };
@@ -40,20 +40,21 @@ where
             "conversation_id",
             tracing::field::display(record.conversation_id),
         );
-        for attempt in 0..MAX_ATTEMPTS {
-            let Some(context) = app.store.load_status_context(&record).await? else {
-                return Ok(StatusOutcome::Ignored);
+        let (record, update) = (&record, &update);
+        retry_on_conflict(|_| async move {
+            let Some(context) = app.store.load_status_context(record).await? else {
+                return Ok(Attempt::Done(StatusOutcome::Ignored));
             };
             match decide_status(
                 &context.message,
                 context.customer.as_ref(),
-                &update,
+                update,
                 app.clock.now(),
             ) {
-                StatusDecision::Ignore => return Ok(StatusOutcome::Ignored),
+                StatusDecision::Ignore => Ok(Attempt::Done(StatusOutcome::Ignored)),
                 StatusDecision::Republish { events } => {
                     app.events.publish(&events).await?;
-                    return Ok(StatusOutcome::Ignored);
+                    Ok(Attempt::Done(StatusOutcome::Ignored))
                 }
                 StatusDecision::Apply {
                     expected,
@@ -67,18 +68,16 @@ where
                 {
                     Ok(()) => {
                         app.events.publish(&events).await?;
-                        return Ok(StatusOutcome::Applied);
+                        Ok(Attempt::Done(StatusOutcome::Applied))
                     }
                     Err(CommitError::Conflict | CommitError::Duplicate { .. }) => {
-                        backoff(attempt).await;
+                        Ok(Attempt::Again)
                     }
-                    Err(CommitError::Store(error)) => return Err(error.into()),
+                    Err(CommitError::Store(error)) => Err(error.into()),
                 },
             }
-        }
-        Err(AppError::Contention {
-            attempts: MAX_ATTEMPTS,
         })
+        .await
     }
     .instrument(span)
     .await
