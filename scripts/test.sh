@@ -212,6 +212,10 @@ main() {
     # be the last result line printed).
     local out="$ROOT/target/test-output.log"
     : >"$out"
+    # Debug builds lay async state machines out unoptimised: a deep handler's
+    # future can outgrow the test thread's default 2 MiB stack. 8 MiB, as a
+    # release build's main thread has, unless the caller chose.
+    export RUST_MIN_STACK="${RUST_MIN_STACK:-8388608}"
     log "cargo test $(printf '%s ' "${scope[@]}" "${targets[@]}" "$@")"
     cargo test "${scope[@]}" "${targets[@]}" "$@" | tee -a "$out"
     if ((run_doc)); then
