@@ -215,46 +215,15 @@ const _: () = assert!(STEP_MESSAGES * 2 <= STEP_ITEMS);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        ConversationStatus, CustomerKey, MessageContent, MessageId, Origin, QueueId, WaId,
-    };
-    use chrono::{Duration, TimeZone, Utc};
+    use crate::{ConversationStatus, MessageContent, MessageId, WaId};
+    use chrono::{Duration, Utc};
     use proptest::prelude::*;
 
+    /// The shared builder's conversation, with the id the messages below name.
     fn conversation(status: ConversationStatus) -> Conversation {
-        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap();
-        Conversation {
-            id: ConversationId::derived_from("c"),
-            customer: CustomerKey::new(
-                PhoneNumberId::parse("1").unwrap(),
-                WaId::parse("34600000000").unwrap(),
-            ),
-            customer_name: None,
-            display_phone_number: "+1".into(),
-            status,
-            queue: QueueId::default_queue(),
-            owner: None,
-            participants: Vec::new(),
-            origin: Origin::Customer,
-            reopened_by: None,
-            previous: None,
-            created_at: t0,
-            updated_at: t0,
-            last_inbound_at: None,
-            unanswered_since: None,
-            handling_started_at: None,
-            wrap_up_reason: None,
-            done: false,
-            offered_to: None,
-            offered_at: None,
-            queued_at: None,
-            invited: None,
-            pending_wrap_up: Vec::new(),
-            answered: false,
-            finished_at: None,
-            retention_days: None,
-            version: 1,
-        }
+        let mut conversation = crate::fixtures::conversation(status, None);
+        conversation.id = ConversationId::derived_from("c");
+        conversation
     }
 
     fn message(direction: Direction) -> Message {
