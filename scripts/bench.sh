@@ -12,7 +12,8 @@
 # 3. lambda-startup: size, cold start to the first poll of a local Lambda
 #    Runtime API, peak RSS after 10,000 invocations, for every Lambda binary;
 # 4. aws-requests: AWS requests, DynamoDB capacity, events, schedules and Graph
-#    API sends per operation, against moto;
+#    API sends per operation, against moto; latency: wall times with every AWS
+#    request given a 5 ms round trip (moto behind wadesk_proxy::LatencyProxy);
 # 5. criterion (bench/benches/handlers.rs): warm handler cost on the embedded store;
 # 6. loadgen against wadesk-local on a free loopback port: a fixed offered load,
 #    then a closed-loop saturation run, each on a fresh runner;
@@ -20,7 +21,7 @@
 #
 # Knobs (environment): BENCH_RUNS (cold starts per binary, 21),
 # BENCH_INVOCATIONS (10000), BENCH_RATE (offered messages/s, 20000),
-# BENCH_SECONDS (per load run, 10). Everything runs on 127.0.0.1 and stops by
+# BENCH_SECONDS (per load run, 10), BENCH_ROUND_TRIP_MS (latency, 5). Everything runs on 127.0.0.1 and stops by
 # itself; moto and the runner are stopped on any exit.
 set -euo pipefail
 
@@ -31,6 +32,7 @@ RUNS="${BENCH_RUNS:-21}"
 INVOCATIONS="${BENCH_INVOCATIONS:-10000}"
 RATE="${BENCH_RATE:-20000}"
 SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
+ROUND_TRIP_MS="${BENCH_ROUND_TRIP_MS:-5}"
 OUT="$ROOT/target/wadesk-bench"
 RELEASE="$ROOT/target/release"
 RUNNER_BUILD="$ROOT/target/runner"
@@ -105,7 +107,7 @@ main() {
     cargo build --profile runner -p wadesk-local-runner -p wadesk-bench --bin wadesk-local --bin loadgen
 
     mkdir -p "$OUT/logs"
-    rm -f "$OUT/startup.json" "$OUT/aws-requests.json" "$OUT/loadgen.json" "$OUT/report.md"
+    rm -f "$OUT/startup.json" "$OUT/aws-requests.json" "$OUT/latency.json" "$OUT/loadgen.json" "$OUT/report.md"
 
     ensure_venv
     aws_test_env
@@ -118,6 +120,9 @@ main() {
 
     bench_log "aws-requests (moto at $WADESK_MOTO_ENDPOINT)"
     "$RELEASE/aws-requests" --moto-endpoint "$WADESK_MOTO_ENDPOINT" --out "$OUT"
+
+    bench_log "latency ($ROUND_TRIP_MS ms per AWS request, moto at $WADESK_MOTO_ENDPOINT)"
+    "$RELEASE/latency" --moto-endpoint "$WADESK_MOTO_ENDPOINT" --round-trip-ms "$ROUND_TRIP_MS" --out "$OUT"
     stop_moto
 
     bench_log "criterion: cargo bench --profile release -p wadesk-bench --bench handlers"

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use wadesk_bench::args::Args;
 use wadesk_bench::prices::{self, billed_ms, lambda_invocation};
 use wadesk_bench::results::{
-    self, AwsReport, FunctionStartup, LoadReport, OperationCost, StartupReport,
+    self, AwsReport, FunctionStartup, LatencyReport, LoadReport, OperationCost, StartupReport,
 };
 use wadesk_bench::BoxError;
 
@@ -71,6 +71,7 @@ fn main() -> Result<(), BoxError> {
     let startup: Option<StartupReport> = results::read_json(&out, results::STARTUP_FILE)?;
     let aws: Option<AwsReport> = results::read_json(&out, results::AWS_FILE)?;
     let load: Option<LoadReport> = results::read_json(&out, results::LOAD_FILE)?;
+    let latency: Option<LatencyReport> = results::read_json(&out, results::LATENCY_FILE)?;
     let warm = warm_estimates(&criterion)?;
 
     let mut report = Report::default();
@@ -81,6 +82,7 @@ fn main() -> Result<(), BoxError> {
     } else {
         report.line("AWS requests: not measured (aws-requests did not run).");
     }
+    report.latency(latency.as_ref());
     report.throughput(load.as_ref());
     report.summary();
     print!("{}", report.text);
@@ -443,6 +445,57 @@ impl Report {
             dollars(quiet),
             at_most(quiet * 1e6, COST_PER_MESSAGE * 1e6, "µ$"),
         );
+    }
+
+    fn latency(&mut self, latency: Option<&LatencyReport>) {
+        let Some(latency) = latency else {
+            self.line("## Wall time with simulated AWS round trips\n\nnot measured (latency did not run).\n");
+            return;
+        };
+        let rtt = short(latency.round_trip_ms);
+        self.line(&format!(
+            "## Wall time with simulated AWS round trips ({rtt} ms per request; `latency`, moto behind `wadesk_proxy::LatencyProxy`)"
+        ));
+        self.line("");
+        self.line(&format!(
+            "Modelled: each run's trace replayed with every AWS request taking exactly {rtt} ms, the client's own time as measured. Through moto: the wall time itself, every request answered at {rtt} ms or when moto answered if later ({} model); moto handles one request at a time, so it counts for more the more requests run at once.",
+            latency.model
+        ));
+        self.line("");
+        self.line("| operation | AWS requests (most at once) | modelled p50 | p99 | through moto p50 | p99 | slower than the round trip | runs |");
+        self.line("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        for s in &latency.scenarios {
+            self.line(&format!(
+                "| {} | {} ({}) | {} ms | {} ms | {} ms | {} ms | {} | {} |",
+                s.description,
+                s.requests,
+                s.max_in_flight,
+                short(s.modelled_ms.median),
+                short(s.modelled_ms.p99),
+                short(s.wall_ms.median),
+                short(s.wall_ms.p99),
+                s.slow_requests,
+                s.wall_ms.count,
+            ));
+        }
+        self.line("");
+        for s in &latency.scenarios {
+            if let Some(target) = s.target_ms {
+                self.target(
+                    format!(
+                        "{} ≤ {} ms (median, {rtt} ms round trips)",
+                        s.description,
+                        short(target)
+                    ),
+                    format!(
+                        "{} ms modelled ({} ms through moto)",
+                        short(s.modelled_ms.median),
+                        short(s.wall_ms.median)
+                    ),
+                    at_most(s.modelled_ms.median, target, "ms"),
+                );
+            }
+        }
     }
 
     fn throughput(&mut self, load: Option<&LoadReport>) {
