@@ -41,6 +41,11 @@ pub struct App<S, E, T, C, W> {
     /// Subjects that act as admins while the directory has no entry for them
     /// (`WADESK_BOOTSTRAP_ADMINS`): who fills a fresh directory.
     pub bootstrap_admins: Vec<wadesk_domain::AgentId>,
+    /// What this instance remembers of the conversations its callers acted
+    /// on, so a warm instance reads a desk action's snapshot in one round
+    /// trip ([`desk::SnapshotHints`]; never what a decision is made on).
+    /// Shared by the clones of this `App`: one per process.
+    pub snapshot_hints: desk::SnapshotHints,
 }
 
 impl<S, E, T, C, W> App<S, E, T, C, W>
@@ -60,7 +65,15 @@ where
             whatsapp,
             offer_timeout: chrono::Duration::seconds(DEFAULT_OFFER_TIMEOUT_SECONDS),
             bootstrap_admins: Vec::new(),
+            snapshot_hints: desk::SnapshotHints::default(),
         }
+    }
+
+    /// This instance's [`desk::SnapshotHints`] (`SnapshotHints::disabled()`:
+    /// every request reads as on a cold instance).
+    pub fn with_snapshot_hints(mut self, hints: desk::SnapshotHints) -> Self {
+        self.snapshot_hints = hints;
+        self
     }
 
     pub fn with_bootstrap_admins(mut self, admins: Vec<wadesk_domain::AgentId>) -> Self {

@@ -168,80 +168,208 @@ fn reads_before_writes(requests: &[String]) -> Vec<&str> {
         .collect()
 }
 
-/// Every desk action through the agent API (and reopen and the push through
-/// the reopen function) reads the caller, the conversation, its customer and
-/// agents in at most 2 DynamoDB round trips before it writes
-/// (`docs/product.md#94-request-budgets`); an agent's text is those 2 reads
-/// and the 2 transactions around the Graph API call, nothing else.
-#[tokio::test]
-async fn desk_actions_read_in_at_most_two_round_trips_before_they_write() {
-    use lambda_http::http::StatusCode;
-    use serde_json::json;
-    use wadesk_app::desk as service;
-    use wadesk_app::{ConversationStore, DeskStore};
-    use wadesk_domain::{
-        Agent, AgentChange, AgentId, AgentState, Channel, CustomerKey, PhoneNumberId, Queue,
-        QueueId, Role, TemplateRef, WaId,
-    };
+/// An agent's text on a cold instance: the caller with the conversation,
+/// then its customer and agents, the transaction that records it pending
+/// (and takes the send lease), the Graph API call, the one that records its
+/// wamid; nothing else sequential.
+const COLD_TEXT: [&str; 4] = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:TransactWriteItems",
+    "dynamodb:TransactWriteItems",
+];
 
-    let counter = RequestCounter::new();
-    let store = wadesk_tests::dynamo_store(Some(&counter)).await;
-    let t0 = now_seconds();
-    let app = wadesk_tests::services(store, t0);
-    let queue = QueueId::default_queue();
-    app.store
-        .put_queue(&Queue {
-            id: queue.clone(),
-            name: "Default".into(),
-        })
-        .await
-        .unwrap();
-    app.store
-        .put_wrap_up_reasons(&["Resolved".to_owned()])
-        .await
-        .unwrap();
-    let key = customer("34644100001");
-    let mut channel = Channel::unconfigured(key.phone_number_id.clone(), "+1 555 0100".into());
-    channel.push_template = Some(TemplateRef {
-        name: "follow_up".into(),
-        language: "en".into(),
-    });
-    app.store.put_channel(&channel).await.unwrap();
-    // A second number run by a bot, for the hand-off.
-    let bot_number = PhoneNumberId::parse("106540352242923").unwrap();
-    let mut bot_channel = Channel::unconfigured(bot_number.clone(), "+1 555 0101".into());
-    bot_channel.bot = true;
-    app.store.put_channel(&bot_channel).await.unwrap();
-    for (name, role) in [
-        ("ana", Role::Agent),
-        ("bob", Role::Agent),
-        ("sue", Role::Supervisor),
-        ("botty", Role::Bot),
-    ] {
-        let id = AgentId::parse(name).unwrap();
-        let agent = Agent::new(id.clone(), name.into(), role, vec![queue.clone()], 5, t0);
+/// On a warm instance (one that committed an action on the conversation
+/// before): the caller, the conversation, its customer and agents in one
+/// read.
+const WARM_TEXT: [&str; 3] = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:TransactWriteItems",
+    "dynamodb:TransactWriteItems",
+];
+
+type Instance = std::sync::Arc<wadesk_tests::TestServices<wadesk_aws::DynamoStore>>;
+
+/// One answer of the API, with the AWS requests it made.
+struct Answer {
+    status: lambda_http::http::StatusCode,
+    requests: Vec<String>,
+    body: String,
+}
+
+/// A desk on moto for the desk actions' budgets: the default queue with a
+/// wrap-up reason, a channel with a push template, a bot's channel, agents
+/// ana, bob and cleo (available), supervisor sue, bot botty, and one
+/// customer's conversation, waiting.
+struct Desk {
+    counter: RequestCounter,
+    app: Instance,
+    key: wadesk_domain::CustomerKey,
+    id: wadesk_domain::ConversationId,
+    queue: wadesk_domain::QueueId,
+    bot_number: wadesk_domain::PhoneNumberId,
+}
+
+impl Desk {
+    /// Requests go through `app`, an instance with `hints`.
+    async fn new(hints: wadesk_app::desk::SnapshotHints) -> Self {
+        use wadesk_app::desk as service;
+        use wadesk_app::{ConversationStore, DeskStore};
+        use wadesk_domain::{
+            Agent, AgentChange, AgentId, AgentState, Channel, PhoneNumberId, Queue, QueueId, Role,
+            TemplateRef,
+        };
+
+        let counter = RequestCounter::new();
+        let store = wadesk_tests::dynamo_store(Some(&counter)).await;
+        let t0 = now_seconds();
+        let app = wadesk_tests::services(store, t0);
+        let app = std::sync::Arc::new((*app).clone().with_snapshot_hints(hints));
+        let queue = QueueId::default_queue();
         app.store
-            .save_agent(&AgentChange {
-                agent,
-                expected_version: 0,
+            .put_queue(&Queue {
+                id: queue.clone(),
+                name: "Default".into(),
             })
             .await
             .unwrap();
-        if role == Role::Agent {
-            service::set_state(&*app, &id, AgentState::Available)
+        app.store
+            .put_wrap_up_reasons(&["Resolved".to_owned()])
+            .await
+            .unwrap();
+        let key = customer("34644100001");
+        let mut channel = Channel::unconfigured(key.phone_number_id.clone(), "+1 555 0100".into());
+        channel.push_template = Some(TemplateRef {
+            name: "follow_up".into(),
+            language: "en".into(),
+        });
+        app.store.put_channel(&channel).await.unwrap();
+        // A second number run by a bot, for the hand-off.
+        let bot_number = PhoneNumberId::parse("106540352242923").unwrap();
+        let mut bot_channel = Channel::unconfigured(bot_number.clone(), "+1 555 0101".into());
+        bot_channel.bot = true;
+        app.store.put_channel(&bot_channel).await.unwrap();
+        for (name, role) in [
+            ("ana", Role::Agent),
+            ("bob", Role::Agent),
+            ("cleo", Role::Agent),
+            ("sue", Role::Supervisor),
+            ("botty", Role::Bot),
+        ] {
+            let id = AgentId::parse(name).unwrap();
+            let agent = Agent::new(id.clone(), name.into(), role, vec![queue.clone()], 5, t0);
+            app.store
+                .save_agent(&AgentChange {
+                    agent,
+                    expected_version: 0,
+                })
                 .await
                 .unwrap();
+            if role == Role::Agent {
+                service::set_state(&*app, &id, AgentState::Available)
+                    .await
+                    .unwrap();
+            }
+        }
+        let InboundOutcome::Stored {
+            conversation_id: id,
+            ..
+        } = receive_message(&*app, text_message(&key, "wamid.RB1", t0, "hello"))
+            .await
+            .unwrap()
+        else {
+            panic!("not stored")
+        };
+        Self {
+            counter,
+            app,
+            key,
+            id,
+            queue,
+            bot_number,
         }
     }
-    let InboundOutcome::Stored {
-        conversation_id: id,
-        ..
-    } = receive_message(&*app, text_message(&key, "wamid.RB1", t0, "hello"))
-        .await
-        .unwrap()
-    else {
-        panic!("not stored")
-    };
+
+    /// Another instance of the same function: the same table, hints of its own.
+    fn instance(&self, hints: wadesk_app::desk::SnapshotHints) -> Instance {
+        std::sync::Arc::new((*self.app).clone().with_snapshot_hints(hints))
+    }
+
+    /// `POST /conversations/{id}/{action}` on the desk's conversation.
+    async fn act(&self, on: &Instance, sub: &str, action: &str, body: serde_json::Value) -> Answer {
+        let path = format!("/conversations/{}/{action}", self.id);
+        self.post(on, sub, &path, body).await
+    }
+
+    /// `POST {path}` as `sub` through instance `on`, its requests counted.
+    async fn post(&self, on: &Instance, sub: &str, path: &str, body: serde_json::Value) -> Answer {
+        let request = post(path, sub, body);
+        self.counter.reset();
+        let response = if agent_api::reopen_serves(path) {
+            agent_api::handle_surface(&**on, request, agent_api::Surface::Reopen).await
+        } else {
+            agent_api::handle(&**on, request).await
+        };
+        Answer {
+            status: response.status(),
+            requests: self.counter.requests(),
+            body: String::from_utf8_lossy(response.body()).into_owned(),
+        }
+    }
+
+    /// `sub`'s text, which must be sent (201); its requests.
+    async fn text(&self, on: &Instance, sub: &str, text: &str) -> Vec<String> {
+        let answer = self
+            .act(on, sub, "messages", serde_json::json!({ "text": text }))
+            .await;
+        assert_eq!(
+            answer.status,
+            lambda_http::http::StatusCode::CREATED,
+            "{sub}'s text: {}",
+            answer.body
+        );
+        answer.requests
+    }
+
+    /// `sub`'s action, which must succeed (200).
+    async fn ok(&self, on: &Instance, sub: &str, action: &str, body: serde_json::Value) {
+        let answer = self.act(on, sub, action, body).await;
+        assert_eq!(
+            answer.status,
+            lambda_http::http::StatusCode::OK,
+            "{sub}'s {action}: {}",
+            answer.body
+        );
+    }
+
+    /// The texts agents sent on the conversation: each recorded with its wamid.
+    async fn sent_texts(&self) -> Vec<String> {
+        use wadesk_app::ConversationStore;
+        let messages = self.app.store.list_messages(self.id).await.unwrap();
+        messages
+            .iter()
+            .filter(|m| m.direction == wadesk_domain::Direction::Outbound)
+            .map(|m| {
+                assert!(m.wamid.is_some(), "not recorded as sent: {m:?}");
+                m.content.text().unwrap_or_default().to_owned()
+            })
+            .collect()
+    }
+}
+
+/// Every desk action through the agent API (and reopen and the push through
+/// the reopen function) reads the caller, the conversation, its customer and
+/// agents in at most 2 DynamoDB round trips before it writes
+/// (`docs/product.md#94-request-budgets`); the requests of each, and the
+/// agent's text (after a take on the same instance) last.
+async fn desk_actions_budget(hints: wadesk_app::desk::SnapshotHints) -> Vec<String> {
+    use lambda_http::http::StatusCode;
+    use serde_json::json;
+    use wadesk_domain::{CustomerKey, WaId};
+
+    let desk = Desk::new(hints).await;
+    let (app, key, id) = (&desk.app, &desk.key, desk.id);
+    let t0 = wadesk_domain::Clock::now(&app.clock);
     let (a, b) = ("ana".to_owned(), "bob".to_owned());
 
     let conversation = |action: &str| format!("/conversations/{id}/{action}");
@@ -365,42 +493,25 @@ async fn desk_actions_read_in_at_most_two_round_trips_before_they_write() {
         ),
     ];
     let mut measured = Vec::new();
-    let run = |sub: &str, path: String, body: serde_json::Value| {
-        counter.reset();
-        let request = post(&path, sub, body);
-        let app = app.clone();
-        let counter = counter.clone();
-        async move {
-            let response = if agent_api::reopen_serves(&path) {
-                agent_api::handle_surface(&*app, request, agent_api::Surface::Reopen).await
-            } else {
-                agent_api::handle(&*app, request).await
-            };
-            (path, response.status(), counter.requests(), response)
-        }
-    };
     for (n, (sub, path, body, expected)) in steps.into_iter().enumerate() {
         if sub == "customer" {
-            let reply = text_message(&key, &format!("wamid.RBR{n}"), t0, "thanks");
-            receive_message(&*app, reply).await.unwrap();
+            let reply = text_message(key, &format!("wamid.RBR{n}"), t0, "thanks");
+            receive_message(&**app, reply).await.unwrap();
             continue;
         }
-        let (path, status, requests, response) = run(sub, path, body).await;
-        assert_eq!(
-            status,
-            expected,
-            "{path} as {sub}: {:?}",
-            String::from_utf8_lossy(response.body())
-        );
-        measured.push((path, requests));
+        let answer = desk.post(app, sub, &path, body).await;
+        assert_eq!(answer.status, expected, "{path} as {sub}: {}", answer.body);
+        measured.push((path, answer.requests));
     }
     // The push: after the window closed, on the finished conversation.
     app.clock.advance(Duration::hours(25));
-    let (path, status, requests, _) = run(&b, conversation("push"), json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{path}");
-    measured.push((path, requests));
+    let path = conversation("push");
+    let answer = desk.post(app, &b, &path, json!({})).await;
+    assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.body);
+    measured.push((path, answer.requests));
     // A bot hands its conversation over to a queue.
-    let bot_customer = CustomerKey::new(bot_number, WaId::parse("34644100002").unwrap());
+    let bot_customer =
+        CustomerKey::new(desk.bot_number.clone(), WaId::parse("34644100002").unwrap());
     let bot_message = text_message(
         &bot_customer,
         "wamid.RB2",
@@ -410,14 +521,21 @@ async fn desk_actions_read_in_at_most_two_round_trips_before_they_write() {
     let InboundOutcome::Stored {
         conversation_id: bot_conversation,
         ..
-    } = receive_message(&*app, bot_message).await.unwrap()
+    } = receive_message(&**app, bot_message).await.unwrap()
     else {
         panic!("not stored")
     };
     let path = format!("/conversations/{bot_conversation}/handoff");
-    let (path, status, requests, _) = run("botty", path, json!({"queue": queue.to_string()})).await;
-    assert_eq!(status, StatusCode::OK, "{path}");
-    measured.push((path, requests));
+    let answer = desk
+        .post(
+            app,
+            "botty",
+            &path,
+            json!({"queue": desk.queue.to_string()}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.body);
+    measured.push((path, answer.requests));
 
     for (path, requests) in &measured {
         let reads = reads_before_writes(requests);
@@ -432,18 +550,124 @@ async fn desk_actions_read_in_at_most_two_round_trips_before_they_write() {
             reads.len()
         );
     }
-    // The agent's text: two reads, the transaction that records it pending
-    // (and takes the send lease), the Graph API call, the one that records
-    // its wamid; nothing else sequential.
-    let (_, text) = &measured[1];
+    measured.swap_remove(1).1
+}
+
+#[tokio::test]
+async fn desk_actions_read_in_at_most_two_round_trips_before_they_write_on_a_cold_instance() {
+    let text = desk_actions_budget(wadesk_app::desk::SnapshotHints::disabled()).await;
+    assert_eq!(text, COLD_TEXT, "an agent's text on a cold instance");
+}
+
+#[tokio::test]
+async fn desk_actions_read_in_at_most_two_round_trips_before_they_write_on_a_warm_instance() {
+    let text = desk_actions_budget(wadesk_app::desk::SnapshotHints::default()).await;
     assert_eq!(
-        text,
-        &[
-            "dynamodb:BatchGetItem",
-            "dynamodb:BatchGetItem",
-            "dynamodb:TransactWriteItems",
-            "dynamodb:TransactWriteItems"
-        ],
-        "an agent's text"
+        text, WARM_TEXT,
+        "an agent's text after their take on the same instance"
     );
+}
+
+/// A warm instance reads a text's snapshot in one round trip; when the
+/// conversation names an agent its hint missed (a change made on another
+/// instance), it reads that agent after, and the text is still sent.
+#[tokio::test]
+async fn a_warm_instance_reads_what_its_hint_missed_after_the_conversation() {
+    use serde_json::json;
+    use wadesk_app::desk::SnapshotHints;
+
+    let desk = Desk::new(SnapshotHints::default()).await;
+    let elsewhere = desk.instance(SnapshotHints::default());
+    desk.ok(&elsewhere, "ana", "take", json!({})).await;
+    assert_eq!(
+        desk.text(&desk.app, "ana", "1").await,
+        COLD_TEXT,
+        "the first, cold"
+    );
+    assert_eq!(
+        desk.text(&desk.app, "ana", "2").await,
+        WARM_TEXT,
+        "the second, warm"
+    );
+
+    // Transferred on another instance: the hint still names ana, who is
+    // still read (she owes a wrap-up); bob is the caller, read anyway.
+    desk.ok(&elsewhere, "ana", "transfer", json!({"agent": "bob"}))
+        .await;
+    desk.ok(&elsewhere, "bob", "accept", json!({})).await;
+    assert_eq!(
+        desk.text(&desk.app, "bob", "3").await,
+        WARM_TEXT,
+        "the new owner's text after a transfer elsewhere"
+    );
+
+    // cleo joins on another instance: nothing here knew of her.
+    desk.ok(&elsewhere, "bob", "conference", json!({"agent": "cleo"}))
+        .await;
+    desk.ok(&elsewhere, "cleo", "conference/accept", json!({}))
+        .await;
+    assert_eq!(
+        desk.text(&desk.app, "bob", "4").await,
+        COLD_TEXT,
+        "one read more for the agent the hint missed"
+    );
+    assert_eq!(
+        desk.text(&desk.app, "bob", "5").await,
+        WARM_TEXT,
+        "and the next in one again"
+    );
+    assert_eq!(desk.sent_texts().await, ["1", "2", "3", "4", "5"]);
+}
+
+/// A hint that no longer tells the truth (the conversation was transferred
+/// on another instance) changes nothing of the answers: the old owner, a
+/// stranger and a supervisor are answered on a warm instance exactly as on
+/// a cold one, and the new owner's text is sent.
+#[tokio::test]
+async fn a_stale_hint_refuses_and_accepts_exactly_as_a_cold_instance() {
+    use lambda_http::http::StatusCode;
+    use serde_json::json;
+    use wadesk_app::desk::SnapshotHints;
+
+    let desk = Desk::new(SnapshotHints::default()).await;
+    let elsewhere = desk.instance(SnapshotHints::default());
+    let cold = desk.instance(SnapshotHints::disabled());
+    desk.ok(&desk.app, "ana", "take", json!({})).await;
+    desk.text(&desk.app, "ana", "1").await;
+    desk.ok(&elsewhere, "ana", "transfer", json!({"agent": "bob"}))
+        .await;
+    desk.ok(&elsewhere, "bob", "accept", json!({})).await;
+
+    for (sub, action, body) in [
+        ("ana", "messages", json!({"text": "still mine?"})),
+        ("cleo", "messages", json!({"text": "not mine"})),
+        ("ana", "transfer", json!({"agent": "cleo"})),
+        ("sue", "messages", json!({"text": "a supervisor"})),
+    ] {
+        let on_cold = desk.act(&cold, sub, action, body.clone()).await;
+        let on_warm = desk.act(&desk.app, sub, action, body).await;
+        assert!(
+            on_cold.status.is_client_error(),
+            "{sub}'s {action} is refused: {} {}",
+            on_cold.status,
+            on_cold.body
+        );
+        assert_eq!(
+            (on_warm.status, &on_warm.body),
+            (on_cold.status, &on_cold.body),
+            "{sub}'s {action}: warm as cold"
+        );
+        assert!(
+            reads_before_writes(&on_warm.requests).len() <= 2,
+            "{sub}'s {action}: {:?}",
+            on_warm.requests
+        );
+    }
+    assert_eq!(
+        desk.act(&desk.app, "bob", "messages", json!({"text": "2"}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(desk.sent_texts().await, ["1", "2"]);
 }

@@ -24,8 +24,12 @@ where
 /// [`identify`] for a request that names conversation `id`: the caller's
 /// entry and the conversation in one round trip, so the desk action's
 /// snapshot (given the [`Prefetched`] as part of its [`Acting`]) reads only
-/// the conversation's customer and agents after it. The caller is still
-/// decided first: an identification refused here reveals nothing.
+/// the conversation's customer and agents after it. On a warm instance
+/// ([`SnapshotHints`]) those are read in the same round trip, as its hint
+/// names them: the snapshot then reads only what the hint missed (after a
+/// transfer, say), usually nothing. The caller is still decided first, on
+/// their entry alone: an identification refused here reveals nothing, and
+/// whatever else was read is dropped with it.
 pub async fn identify_for<S, E, T, C, W>(
     app: &App<S, E, T, C, W>,
     subject: AgentId,
@@ -38,18 +42,35 @@ where
     C: Clock,
     W: WhatsAppClient,
 {
-    let keys = DeskKeys {
+    let hint = app.snapshot_hints.get(id);
+    let mut keys = DeskKeys {
         conversation: Some(id),
         agents: vec![subject.clone()],
         ..DeskKeys::default()
     };
+    if let Some(hint) = &hint {
+        keys.customer = Some(hint.customer.clone());
+        keys.agents.extend(hint.agents.iter().cloned());
+        keys.agents.sort();
+        keys.agents.dedup();
+    }
     let mut items = app.store.read_desk(&keys).await?;
-    let entry = items.agents.remove(&subject);
+    let entry = items.agents.get(&subject).cloned();
     let actor = wadesk_domain::identify(subject, entry.as_ref(), &app.bootstrap_admins)
         .map_err(DeskError::from)?;
+    let agents = keys
+        .agents
+        .into_iter()
+        .map(|agent| {
+            let found = items.agents.remove(&agent);
+            (agent, found)
+        })
+        .collect();
     let prefetched = Prefetched {
         id,
         conversation: items.conversation,
+        customer: keys.customer.map(|key| (key, items.customer)),
+        agents,
     };
     Ok((actor, entry, prefetched))
 }

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use wadesk_domain::desk::{self, Outgoing, TransferTarget};
 use wadesk_domain::{
     decide_send_failure, may_access, Actor, Agent, AgentId, AgentState, Clock, Conversation,
-    ConversationId, ConversationStatus, Customer, DeskContext, DeskDecision, DeskError, Message,
-    MessageContent, OfferTimeout, Role, StatusDecision,
+    ConversationId, ConversationStatus, Customer, CustomerKey, DeskContext, DeskDecision,
+    DeskError, Message, MessageContent, OfferTimeout, Role, StatusDecision,
 };
 
 use crate::error::{retry_on_conflict, Attempt};
@@ -26,11 +26,13 @@ use crate::{
 mod actions;
 mod delivery;
 mod directory;
+mod hints;
 mod reopen;
 mod routing;
 
 pub use actions::*;
 pub use directory::*;
+pub use hints::SnapshotHints;
 pub use reopen::{push, reopen};
 pub use routing::*;
 
@@ -55,11 +57,17 @@ impl From<StoreError> for DeskFailure {
 
 /// What a caller's request read while identifying them: the conversation it
 /// names, in the same round trip as their directory entry
-/// ([`identify_for`]), so the desk action's snapshot reads only the rest.
+/// ([`identify_for`]), so the desk action's snapshot reads only the rest; on
+/// a warm instance, with what its [`SnapshotHints`] said the snapshot would
+/// need (the customer, the agents), so it often reads nothing more.
 #[derive(Debug, Clone)]
 pub struct Prefetched {
     id: ConversationId,
     conversation: Option<Conversation>,
+    /// The customer key asked for on a hint, and what was found.
+    customer: Option<(CustomerKey, Option<Customer>)>,
+    /// Every agent asked for (the caller, those of a hint), found or not.
+    agents: BTreeMap<AgentId, Option<Agent>>,
 }
 
 impl Prefetched {
@@ -67,6 +75,25 @@ impl Prefetched {
     /// exist), if `id` is the one read.
     pub fn conversation(&self, id: ConversationId) -> Option<Option<&Conversation>> {
         (self.id == id).then_some(self.conversation.as_ref())
+    }
+
+    /// Takes out of `keys` what was read already, into `items`.
+    fn supply(&self, keys: &mut DeskKeys, items: &mut DeskItems) {
+        if let Some((key, customer)) = &self.customer {
+            if keys.customer.as_ref() == Some(key) {
+                keys.customer = None;
+                items.customer.clone_from(customer);
+            }
+        }
+        keys.agents.retain(|id| match self.agents.get(id) {
+            Some(agent) => {
+                if let Some(agent) = agent {
+                    items.agents.insert(id.clone(), agent.clone());
+                }
+                false
+            }
+            None => true,
+        });
     }
 }
 
@@ -157,11 +184,19 @@ impl Snapshot {
         }
         keys.agents.sort();
         keys.agents.dedup();
+        let mut known = DeskItems::default();
+        if let Some(prefetched) = prefetched {
+            prefetched.supply(&mut keys, &mut known);
+        }
         let mut items = if keys.is_empty() {
             DeskItems::default()
         } else {
             store.read_desk(&keys).await?
         };
+        if known.customer.is_some() {
+            items.customer = known.customer;
+        }
+        items.agents.append(&mut known.agents);
         action.check_targets(&items)?;
         let Some(conversation) = conversation else {
             return Err(actor
@@ -357,6 +392,11 @@ where
         let mut decision = action.decide(&snapshot, app.clock.now())?;
         match commit(app, &mut decision).await {
             Ok(()) => {
+                // A caller's request (identified with its conversation) on
+                // this instance: the next one on it reads in one round trip.
+                if acting.is_some_and(|a| a.prefetched.is_some()) {
+                    app.snapshot_hints.remember(&decision.conversation);
+                }
                 follow_up(app, &decision).await;
                 Ok(Attempt::Done(decision))
             }
