@@ -162,6 +162,65 @@ pub async fn time_webhook(
     Ok((started, ended))
 }
 
+/// The measured runs of one scenario: wall and modelled times, the most
+/// requests and requests in flight in a run, and the requests slower than the
+/// round trip in all.
+struct Measured {
+    wall: Vec<f64>,
+    modelled: Vec<f64>,
+    requests: usize,
+    max_in_flight: usize,
+    slow: usize,
+}
+
+impl Measured {
+    fn with_capacity(runs: usize) -> Self {
+        Self {
+            wall: Vec::with_capacity(runs),
+            modelled: Vec::with_capacity(runs),
+            requests: 0,
+            max_in_flight: 0,
+            slow: 0,
+        }
+    }
+
+    /// One run that started and ended at these instants, with what the proxy saw.
+    fn record(&mut self, proxy: &LatencyProxy, started: Instant, ended: Instant) {
+        let stats = proxy.stats();
+        self.wall.push((ended - started).as_secs_f64() * 1000.0);
+        self.modelled
+            .push(proxy.replay(started, ended).as_secs_f64() * 1000.0);
+        self.requests = self.requests.max(stats.requests);
+        self.max_in_flight = self.max_in_flight.max(stats.max_in_flight);
+        self.slow += stats.slow;
+    }
+
+    /// The scenario's summary, also printed.
+    fn scenario(
+        self,
+        key: &str,
+        description: impl Into<String>,
+        target_ms: Option<f64>,
+    ) -> Result<LatencyScenario, BoxError> {
+        let wall_ms = Summary::of(&self.wall).ok_or("no runs")?;
+        let modelled_ms = Summary::of(&self.modelled).ok_or("no runs")?;
+        eprintln!(
+            "latency: {key:<22} modelled median {:.2} ms (p99 {:.2}); through moto median {:.2} ms (p99 {:.2}); {} requests, {} in flight at most, {} slower than the round trip in all",
+            modelled_ms.median, modelled_ms.p99, wall_ms.median, wall_ms.p99, self.requests, self.max_in_flight, self.slow
+        );
+        Ok(LatencyScenario {
+            key: key.into(),
+            description: description.into(),
+            requests: self.requests,
+            max_in_flight: self.max_in_flight,
+            slow_requests: self.slow,
+            wall_ms,
+            modelled_ms,
+            target_ms,
+        })
+    }
+}
+
 /// `runs` times: `size` fresh customers write (unmeasured: new windows), a
 /// minute passes, and one webhook batch of their second messages is timed.
 async fn armed(
@@ -172,9 +231,7 @@ async fn armed(
     runs: usize,
     target_ms: Option<f64>,
 ) -> Result<LatencyScenario, BoxError> {
-    let mut wall = Vec::with_capacity(runs);
-    let mut modelled = Vec::with_capacity(runs);
-    let (mut requests, mut max_in_flight, mut slow) = (0, 0, 0);
+    let mut measured = Measured::with_capacity(runs);
     // One run more than measured: the first warms the connections.
     for run in 0..=runs {
         if size > 1 {
@@ -185,31 +242,11 @@ async fn armed(
         bench.clock.advance(chrono::Duration::minutes(1));
         bench.proxy.reset();
         let (started, ended) = bench.post(&bench.app, &customers, "b").await?;
-        let stats = bench.proxy.stats();
         if run > 0 {
-            wall.push((ended - started).as_secs_f64() * 1000.0);
-            modelled.push(bench.proxy.replay(started, ended).as_secs_f64() * 1000.0);
-            requests = requests.max(stats.requests);
-            max_in_flight = max_in_flight.max(stats.max_in_flight);
-            slow += stats.slow;
+            measured.record(&bench.proxy, started, ended);
         }
     }
-    let wall_ms = Summary::of(&wall).ok_or("no runs")?;
-    let modelled_ms = Summary::of(&modelled).ok_or("no runs")?;
-    eprintln!(
-        "latency: {key:<22} modelled median {:.2} ms (p99 {:.2}); through moto median {:.2} ms (p99 {:.2}); {} requests, {} in flight at most, {} slower than the round trip in all",
-        modelled_ms.median, modelled_ms.p99, wall_ms.median, wall_ms.p99, requests, max_in_flight, slow
-    );
-    Ok(LatencyScenario {
-        key: key.into(),
-        description: description.into(),
-        requests,
-        max_in_flight,
-        slow_requests: slow,
-        wall_ms,
-        modelled_ms,
-        target_ms,
-    })
+    measured.scenario(key, description, target_ms)
 }
 
 /// `runs` texts of the agent on one conversation they hold, each a `POST
@@ -232,9 +269,7 @@ async fn agent_text(
     let message = fixtures::inbound_text(customer, &format!("wamid.LATT{customer}"), at, "hi")?;
     let id = fixtures::receive(&bench.direct, message).await?;
     wadesk_app::desk::take(&bench.direct, &actor, id, false).await?;
-    let mut wall = Vec::with_capacity(runs);
-    let mut modelled = Vec::with_capacity(runs);
-    let (mut requests, mut max_in_flight, mut slow) = (0, 0, 0);
+    let mut measured = Measured::with_capacity(runs);
     // One run more than measured: the first warms the connections.
     for run in 0..=runs {
         let body = serde_json::json!({ "text": format!("Answer {run}") }).to_string();
@@ -256,31 +291,15 @@ async fn agent_text(
             )
             .into());
         }
-        let stats = bench.proxy.stats();
         if run > 0 {
-            wall.push((ended - started).as_secs_f64() * 1000.0);
-            modelled.push(bench.proxy.replay(started, ended).as_secs_f64() * 1000.0);
-            requests = requests.max(stats.requests);
-            max_in_flight = max_in_flight.max(stats.max_in_flight);
-            slow += stats.slow;
+            measured.record(&bench.proxy, started, ended);
         }
     }
-    let wall_ms = Summary::of(&wall).ok_or("no runs")?;
-    let modelled_ms = Summary::of(&modelled).ok_or("no runs")?;
-    eprintln!(
-        "latency: {key:<22} modelled median {:.2} ms (p99 {:.2}); through moto median {:.2} ms (p99 {:.2}); {} requests, {} in flight at most, {} slower than the round trip in all",
-        modelled_ms.median, modelled_ms.p99, wall_ms.median, wall_ms.p99, requests, max_in_flight, slow
-    );
-    Ok(LatencyScenario {
-        key: key.into(),
-        description: "an agent's text through the agent API (Graph API in process)".into(),
-        requests,
-        max_in_flight,
-        slow_requests: slow,
-        wall_ms,
-        modelled_ms,
+    measured.scenario(
+        key,
+        "an agent's text through the agent API (Graph API in process)",
         target_ms,
-    })
+    )
 }
 
 /// The application on the AWS adapters, its clients on `sdk`.
