@@ -27,6 +27,7 @@ pub mod media;
 pub mod message;
 pub mod protection;
 pub mod status;
+pub mod version;
 pub mod window;
 
 pub use access::{identify, may_access, Actor, NotInDirectory};
@@ -50,4 +51,5 @@ pub use status::{
     decide_send_failure, decide_send_outcome_unknown, decide_status, StatusDecision,
     OUTCOME_UNKNOWN_TITLE,
 };
+pub use version::ExpectedVersion;
 pub use window::Window;
