@@ -1,5 +1,6 @@
 //! Unit and property tests of [`mask_sensitive`].
 
+use super::card::luhn;
 use super::*;
 use proptest::prelude::*;
 
