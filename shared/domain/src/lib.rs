@@ -16,7 +16,6 @@ pub mod conversation;
 pub mod customer;
 pub mod desk;
 pub mod events;
-pub mod expiry;
 #[cfg(test)]
 mod fixtures;
 pub mod ids;
@@ -29,6 +28,7 @@ pub mod protection;
 pub mod status;
 pub mod version;
 pub mod window;
+pub mod window_fire;
 
 pub use access::{identify, may_access, Actor, NotInDirectory};
 pub use agent::{Agent, AgentState, Queue, Role};
@@ -39,7 +39,6 @@ pub use conversation::{Conversation, ConversationStatus, Origin};
 pub use customer::{Customer, CustomerChange, LiveSession, OptOut, OptOutConfirmation};
 pub use desk::{AgentChange, DeskContext, DeskDecision, DeskError, OfferTimeout};
 pub use events::{DomainEvent, EventEnvelope};
-pub use expiry::{decide_window_fire, TimerInput, WindowFire, WindowFireDecision};
 pub use ids::{
     AgentId, ConversationId, CustomerKey, IdError, MessageId, PhoneNumberId, QueueId, WaId, Wamid,
 };
@@ -53,3 +52,4 @@ pub use status::{
 };
 pub use version::ExpectedVersion;
 pub use window::Window;
+pub use window_fire::{decide_window_fire, TimerInput, WindowFire, WindowFireDecision};

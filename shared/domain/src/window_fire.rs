@@ -1,4 +1,5 @@
-//! A window schedule fired.
+//! A window timer fired: the customer's 24-hour window closes, is re-armed for
+//! a later expiry, or the fire is stale. Also what any one-time timer carries.
 
 use serde::{Deserialize, Serialize};
 
