@@ -144,6 +144,16 @@ impl Customer {
         }
     }
 
+    /// What a `#STOP`'s event still asks for when it is handled
+    /// (`docs/product.md#6-opting-out-with-stop`): the live session (if any)
+    /// ends, then the confirmation is claimed ([`Self::claim_confirmation`]).
+    /// `None` when the customer opted back in since: nothing is done.
+    pub fn opt_out_follow_up(&self) -> Option<OptOutFollowUp> {
+        self.opt_out.is_opted_out().then(|| OptOutFollowUp {
+            end_live: self.live.as_ref().map(|l| l.conversation_id),
+        })
+    }
+
     /// Claims the confirmation of the `#STOP` `stop`: the claim means "being
     /// sent or sent", so the customer is told at most once. `None` when it is
     /// claimed already (a redelivery sends nothing).
@@ -201,6 +211,22 @@ pub struct CustomerChange {
     pub expected_version: u64,
 }
 
+impl CustomerChange {
+    /// Whether this write stands although its answer was lost: `stored` (read
+    /// after it) is exactly it, so nothing changed the customer since. A
+    /// claimed `#STOP` confirmation is then this attempt's to send.
+    pub fn stands_in(&self, stored: Option<&Customer>) -> bool {
+        stored == Some(&self.customer)
+    }
+}
+
+/// What a `#STOP`'s event asks for ([`Customer::opt_out_follow_up`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptOutFollowUp {
+    /// The customer's live session, to end before the confirmation.
+    pub end_live: Option<ConversationId>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +261,44 @@ mod tests {
         assert_eq!(sent.claim_confirmation(&stop), None);
         // Another #STOP is confirmed again.
         assert!(sent.claim_confirmation(&other).is_some());
+    }
+
+    #[test]
+    fn a_stop_ends_the_live_session_and_is_confirmed_unless_opted_back_in() {
+        let t = Utc::now();
+        let mut stopped = customer();
+        stopped.opt_out.record_opt_out(t);
+        assert_eq!(
+            stopped.opt_out_follow_up(),
+            Some(OptOutFollowUp { end_live: None })
+        );
+        let live = ConversationId::generate();
+        stopped.live = Some(LiveSession {
+            conversation_id: live,
+            status: ConversationStatus::Active,
+            owner: None,
+        });
+        assert_eq!(
+            stopped.opt_out_follow_up(),
+            Some(OptOutFollowUp {
+                end_live: Some(live)
+            })
+        );
+        // Opted back in before the event was handled: nothing to end or confirm.
+        stopped.opt_out.record_opt_in(t + Duration::seconds(1));
+        assert_eq!(stopped.opt_out_follow_up(), None);
+        assert_eq!(customer().opt_out_follow_up(), None);
+    }
+
+    #[test]
+    fn a_claim_whose_answer_was_lost_stands_only_if_nothing_changed_since() {
+        let stop = crate::Wamid::parse("wamid.STOP").unwrap();
+        let claim = customer().claim_confirmation(&stop).unwrap();
+        assert!(claim.stands_in(Some(&claim.customer)));
+        assert!(!claim.stands_in(Some(&customer())), "not written");
+        assert!(!claim.stands_in(None));
+        let later = claim.customer.confirmation_sent(&stop).customer;
+        assert!(!claim.stands_in(Some(&later)), "another attempt moved on");
     }
 
     #[test]

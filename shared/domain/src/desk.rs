@@ -926,11 +926,18 @@ pub fn handoff(
     Ok(draft.finish())
 }
 
+mod delivery;
 mod reopen;
+mod routing;
+pub use delivery::{
+    record_send, reopen_message_unsent, OnRetry, SendOutcome, SendRecord, REENGAGEMENT_TITLE,
+    REOPEN_MESSAGE_UNSENT_TITLE, UNAVAILABLE_TITLE,
+};
 pub use reopen::{
     archive_actions, end_for_erasure, end_for_opt_out, push, reopen, reopen_and_send, resume_push,
-    resume_reopen, Resumption, Unfinished, SEND_LEASE_SECONDS,
+    resume_reopen, send_or_reopen, send_reopens, Resumption, Unfinished, SEND_LEASE_SECONDS,
 };
+pub use routing::{awaits_offer, next_for_agent, route};
 
 #[cfg(test)]
 mod tests;

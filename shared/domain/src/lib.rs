@@ -36,7 +36,9 @@ pub use audit::{AuditAction, AuditRecord};
 pub use channel::{Channel, TemplateRef};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use conversation::{Conversation, ConversationStatus, Origin};
-pub use customer::{Customer, CustomerChange, LiveSession, OptOut, OptOutConfirmation};
+pub use customer::{
+    Customer, CustomerChange, LiveSession, OptOut, OptOutConfirmation, OptOutFollowUp,
+};
 pub use desk::{AgentChange, DeskContext, DeskDecision, DeskError, OfferTimeout};
 pub use events::{DomainEvent, EventEnvelope};
 pub use ids::{

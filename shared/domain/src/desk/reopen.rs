@@ -186,6 +186,28 @@ pub fn reopen_and_send(
     Ok(draft.finish())
 }
 
+/// Whether an agent's message to `conversation` reopens it first
+/// (`docs/product.md#54-sending-to-a-finished-conversation`): it is finished.
+/// Then the caller reads the channel's reopen message with the snapshot.
+pub fn send_reopens(conversation: &Conversation) -> bool {
+    conversation.status == ConversationStatus::Finished
+}
+
+/// An agent's message: to a finished conversation it is [`reopen_and_send`]
+/// with the channel's `reopen_message`, to any other [`super::send`].
+pub fn send_or_reopen(
+    ctx: &DeskContext<'_>,
+    actor: &Actor,
+    content: MessageContent,
+    reopen_message: &str,
+) -> Result<DeskDecision, DeskError> {
+    if send_reopens(ctx.conversation) {
+        reopen_and_send(ctx, actor, reopen_message, content)
+    } else {
+        super::send(ctx, actor, content)
+    }
+}
+
 fn reopen_into(
     draft: &mut Draft<'_>,
     actor: &Actor,

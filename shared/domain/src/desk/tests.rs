@@ -918,3 +918,41 @@ fn a_message_to_a_finished_conversation_is_one_reopen_then_send() {
         Err(DeskError::AlreadyTaken { .. })
     ));
 }
+
+#[test]
+fn an_agents_message_reopens_only_a_finished_conversation() {
+    let text = || MessageContent::Text {
+        text: "one more thing".into(),
+    };
+    let mut w = World::new(&[("ana", 2)]);
+    assert!(!send_reopens(&w.conversation));
+    let d = w.apply(send_or_reopen(&w.ctx(), &actor("ana"), text(), "Hi again!").unwrap());
+    assert_eq!(
+        d.messages.len(),
+        1,
+        "an unanswered one is taken, not reopened"
+    );
+    assert_eq!(d.conversation.status, ConversationStatus::Active);
+    let mut w = World::new(&[("ana", 2)]);
+    finished(&mut w);
+    assert!(send_reopens(&w.conversation));
+    assert_eq!(
+        send(&w.ctx(), &actor("ana"), text()),
+        Err(DeskError::InvalidState(ConversationStatus::Finished))
+    );
+    let d = send_or_reopen(&w.ctx(), &actor("ana"), text(), "Hi again!").unwrap();
+    assert_eq!(d.conversation.status, ConversationStatus::Reopened);
+    assert_eq!(
+        d.messages
+            .iter()
+            .map(|m| m.content.text())
+            .collect::<Vec<_>>(),
+        [Some("Hi again!"), Some("one more thing")]
+    );
+    // Outside the window the reopen's own refusal is answered.
+    w.now += Duration::hours(25);
+    assert_eq!(
+        send_or_reopen(&w.ctx(), &actor("ana"), text(), "Hi again!"),
+        Err(DeskError::WindowClosed)
+    );
+}
