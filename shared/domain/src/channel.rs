@@ -29,7 +29,16 @@ pub struct Channel {
     pub retention_days: RetentionDays,
 }
 
+/// The automatic reopen message of a number no admin has configured yet.
+pub const DEFAULT_REOPEN_MESSAGE: &str = "Hello again! An agent has reopened your conversation.";
+
 impl Channel {
+    /// The automatic reopen message of `channel`; the default one when the
+    /// number is not configured.
+    pub fn reopen_message_of(channel: Option<&Self>) -> &str {
+        channel.map_or(DEFAULT_REOPEN_MESSAGE, |c| c.reopen_message.as_str())
+    }
+
     /// The settings used for a number no admin has configured yet: messages are
     /// still accepted and queued, never dropped.
     pub fn unconfigured(phone_number_id: PhoneNumberId, display_phone_number: String) -> Self {
@@ -40,7 +49,7 @@ impl Channel {
             default_queue: QueueId::default_queue(),
             bot: false,
             mask_sensitive_data: false,
-            reopen_message: "Hello again! An agent has reopened your conversation.".to_owned(),
+            reopen_message: DEFAULT_REOPEN_MESSAGE.to_owned(),
             push_template: None,
             retention_days: RetentionDays::default(),
         }

@@ -194,6 +194,13 @@ impl Customer {
         })
     }
 
+    /// Whether a reopen or push may be sending to the customer at `now`: its
+    /// send lease is held. A `#STOP` is acknowledged, and an unsent reopen or
+    /// push message resumed, only once it is not.
+    pub fn send_lease_held(&self, now: Timestamp) -> bool {
+        self.send_lease_until.is_some_and(|until| until > now)
+    }
+
     /// Clears the send lease a reopen or push took once its message went out
     /// (or definitely failed). `None` when no lease is held.
     pub fn release_send_lease(&self) -> Option<CustomerChange> {
@@ -305,7 +312,11 @@ mod tests {
     fn a_send_lease_is_released_once() {
         let mut leased = customer();
         leased.send_lease_until = Some(Utc::now());
+        let now = Utc::now();
+        assert!(!leased.send_lease_held(now), "expired by now");
+        assert!(leased.send_lease_held(now - Duration::seconds(1)));
         let change = leased.release_send_lease().unwrap();
+        assert!(!change.customer.send_lease_held(now - Duration::seconds(1)));
         assert_eq!(change.customer.send_lease_until, None);
         assert_eq!(change.customer.release_send_lease(), None);
     }

@@ -930,8 +930,8 @@ mod delivery;
 mod reopen;
 mod routing;
 pub use delivery::{
-    record_send, reopen_message_unsent, OnRetry, SendOutcome, SendRecord, REENGAGEMENT_TITLE,
-    REOPEN_MESSAGE_UNSENT_TITLE, UNAVAILABLE_TITLE,
+    record_failed_send, record_sent, reopen_message_unsent, FailedSend, OnRetry, SendFailure,
+    REENGAGEMENT_TITLE, REOPEN_MESSAGE_UNSENT_TITLE, UNAVAILABLE_TITLE,
 };
 pub use reopen::{
     archive_actions, end_for_erasure, end_for_opt_out, push, reopen, reopen_and_send, resume_push,

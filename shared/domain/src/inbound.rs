@@ -106,6 +106,15 @@ pub struct InboundDecision {
     pub agent_load: Option<AgentId>,
 }
 
+impl InboundDecision {
+    /// Whether the message is a `#STOP` whose acknowledgement waits until no
+    /// reopen or push is sending ([`Customer::send_lease_held`]), so nothing
+    /// goes out after it (`docs/product.md#6-opting-out-with-stop`).
+    pub fn waits_for_send_lease(&self) -> bool {
+        self.message.content.is_stop_request()
+    }
+}
+
 /// What a customer hears when the channel's chat is disabled.
 pub const CHAT_UNAVAILABLE_REPLY: &str =
     "Sorry, chat is not available on this number right now. Your message has been kept.";

@@ -1,21 +1,17 @@
 //! What a send to WhatsApp leaves on its message, for each way it can end
 //! (`docs/product.md#43-sending-messages`): the caller sends, then records
-//! what [`record_send`] decides.
+//! what [`record_sent`] or [`record_failed_send`] decides.
 
 use crate::message::{DeliveryError, REENGAGEMENT_REQUIRED};
 use crate::{decide_send_outcome_unknown, Message, StatusDecision, Wamid};
 
-/// How WhatsApp answered one send, as the rules need to know it.
+/// Why WhatsApp did not take a send, as the rules need to know it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendOutcome {
-    Sent(Wamid),
+pub enum SendFailure {
     /// Error 131047: the customer's window is closed.
     ReengagementRequired,
     /// Refused for good (bad recipient, bad media, policy...).
-    Rejected {
-        code: i64,
-        title: String,
-    },
+    Rejected { code: i64, title: String },
     /// WhatsApp could not be reached or failed: nothing went out.
     Unavailable,
     /// The request went out but its answer was lost: it may have gone out.
@@ -33,23 +29,20 @@ pub enum OnRetry {
     SendsThisOne,
 }
 
-/// What to write about a message after its send.
+/// What to write about a message WhatsApp did not take.
 // Decided once per send and consumed at once; boxing would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendRecord {
-    /// WhatsApp took it: record its wamid (its delivery statuses find it by it).
-    Sent(Message),
+pub enum FailedSend {
     /// Its answer was lost: marked `unknown` (only from `pending`), whoever
     /// would retry, so it is never left `pending` for a retry to send twice.
-    Unknown(StatusDecision),
-    /// It failed with this error: recorded `failed` by
-    /// [`crate::decide_send_failure`], which reads the customer (131047
-    /// closes the window at once).
-    Failed(DeliveryError),
+    MarkUnknown(StatusDecision),
+    /// Recorded `failed` with this error by [`crate::decide_send_failure`],
+    /// which reads the customer (131047 closes the window at once).
+    MarkFailed(DeliveryError),
     /// WhatsApp could not take it and the retry sends this very message: it
     /// stays `pending`.
-    LeftPending,
+    LeavePending,
 }
 
 /// The title of a send WhatsApp could not take.
@@ -61,26 +54,35 @@ pub const REENGAGEMENT_TITLE: &str = "re-engagement required";
 pub const REOPEN_MESSAGE_UNSENT_TITLE: &str =
     "not sent: the reopen message before it could not be sent";
 
-/// What `message`'s send leaves behind, given how WhatsApp answered and what
+/// A message WhatsApp took: recorded with its wamid, by which its delivery
+/// statuses find it (they move it on from `pending`).
+pub fn record_sent(message: &Message, wamid: Wamid) -> Message {
+    let mut sent = message.clone();
+    sent.wamid = Some(wamid);
+    sent
+}
+
+/// What a send WhatsApp did not take leaves on `message`, given why and what
 /// the agent's retry would do.
-pub fn record_send(message: &Message, outcome: SendOutcome, on_retry: OnRetry) -> SendRecord {
+pub fn record_failed_send(
+    message: &Message,
+    failure: SendFailure,
+    on_retry: OnRetry,
+) -> FailedSend {
     let failed = |code, title: &str| {
-        SendRecord::Failed(DeliveryError {
+        FailedSend::MarkFailed(DeliveryError {
             code,
             title: title.to_owned(),
         })
     };
-    match outcome {
-        SendOutcome::Sent(wamid) => {
-            let mut sent = message.clone();
-            sent.wamid = Some(wamid);
-            SendRecord::Sent(sent)
+    match failure {
+        SendFailure::OutcomeUnknown => {
+            FailedSend::MarkUnknown(decide_send_outcome_unknown(message))
         }
-        SendOutcome::OutcomeUnknown => SendRecord::Unknown(decide_send_outcome_unknown(message)),
-        SendOutcome::Unavailable if on_retry == OnRetry::SendsThisOne => SendRecord::LeftPending,
-        SendOutcome::Unavailable => failed(0, UNAVAILABLE_TITLE),
-        SendOutcome::ReengagementRequired => failed(REENGAGEMENT_REQUIRED, REENGAGEMENT_TITLE),
-        SendOutcome::Rejected { code, title } => failed(code, &title),
+        SendFailure::Unavailable if on_retry == OnRetry::SendsThisOne => FailedSend::LeavePending,
+        SendFailure::Unavailable => failed(0, UNAVAILABLE_TITLE),
+        SendFailure::ReengagementRequired => failed(REENGAGEMENT_REQUIRED, REENGAGEMENT_TITLE),
+        SendFailure::Rejected { code, title } => failed(code, &title),
     }
 }
 
@@ -115,77 +117,67 @@ mod tests {
         }
     }
 
-    fn error(code: i64, title: &str) -> SendRecord {
-        SendRecord::Failed(DeliveryError {
+    fn failed(code: i64, title: &str) -> FailedSend {
+        FailedSend::MarkFailed(DeliveryError {
             code,
             title: title.to_owned(),
         })
     }
 
     #[test]
-    fn a_taken_send_records_its_wamid_whoever_would_retry() {
+    fn a_taken_send_records_its_wamid_and_waits_for_its_statuses() {
         let message = pending();
         let wamid = Wamid::parse("wamid.OUT").unwrap();
-        for on_retry in [OnRetry::SendsAnother, OnRetry::SendsThisOne] {
-            let SendRecord::Sent(sent) =
-                record_send(&message, SendOutcome::Sent(wamid.clone()), on_retry)
-            else {
-                panic!("a taken send is recorded sent");
-            };
-            assert_eq!(sent.wamid.as_ref(), Some(&wamid));
-            assert_eq!(
-                sent.status,
-                Some(DeliveryStatus::Pending),
-                "statuses move it on"
-            );
-            assert_eq!(sent.id, message.id);
-        }
+        let sent = record_sent(&message, wamid.clone());
+        assert_eq!(sent.wamid, Some(wamid));
+        assert_eq!(sent.status, Some(DeliveryStatus::Pending));
+        assert_eq!(sent.id, message.id);
     }
 
     #[test]
     fn only_a_send_whatsapp_could_not_take_is_left_for_a_retry_of_this_message() {
         let message = pending();
-        let rejected = || SendOutcome::Rejected {
+        let rejected = || SendFailure::Rejected {
             code: 131_026,
             title: "undeliverable".into(),
         };
         let cases = [
             (
-                SendOutcome::Unavailable,
+                SendFailure::Unavailable,
                 OnRetry::SendsThisOne,
-                SendRecord::LeftPending,
+                FailedSend::LeavePending,
             ),
             (
-                SendOutcome::Unavailable,
+                SendFailure::Unavailable,
                 OnRetry::SendsAnother,
-                error(0, UNAVAILABLE_TITLE),
+                failed(0, UNAVAILABLE_TITLE),
             ),
             (
-                SendOutcome::ReengagementRequired,
+                SendFailure::ReengagementRequired,
                 OnRetry::SendsThisOne,
-                error(REENGAGEMENT_REQUIRED, REENGAGEMENT_TITLE),
+                failed(REENGAGEMENT_REQUIRED, REENGAGEMENT_TITLE),
             ),
             (
-                SendOutcome::ReengagementRequired,
+                SendFailure::ReengagementRequired,
                 OnRetry::SendsAnother,
-                error(REENGAGEMENT_REQUIRED, REENGAGEMENT_TITLE),
+                failed(REENGAGEMENT_REQUIRED, REENGAGEMENT_TITLE),
             ),
             (
                 rejected(),
                 OnRetry::SendsThisOne,
-                error(131_026, "undeliverable"),
+                failed(131_026, "undeliverable"),
             ),
             (
                 rejected(),
                 OnRetry::SendsAnother,
-                error(131_026, "undeliverable"),
+                failed(131_026, "undeliverable"),
             ),
         ];
-        for (outcome, on_retry, expected) in cases {
+        for (failure, on_retry, expected) in cases {
             assert_eq!(
-                record_send(&message, outcome.clone(), on_retry),
+                record_failed_send(&message, failure.clone(), on_retry),
                 expected,
-                "{outcome:?} {on_retry:?}"
+                "{failure:?} {on_retry:?}"
             );
         }
     }
@@ -194,9 +186,9 @@ mod tests {
     fn a_lost_answer_is_marked_unknown_never_left_pending() {
         let message = pending();
         for on_retry in [OnRetry::SendsAnother, OnRetry::SendsThisOne] {
-            let SendRecord::Unknown(StatusDecision::Apply {
+            let FailedSend::MarkUnknown(StatusDecision::Apply {
                 message: marked, ..
-            }) = record_send(&message, SendOutcome::OutcomeUnknown, on_retry)
+            }) = record_failed_send(&message, SendFailure::OutcomeUnknown, on_retry)
             else {
                 panic!("a lost answer is marked unknown");
             };

@@ -361,10 +361,7 @@ fn unsent(transcript: &[Message], is_it: impl Fn(&Message) -> bool) -> Option<&M
 
 fn resume_with(ctx: &DeskContext<'_>, customer: &Customer, message: &Message) -> Unfinished {
     // Respect a held lease as a `#STOP` does: whoever holds it may be sending.
-    if customer
-        .send_lease_until
-        .is_some_and(|until| until > ctx.now)
-    {
+    if customer.send_lease_held(ctx.now) {
         return Unfinished::Sending;
     }
     let mut next = customer.clone();

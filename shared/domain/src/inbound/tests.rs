@@ -245,6 +245,7 @@ fn stop_records_an_opt_out_and_a_later_new_session_lifts_it() {
         .events
         .iter()
         .any(|e| e.type_name() == "CustomerOptedOut"));
+    assert!(first.waits_for_send_lease(), "acknowledged after any send");
 
     let mut customer = first.customer.clone();
     customer.live = None;
@@ -256,6 +257,7 @@ fn stop_records_an_opt_out_and_a_later_new_session_lifts_it() {
         later,
     );
     assert!(!again.customer.opt_out.is_opted_out());
+    assert!(!again.waits_for_send_lease());
     assert!(again
         .events
         .iter()
