@@ -7,7 +7,8 @@ use lambda_http::{Body, Request, RequestExt};
 use wadesk_app::desk::{self, AgentProfile, DeskFailure};
 use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalOutbox, LocalScheduler};
 use wadesk_app::inbound::{receive_message, InboundOutcome};
-use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_app::Ports;
+use wadesk_app::{App, DeskStore, WhatsAppClient};
 use wadesk_domain::desk::Outgoing;
 use wadesk_domain::{
     Actor, AgentId, AgentState, Channel, Clock, ConversationId, CustomerKey, InboundMessage,
@@ -30,7 +31,13 @@ pub const AGENT: &str = "ana";
 pub const WRAP_UP_REASON: &str = "Resolved";
 
 /// The application on the embedded adapters, as the tests and the local runner wire it.
-pub type EmbeddedApp = App<EmbeddedStore, LocalEventBus, LocalScheduler, ManualClock, LocalOutbox>;
+pub type EmbeddedApp = App<(
+    EmbeddedStore,
+    LocalEventBus,
+    LocalScheduler,
+    ManualClock,
+    LocalOutbox,
+)>;
 
 /// The embedded application with its clock frozen at `now`.
 pub fn embedded_app(now: DateTime<Utc>) -> EmbeddedApp {
@@ -162,16 +169,9 @@ pub async fn seed_directory<S: DeskStore>(store: &S) -> Result<(), BoxError> {
 
 /// Creates [`AGENT`] in the default queue; `available` makes routing offer
 /// new conversations to them.
-pub async fn seed_agent<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    available: bool,
-) -> Result<Actor, BoxError>
+pub async fn seed_agent<P>(app: &App<P>, available: bool) -> Result<Actor, BoxError>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let actor = agent()?;
     desk::upsert_agent(
@@ -192,16 +192,9 @@ where
 }
 
 /// Stores `message` and answers the conversation it landed in.
-pub async fn receive<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    message: InboundMessage,
-) -> Result<ConversationId, BoxError>
+pub async fn receive<P>(app: &App<P>, message: InboundMessage) -> Result<ConversationId, BoxError>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     match receive_message(app, message).await? {
         InboundOutcome::Stored {
@@ -212,17 +205,13 @@ where
 }
 
 /// The agent takes conversation `id` and answers it: the conversation is `active`.
-pub async fn take_and_answer<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn take_and_answer<P>(
+    app: &App<P>,
     actor: &Actor,
     id: ConversationId,
 ) -> Result<(), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     desk::take(app, actor, id, false).await?;
     desk::send(
@@ -236,17 +225,9 @@ where
 }
 
 /// Ends and wraps up conversation `id`: it is `finished`, in the agent's archive.
-pub async fn finish<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    actor: &Actor,
-    id: ConversationId,
-) -> Result<(), DeskFailure>
+pub async fn finish<P>(app: &App<P>, actor: &Actor, id: ConversationId) -> Result<(), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     desk::end(app, actor, id).await?;
     desk::wrap_up(app, actor, id, WRAP_UP_REASON).await?;
@@ -255,18 +236,14 @@ where
 
 /// A conversation of customer `customer` that the agent took, answered and
 /// finished, with the customer's window still open: ready to reopen.
-pub async fn finished_conversation<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn finished_conversation<P>(
+    app: &App<P>,
     actor: &Actor,
     customer: u64,
     wamid: &str,
 ) -> Result<ConversationId, BoxError>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     let at = app.clock.now();
     let id = receive(app, inbound_text(customer, wamid, at, "I need help")?).await?;

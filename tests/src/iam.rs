@@ -705,8 +705,13 @@ pub fn observed_path() -> PathBuf {
 }
 
 /// The application a function runs, its AWS adapters signed with its key.
-pub type IamApp =
-    App<DynamoStore, EventBridgePublisher, EventBridgeScheduler, ManualClock, LocalOutbox>;
+pub type IamApp = App<(
+    DynamoStore,
+    EventBridgePublisher,
+    EventBridgeScheduler,
+    ManualClock,
+    LocalOutbox,
+)>;
 
 /// One test's stack under IAM enforcement (see the module documentation).
 pub struct IamStack {

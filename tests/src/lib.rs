@@ -100,7 +100,7 @@ pub fn embedded_store() -> EmbeddedStore {
     EmbeddedStore::new()
 }
 
-pub type TestServices<S> = App<S, LocalEventBus, LocalScheduler, ManualClock, LocalOutbox>;
+pub type TestServices<S> = App<(S, LocalEventBus, LocalScheduler, ManualClock, LocalOutbox)>;
 
 /// The application over `store` with local bus, scheduler and outbox, at a fixed time.
 pub fn services<S: ConversationStore>(store: S, now: DateTime<Utc>) -> Arc<TestServices<S>> {

@@ -56,13 +56,13 @@ const GROUP: &str = "wadesk-bench";
 const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-window-expiry";
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
 
-type MeteredApp = App<
+type MeteredApp = App<(
     DynamoStore,
     EventBridgePublisher,
     EventBridgeScheduler,
     ManualClock,
     CountingWhatsApp<LocalOutbox>,
->;
+)>;
 
 /// The meters, and an unmetered client to look at the table and schedules.
 struct Meters {

@@ -55,8 +55,13 @@ const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
 const BATCH: u64 = 100;
 
-type AwsApp =
-    App<DynamoStore, EventBridgePublisher, EventBridgeScheduler, ManualClock, LocalOutbox>;
+type AwsApp = App<(
+    DynamoStore,
+    EventBridgePublisher,
+    EventBridgeScheduler,
+    ManualClock,
+    LocalOutbox,
+)>;
 
 /// Clients for `endpoint`: the proxy for what is timed, moto for set-up.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {

@@ -7,7 +7,8 @@ use wadesk_app::desk::{self as service, AgentProfile};
 use wadesk_app::ports::MediaStore;
 use wadesk_app::protection::{self, ExportPosition};
 use wadesk_app::Page;
-use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_app::Ports;
+use wadesk_app::{App, ConversationStore, DeskStore};
 use wadesk_domain::audit::MAX_AUDIT_DAYS;
 use wadesk_domain::protection::RetentionDays;
 use wadesk_domain::{
@@ -83,18 +84,14 @@ async fn existing_queue<S: DeskStore>(store: &S, raw: &str) -> Result<QueueId> {
     Ok(id)
 }
 
-pub async fn put<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn put<P>(
+    app: &App<P>,
     caller: &Caller,
     path: &[&str],
     request: &Request,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     require_admin(&caller.actor)?;
     match path {
@@ -191,17 +188,13 @@ where
 }
 
 /// `GET /admin/agents`: the directory, by id, page by page.
-pub async fn list_agents<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn list_agents<P>(
+    app: &App<P>,
     caller: &Caller,
     request: &Request,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     require_admin(&caller.actor)?;
     let list = ListRequest::parse(request)?;
@@ -216,17 +209,13 @@ where
 /// `GET /admin/audit?actor=&customer=&from=&to=`: who read which customer's
 /// data, newest first, day by day (at most 31 days at once), page by page.
 /// Admin only: agents can neither read nor change it.
-pub async fn list_audit<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn list_audit<P>(
+    app: &App<P>,
     caller: &Caller,
     request: &Request,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     require_admin(&caller.actor)?;
     let list = ListRequest::parse(request)?;
@@ -290,19 +279,15 @@ fn customer_key(phone_number_id: &str, wa_id: &str) -> Result<CustomerKey> {
 
 /// Records an export or erasure of `key` in the audit trail, before it
 /// happens: no record, no export or erasure.
-async fn audit<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+async fn audit<P>(
+    app: &App<P>,
     caller: &Caller,
     action: AuditAction,
     route: &str,
     key: &CustomerKey,
 ) -> Result<()>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let mut record = AuditRecord::new(&caller.actor, action, route.to_owned(), app.clock.now());
     record.customer = Some(key.wa_id.clone());
@@ -322,19 +307,15 @@ struct ErasureView {
 /// ended first; a few bounded steps run before the answer and the erasure
 /// queue does the rest: `200` when nothing is left, `202` while the queue
 /// goes on. Repeating it is harmless.
-pub async fn erase_customer<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
+pub async fn erase_customer<P, M>(
+    app: &App<P>,
     media: &M,
     caller: &Caller,
     phone_number_id: &str,
     wa_id: &str,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
     M: MediaStore,
 {
     require_admin(&caller.actor)?;
@@ -365,19 +346,15 @@ where
 /// `GET /admin/customers/{phone_number_id}/{wa_id}/export`: everything stored
 /// about the customer, unmasked, a page at a time (each page recorded in the
 /// audit trail).
-pub async fn export_customer<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn export_customer<P>(
+    app: &App<P>,
     caller: &Caller,
     phone_number_id: &str,
     wa_id: &str,
     request: &Request,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     require_admin(&caller.actor)?;
     let key = customer_key(phone_number_id, wa_id)?;

@@ -5,8 +5,9 @@
 
 use lambda_http::Request;
 use wadesk_app::desk::{self as service, Acting, Prefetched};
-use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
-use wadesk_domain::{Actor, Agent, Clock, ConversationId, Role};
+use wadesk_app::Ports;
+use wadesk_app::{App, DeskStore};
+use wadesk_domain::{Actor, Agent, ConversationId, Role};
 
 use crate::ApiError;
 
@@ -30,17 +31,13 @@ impl Caller {
 
 /// The caller of `request`; with `acted_on`, the conversation a desk action
 /// names is read in the same round trip as their entry.
-pub async fn caller<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn caller<P>(
+    app: &App<P>,
     request: &Request,
     acted_on: Option<ConversationId>,
 ) -> Result<Caller, ApiError>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let subject = wadesk_aws::identity::subject(request).ok_or(ApiError::Unauthenticated)?;
     Ok(match acted_on {

@@ -6,12 +6,13 @@
 //! desk service for actions), so a refusal is a 403 that reveals nothing.
 
 use std::collections::HashMap;
+use wadesk_app::Ports;
 
 use chrono::Duration;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use wadesk_app::desk::{self as service, Conference};
-use wadesk_app::{App, DeskKeys, DeskStore, EventPublisher, Page, TimerScheduler, WhatsAppClient};
+use wadesk_app::{App, ConversationStore, DeskKeys, DeskStore, Page, WhatsAppClient};
 use wadesk_domain::conversation::LiveList;
 use wadesk_domain::desk::{Outgoing, TransferTarget};
 use wadesk_domain::masking::searchable_text;
@@ -39,13 +40,9 @@ pub async fn me(caller: &Caller) -> Result<Response<Body>> {
 
 /// `GET /wrap-up-reasons`: the configured reasons, for anyone in the
 /// directory (the wrap-up dialog lists them).
-pub async fn wrap_up_reasons<S, E, T, C, W>(app: &App<S, E, T, C, W>) -> Result<Response<Body>>
+pub async fn wrap_up_reasons<P>(app: &App<P>) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let reasons = app.store.get_wrap_up_reasons().await?;
     ok(&serde_json::json!({ "reasons": reasons }))
@@ -56,17 +53,13 @@ struct StateBody {
     state: AgentState,
 }
 
-pub async fn set_state<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn set_state<P>(
+    app: &App<P>,
     caller: &Caller,
     request: &Request,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let input: StateBody = body(request)?;
     let agent = service::set_state(app, &caller.actor.id, input.state).await?;
@@ -74,16 +67,9 @@ where
 }
 
 /// Renders conversations with their customers' windows and queue names.
-async fn render<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    conversations: &[Conversation],
-) -> Result<Vec<ConversationView>>
+async fn render<P>(app: &App<P>, conversations: &[Conversation]) -> Result<Vec<ConversationView>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let now = app.clock.now();
     if let [conversation] = conversations {
@@ -135,16 +121,9 @@ where
     Ok(views)
 }
 
-async fn render_list<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    collected: Collector<Conversation>,
-) -> Result<Response<Body>>
+async fn render_list<P>(app: &App<P>, collected: Collector<Conversation>) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let next_cursor = collected.next_cursor();
     ok(&List {
@@ -191,17 +170,9 @@ fn since(request: &Request, now: Timestamp) -> Result<Timestamp> {
 /// `GET /conversations?view=…`: the caller's lists. Live views read only the
 /// agent's live links (never their archive); unanswered and archive are read
 /// page by page.
-pub async fn list<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    caller: &Caller,
-    request: &Request,
-) -> Result<Response<Body>>
+pub async fn list<P>(app: &App<P>, caller: &Caller, request: &Request) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let mut views: Vec<View> = Vec::new();
     for raw in query(request, "view").unwrap_or("active").split(',') {
@@ -261,17 +232,9 @@ where
 }
 
 /// The conversation, if the caller may see it (403 otherwise, whatever it is).
-async fn visible<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    caller: &Caller,
-    id: ConversationId,
-) -> Result<Conversation>
+async fn visible<P>(app: &App<P>, caller: &Caller, id: ConversationId) -> Result<Conversation>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     // A desk action's request read it with the caller already.
     let read = caller.prefetched.as_ref().and_then(|p| p.conversation(id));
@@ -283,17 +246,9 @@ where
     conversation.ok_or(ApiError::NotFound)
 }
 
-pub async fn detail<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    caller: &Caller,
-    id: ConversationId,
-) -> Result<Response<Body>>
+pub async fn detail<P>(app: &App<P>, caller: &Caller, id: ConversationId) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let conversation = visible(app, caller, id).await?;
     let mut views = render(app, std::slice::from_ref(&conversation)).await?;
@@ -319,18 +274,14 @@ async fn masks<S: DeskStore>(
 /// `GET /conversations/{id}/messages`: the transcript as agents see it (every
 /// customer-supplied field masked when the channel says so), oldest first,
 /// page by page.
-pub async fn transcript<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn transcript<P>(
+    app: &App<P>,
     caller: &Caller,
     id: ConversationId,
     request: &Request,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let conversation = visible(app, caller, id).await?;
     let list = ListRequest::parse(request)?;
@@ -418,8 +369,8 @@ fn agent_id(raw: String) -> Result<AgentId> {
 }
 
 /// `POST /conversations/{id}/...`: the desk actions.
-pub async fn act<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
+pub async fn act<P, M>(
+    app: &App<P>,
     media: &crate::Media<M>,
     caller: &Caller,
     id: ConversationId,
@@ -427,11 +378,7 @@ pub async fn act<S, E, T, C, W, M>(
     request: &Request,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
     M: wadesk_app::MediaStore,
 {
     let actor = &caller.actor;
@@ -538,18 +485,14 @@ pub enum Reopen {
     Push,
 }
 
-pub async fn reopen<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn reopen<P>(
+    app: &App<P>,
     caller: &Caller,
     id: ConversationId,
     kind: Reopen,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     let conversation = match kind {
         Reopen::Reopen => service::reopen(app, caller.acting(), id).await?,
@@ -563,18 +506,14 @@ where
 /// caller may see, newest first, page by page; with `q`, those whose
 /// transcript contains it in the text the caller would see (masked where the
 /// channel masks, so a masked number is never found by its digits).
-pub async fn history<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn history<P>(
+    app: &App<P>,
     caller: &Caller,
     wa_id: &str,
     request: &Request,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let actor = &caller.actor;
     if actor.role == Role::Bot {
@@ -634,17 +573,13 @@ where
 
 /// `GET /supervise/conversations?status=&agent=`: live conversations for
 /// supervisors and admins, status by status, oldest first, page by page.
-pub async fn supervise<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn supervise<P>(
+    app: &App<P>,
     caller: &Caller,
     request: &Request,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     crate::auth::require_oversight(&caller.actor)?;
     let mut statuses: Vec<ConversationStatus> = Vec::new();

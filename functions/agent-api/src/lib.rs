@@ -21,8 +21,9 @@ use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wadesk_app::ports::NoMedia;
-use wadesk_app::{App, DeskStore, EventPublisher, MediaStore, TimerScheduler, WhatsAppClient};
-use wadesk_domain::{Clock, ConversationId};
+use wadesk_app::Ports;
+use wadesk_app::{App, DeskStore, MediaStore, WhatsAppClient};
+use wadesk_domain::ConversationId;
 
 /// The largest request body the API reads (a message is at most 4096 characters).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -108,62 +109,42 @@ pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
 /// Routes one API Gateway request of the agent API, with no media store
 /// (uploads and media answer 503).
-pub async fn handle<S, E, T, C, W>(app: &App<S, E, T, C, W>, request: Request) -> Response<Body>
+pub async fn handle<P>(app: &App<P>, request: Request) -> Response<Body>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     handle_with_media(app, &Media::new(NoMedia), request).await
 }
 
 /// Routes one API Gateway request of the agent API, files kept in `media`.
-pub async fn handle_with_media<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
+pub async fn handle_with_media<P, M>(
+    app: &App<P>,
     media: &Media<M>,
     request: Request,
 ) -> Response<Body>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
     M: MediaStore,
 {
     serve_surface(app, media, request, Surface::AgentApi).await
 }
 
 /// Routes one API Gateway request of the given function.
-pub async fn handle_surface<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    request: Request,
-    surface: Surface,
-) -> Response<Body>
+pub async fn handle_surface<P>(app: &App<P>, request: Request, surface: Surface) -> Response<Body>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     serve_surface(app, &Media::new(NoMedia), request, surface).await
 }
 
-async fn serve_surface<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
+async fn serve_surface<P, M>(
+    app: &App<P>,
     media: &Media<M>,
     request: Request,
     surface: Surface,
 ) -> Response<Body>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
     M: MediaStore,
 {
     use tracing::Instrument;
@@ -187,18 +168,14 @@ where
     .await
 }
 
-async fn route<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
+async fn route<P, M>(
+    app: &App<P>,
     media: &Media<M>,
     request: &Request,
     path: &str,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
     M: MediaStore,
 {
     let (caller, segments) = admit(app, request, path).await?;
@@ -244,17 +221,9 @@ where
     }
 }
 
-async fn route_reopen<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    request: &Request,
-    path: &str,
-) -> Result<Response<Body>>
+async fn route_reopen<P>(app: &App<P>, request: &Request, path: &str) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     let (caller, segments) = admit(app, request, path).await?;
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -278,17 +247,9 @@ where
 /// it does not know is refused here, before anything else), and the path's
 /// segments, percent-decoded (a subject such as `auth0|abc123` arrives as
 /// `auth0%7Cabc123`).
-async fn admit<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    request: &Request,
-    path: &str,
-) -> Result<(Caller, Vec<String>)>
+async fn admit<P>(app: &App<P>, request: &Request, path: &str) -> Result<(Caller, Vec<String>)>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     if request.body().len() > MAX_BODY_BYTES {
         return Err(ApiError::TooLarge);

@@ -8,7 +8,8 @@ use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use wadesk_app::media::{self as service, MediaFailure};
 use wadesk_app::ports::{MediaAccess, PageRequest, MAX_PAGE};
-use wadesk_app::{App, DeskStore, EventPublisher, MediaStore, TimerScheduler, WhatsAppClient};
+use wadesk_app::Ports;
+use wadesk_app::{App, ConversationStore, DeskStore, MediaStore};
 use wadesk_domain::media::DEFAULT_RETENTION_DAYS;
 use wadesk_domain::{
     may_access, AuditAction, AuditRecord, Clock, ConversationId, Message, MessageId,
@@ -84,18 +85,14 @@ struct UploadView {
 
 /// `POST /uploads`: a short-lived target the browser posts the file to.
 /// Only agents in the directory (every caller past `admit`) get one.
-pub async fn upload<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
+pub async fn upload<P, M>(
+    app: &App<P>,
     media: &Media<M>,
     caller: &Caller,
     request: &Request,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
     M: MediaStore,
 {
     let input: UploadBody = body(request)?;
@@ -148,19 +145,15 @@ async fn find_message<S: DeskStore>(
 /// is read for a caller who may not see the conversation; then the file
 /// (locally), or a redirect to a short-lived link (S3); 410 after the
 /// retention; 404 while a customer's file is not fetched yet.
-pub async fn media<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
+pub async fn media<P, M>(
+    app: &App<P>,
     media: &Media<M>,
     caller: &Caller,
     id: ConversationId,
     message_id: &str,
 ) -> Result<Response<Body>>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
     M: MediaStore,
 {
     let conversation = app.store.get_conversation(id).await?;

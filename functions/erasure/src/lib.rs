@@ -29,10 +29,11 @@ use aws_lambda_events::streams::DynamoDbBatchItemFailure;
 use wadesk_app::desk::DeskFailure;
 use wadesk_app::ports::MediaStore;
 use wadesk_app::protection::{apply_retention, continue_erasure, delete_expired_files};
+use wadesk_app::Ports;
 use wadesk_app::StoreError;
-use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_app::{App, DeskStore};
 use wadesk_aws::dynamodb::expiry::removed_message;
-use wadesk_domain::{Clock, EventEnvelope};
+use wadesk_domain::EventEnvelope;
 
 /// Why a queue message was not handled.
 #[derive(Debug, thiserror::Error)]
@@ -55,17 +56,13 @@ pub fn parse(body: &str) -> Result<EventEnvelope, StepError> {
 /// Handles one delivered event: an erasure step (the customer's files in
 /// `media` with their messages), or a page of a retention. Other events are
 /// ignored. Idempotent: every step reads what is stored.
-pub async fn handle<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
+pub async fn handle<P, M>(
+    app: &App<P>,
     media: &M,
     event: &EventEnvelope,
 ) -> Result<&'static str, StepError>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
     M: MediaStore,
 {
     if let Some(progress) = continue_erasure(app, media, event).await? {
@@ -128,17 +125,9 @@ impl Delivery {
 /// One invocation, as `main` runs it: each queue message handled on its own
 /// (a failed one is delivered again, then kept in the dead-letter queue), or
 /// the stream's expired messages' files deleted.
-pub async fn invoke<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
-    media: &M,
-    delivery: Delivery,
-) -> DeliveryResponse
+pub async fn invoke<P, M>(app: &App<P>, media: &M, delivery: Delivery) -> DeliveryResponse
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
     M: MediaStore,
 {
     match delivery {
@@ -147,17 +136,9 @@ where
     }
 }
 
-async fn handle_queue<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
-    media: &M,
-    event: SqsEvent,
-) -> SqsBatchResponse
+async fn handle_queue<P, M>(app: &App<P>, media: &M, event: SqsEvent) -> SqsBatchResponse
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
     M: MediaStore,
 {
     let mut response = SqsBatchResponse::default();

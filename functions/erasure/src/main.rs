@@ -9,13 +9,13 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use wadesk_aws::config::{load_sdk_config, required};
 use wadesk_aws::s3_signed::SignedS3MediaStore;
-use wadesk_aws::{lambda::lambda_app_with, telemetry};
+use wadesk_aws::{lambda::silent_lambda_app_with, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
     let sdk = load_sdk_config().await;
-    let app = lambda_app_with(&sdk).await?;
+    let app = silent_lambda_app_with(&sdk)?;
     let media = SignedS3MediaStore::new(&sdk, required("WADESK_MEDIA_BUCKET")?)?;
     let (app, media) = (&app, &media);
     lambda_runtime::run(service_fn(

@@ -1,7 +1,10 @@
 //! The transactional outbox relay. A desk commit or an inbound message writes
-//! its events as an outbox item in its own transaction; the table's stream delivers the
-//! inserted item here (the event-source mapping filters to `INSERT`s of
-//! `OUTBOX#` items) and this handler publishes its events to the bus.
+//! its events, as an `events` attribute, on an item its own transaction
+//! inserts (an inbound message's wamid item, a desk change's first new
+//! message, or else an `OUTBOX#` item: `wadesk_aws::dynamodb::outbox`); the
+//! table's stream delivers the insert here (the event-source mapping filters
+//! to `INSERT`s whose new image has `events`) and this handler publishes its
+//! events to the bus.
 //!
 //! Delivery is at least once: a record whose events could not be published is
 //! reported as a batch item failure, and Lambda retries the batch from it
@@ -30,7 +33,7 @@ pub enum RelayError {
 
 /// What one record holds for the relay.
 enum Record {
-    /// Not an inserted outbox item: nothing to relay.
+    /// Not an inserted item carrying events: nothing to relay.
     Skipped,
     Events(Vec<EventEnvelope>),
     Unreadable(OutboxItemError),
@@ -84,7 +87,8 @@ impl Pending {
     }
 }
 
-/// Publishes the events of every outbox item in `event`, in stream order.
+/// Publishes the events of every inserted item carrying them in `event`, in
+/// stream order.
 /// Stops at the first record that cannot be relayed and reports it (and so
 /// everything after it) as failed: order within the shard is kept, and
 /// Lambda retries from there.
@@ -111,7 +115,7 @@ pub async fn handle<E: EventPublisher>(
                     }
                     // Retrying cannot fix it; the retries run out and the
                     // mapping's on-failure destination records it.
-                    tracing::error!(%error, %sequence_number, "unreadable outbox item");
+                    tracing::error!(%error, %sequence_number, "unreadable events on an inserted item");
                     return Ok(failed_from(sequence_number));
                 }
             };

@@ -147,3 +147,54 @@ async fn an_unreadable_outbox_item_is_reported_after_the_records_before_it() {
     );
     assert_eq!(types(&bus.bus), ["ChatReopened"]);
 }
+
+#[tokio::test]
+async fn events_on_a_wamid_item_or_a_message_are_relayed_like_an_outbox_items() {
+    // An inbound message's events ride on its wamid item, a desk change's on
+    // its first new message: the same `events` attribute, other keys. Items
+    // of the same kinds without events (an outbound message's wamid item, a
+    // message after the first) are skipped.
+    let raw = fixture();
+    let events_of = |index: usize| raw["Records"][index]["dynamodb"]["NewImage"]["events"].clone();
+    let record = |index: usize, sequence: &str, image: Value| {
+        let mut record = raw["Records"][index].clone();
+        let keys = json!({"pk": image["pk"].clone(), "sk": image["sk"].clone()});
+        record["dynamodb"]["Keys"] = keys;
+        record["dynamodb"]["NewImage"] = image;
+        record["dynamodb"]["SequenceNumber"] = json!(sequence);
+        record
+    };
+    let inbound_wamid = json!({
+        "pk": {"S": "WAMID#wamid.HBgLMzQ2MDAxMTEyMjIVAgASGBQzQTg"}, "sk": {"S": "WAMID"},
+        "conversation_id": {"S": "0b5cd1f2-6a4e-4d1b-9c57-3f0a8e2d41a7"},
+        "events": events_of(0)
+    });
+    let outbound_wamid = json!({
+        "pk": {"S": "WAMID#wamid.HBgLMzQ2MDAxMTEyMjIVAgARGBI5QjE"}, "sk": {"S": "WAMID"},
+        "conversation_id": {"S": "0b5cd1f2-6a4e-4d1b-9c57-3f0a8e2d41a7"}
+    });
+    let message = json!({
+        "pk": {"S": "CONV#0b5cd1f2-6a4e-4d1b-9c57-3f0a8e2d41a7"},
+        "sk": {"S": "MSG#2024-05-01T10:00:01.000000Z#7d1f0c52-2f7e-4f5e-9a7a-6b1c2d3e4f50"},
+        "direction": {"S": "outbound"},
+        "events": events_of(1), "events_version": {"N": "8"}
+    });
+    let second_message = json!({
+        "pk": {"S": "CONV#0b5cd1f2-6a4e-4d1b-9c57-3f0a8e2d41a7"},
+        "sk": {"S": "MSG#2024-05-01T10:00:01.000000Z#8e2a1d63-3a8f-4a6f-8b8b-7c2d3e4f5a61"},
+        "direction": {"S": "outbound"}
+    });
+    let relayed = json!({"Records": [
+        record(0, "4421584500000000017450439101", inbound_wamid),
+        record(0, "4421584500000000017450439102", outbound_wamid),
+        record(1, "4421584500000000017450439103", message),
+        record(1, "4421584500000000017450439104", second_message),
+    ]});
+    let bus = FlakyBus::default();
+    let response = handle(&bus, parse(&relayed)).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        types(&bus.bus),
+        ["ChatReopened", "OfferTimedOut", "AgentStateChanged"]
+    );
+}

@@ -23,9 +23,8 @@ use wadesk_app::error::error_chain;
 use wadesk_app::ports::{
     LiveConnection, LiveConnections, LivePush, Pushed, TokenError, TokenVerifier,
 };
-use wadesk_app::{
-    App, ConversationStore, DeskStore, EventPublisher, StoreError, TimerScheduler, WhatsAppClient,
-};
+use wadesk_app::Ports;
+use wadesk_app::{App, ConversationStore, DeskStore, StoreError};
 use wadesk_aws::parking::{parse_or_park, Parking};
 use wadesk_domain::live::LiveHint;
 use wadesk_domain::{Clock, Conversation, EventEnvelope};
@@ -68,19 +67,15 @@ impl Connect {
 }
 
 /// `$connect`: verify, identify, register.
-pub async fn connect<S, E, T, C, W, R, V>(
-    app: &App<S, E, T, C, W>,
+pub async fn connect<P, R, V>(
+    app: &App<P>,
     registry: &R,
     tokens: &V,
     connection_id: &str,
     token: Option<&str>,
 ) -> Connect
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
     R: LiveConnections,
     V: TokenVerifier,
 {
@@ -208,10 +203,10 @@ where
 }
 
 /// The wired adapters of the function.
-pub struct Ports<'p, S, E, T, C, W, V, P, K> {
-    pub app: &'p App<S, E, T, C, W>,
+pub struct Wiring<'p, A: Ports, V, U, K> {
+    pub app: &'p App<A>,
     pub tokens: &'p V,
-    pub pusher: &'p P,
+    pub pusher: &'p U,
     pub parking: &'p K,
 }
 
@@ -226,19 +221,15 @@ fn answer(status: u16) -> Value {
 /// from the bus's rule (asynchronous: an error makes Lambda retry it twice,
 /// then park it in the failure queue; an event that does not parse is
 /// parked at once).
-pub async fn invoke<S, E, T, C, W, V, P, K>(
-    ports: &Ports<'_, S, E, T, C, W, V, P, K>,
+pub async fn invoke<A, V, U, K>(
+    ports: &Wiring<'_, A, V, U, K>,
     function: &str,
     payload: &Value,
 ) -> Result<Value, Error>
 where
-    S: DeskStore + LiveConnections,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    A: Ports<Store: DeskStore + LiveConnections>,
     V: TokenVerifier,
-    P: LivePush,
+    U: LivePush,
     K: Parking,
 {
     let app = ports.app;

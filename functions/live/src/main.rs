@@ -8,17 +8,17 @@ use wadesk_aws::config::load_sdk_config;
 use wadesk_aws::jwks::JwksVerifier;
 use wadesk_aws::live_push::ManagementApi;
 use wadesk_aws::parking::FailureQueue;
-use wadesk_aws::{lambda::lambda_app_with, telemetry};
+use wadesk_aws::{lambda::silent_lambda_app_with, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
     let sdk = load_sdk_config().await;
-    let app = lambda_app_with(&sdk).await?;
+    let app = silent_lambda_app_with(&sdk)?;
     let tokens = JwksVerifier::from_env()?;
     let pusher = ManagementApi::from_env(&sdk)?;
     let parking = FailureQueue::from_env(&sdk)?;
-    let ports = live::Ports {
+    let ports = live::Wiring {
         app: &app,
         tokens: &tokens,
         pusher: &pusher,

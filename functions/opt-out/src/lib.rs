@@ -6,22 +6,16 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::Error;
 use wadesk_app::desk::DeskFailure;
 use wadesk_app::opt_out::{handle_event, OptOutOutcome};
-use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_app::Ports;
+use wadesk_app::{App, DeskStore, WhatsAppClient};
 use wadesk_aws::parking::{parse_or_park, Parking};
-use wadesk_domain::{Clock, EventEnvelope};
+use wadesk_domain::EventEnvelope;
 
 /// Handles one event; other event types are ignored (the rule should not send
 /// them, but a broad rule must not break anything).
-pub async fn handle<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    event: &EventEnvelope,
-) -> Result<&'static str, DeskFailure>
+pub async fn handle<P>(app: &App<P>, event: &EventEnvelope) -> Result<&'static str, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     Ok(match handle_event(app, event).await? {
         OptOutOutcome::Confirmed => "confirmed",
@@ -34,19 +28,15 @@ where
 /// other error fails the invocation, so Lambda retries it (at most twice, the
 /// template's EventInvokeConfig) and then parks it in the function's failure
 /// queue, from where the redrive command replays it. The handler is idempotent.
-pub async fn invoke<S, E, T, C, W, P>(
-    app: &App<S, E, T, C, W>,
-    parking: &P,
+pub async fn invoke<P, K>(
+    app: &App<P>,
+    parking: &K,
     function: &str,
     payload: &serde_json::Value,
 ) -> Result<&'static str, Error>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
-    P: Parking,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
+    K: Parking,
 {
     let Some(delivery) =
         parse_or_park::<EventBridgeEvent<EventEnvelope>, _>(parking, function, payload).await?

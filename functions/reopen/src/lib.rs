@@ -6,8 +6,8 @@
 //! the agent UI sees one API.
 
 use lambda_http::{Body, Request, Response};
-use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
-use wadesk_domain::Clock;
+use wadesk_app::Ports;
+use wadesk_app::{App, DeskStore, WhatsAppClient};
 
 /// Every route this function serves; the OpenAPI document describes each.
 pub use agent_api::REOPEN_ROUTES as ROUTES;
@@ -18,13 +18,9 @@ pub fn serves(path: &str) -> bool {
 }
 
 /// Handles one API Gateway request.
-pub async fn handle<S, E, T, C, W>(app: &App<S, E, T, C, W>, request: Request) -> Response<Body>
+pub async fn handle<P>(app: &App<P>, request: Request) -> Response<Body>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     agent_api::handle_surface(app, request, agent_api::Surface::Reopen).await
 }

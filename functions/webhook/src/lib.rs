@@ -26,10 +26,8 @@ use serde::Serialize;
 use wadesk_app::error::error_chain;
 use wadesk_app::inbound::{receive_messages, InboundOutcome};
 use wadesk_app::status::{apply_status, StatusOutcome};
-use wadesk_app::{
-    App, AppError, DeskStore, EventPublisher, Poison, PoisonItem, PoisonKeeper, TimerScheduler,
-    WhatsAppClient,
-};
+use wadesk_app::Ports;
+use wadesk_app::{App, AppError, DeskStore, Poison, PoisonItem, PoisonKeeper, WhatsAppClient};
 use wadesk_domain::{Clock, ConversationStatus};
 use wadesk_whatsapp::{parse_webhook, signature, subscription, Rejected};
 
@@ -51,18 +49,14 @@ pub struct BatchSummary {
 }
 
 /// Routes one API Gateway request.
-pub async fn handle<S, E, T, C, W, K>(
-    app: &App<S, E, T, C, W>,
+pub async fn handle<P, K>(
+    app: &App<P>,
     poison: &K,
     settings: &WebhookSettings,
     request: Request,
 ) -> Response<Body>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
     K: PoisonKeeper,
 {
     let result = match *request.method() {
@@ -96,18 +90,14 @@ fn verify_subscription(
 }
 
 #[tracing::instrument(name = "webhook_batch", skip_all, fields(bytes = request.body().len()))]
-async fn receive<S, E, T, C, W, K>(
-    app: &App<S, E, T, C, W>,
+async fn receive<P, K>(
+    app: &App<P>,
     poison: &K,
     settings: &WebhookSettings,
     request: &Request,
 ) -> Result<BatchSummary, WebhookError>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
     K: PoisonKeeper,
 {
     let body: &[u8] = request.body().as_ref();

@@ -9,25 +9,19 @@ use lambda_runtime::Error;
 use serde::Serialize;
 use wadesk_app::desk::{handle_offer_timeout, DeskFailure};
 use wadesk_app::expiry::{handle_window_fire, FireOutcome};
-use wadesk_app::{App, DeskStore, EventPublisher, TimerScheduler, WhatsAppClient};
+use wadesk_app::Ports;
+use wadesk_app::{App, DeskStore};
 use wadesk_aws::parking::{parse_or_park, Parking};
-use wadesk_domain::{Clock, TimerInput};
+use wadesk_domain::TimerInput;
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct FireResult {
     pub outcome: &'static str,
 }
 
-pub async fn handle<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    input: TimerInput,
-) -> Result<FireResult, DeskFailure>
+pub async fn handle<P>(app: &App<P>, input: TimerInput) -> Result<FireResult, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let outcome = match input {
         TimerInput::Window(fire) => match handle_window_fire(app, fire).await? {
@@ -47,19 +41,15 @@ where
 /// fire that does not parse never will, so it is parked at once; any other
 /// error fails the invocation, so Lambda retries it (at most twice) and then
 /// parks it in the failure queue, from where the redrive command replays it.
-pub async fn invoke<S, E, T, C, W, P>(
-    app: &App<S, E, T, C, W>,
-    parking: &P,
+pub async fn invoke<P, K>(
+    app: &App<P>,
+    parking: &K,
     function: &str,
     payload: &serde_json::Value,
 ) -> Result<FireResult, Error>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
-    P: Parking,
+    P: Ports<Store: DeskStore>,
+    K: Parking,
 {
     let Some(fire) = parse_or_park::<TimerInput, _>(parking, function, payload).await? else {
         return Ok(FireResult { outcome: "parked" });

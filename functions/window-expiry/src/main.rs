@@ -5,13 +5,13 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use wadesk_aws::config::load_sdk_config;
 use wadesk_aws::parking::FailureQueue;
-use wadesk_aws::{lambda::lambda_app_with, telemetry};
+use wadesk_aws::{lambda::silent_lambda_app_with, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
     let sdk = load_sdk_config().await;
-    let app = lambda_app_with(&sdk).await?;
+    let app = silent_lambda_app_with(&sdk)?;
     let parking = FailureQueue::from_env(&sdk)?;
     let (app, parking) = (&app, &parking);
     lambda_runtime::run(service_fn(

@@ -131,7 +131,10 @@ async fn route<S: DeskStore>(
 /// larger than the target allows is refused like S3 refuses it; the browser
 /// page may post from another origin (the console on Vite's port), as to S3
 /// with the bucket's CORS.
-async fn upload<S>(runner: &Runner<S>, request: hyper::Request<Incoming>) -> HyperResponse {
+async fn upload<S: wadesk_app::ConversationStore>(
+    runner: &Runner<S>,
+    request: hyper::Request<Incoming>,
+) -> HyperResponse {
     use crate::media::MAX_UPLOAD_FORM_BYTES;
     let cors = |mut response: HyperResponse| {
         response.headers_mut().insert(

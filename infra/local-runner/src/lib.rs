@@ -35,10 +35,10 @@ use wadesk_domain::{Channel, Clock, ManualClock, PhoneNumberId, Queue, QueueId};
 use webhook::WebhookSettings;
 
 /// The app as the local runner wires it, for any store.
-pub type LocalApp<S> = App<S, LocalEventBus, LocalScheduler, ManualClock, LocalWhatsApp>;
+pub type LocalApp<S> = App<(S, LocalEventBus, LocalScheduler, ManualClock, LocalWhatsApp)>;
 
 /// Everything one running stack holds.
-pub struct Runner<S> {
+pub struct Runner<S: wadesk_app::ConversationStore> {
     pub app: LocalApp<S>,
     pub outbox: LocalOutbox,
     pub webhook: WebhookSettings,

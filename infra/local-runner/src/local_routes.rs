@@ -143,7 +143,7 @@ struct InboundResponse {
 }
 
 /// The records the webhook kept, oldest first, as the SQS poison queue holds them.
-fn poison<S>(runner: &Runner<S>) -> Vec<serde_json::Value> {
+fn poison<S: wadesk_app::ConversationStore>(runner: &Runner<S>) -> Vec<serde_json::Value> {
     runner
         .poison
         .kept()
@@ -248,7 +248,10 @@ fn agent_role() -> String {
 }
 
 /// Mints a local agent token (what the identity provider does in production).
-fn token<S>(runner: &Runner<S>, request: &Request) -> Result<Response<Body>, LocalError> {
+fn token<S: wadesk_app::ConversationStore>(
+    runner: &Runner<S>,
+    request: &Request,
+) -> Result<Response<Body>, LocalError> {
     let input: TokenRequest = parse_body(request)?;
     // Only the identity counts: role and queues come from the directory.
     wadesk_domain::AgentId::parse(input.sub.clone())

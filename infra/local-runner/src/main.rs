@@ -61,7 +61,11 @@ async fn run<S: DeskStore>(listener: TcpListener, runner: Arc<Runner<S>>) -> Res
     Ok(())
 }
 
-fn announce<S>(runner: &Runner<S>, address: std::net::SocketAddr, store: &str) {
+fn announce<S: wadesk_app::ConversationStore>(
+    runner: &Runner<S>,
+    address: std::net::SocketAddr,
+    store: &str,
+) {
     let s = &runner.settings;
     let admins = s
         .bootstrap_admins

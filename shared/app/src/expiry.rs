@@ -1,12 +1,11 @@
 //! A window schedule fired.
 
+use crate::Ports;
 use tracing::Instrument;
 use wadesk_domain::{decide_window_fire, Clock, WindowFire, WindowFireDecision};
 
 use crate::error::{retry_on_conflict, Attempt};
-use crate::{
-    App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler, WhatsAppClient,
-};
+use crate::{App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FireOutcome {
@@ -18,16 +17,9 @@ pub enum FireOutcome {
     Ignored,
 }
 
-pub async fn handle_window_fire<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    fire: WindowFire,
-) -> Result<FireOutcome, AppError>
+pub async fn handle_window_fire<P>(app: &App<P>, fire: WindowFire) -> Result<FireOutcome, AppError>
 where
-    S: ConversationStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports,
 {
     let span = tracing::info_span!("window_fire", armed_for = %fire.armed_for);
     async move {

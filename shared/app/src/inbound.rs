@@ -1,5 +1,6 @@
 //! A customer's message arrives from the webhook.
 
+use crate::Ports;
 use std::collections::HashMap;
 
 use futures_util::stream::{self, StreamExt};
@@ -11,8 +12,7 @@ use wadesk_domain::{
 
 use crate::error::{retry_on_conflict, Attempt};
 use crate::{
-    App, AppError, CommitError, ConversationStore, EventPublisher, InboundContext, TimerScheduler,
-    WhatsAppClient,
+    App, AppError, CommitError, ConversationStore, InboundContext, TimerScheduler, WhatsAppClient,
 };
 
 /// How many customers of one webhook batch are handled at once: a 100-message
@@ -54,16 +54,12 @@ impl InboundOutcome {
 /// customer has a live session and an armed window, plus one Scheduler call
 /// when the message opens a new window. Its events go in the same
 /// transaction (the store's outbox): no request to the bus.
-pub async fn receive_message<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn receive_message<P>(
+    app: &App<P>,
     msg: InboundMessage,
 ) -> Result<InboundOutcome, AppError>
 where
-    S: ConversationStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<WhatsApp: WhatsAppClient>,
 {
     receive_with(app, msg, None)
         .await
@@ -76,16 +72,12 @@ where
 /// concurrently (at most [`CONCURRENT_CUSTOMERS`]). Answers each message's
 /// outcome in the batch's order; a failed read of the batch fails it whole
 /// (nothing was stored: WhatsApp redelivers it).
-pub async fn receive_messages<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn receive_messages<P>(
+    app: &App<P>,
     messages: Vec<InboundMessage>,
 ) -> Result<Vec<Result<InboundOutcome, AppError>>, AppError>
 where
-    S: ConversationStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<WhatsApp: WhatsAppClient>,
 {
     let total = messages.len();
     // Each customer's messages, in order, with their place in the batch.
@@ -121,17 +113,13 @@ where
 /// customer its predecessor stored (no second read), and a failure does not
 /// stop the next (WhatsApp redelivers the batch; the stored ones are then
 /// duplicates).
-async fn receive_in_order<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+async fn receive_in_order<P>(
+    app: &App<P>,
     group: Vec<(usize, InboundMessage)>,
     mut context: Option<InboundContext>,
 ) -> Vec<(usize, Result<InboundOutcome, AppError>)>
 where
-    S: ConversationStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<WhatsApp: WhatsAppClient>,
 {
     let mut outcomes = Vec::with_capacity(group.len());
     for (index, msg) in group {
@@ -153,17 +141,13 @@ where
 /// Stores one message, deciding the first attempt on `context` when given
 /// (read already), else on a fresh read; answers the outcome and the customer
 /// as stored by it (`None` when nothing was stored).
-async fn receive_with<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+async fn receive_with<P>(
+    app: &App<P>,
     msg: InboundMessage,
     mut context: Option<InboundContext>,
 ) -> Result<(InboundOutcome, Option<Customer>), AppError>
 where
-    S: ConversationStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<WhatsApp: WhatsAppClient>,
 {
     let span = tracing::info_span!(
         "receive_message",
@@ -259,17 +243,13 @@ where
 
 /// Sends and records an automatic reply. A failure is logged: the customer's
 /// message is stored either way.
-async fn send_auto_reply<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+async fn send_auto_reply<P>(
+    app: &App<P>,
     msg: &InboundMessage,
     conversation_id: ConversationId,
     reply: &str,
 ) where
-    S: ConversationStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<WhatsApp: WhatsAppClient>,
 {
     let content = crate::OutboundContent::Text {
         body: reply.to_owned(),
@@ -310,15 +290,9 @@ async fn send_auto_reply<S, E, T, C, W>(
 /// A `#STOP` is acknowledged only once no reopen or push is still sending to
 /// the customer: from the acknowledgement on, nothing more goes out. The wait
 /// is bounded by the lease (the sender's own time-out is shorter).
-async fn wait_for_send_lease<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    key: &wadesk_domain::CustomerKey,
-) where
-    S: ConversationStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+async fn wait_for_send_lease<P>(app: &App<P>, key: &wadesk_domain::CustomerKey)
+where
+    P: Ports,
 {
     let started = std::time::Instant::now();
     let limit = std::time::Duration::from_secs(

@@ -29,14 +29,43 @@ use wadesk_domain::Clock;
 /// `docs/product.md#42-agents-offers-and-taking`).
 pub const DEFAULT_OFFER_TIMEOUT_SECONDS: i64 = 30;
 
+/// The ports one function is wired with, named once: `App<P>` holds one of
+/// each, and a handler states only what it needs of them
+/// (`P: Ports<Store: DeskStore>`, `P: Ports`)
+/// instead of five type parameters and their bounds. Any tuple
+/// `(store, events, timers, clock, whatsapp)` of adapters is one: the
+/// WhatsApp client is left unbounded here, so a function that never sends
+/// (the timers) is wired without one.
+pub trait Ports {
+    type Store: ConversationStore;
+    type Events: EventPublisher;
+    type Timers: TimerScheduler;
+    type Clock: Clock;
+    type WhatsApp;
+}
+
+impl<S, E, T, C, W> Ports for (S, E, T, C, W)
+where
+    S: ConversationStore,
+    E: EventPublisher,
+    T: TimerScheduler,
+    C: Clock,
+{
+    type Store = S;
+    type Events = E;
+    type Timers = T;
+    type Clock = C;
+    type WhatsApp = W;
+}
+
 /// The ports one function works with, wired once at start-up.
 #[derive(Debug, Clone)]
-pub struct App<S, E, T, C, W> {
-    pub store: S,
-    pub events: E,
-    pub timers: T,
-    pub clock: C,
-    pub whatsapp: W,
+pub struct App<P: Ports> {
+    pub store: P::Store,
+    pub events: P::Events,
+    pub timers: P::Timers,
+    pub clock: P::Clock,
+    pub whatsapp: P::WhatsApp,
     pub offer_timeout: chrono::Duration,
     /// Subjects that act as admins while the directory has no entry for them
     /// (`WADESK_BOOTSTRAP_ADMINS`): who fills a fresh directory.
@@ -48,13 +77,12 @@ pub struct App<S, E, T, C, W> {
     pub snapshot_hints: desk::SnapshotHints,
 }
 
-impl<S, E, T, C, W> App<S, E, T, C, W>
+impl<S, E, T, C, W> App<(S, E, T, C, W)>
 where
     S: ConversationStore,
     E: EventPublisher,
     T: TimerScheduler,
     C: Clock,
-    W: WhatsAppClient,
 {
     pub fn new(store: S, events: E, timers: T, clock: C, whatsapp: W) -> Self {
         Self {
@@ -68,7 +96,9 @@ where
             snapshot_hints: desk::SnapshotHints::default(),
         }
     }
+}
 
+impl<P: Ports> App<P> {
     /// This instance's [`desk::SnapshotHints`] (`SnapshotHints::disabled()`:
     /// every request reads as on a cold instance).
     pub fn with_snapshot_hints(mut self, hints: desk::SnapshotHints) -> Self {

@@ -6,6 +6,7 @@
 //! The opt-out itself was written with the `#STOP` message, in one transaction,
 //! so reopens and pushes already fail; this only does what follows.
 
+use crate::Ports;
 use wadesk_domain::{
     Clock, CustomerChange, CustomerKey, DeliveryStatus, Direction, DomainEvent, EventEnvelope,
     Message, MessageContent, MessageId, Wamid,
@@ -14,8 +15,7 @@ use wadesk_domain::{
 use crate::desk::{end_for_opt_out, DeskFailure};
 use crate::error::{retry_on_conflict, Attempt};
 use crate::{
-    App, AppError, CommitError, DeskStore, EventPublisher, OutboundContent, TimerScheduler,
-    WhatsAppClient,
+    App, AppError, CommitError, ConversationStore, DeskStore, OutboundContent, WhatsAppClient,
 };
 
 /// What the customer is told once.
@@ -32,16 +32,12 @@ pub enum OptOutOutcome {
     Ignored,
 }
 
-pub async fn handle_event<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn handle_event<P>(
+    app: &App<P>,
     event: &EventEnvelope,
 ) -> Result<OptOutOutcome, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     let DomainEvent::CustomerOptedOut {
         customer, wamid, ..
@@ -90,17 +86,13 @@ enum Claim {
 /// redelivery sends. The trade-off: an attempt that dies between its claim and
 /// the end of its send (or whose release fails) leaves the customer
 /// unconfirmed rather than risking a second confirmation.
-async fn claim_confirmation<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+async fn claim_confirmation<P>(
+    app: &App<P>,
     key: &CustomerKey,
     wamid: &Wamid,
 ) -> Result<Claim, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     retry_on_conflict(|_| async move {
         let Some(stored) = app.store.get_customer(key).await? else {
@@ -134,13 +126,9 @@ where
 
 /// Gives back this `#STOP`'s claim after a send that failed, if it is still an
 /// unsent claim. A failure is logged: the claim then stays (at most once).
-async fn release_claim<S, E, T, C, W>(app: &App<S, E, T, C, W>, key: &CustomerKey, wamid: &Wamid)
+async fn release_claim<P>(app: &App<P>, key: &CustomerKey, wamid: &Wamid)
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let released = retry_on_conflict(|_| async move {
         let Some(stored) = app.store.get_customer(key).await? else {
@@ -167,17 +155,9 @@ where
 
 /// Records the confirmation sent. A store failure is tried again a few times
 /// (the caller answers success either way: the confirmation went out).
-async fn mark_sent<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    key: &CustomerKey,
-    wamid: &Wamid,
-) -> Result<(), DeskFailure>
+async fn mark_sent<P>(app: &App<P>, key: &CustomerKey, wamid: &Wamid) -> Result<(), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     retry_on_conflict(|attempt| async move {
         let Some(stored) = app.store.get_customer(key).await? else {
@@ -203,16 +183,9 @@ where
 
 /// Sends the confirmation and records it in the customer's last conversation.
 /// An error means nothing was sent.
-async fn send_confirmation<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    key: &CustomerKey,
-) -> Result<(), DeskFailure>
+async fn send_confirmation<P>(app: &App<P>, key: &CustomerKey) -> Result<(), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     let content = OutboundContent::Text {
         body: OPT_OUT_CONFIRMATION.to_owned(),

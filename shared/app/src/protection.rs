@@ -9,6 +9,7 @@
 //! with a dead-letter queue) read by `functions/erasure`; locally the
 //! runner's bus delivers them.
 
+use crate::Ports;
 use serde::{Deserialize, Serialize};
 use wadesk_domain::protection::{
     media_key, next_erasure_step, ErasureCounts, ErasureStep, HistoryEntry, STEP_ITEMS,
@@ -22,8 +23,8 @@ use wadesk_domain::{
 use crate::desk::{end_for_erasure, DeskFailure};
 use crate::ports::{position, MediaStore};
 use crate::{
-    App, AppError, CommitError, DeskStore, EventPublisher, PageRequest, StoreError, TimerScheduler,
-    WhatsAppClient,
+    App, AppError, CommitError, ConversationStore, DeskStore, EventPublisher, PageRequest,
+    StoreError, TimerScheduler,
 };
 
 /// How many steps the erasure request itself runs before it leaves the rest
@@ -47,18 +48,14 @@ pub struct ErasureProgress {
 /// One bounded step: what it removed, and whether nothing is left. `after`:
 /// where the customer's history is read from, moved past pages of other
 /// channels' entries.
-async fn erasure_step<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
+async fn erasure_step<P, M>(
+    app: &App<P>,
     media: &M,
     key: &CustomerKey,
     after: &mut Option<String>,
 ) -> Result<(ErasureCounts, bool), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
     M: MediaStore,
 {
     let mut counts = ErasureCounts::default();
@@ -175,16 +172,9 @@ where
 /// The customer's pending window timer, cancelled (an erased customer's
 /// window must not fire). Offer timers need no cancelling: the session was
 /// ended first, so a stale offer fire finds no offer and changes nothing.
-async fn cancel_timers<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    customer: &Customer,
-) -> Result<u32, DeskFailure>
+async fn cancel_timers<P>(app: &App<P>, customer: &Customer) -> Result<u32, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let Some(armed_for) = customer.armed_expiry else {
         return Ok(0);
@@ -238,8 +228,8 @@ async fn first_entry<S: DeskStore>(
 }
 
 /// Runs up to `steps` steps; answers where the erasure stands.
-async fn run_steps<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
+async fn run_steps<P, M>(
+    app: &App<P>,
     media: &M,
     key: &CustomerKey,
     steps: u32,
@@ -247,11 +237,7 @@ async fn run_steps<S, E, T, C, W, M>(
     mut after: Option<String>,
 ) -> Result<ErasureProgress, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
     M: MediaStore,
 {
     for _ in 0..steps {
@@ -274,8 +260,8 @@ where
 
 /// Publishes what follows `progress`: the next step for the queue, or that
 /// the customer is erased.
-async fn publish_progress<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+async fn publish_progress<P>(
+    app: &App<P>,
     key: &CustomerKey,
     requested_by: &AgentId,
     step: u32,
@@ -283,11 +269,7 @@ async fn publish_progress<S, E, T, C, W>(
     at: wadesk_domain::Timestamp,
 ) -> Result<(), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let event = if progress.complete {
         DomainEvent::CustomerErased {
@@ -314,18 +296,14 @@ where
 /// `DELETE /admin/customers/{phone_number_id}/{wa_id}`: ends the customer's
 /// live session, erases what a few bounded steps can, and leaves the rest to
 /// the queue. Repeating it is harmless: each step reads what is left.
-pub async fn request_erasure<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
+pub async fn request_erasure<P, M>(
+    app: &App<P>,
     media: &M,
     requested_by: &AgentId,
     key: &CustomerKey,
 ) -> Result<ErasureProgress, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
     M: MediaStore,
 {
     let progress = run_steps(
@@ -344,17 +322,13 @@ where
 /// The erasure queue's consumer: one delivered `CustomerErasureRequested`
 /// runs one more step and publishes the next (or `CustomerErased`). Other
 /// events are ignored.
-pub async fn continue_erasure<S, E, T, C, W, M>(
-    app: &App<S, E, T, C, W>,
+pub async fn continue_erasure<P, M>(
+    app: &App<P>,
     media: &M,
     event: &EventEnvelope,
 ) -> Result<Option<ErasureProgress>, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
     M: MediaStore,
 {
     let DomainEvent::CustomerErasureRequested {
@@ -378,16 +352,9 @@ where
 /// or is live again: `ConversationExpiryChanged`), or a page of it is left
 /// over, its transcript takes the expiry a page at a time. A conversation changed again meanwhile is left to its own change's
 /// event. Other events are ignored.
-pub async fn apply_retention<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    event: &EventEnvelope,
-) -> Result<(), DeskFailure>
+pub async fn apply_retention<P>(app: &App<P>, event: &EventEnvelope) -> Result<(), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let (id, after) = match &event.event {
         DomainEvent::ConversationExpiryChanged {

@@ -1,12 +1,11 @@
 //! A delivery status callback arrives from the webhook.
 
+use crate::Ports;
 use tracing::Instrument;
 use wadesk_domain::{decide_status, Clock, StatusDecision, StatusUpdate};
 
 use crate::error::{retry_on_conflict, Attempt};
-use crate::{
-    App, AppError, CommitError, ConversationStore, EventPublisher, TimerScheduler, WhatsAppClient,
-};
+use crate::{App, AppError, CommitError, ConversationStore, EventPublisher};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusOutcome {
@@ -15,16 +14,9 @@ pub enum StatusOutcome {
     Ignored,
 }
 
-pub async fn apply_status<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    update: StatusUpdate,
-) -> Result<StatusOutcome, AppError>
+pub async fn apply_status<P>(app: &App<P>, update: StatusUpdate) -> Result<StatusOutcome, AppError>
 where
-    S: ConversationStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports,
 {
     let span = tracing::info_span!(
         "apply_status",

@@ -56,7 +56,13 @@ use wadesk_domain::{
 };
 
 type Status = ConversationStatus;
-type Services = App<EmbeddedStore, LocalEventBus, LocalScheduler, ManualClock, LocalOutbox>;
+type Services = App<(
+    EmbeddedStore,
+    LocalEventBus,
+    LocalScheduler,
+    ManualClock,
+    LocalOutbox,
+)>;
 
 const CUSTOMERS: u8 = 3;
 const AGENTS: [&str; 3] = ["ana", "bob", "cid"];

@@ -10,9 +10,21 @@ use crate::config::{load_sdk_config, Resources};
 use crate::secrets::{ParameterReader, Secret, SecretTokenSource};
 use crate::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
 
-/// The application as it runs on Lambda.
-pub type LambdaApp =
-    App<DynamoStore, EventBridgePublisher, EventBridgeScheduler, SystemClock, GraphApiClient>;
+/// The application as it runs on Lambda, sending to WhatsApp through `W`.
+pub type LambdaAppWith<W> = App<(
+    DynamoStore,
+    EventBridgePublisher,
+    EventBridgeScheduler,
+    SystemClock,
+    W,
+)>;
+
+/// The application of a function that sends to WhatsApp.
+pub type LambdaApp = LambdaAppWith<GraphApiClient>;
+
+/// The application of a function that never sends (the timers, the erasure,
+/// the live sockets): no Graph API client is wired, nor linked.
+pub type SilentLambdaApp = LambdaAppWith<()>;
 
 /// The Graph API version the template passes by default too.
 const DEFAULT_GRAPH_API_BASE_URL: &str = "https://graph.facebook.com/v26.0";
@@ -27,13 +39,12 @@ pub async fn lambda_app() -> Result<LambdaApp, Box<dyn std::error::Error + Send 
 pub async fn lambda_app_with(
     sdk: &aws_config::SdkConfig,
 ) -> Result<LambdaApp, Box<dyn std::error::Error + Send + Sync>> {
-    let resources = Resources::from_env()?;
     let graph_base = env::var("WHATSAPP_GRAPH_API_BASE_URL")
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| DEFAULT_GRAPH_API_BASE_URL.to_owned());
-    // Functions that never send (timers, analytics, the relay) get no token:
-    // their client would only ever be refused.
+    // A sending function without a token (a misconfigured stack) is still
+    // started: its sends are refused, and said so.
     let whatsapp = match Secret::from_env("WHATSAPP_GRAPH_API_TOKEN") {
         Some(secret) => {
             let source = SecretTokenSource {
@@ -47,6 +58,21 @@ pub async fn lambda_app_with(
             GraphApiClient::new(graph_base, "not-configured")?
         }
     };
+    wire(sdk, whatsapp)
+}
+
+/// [`lambda_app_with`] for a function that never sends.
+pub fn silent_lambda_app_with(
+    sdk: &aws_config::SdkConfig,
+) -> Result<SilentLambdaApp, Box<dyn std::error::Error + Send + Sync>> {
+    wire(sdk, ())
+}
+
+fn wire<W>(
+    sdk: &aws_config::SdkConfig,
+    whatsapp: W,
+) -> Result<LambdaAppWith<W>, Box<dyn std::error::Error + Send + Sync>> {
+    let resources = Resources::from_env()?;
     let mut app = App::new(
         DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), resources.table),
         EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), resources.event_bus),

@@ -36,8 +36,16 @@ pub enum ConversationChange {
         /// Set when a reopened conversation becomes active with its reopening agent.
         owner: Option<AgentId>,
         handling_started_at: Option<Timestamp>,
-        /// Becomes `last_inbound_at`, and `unanswered_since` where that is not already set.
+        /// When the customer wrote: `unanswered_since` where that is not already set.
         received_at: Timestamp,
+        /// The new `last_inbound_at`: `received_at` when it is the customer's
+        /// latest message; `None` for a late one (a retried webhook), which
+        /// leaves it, so it never moves back.
+        last_inbound_at: Option<Timestamp>,
+        /// When the change is made: the new `updated_at` (a desk decision
+        /// sets its own time too, so the time a customer wrote could be
+        /// earlier than the last change).
+        changed_at: Timestamp,
     },
 }
 
@@ -67,6 +75,8 @@ impl ConversationChange {
             owner,
             handling_started_at,
             received_at,
+            last_inbound_at,
+            changed_at,
             ..
         } = self
         else {
@@ -80,9 +90,11 @@ impl ConversationChange {
         if handling_started_at.is_some() {
             conversation.handling_started_at = *handling_started_at;
         }
-        conversation.last_inbound_at = Some(*received_at);
+        if last_inbound_at.is_some() {
+            conversation.last_inbound_at = *last_inbound_at;
+        }
         conversation.unanswered_since.get_or_insert(*received_at);
-        conversation.updated_at = *received_at;
+        conversation.updated_at = *changed_at;
         conversation.version += 1;
     }
 }
@@ -138,6 +150,9 @@ pub fn decide_inbound(
     // A retried webhook can arrive long after the customer wrote; the window runs
     // from when they wrote, but never from the future.
     let received_at = msg.sent_at.min(now);
+    // The conversation's last inbound time is never later than the customer's
+    // (the window's): a message not earlier than that is the latest of both.
+    let latest = next.window.is_none_or(|w| received_at >= w.last_inbound_at);
     let window = next.window.map_or_else(
         || Window::opened_by(received_at),
         |w| w.extended_by(received_at),
@@ -157,7 +172,16 @@ pub fn decide_inbound(
     let mut events = Vec::new();
     let stop = msg.content.is_stop_request();
     let conversation = match next.live.clone() {
-        Some(live) => continue_live(&mut next, live, received_at, stop),
+        Some(live) => continue_live(
+            &mut next,
+            live,
+            Received {
+                at: received_at,
+                latest,
+                now,
+            },
+            stop,
+        ),
         None => start_session(&mut next, channel, &msg, received_at),
     };
     let conversation_id = conversation.conversation_id();
@@ -335,12 +359,22 @@ fn start_session(
     ConversationChange::Started(conversation)
 }
 
+/// When a message joining a live session was written and handled, and whether
+/// it is the customer's latest.
+struct Received {
+    at: Timestamp,
+    latest: bool,
+    now: Timestamp,
+}
+
 fn continue_live(
     customer: &mut Customer,
     live: LiveSession,
-    received_at: Timestamp,
+    received: Received,
     stop: bool,
 ) -> ConversationChange {
+    let received_at = received.at;
+    let last_inbound_at = received.latest.then_some(received_at);
     // `#STOP` is no reply: a reopened conversation stays reopened, and the
     // opt-out that follows counts it as declined.
     if live.status == ConversationStatus::Reopened && !stop {
@@ -358,6 +392,8 @@ fn continue_live(
                 owner: Some(agent),
                 handling_started_at: Some(received_at),
                 received_at,
+                last_inbound_at,
+                changed_at: received.now,
             };
         }
     }
@@ -368,6 +404,8 @@ fn continue_live(
         owner: None,
         handling_started_at: None,
         received_at,
+        last_inbound_at,
+        changed_at: received.now,
     }
 }
 

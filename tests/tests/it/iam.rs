@@ -1190,7 +1190,7 @@ async fn the_live_function_runs_under_its_generated_policy() {
         aws_sdk_sqs::Client::new(&sdk),
         desk.iam.queue_url("LiveFailureQueue"),
     );
-    let ports = live::Ports {
+    let ports = live::Wiring {
         app: &app,
         tokens: &tokens,
         pusher: &pusher,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use live::Ports;
+use live::Wiring;
 use serde_json::{json, Value};
 use wadesk_app::desk::{upsert_agent, AgentProfile};
 use wadesk_app::inbound::{receive_message, InboundOutcome};
@@ -168,7 +168,7 @@ impl Live {
     }
 
     async fn invoke(&self, payload: Value) -> Result<Value, lambda_runtime::Error> {
-        let ports = Ports {
+        let ports = Wiring {
             app: &*self.app,
             tokens: &self.tokens,
             pusher: &self.pusher,

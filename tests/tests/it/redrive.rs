@@ -37,8 +37,13 @@ const APP_SECRET: &str = "redrive-test-app-secret";
 const ATTEMPTS: usize = 3;
 const CUSTOMER: &str = "34600111222";
 
-type TestApp =
-    App<DynamoStore, EventBridgePublisher, EventBridgeScheduler, ManualClock, LocalOutbox>;
+type TestApp = App<(
+    DynamoStore,
+    EventBridgePublisher,
+    EventBridgeScheduler,
+    ManualClock,
+    LocalOutbox,
+)>;
 
 /// Every request the handlers make to DynamoDB.
 const DYNAMODB_OPERATIONS: [&str; 8] = [

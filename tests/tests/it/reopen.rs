@@ -319,7 +319,7 @@ impl WhatsAppClient for TimedWhatsApp {
     }
 }
 
-type RaceApp<S> = App<S, LocalEventBus, LocalScheduler, ManualClock, TimedWhatsApp>;
+type RaceApp<S> = App<(S, LocalEventBus, LocalScheduler, ManualClock, TimedWhatsApp)>;
 
 /// A finished conversation of `wa_id` with `agents` agents serving its queue.
 async fn finished_for_race<S: DeskStore>(

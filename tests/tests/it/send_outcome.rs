@@ -46,7 +46,7 @@ impl WhatsAppClient for LostAnswers {
     }
 }
 
-type LossyApp<S> = App<S, LocalEventBus, LocalScheduler, ManualClock, LostAnswers>;
+type LossyApp<S> = App<(S, LocalEventBus, LocalScheduler, ManualClock, LostAnswers)>;
 
 fn ana() -> Actor {
     Actor {

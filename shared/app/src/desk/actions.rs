@@ -2,17 +2,13 @@
 
 use super::*;
 
-pub async fn accept<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn accept<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
 ) -> Result<Conversation, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let acting = acting.into();
     let actor = acting.actor;
@@ -22,18 +18,14 @@ where
         .conversation)
 }
 
-pub async fn take<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn take<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
     force: bool,
 ) -> Result<Conversation, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let acting = acting.into();
     let actor = acting.actor;
@@ -45,18 +37,14 @@ where
     )
 }
 
-pub async fn transfer<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn transfer<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
     target: TransferTarget,
 ) -> Result<Conversation, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let acting = acting.into();
     let actor = acting.actor;
@@ -76,18 +64,14 @@ pub enum Conference {
     End,
 }
 
-pub async fn conference_invite<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn conference_invite<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
     guest: &AgentId,
 ) -> Result<Conversation, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let acting = acting.into();
     let actor = acting.actor;
@@ -103,18 +87,14 @@ where
     .conversation)
 }
 
-pub async fn conference<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn conference<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
     action: Conference,
 ) -> Result<Conversation, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let acting = acting.into();
     let actor = acting.actor;
@@ -125,17 +105,13 @@ where
         .conversation)
 }
 
-pub async fn end<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn end<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
 ) -> Result<Conversation, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let acting = acting.into();
     let actor = acting.actor;
@@ -145,18 +121,14 @@ where
         .conversation)
 }
 
-pub async fn wrap_up<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn wrap_up<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
     reason: &str,
 ) -> Result<Conversation, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let acting = acting.into();
     let actor = acting.actor;
@@ -168,17 +140,13 @@ where
         .conversation)
 }
 
-pub async fn done<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn done<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
 ) -> Result<Conversation, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let acting = acting.into();
     let actor = acting.actor;
@@ -188,18 +156,14 @@ where
         .conversation)
 }
 
-pub async fn add_note<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn add_note<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
     text: &str,
 ) -> Result<wadesk_domain::Message, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let acting = acting.into();
     let decision = act(app, id, &[], Action::Note(acting.actor, text), Some(acting)).await?;
@@ -215,18 +179,14 @@ where
 /// closing the window at once). To a finished conversation inside the window
 /// it is reopen-then-send (`docs/product.md#54-sending-to-a-finished-conversation`):
 /// one decision, the automatic reopen message first, then the agent's.
-pub async fn send<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn send<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
     outgoing: Outgoing,
 ) -> Result<wadesk_domain::Message, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     let acting = acting.into();
     let actor = acting.actor;
@@ -265,16 +225,9 @@ where
 }
 
 /// `#STOP` ends the customer's live session `id` (if it still is).
-pub async fn end_for_opt_out<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    id: ConversationId,
-) -> Result<(), DeskFailure>
+pub async fn end_for_opt_out<P>(app: &App<P>, id: ConversationId) -> Result<(), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     match act(app, id, &[], Action::EndForOptOut, None).await {
         Ok(_) | Err(DeskFailure::Rule(DeskError::NotFound)) => Ok(()),
@@ -286,16 +239,9 @@ where
 /// is) before anything of theirs is deleted: the same end as `#STOP`'s, with
 /// its own reason (`docs/product.md#11-data-protection`). Answers whether it
 /// ended it (`false`: it was not the customer's live session).
-pub async fn end_for_erasure<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    id: ConversationId,
-) -> Result<bool, DeskFailure>
+pub async fn end_for_erasure<P>(app: &App<P>, id: ConversationId) -> Result<bool, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     match act(app, id, &[], Action::EndForErasure, None).await {
         Ok(_) => Ok(true),
@@ -305,18 +251,14 @@ where
 }
 
 /// A bot hands its conversation to a queue, where routing offers it.
-pub async fn handoff<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn handoff<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
     queue: &wadesk_domain::QueueId,
 ) -> Result<Conversation, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let acting = acting.into();
     // The queue is read and checked with the snapshot (`Action::targets`).

@@ -26,17 +26,13 @@ pub(super) fn outbound(content: &MessageContent) -> OutboundContent {
 
 /// Sends a reopen's or push's message, then releases the customer's send
 /// lease (a `#STOP` acknowledgement waits for it).
-pub(super) async fn deliver_and_release<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub(super) async fn deliver_and_release<P>(
+    app: &App<P>,
     key: &wadesk_domain::CustomerKey,
     messages: &[Message],
 ) -> Result<(), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     let mut outcome = Ok(());
     for message in messages {
@@ -61,33 +57,25 @@ pub(super) enum OnRetry {
 }
 
 /// Sends one stored `pending` message and records its wamid, or its failure.
-pub(super) async fn deliver<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub(super) async fn deliver<P>(
+    app: &App<P>,
     customer: &wadesk_domain::CustomerKey,
     message: Message,
 ) -> Result<Message, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     deliver_as(app, customer, message, OnRetry::SendsAnother).await
 }
 
-pub(super) async fn deliver_as<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub(super) async fn deliver_as<P>(
+    app: &App<P>,
     customer: &wadesk_domain::CustomerKey,
     mut message: Message,
     on_retry: OnRetry,
 ) -> Result<Message, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     match app
         .whatsapp
@@ -153,13 +141,9 @@ where
 /// Marks a message whose send lost its answer `unknown`. A failure to record
 /// it is logged loudly: the message then stays `pending`, and only then could
 /// a retried reopen or push send it a second time.
-pub(super) async fn record_send_unknown<S, E, T, C, W>(app: &App<S, E, T, C, W>, message: &Message)
+pub(super) async fn record_send_unknown<P>(app: &App<P>, message: &Message)
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     if let StatusDecision::Apply {
         expected,
@@ -175,19 +159,15 @@ where
 
 /// Marks a message `failed` (131047 also closes the window) and publishes
 /// what that changes. Failures to record are logged: the send failed either way.
-pub(super) async fn record_send_failure<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub(super) async fn record_send_failure<P>(
+    app: &App<P>,
     customer: &wadesk_domain::CustomerKey,
     message: &Message,
     code: i64,
     title: String,
 ) -> Result<(), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let current = app.store.get_customer(customer).await?;
     if let StatusDecision::Apply {
@@ -216,15 +196,9 @@ where
 }
 
 /// Clears the customer's send lease; a concurrent change is re-read and retried.
-pub(super) async fn release_send_lease<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    key: &wadesk_domain::CustomerKey,
-) where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+pub(super) async fn release_send_lease<P>(app: &App<P>, key: &wadesk_domain::CustomerKey)
+where
+    P: Ports<Store: DeskStore>,
 {
     let released = retry_on_conflict(|_| async move {
         let customer: Option<Customer> = app.store.get_customer(key).await?;

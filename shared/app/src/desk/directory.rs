@@ -4,16 +4,12 @@ use super::*;
 
 /// The caller behind a verified subject, as the directory describes them,
 /// with their directory entry (`None` for a bootstrap admin not yet in it).
-pub async fn identify<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn identify<P>(
+    app: &App<P>,
     subject: AgentId,
 ) -> Result<(Actor, Option<Agent>), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let entry = app.store.get_agent(&subject).await?;
     let actor = wadesk_domain::identify(subject, entry.as_ref(), &app.bootstrap_admins)
@@ -30,17 +26,13 @@ where
 /// transfer, say), usually nothing. The caller is still decided first, on
 /// their entry alone: an identification refused here reveals nothing, and
 /// whatever else was read is dropped with it.
-pub async fn identify_for<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn identify_for<P>(
+    app: &App<P>,
     subject: AgentId,
     id: ConversationId,
 ) -> Result<(Actor, Option<Agent>, Prefetched), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let hint = app.snapshot_hints.get(id);
     let mut keys = DeskKeys {
@@ -76,17 +68,13 @@ where
 }
 
 /// An agent sets their own state; becoming available brings offers.
-pub async fn set_state<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn set_state<P>(
+    app: &App<P>,
     agent_id: &AgentId,
     state: AgentState,
 ) -> Result<Agent, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     retry_on_conflict(|_| async move {
         let agent = app
@@ -125,17 +113,13 @@ pub struct AgentProfile {
 }
 
 /// Creates or updates an agent, keeping their state and load.
-pub async fn upsert_agent<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn upsert_agent<P>(
+    app: &App<P>,
     id: &AgentId,
     profile: AgentProfile,
 ) -> Result<Agent, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let profile = &profile;
     retry_on_conflict(|_| async move {

@@ -7,6 +7,7 @@
 //! (reopen and the push), [`delivery`] (sending to WhatsApp), [`directory`]
 //! (the caller, agents' states and profiles).
 
+use crate::Ports;
 use std::collections::BTreeMap;
 
 use wadesk_domain::desk::{self, Outgoing, TransferTarget};
@@ -19,8 +20,8 @@ use wadesk_domain::{
 use crate::error::{retry_on_conflict, Attempt};
 use crate::ports::MediaKind;
 use crate::{
-    App, AppError, CommitError, DeskItems, DeskKeys, DeskStore, EventPublisher, OutboundContent,
-    SendError, StoreError, TimerScheduler, WhatsAppClient,
+    App, AppError, CommitError, ConversationStore, DeskItems, DeskKeys, DeskStore, EventPublisher,
+    OutboundContent, SendError, StoreError, TimerScheduler, WhatsAppClient,
 };
 
 mod actions;
@@ -372,19 +373,15 @@ impl Action<'_> {
 
 /// Runs `action` on the current state of conversation `id` and commits it,
 /// re-reading and retrying when a concurrent change wins.
-async fn act<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+async fn act<P>(
+    app: &App<P>,
     id: ConversationId,
     involved: &[AgentId],
     action: Action<'_>,
     acting: Option<Acting<'_>>,
 ) -> Result<DeskDecision, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let action = &action;
     retry_on_conflict(|attempt| async move {
@@ -414,16 +411,9 @@ where
 /// failing bus can delay them but never lose them. They are deliberately not
 /// also published here: one `PutEvents` entry per event, and consumers would
 /// only drop the duplicate by its id.
-async fn commit<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    decision: &mut DeskDecision,
-) -> Result<(), CommitError>
+async fn commit<P>(app: &App<P>, decision: &mut DeskDecision) -> Result<(), CommitError>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     if let Some(offer) = decision.arm_offer_timeout.as_mut() {
         offer.due_at = offer.offered_at + app.offer_timeout;
@@ -437,13 +427,9 @@ where
 
 /// Routing that a committed change asks for. Failures are logged, not
 /// returned: the change itself stands and the conversation waits in its queue.
-async fn follow_up<S, E, T, C, W>(app: &App<S, E, T, C, W>, decision: &DeskDecision)
+async fn follow_up<P>(app: &App<P>, decision: &DeskDecision)
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     if decision.needs_routing {
         if let Err(error) = route(app, decision.conversation.id).await {

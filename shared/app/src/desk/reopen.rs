@@ -6,17 +6,13 @@ use super::*;
 /// message (`docs/product.md#51-reopen`). The agent's retry of a reopen whose message never went
 /// out sends that message and answers as the first attempt would have; once
 /// it went out, a retry is refused as any reopen of a live session is (409).
-pub async fn reopen<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn reopen<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
 ) -> Result<Conversation, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     let acting = acting.into();
     let action = Action::Reopen(acting.actor);
@@ -27,17 +23,13 @@ where
 /// (`docs/product.md#52-the-single-utility-push`). A
 /// retry after a failed send sends that template, never a second push; once
 /// it went out, a retry is `push_already_sent`.
-pub async fn push<'a, S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn push<'a, P>(
+    app: &App<P>,
     acting: impl Into<Acting<'a>>,
     id: ConversationId,
 ) -> Result<Conversation, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     let acting = acting.into();
     let action = Action::Push(acting.actor);
@@ -68,19 +60,15 @@ impl Reopening {
 /// Runs a reopen or push: commits it and sends its message; or, when the
 /// rules refuse it because this agent's earlier attempt already committed it,
 /// sends that attempt's still unsent message under a fresh send lease.
-pub(super) async fn reopen_or_push<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub(super) async fn reopen_or_push<P>(
+    app: &App<P>,
     acting: Acting<'_>,
     id: ConversationId,
     action: Action<'_>,
     kind: Reopening,
 ) -> Result<Conversation, DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
     let actor = acting.actor;
     let action = &action;
@@ -147,16 +135,9 @@ where
 
 /// Whether a decision whose commit failed without an answer is stored after
 /// all: its message is (message ids are new for every decision).
-pub(super) async fn committed<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    decision: &DeskDecision,
-) -> bool
+pub(super) async fn committed<P>(app: &App<P>, decision: &DeskDecision) -> bool
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let Some(first) = decision.messages.first() else {
         return false;

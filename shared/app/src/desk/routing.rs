@@ -4,16 +4,9 @@ use super::*;
 
 /// Offers an unanswered conversation to the best available agent of its queue.
 #[tracing::instrument(skip(app), err)]
-pub async fn route<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    id: ConversationId,
-) -> Result<(), DeskFailure>
+pub async fn route<P>(app: &App<P>, id: ConversationId) -> Result<(), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     retry_on_conflict(|_| async move {
         let Some(conversation) = app.store.get_conversation(id).await? else {
@@ -57,16 +50,9 @@ where
 /// When an agent becomes available or frees capacity: offer them the oldest
 /// conversations waiting in their queues, up to their limit.
 #[tracing::instrument(skip(app), err)]
-pub async fn offer_waiting_to<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
-    agent_id: &AgentId,
-) -> Result<(), DeskFailure>
+pub async fn offer_waiting_to<P>(app: &App<P>, agent_id: &AgentId) -> Result<(), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     // One offer at a time, each retried on its own after a lost race; done
     // when the agent is gone or nothing they can take is waiting.
@@ -109,16 +95,12 @@ where
 }
 
 /// An offer timer fired.
-pub async fn handle_offer_timeout<S, E, T, C, W>(
-    app: &App<S, E, T, C, W>,
+pub async fn handle_offer_timeout<P>(
+    app: &App<P>,
     timeout: &OfferTimeout,
 ) -> Result<(), DeskFailure>
 where
-    S: DeskStore,
-    E: EventPublisher,
-    T: TimerScheduler,
-    C: Clock,
-    W: WhatsAppClient,
+    P: Ports<Store: DeskStore>,
 {
     let result = act(
         app,

@@ -279,6 +279,74 @@ fn a_late_retry_does_not_pull_the_window_back() {
 }
 
 #[test]
+fn a_late_message_moves_neither_the_last_inbound_time_nor_the_last_change_back() {
+    let now = Utc::now();
+    let first = decide_inbound(None, &channel(false), text(key(1), "w1", now, "a"), now);
+    let ConversationChange::Started(mut conversation) = first.conversation.clone() else {
+        panic!("the first message starts a conversation");
+    };
+    let later = now + Duration::minutes(1);
+    let late = decide_inbound(
+        Some(&first.customer),
+        &channel(false),
+        text(key(1), "w0", now - Duration::hours(5), "z"),
+        later,
+    );
+    assert!(matches!(
+        late.conversation,
+        ConversationChange::Continued {
+            last_inbound_at: None,
+            ..
+        }
+    ));
+    late.conversation.apply(&mut conversation);
+    assert_eq!(conversation.last_inbound_at, Some(now));
+    assert_eq!(conversation.updated_at, later, "changed when handled");
+    assert_eq!(conversation.unanswered_since, Some(now));
+    // Written in the same second as the latest: still the latest.
+    let same = decide_inbound(
+        Some(&late.customer),
+        &channel(false),
+        text(key(1), "w2", now, "b"),
+        later,
+    );
+    assert!(matches!(
+        same.conversation,
+        ConversationChange::Continued { last_inbound_at: Some(at), .. } if at == now
+    ));
+}
+
+proptest! {
+    /// Whatever order a conversation's messages arrive in, its last inbound
+    /// time is the latest of them and its last change only moves forward.
+    #[test]
+    fn a_conversations_times_never_move_back(
+        steps in proptest::collection::vec((0i64..600, -3_600i64..60), 1..30),
+    ) {
+        let start = Utc::now();
+        let first = decide_inbound(None, &channel(false), text(key(1), "w0", start, "a"), start);
+        let ConversationChange::Started(mut conversation) = first.conversation else {
+            panic!("the first message starts a conversation");
+        };
+        let mut customer = first.customer;
+        let mut now = start;
+        let mut latest = start;
+        for (n, (advance, written)) in steps.into_iter().enumerate() {
+            now += Duration::seconds(advance);
+            let sent_at = now + Duration::seconds(written);
+            let d = decide_inbound(Some(&customer), &channel(false), text(key(1), &format!("w{}", n + 1), sent_at, "x"), now);
+            let before = conversation.clone();
+            d.conversation.apply(&mut conversation);
+            latest = latest.max(sent_at.min(now));
+            prop_assert_eq!(conversation.last_inbound_at, Some(latest));
+            prop_assert!(conversation.updated_at >= before.updated_at);
+            prop_assert_eq!(conversation.updated_at, now);
+            customer = d.customer;
+        }
+    }
+}
+
+#[test]
 fn fires_rearm_for_an_extended_window_and_expire_once() {
     let t0 = Utc::now();
     let first = decide_inbound(None, &channel(false), text(key(1), "w1", t0, "a"), t0);

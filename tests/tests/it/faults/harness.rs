@@ -83,8 +83,13 @@ impl WhatsAppClient for FlakyWhatsApp {
 // ---------------------------------------------------------------------------
 // The stack: the AWS adapters behind the proxy, and the platform's retries.
 
-pub(super) type FaultApp =
-    App<DynamoStore, EventBridgePublisher, EventBridgeScheduler, ManualClock, FlakyWhatsApp>;
+pub(super) type FaultApp = App<(
+    DynamoStore,
+    EventBridgePublisher,
+    EventBridgeScheduler,
+    ManualClock,
+    FlakyWhatsApp,
+)>;
 
 /// Faults to install when a flow reaches a step.
 #[derive(Debug, Clone, Default)]
