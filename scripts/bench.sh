@@ -94,7 +94,7 @@ main() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
-    local packages=(-p webhook -p agent-api -p reopen -p window-expiry -p opt-out -p event-relay -p analytics -p media-fetcher -p erasure -p live -p wadesk-local-runner -p wadesk-bench)
+    local packages=(-p webhook -p agent-api -p reopen -p timers -p opt-out -p event-relay -p analytics -p media-fetcher -p erasure -p live -p wadesk-local-runner -p wadesk-bench)
     if [[ -d functions/analytics ]]; then
         packages+=(-p analytics)
     fi

@@ -88,7 +88,7 @@ pub struct OperationCost {
     /// `CustomerOptedOut` events (each is one invocation of the opt-out function).
     pub opt_out_events: u64,
     /// One-time schedules created, window expiries and offer time-outs: each
-    /// fires once later (one Scheduler invocation, one window-expiry invocation).
+    /// fires once later (one Scheduler invocation, one timers invocation).
     pub window_schedules: u64,
     pub offer_schedules: u64,
     /// Messages sent through the Graph API (the counting WhatsApp client).

@@ -65,7 +65,7 @@ def test_reopen_may_delete_the_previous_owners_item(policies: dict[str, dict[str
     "function_id,queue",
     [
         ("OptOutFunction", "OptOutFailureQueue"),
-        ("WindowExpiryFunction", "WindowExpiryFailureQueue"),
+        ("TimersFunction", "TimersFailureQueue"),
         ("AnalyticsConsumerFunction", "AnalyticsConsumerFailureQueue"),
         ("EventRelayFunction", "EventRelayFailureQueue"),
     ],

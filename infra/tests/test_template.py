@@ -124,12 +124,12 @@ def alarm_actions_notify_topic(alarm: dict[str, Any]) -> bool:
 
 def test_the_stack_has_the_expected_kinds_of_functions() -> None:
     """The classification the parametrized tests rely on sees the known functions."""
-    assert {"OptOutFunction", "WindowExpiryFunction"} <= set(ASYNC_FUNCTIONS)
+    assert {"OptOutFunction", "TimersFunction"} <= set(ASYNC_FUNCTIONS)
     assert {"ErasureQueue", "AnalyticsQueue"} <= set(WORK_QUEUES)
-    assert SCHEDULER_TARGETS == {"WindowExpiryFunction"}
+    assert SCHEDULER_TARGETS == {"TimersFunction"}
     assert ("EventRelayFunction", "OutboxItems") in STREAM_EVENTS
     assert {"WebhookFunction", "AgentApiFunction", "ReopenFunction", "AnalyticsApiFunction"} == set(HTTP_FUNCTIONS)
-    assert {"WebhookFunction", "AgentApiFunction", "OptOutFunction", "WindowExpiryFunction"} <= set(SCHEDULE_CREATORS)
+    assert {"WebhookFunction", "AgentApiFunction", "OptOutFunction", "TimersFunction"} <= set(SCHEDULE_CREATORS)
     assert len(QUEUES) >= 5
 
 
@@ -232,7 +232,7 @@ def test_schedule_creator_gets_the_schedule_dead_letter_queue(function_id: str) 
 
 
 def test_scheduler_may_only_send_its_dead_letters_over_tls() -> None:
-    queue = sqs_queue_of(environment("WindowExpiryFunction")["WADESK_SCHEDULE_DLQ_ARN"])
+    queue = sqs_queue_of(environment("TimersFunction")["WADESK_SCHEDULE_DLQ_ARN"])
     (policy,) = [
         p for p in resources_of_type(TEMPLATE, "AWS::SQS::QueuePolicy").values() if {"Ref": queue} in p["Properties"]["Queues"]
     ]
@@ -427,7 +427,7 @@ def test_only_the_webhook_reads_the_app_secret_and_verify_token() -> None:
         if fid != "WebhookFunction":
             assert names == {"WHATSAPP_GRAPH_API_TOKEN_PARAM"}, fid
     # Functions that never send to WhatsApp hold no token.
-    for fid in ("WindowExpiryFunction", "EventRelayFunction", "AnalyticsConsumerFunction", "AnalyticsApiFunction"):
+    for fid in ("TimersFunction", "EventRelayFunction", "AnalyticsConsumerFunction", "AnalyticsApiFunction"):
         assert fid not in readers
 
 
@@ -631,7 +631,7 @@ def test_a_first_deploy_without_an_issuer_gets_a_cognito_sign_in() -> None:
     "function_id, queue",
     [
         ("OptOutFunction", "OptOutFailureQueue"),
-        ("WindowExpiryFunction", "WindowExpiryFailureQueue"),
+        ("TimersFunction", "TimersFailureQueue"),
         ("AnalyticsConsumerFunction", "AnalyticsConsumerFailureQueue"),
         ("LiveFunction", "LiveFailureQueue"),
     ],

@@ -55,7 +55,7 @@ pub const ACCOUNT: &str = "123456789012";
 pub const QUEUES: &[&str] = &[
     "WebhookPoisonQueue",
     "OptOutFailureQueue",
-    "WindowExpiryFailureQueue",
+    "TimersFailureQueue",
     "AnalyticsConsumerFailureQueue",
     "EventRelayFailureQueue",
     "MediaFetcherFailureQueue",
@@ -882,7 +882,7 @@ impl IamStack {
                 aws_sdk_scheduler::Client::new(&sdk),
                 self.schedule_group(),
                 format!(
-                    "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}-window-expiry",
+                    "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}-timers",
                     self.stack
                 ),
                 format!("arn:aws:iam::{ACCOUNT}:role/{}-SchedulerRole", self.stack),

@@ -9,7 +9,7 @@
 //! sent, by service and operation) and [`CapacityMeter`] (DynamoDB capacity,
 //! events, schedules); Graph API sends are counted by [`CountingWhatsApp`].
 //! Each operation is driven through its handler (the webhook's `handle`, the
-//! desk services the agent API calls, the window-expiry, opt-out and analytics
+//! desk services the agent API calls, the timers, opt-out and analytics
 //! handlers, and the event-relay handler on the table's stream), one after
 //! the other on one story: a customer writes (new window, then an armed one),
 //! the agent accepts and answers, the relay publishes the answer's events
@@ -53,7 +53,7 @@ use wadesk_local_runner::stream::StreamReader;
 const TABLE: &str = "wadesk-bench-requests";
 const BUS: &str = "wadesk-bench";
 const GROUP: &str = "wadesk-bench";
-const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-window-expiry";
+const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-timers";
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
 
 type MeteredApp = App<(
@@ -584,7 +584,7 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
         )
         .await?;
     let before = meters.begin().await?;
-    window_expiry::handle(&app, offer).await?;
+    timers::handle(&app, offer).await?;
     ops.push(
         meters
             .end(
@@ -592,7 +592,7 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
                 Operation {
                     key: "offer_timer_fire",
                     description: "offer time-out fires after the offer was accepted (no-op)",
-                    function: "window-expiry",
+                    function: "timers",
                     http: false,
                 },
             )
@@ -624,16 +624,16 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
         .await?;
     clock.advance(Duration::hours(24) + Duration::minutes(1));
     let before = meters.begin().await?;
-    window_expiry::handle(&app, fire).await?;
+    timers::handle(&app, fire).await?;
     ops.push(
         meters
             .end(
                 before,
                 Operation {
-                    key: "window_expiry_fire",
+                    key: "window_fire",
                     description:
                         "window schedule fires at expiry: window closed, WindowExpired published",
-                    function: "window-expiry",
+                    function: "timers",
                     http: false,
                 },
             )

@@ -32,7 +32,7 @@ use wadesk_bench::stats::Summary;
 use wadesk_bench::BoxError;
 use wadesk_domain::{DomainEvent, EventEnvelope, WindowFire};
 
-/// The table name the functions are given (created on moto for window-expiry).
+/// The table name the functions are given (created on moto for timers).
 const TABLE: &str = "wadesk-bench";
 /// How long one start may take before the run counts as failed.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -139,8 +139,8 @@ fn lambda_env(runtime_api: &str, function: &str) -> Vec<(String, String)> {
         ("WADESK_EVENT_BUS", "wadesk-bench"),
         ("WADESK_SCHEDULE_GROUP", "wadesk-bench"),
         (
-            "WADESK_WINDOW_EXPIRY_TARGET_ARN",
-            "arn:aws:lambda:us-east-1:123456789012:function:wadesk-bench-window-expiry",
+            "WADESK_TIMERS_TARGET_ARN",
+            "arn:aws:lambda:us-east-1:123456789012:function:wadesk-bench-timers",
         ),
         (
             "WADESK_SCHEDULER_ROLE_ARN",
@@ -428,7 +428,7 @@ fn cases() -> Result<Vec<Case>, BoxError> {
             needs_aws: false,
         },
         Case {
-            binary: "window-expiry".into(),
+            binary: "timers".into(),
             env: Vec::new(),
             event: serde_json::to_value(&fire)?,
             event_note:

@@ -51,7 +51,7 @@ use wadesk_proxy::{LatencyProxy, Model};
 const TABLE: &str = "wadesk-bench-latency";
 const BUS: &str = "wadesk-bench-latency";
 const GROUP: &str = "wadesk-bench-latency";
-const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-window-expiry";
+const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-timers";
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
 const BATCH: u64 = 100;
 

@@ -207,7 +207,7 @@ impl<S: DeskStore> Runner<S> {
             }
             for timer in due {
                 fired += 1;
-                if let Err(error) = window_expiry::handle(&self.app, timer.clone()).await {
+                if let Err(error) = timers::handle(&self.app, timer.clone()).await {
                     // As Scheduler would: keep the timer and try again later.
                     tracing::error!(%error, "timer failed; will retry");
                     self.app.timers.rearm(timer);

@@ -110,7 +110,7 @@ async fn a_lambda_record_is_replayed_with_its_original_event_and_deleted() {
 #[tokio::test]
 async fn a_dead_letter_message_is_replayed_through_its_target() {
     let fire = json!({"kind": "window", "customer": "x"});
-    let target = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-dev-window-expiry";
+    let target = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-dev-timers";
     let queue = Queue::with(&[(&fire.to_string(), Some(target))]);
     let functions = Functions::default();
     redrive(&queue, &functions, &Options::default())

@@ -22,7 +22,7 @@ pub struct Resources {
     pub table: String,
     pub event_bus: String,
     pub schedule_group: String,
-    pub window_expiry_target_arn: String,
+    pub timers_target_arn: String,
     pub scheduler_role_arn: String,
 }
 
@@ -32,7 +32,7 @@ impl Resources {
             table: required("WADESK_TABLE")?,
             event_bus: required("WADESK_EVENT_BUS")?,
             schedule_group: required("WADESK_SCHEDULE_GROUP")?,
-            window_expiry_target_arn: required("WADESK_WINDOW_EXPIRY_TARGET_ARN")?,
+            timers_target_arn: required("WADESK_TIMERS_TARGET_ARN")?,
             scheduler_role_arn: required("WADESK_SCHEDULER_ROLE_ARN")?,
         })
     }

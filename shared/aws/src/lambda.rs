@@ -79,7 +79,7 @@ fn wire<W>(
         EventBridgeScheduler::new(
             aws_sdk_scheduler::Client::new(sdk),
             resources.schedule_group,
-            resources.window_expiry_target_arn,
+            resources.timers_target_arn,
             resources.scheduler_role_arn,
         )
         .with_dead_letter_queue(

@@ -7,7 +7,7 @@ use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler, Reques
 use wadesk_domain::{DomainEvent, EventEnvelope, WindowFire};
 use wadesk_tests::{customer, now_seconds, unique_name};
 
-pub const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-window-expiry";
+pub const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-timers";
 const DEAD_LETTER_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:wadesk-schedule-dlq";
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
 
@@ -159,7 +159,7 @@ async fn an_unparseable_event_is_parked_in_the_failure_queue_on_sqs() {
     let garbage = serde_json::json!({"customer": "nobody", "armed_for": 42});
     let parsed = parse_or_park::<wadesk_domain::TimerInput, _>(
         &parking,
-        "arn:aws:lambda:us-east-1:123456789012:function:wadesk-window-expiry",
+        "arn:aws:lambda:us-east-1:123456789012:function:wadesk-timers",
         &garbage,
     )
     .await

@@ -7,7 +7,7 @@
 //! Each function's real code paths run in-process with the AWS adapters on
 //! its own key: the webhook (a new conversation, `#STOP`, a poison body), the
 //! agent API (directory, take, send, transfer, conference, end, wrap-up,
-//! views), reopen with an owner change and the push, window-expiry (a window
+//! views), reopen with an owner change and the push, timers (a window
 //! and an offer time-out), opt-out, the event relay reading the stream as its
 //! event-source mapping does, the analytics consumer and API, and the parking
 //! of unparseable events; the media fetcher (a customer's photo fetched from
@@ -85,7 +85,7 @@ struct Desk {
     /// The agent API's media bucket, on its key (as its `main` wires it).
     media: agent_api::Media<SignedS3MediaStore>,
     reopen: IamApp,
-    window_expiry: IamApp,
+    timers: IamApp,
     opt_out: IamApp,
     relay: EventBridgePublisher,
     stream: StreamReader,
@@ -114,7 +114,7 @@ impl Desk {
                 .app("ReopenFunction", &clock)
                 .await
                 .with_bootstrap_admins(root),
-            window_expiry: iam.app("WindowExpiryFunction", &clock).await,
+            timers: iam.app("TimersFunction", &clock).await,
             opt_out: iam.app("OptOutFunction", &clock).await,
             relay: EventBridgePublisher::new(
                 aws_sdk_eventbridge::Client::new(&relay_sdk),
@@ -560,7 +560,7 @@ async fn timers_opt_out_relay_and_analytics_run_under_their_generated_policies()
     let mut desk = Box::pin(Desk::new(IamStack::new().await)).await;
     let t0 = desk.clock.now();
     desk.available("ana").await;
-    // An offer ana lets time out: window-expiry's offer path.
+    // An offer ana lets time out: the timers function's offer path.
     desk.customer_writes("34650000031", "wamid.IAMT1", "Hello")
         .await;
     desk.clock.advance(Duration::seconds(120));
@@ -571,9 +571,7 @@ async fn timers_opt_out_relay_and_analytics_run_under_their_generated_policies()
         .collect();
     assert!(!offers.is_empty(), "no offer timer was scheduled");
     for offer in offers {
-        Box::pin(window_expiry::handle(&desk.window_expiry, offer))
-            .await
-            .unwrap();
+        Box::pin(timers::handle(&desk.timers, offer)).await.unwrap();
     }
     // The window closes after 24 hours: its fire.
     desk.clock
@@ -585,7 +583,7 @@ async fn timers_opt_out_relay_and_analytics_run_under_their_generated_policies()
         .collect();
     assert!(!windows.is_empty(), "no window timer was scheduled");
     for window in windows {
-        Box::pin(window_expiry::handle(&desk.window_expiry, window))
+        Box::pin(timers::handle(&desk.timers, window))
             .await
             .unwrap();
     }
@@ -625,7 +623,7 @@ async fn timers_opt_out_relay_and_analytics_run_under_their_generated_policies()
     // Events that never parse are parked in each function's failure queue.
     for (function, queue) in [
         ("OptOutFunction", "OptOutFailureQueue"),
-        ("WindowExpiryFunction", "WindowExpiryFailureQueue"),
+        ("TimersFunction", "TimersFailureQueue"),
         ("AnalyticsConsumerFunction", "AnalyticsConsumerFailureQueue"),
     ] {
         let sdk = desk.iam.sdk(function).await;
@@ -671,7 +669,7 @@ async fn timers_opt_out_relay_and_analytics_run_under_their_generated_policies()
     for function in [
         "WebhookFunction",
         "AgentApiFunction",
-        "WindowExpiryFunction",
+        "TimersFunction",
         "OptOutFunction",
         "EventRelayFunction",
         "AnalyticsConsumerFunction",

@@ -1,5 +1,5 @@
 //! No asynchronous failure lost, for every asynchronously invoked function
-//! (opt-out, window-expiry) and the analytics consumer: its handler fails
+//! (opt-out, timers) and the analytics consumer: its handler fails
 //! until the retries are spent (DynamoDB refusing every request, through the
 //! fault proxy in front of moto) — Lambda's, whose on-failure destination
 //! keeps the event in the function's failure queue (SQS on moto, in Lambda's
@@ -426,8 +426,7 @@ async fn opt_out_parked_after_its_retries_is_redriven_once() {
     assert!(again.is_empty(), "nothing left to replay: {again:?}");
 }
 
-const WINDOW_EXPIRY: &str =
-    "arn:aws:lambda:us-east-1:123456789012:function:wadesk-test-window-expiry";
+const TIMERS: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-test-timers";
 
 #[tokio::test]
 async fn window_fire_parked_after_its_retries_is_redriven_once() {
@@ -463,7 +462,7 @@ async fn window_fire_parked_after_its_retries_is_redriven_once() {
     let parking = stack.parking();
     let entry = |payload: Value| {
         let (app, parking) = (&stack.app, &parking);
-        async move { Box::pin(window_expiry::invoke(app, parking, WINDOW_EXPIRY, &payload)).await }
+        async move { Box::pin(timers::invoke(app, parking, TIMERS, &payload)).await }
     };
     let expiries = || {
         stack
@@ -474,7 +473,7 @@ async fn window_fire_parked_after_its_retries_is_redriven_once() {
     };
 
     stack.break_dynamodb();
-    assert!(!stack.invoke_async(WINDOW_EXPIRY, &fire, entry).await);
+    assert!(!stack.invoke_async(TIMERS, &fire, entry).await);
     stack.heal();
     assert_eq!(stack.messages_waiting().await, 1, "the fire is parked");
     assert!(expiries().is_empty());
@@ -482,7 +481,7 @@ async fn window_fire_parked_after_its_retries_is_redriven_once() {
     let invoker = InProcess(Box::new(|payload: Value| {
         let (app, parking) = (&stack.app, &parking);
         Box::pin(async move {
-            Box::pin(window_expiry::invoke(app, parking, WINDOW_EXPIRY, &payload))
+            Box::pin(timers::invoke(app, parking, TIMERS, &payload))
                 .await
                 .map(|_| ())
         }) as Replaying<'_>
@@ -490,7 +489,7 @@ async fn window_fire_parked_after_its_retries_is_redriven_once() {
     let report = redrive(&stack.queue(), &invoker, &Options::default())
         .await
         .unwrap();
-    replayed_once(&report, WINDOW_EXPIRY);
+    replayed_once(&report, TIMERS);
     assert_eq!(expiries().len(), 1, "the window expired once");
     let customer = stack
         .app
@@ -502,14 +501,9 @@ async fn window_fire_parked_after_its_retries_is_redriven_once() {
     assert!(!customer.window_is_open(stack.app.clock.now()));
 
     // Replayed again: the same WindowExpired (same id) at most, never a second.
-    Box::pin(window_expiry::invoke(
-        &stack.app,
-        &parking,
-        WINDOW_EXPIRY,
-        &fire,
-    ))
-    .await
-    .unwrap();
+    Box::pin(timers::invoke(&stack.app, &parking, TIMERS, &fire))
+        .await
+        .unwrap();
     assert_eq!(expiries().len(), 1, "a second replay expires nothing more");
 }
 

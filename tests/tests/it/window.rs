@@ -1,4 +1,4 @@
-//! The window-expiry function with the local scheduler.
+//! The timers function with the local scheduler.
 
 use chrono::Duration;
 use wadesk_app::embedded::EmbeddedStore;
@@ -36,7 +36,7 @@ async fn an_expiry_fired_for_an_extended_window_rearms_instead_of_expiring() {
     clock.advance(Duration::hours(4));
     let due = app.timers.take_due(clock.now());
     assert_eq!(due.len(), 1);
-    let result = window_expiry::handle(&app, due[0].clone()).await.unwrap();
+    let result = timers::handle(&app, due[0].clone()).await.unwrap();
     assert_eq!(result.outcome, "rearmed");
     assert!(!app
         .events
@@ -56,16 +56,13 @@ async fn an_expiry_fired_for_an_extended_window_rearms_instead_of_expiring() {
 
     // The stale fire again: harmless.
     assert_eq!(
-        window_expiry::handle(&app, due[0].clone())
-            .await
-            .unwrap()
-            .outcome,
+        timers::handle(&app, due[0].clone()).await.unwrap().outcome,
         "ignored"
     );
 
     clock.advance(Duration::hours(20));
     let due = app.timers.take_due(clock.now());
-    let result = window_expiry::handle(&app, due[0].clone()).await.unwrap();
+    let result = timers::handle(&app, due[0].clone()).await.unwrap();
     assert_eq!(result.outcome, "expired");
     let expired: Vec<_> = app
         .events
@@ -76,7 +73,7 @@ async fn an_expiry_fired_for_an_extended_window_rearms_instead_of_expiring() {
     assert_eq!(expired.len(), 1);
 
     // Scheduler delivers at least once: the same fire again republishes the same event id.
-    window_expiry::handle(&app, due[0].clone()).await.unwrap();
+    timers::handle(&app, due[0].clone()).await.unwrap();
     let ids: std::collections::BTreeSet<_> = app
         .events
         .published()
@@ -96,7 +93,7 @@ async fn a_fire_for_an_unknown_customer_is_ignored() {
         armed_for: now_seconds(),
     };
     assert_eq!(
-        window_expiry::handle(&app, TimerInput::Window(fire))
+        timers::handle(&app, TimerInput::Window(fire))
             .await
             .unwrap()
             .outcome,

@@ -10,10 +10,9 @@
 //! refuse anything stale. Nothing is remembered of a conversation that was
 //! not read, acted on and committed.
 
-use std::num::NonZeroUsize;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use lru::LruCache;
 use wadesk_domain::{AgentId, Conversation, ConversationId, CustomerKey};
 
 /// What a request on a conversation will read besides it.
@@ -23,15 +22,23 @@ pub(crate) struct Hint {
     pub agents: Vec<AgentId>,
 }
 
-/// A bounded, per-process least-recently-used map of [`Hint`]s, shared by the
-/// clones of an [`App`](crate::App) (one per instance, wired with it). The
-/// map is made on the first conversation remembered (`lru` sizes its table
-/// for the whole capacity up front), so an instance that never serves a
-/// desk action allocates nothing for it.
+/// A bounded, per-process map of [`Hint`]s, shared by the clones of an
+/// [`App`](crate::App) (one per instance, wired with it). Two generations:
+/// new and used hints go to the young one; when it is full it becomes the
+/// old one and the previous old one is dropped. So it holds at most
+/// `capacity` conversations, among them at least the `capacity / 2` most
+/// recently used, with O(1) work per request and nothing allocated until a
+/// conversation is remembered.
 #[derive(Clone)]
 pub struct SnapshotHints {
-    capacity: Option<NonZeroUsize>,
-    remembered: Arc<Mutex<Option<LruCache<ConversationId, Hint>>>>,
+    generations: Arc<Mutex<Generations>>,
+}
+
+struct Generations {
+    /// Each generation's size; 0 remembers nothing.
+    half: usize,
+    young: HashMap<ConversationId, Hint>,
+    old: HashMap<ConversationId, Hint>,
 }
 
 impl SnapshotHints {
@@ -39,12 +46,15 @@ impl SnapshotHints {
     /// conversations are hours of an agent desk's work, at about 200 bytes each.
     pub const DEFAULT_CAPACITY: usize = 4096;
 
-    /// Remembers at most `capacity` conversations (0: none, every request
-    /// reads as on a cold instance).
+    /// Remembers at most `capacity` conversations (below 2: none, every
+    /// request reads as on a cold instance).
     pub fn new(capacity: usize) -> Self {
         Self {
-            capacity: NonZeroUsize::new(capacity),
-            remembered: Arc::default(),
+            generations: Arc::new(Mutex::new(Generations {
+                half: capacity / 2,
+                young: HashMap::new(),
+                old: HashMap::new(),
+            })),
         }
     }
 
@@ -55,7 +65,8 @@ impl SnapshotHints {
 
     /// How many conversations it remembers now.
     pub fn len(&self) -> usize {
-        self.lock().as_ref().map_or(0, LruCache::len)
+        let generations = self.lock();
+        generations.young.len() + generations.old.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -64,7 +75,13 @@ impl SnapshotHints {
 
     /// The hint for conversation `id`, if remembered (it counts as used).
     pub(crate) fn get(&self, id: ConversationId) -> Option<Hint> {
-        self.lock().as_mut()?.get(&id).cloned()
+        let mut generations = self.lock();
+        if let Some(hint) = generations.young.get(&id) {
+            return Some(hint.clone());
+        }
+        let hint = generations.old.remove(&id)?;
+        generations.insert(id, hint.clone());
+        Some(hint)
     }
 
     /// Remembers `conversation`'s customer and the agents it names, as
@@ -82,19 +99,27 @@ impl SnapshotHints {
     }
 
     fn put(&self, id: ConversationId, hint: Hint) {
-        let Some(capacity) = self.capacity else {
-            return;
-        };
-        self.lock()
-            .get_or_insert_with(|| LruCache::new(capacity))
-            .put(id, hint);
+        self.lock().insert(id, hint);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<LruCache<ConversationId, Hint>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
         // A panic elsewhere leaves nothing half-done in a map of guesses.
-        self.remembered
+        self.generations
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Generations {
+    fn insert(&mut self, id: ConversationId, hint: Hint) {
+        if self.half == 0 {
+            return;
+        }
+        self.old.remove(&id);
+        self.young.insert(id, hint);
+        if self.young.len() >= self.half {
+            self.old = std::mem::take(&mut self.young);
+        }
     }
 }
 
@@ -106,9 +131,13 @@ impl Default for SnapshotHints {
 
 impl std::fmt::Debug for SnapshotHints {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let generations = self.lock();
         f.debug_struct("SnapshotHints")
-            .field("capacity", &self.capacity.map_or(0, NonZeroUsize::get))
-            .field("remembered", &self.len())
+            .field("capacity", &(generations.half * 2))
+            .field(
+                "remembered",
+                &(generations.young.len() + generations.old.len()),
+            )
             .finish()
     }
 }
@@ -154,7 +183,6 @@ mod tests {
         }
         assert!(hints.get(id(98)).is_some() && hints.get(id(99)).is_some());
         assert_eq!(hints.get(id(1)), None, "long unused: dropped");
-        assert_eq!(hints.len(), 8, "full, not emptied");
     }
 
     #[test]

@@ -20,7 +20,7 @@ impl ScheduleError {
 
 /// One-time timers that call back into wadesk when due.
 pub trait TimerScheduler: Send + Sync + 'static {
-    /// Arms the window-expiry timer for `fire`. Idempotent: arming the same
+    /// Arms the window's expiry timer for `fire`. Idempotent: arming the same
     /// fire twice is one timer.
     fn arm_window(
         &self,

@@ -405,7 +405,7 @@ impl Stack {
     }
 
     /// The window schedules Scheduler holds that are due now, as it would
-    /// invoke the window-expiry function with them.
+    /// invoke the timers function with them.
     pub(super) async fn due_window_fires(&self) -> Vec<TimerInput> {
         let listed = self
             .scheduler
@@ -437,11 +437,11 @@ impl Stack {
         due
     }
 
-    /// Scheduler invokes the window-expiry function, and retries a failed invocation.
+    /// Scheduler invokes the timers function, and retries a failed invocation.
     pub(super) async fn fire(&mut self, input: &TimerInput) -> &'static str {
         let mut outcomes = Vec::new();
         for _ in 0..DELIVERIES {
-            let result = Box::pin(window_expiry::handle(&self.app, input.clone())).await;
+            let result = Box::pin(timers::handle(&self.app, input.clone())).await;
             self.pump().await;
             match result {
                 Ok(fired) => {

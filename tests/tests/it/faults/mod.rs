@@ -9,7 +9,7 @@
 //! - desk changes leave their events in the table's outbox, and the event-relay
 //!   function, fed the table's stream as its event-source mapping feeds it,
 //!   publishes them; Lambda retries a batch it reports failed;
-//! - Scheduler re-invokes the window-expiry function with the same input;
+//! - Scheduler re-invokes the timers function with the same input;
 //! - an agent whose request got a 5xx tries again.
 //!
 //! and ends in the state a fault-free run of the same flow (same clock, same

@@ -1,4 +1,4 @@
-//! The window-expiry Lambda: wires the AWS adapters once, then handles fires.
+//! The timers Lambda: wires the AWS adapters once, then handles fires.
 // The SDK futures nest deeply; the default limit is too low for their layout.
 #![recursion_limit = "256"]
 
@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     let (app, parking) = (&app, &parking);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            window_expiry::invoke(
+            timers::invoke(
                 app,
                 parking,
                 &event.context.invoked_function_arn,
