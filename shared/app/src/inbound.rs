@@ -197,7 +197,7 @@ where
                         if let Some(reply) = &decision.auto_reply {
                             send_auto_reply(app, msg, conversation_id, reply).await;
                         }
-                        if decision.message.content.is_stop_request() {
+                        if decision.waits_for_send_lease() {
                             wait_for_send_lease(app, &msg.customer).await;
                         }
                         tracing::info!(
@@ -301,10 +301,7 @@ where
     while started.elapsed() < limit {
         match app.store.get_customer(key).await {
             Ok(Some(customer)) => {
-                let leased = customer
-                    .send_lease_until
-                    .is_some_and(|until| until > app.clock.now());
-                if !leased {
+                if !customer.send_lease_held(app.clock.now()) {
                     return;
                 }
             }

@@ -48,11 +48,11 @@ where
     let Some(current) = app.store.get_customer(customer).await? else {
         return Ok(OptOutOutcome::Ignored);
     };
-    if !current.opt_out.is_opted_out() {
+    let Some(follow_up) = current.opt_out_follow_up() else {
         return Ok(OptOutOutcome::Ignored);
-    }
-    if let Some(live) = current.live {
-        end_for_opt_out(app, live.conversation_id).await?;
+    };
+    if let Some(live) = follow_up.end_live {
+        end_for_opt_out(app, live).await?;
     }
     match claim_confirmation(app, customer, wamid).await? {
         Claim::Taken => Ok(OptOutOutcome::Ignored),

@@ -200,23 +200,17 @@ where
         [reopen_message, agents] => {
             // Under the reopen's send lease: nothing of it goes out after a
             // `#STOP` is acknowledged.
-            let sent =
-                match deliver_as(app, key, reopen_message.clone(), OnRetry::SendsThisOne).await {
-                    Ok(_) => deliver(app, key, agents.clone()).await,
-                    Err(error) => {
-                        // The customer must not get the follow-up without the
-                        // reopen message before it: the agent's message is failed.
-                        record_send_failure(
-                            app,
-                            key,
-                            agents,
-                            0,
-                            "not sent: the reopen message before it could not be sent".to_owned(),
-                        )
-                        .await?;
-                        Err(error)
-                    }
-                };
+            let sent = match deliver_as(app, key, reopen_message.clone(), OnRetry::SendsThisOne)
+                .await
+            {
+                Ok(_) => deliver(app, key, agents.clone()).await,
+                Err(error) => {
+                    // The customer must not get the follow-up without the
+                    // reopen message before it: the agent's message is failed.
+                    record_send_failure(app, key, agents, desk::reopen_message_unsent()).await?;
+                    Err(error)
+                }
+            };
             release_send_lease(app, key).await;
             sent
         }

@@ -45,16 +45,7 @@ where
     outcome
 }
 
-/// What the agent's retry after a failed send does, and so what the failure
-/// leaves behind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum OnRetry {
-    /// Sends a new message (an agent's own): this one is recorded `failed`.
-    SendsAnother,
-    /// Sends this very message (a reopen's, a push's): a send WhatsApp could
-    /// not take leaves it `pending` for the retry; a refusal is still `failed`.
-    SendsThisOne,
-}
+pub(super) use wadesk_domain::desk::OnRetry;
 
 /// Sends one stored `pending` message and records its wamid, or its failure.
 pub(super) async fn deliver<P>(
@@ -68,16 +59,18 @@ where
     deliver_as(app, customer, message, OnRetry::SendsAnother).await
 }
 
+/// Sends one stored `pending` message and records what the rules say its
+/// send leaves behind (`desk::record_sent`, `desk::record_failed_send`).
 pub(super) async fn deliver_as<P>(
     app: &App<P>,
     customer: &wadesk_domain::CustomerKey,
-    mut message: Message,
+    message: Message,
     on_retry: OnRetry,
 ) -> Result<Message, DeskFailure>
 where
     P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
-    match app
+    let error = match app
         .whatsapp
         .send(
             &customer.phone_number_id,
@@ -87,71 +80,68 @@ where
         .await
     {
         Ok(wamid) => {
-            message.wamid = Some(wamid);
+            let sent = desk::record_sent(&message, wamid);
             // WhatsApp took it, so the request succeeded: a 5xx here would
             // have the agent's retry send it a second time. Unrecorded, its
             // delivery statuses find no message.
-            match app.store.record_sent(customer, &message).await {
+            match app.store.record_sent(customer, &sent).await {
                 Ok(()) | Err(CommitError::Duplicate { .. }) => {}
                 Err(error) => tracing::error!(%error, "message sent but its wamid not recorded"),
             }
-            Ok(message)
+            return Ok(sent);
         }
-        Err(SendError::OutcomeUnknown { source }) => {
-            // Marked `unknown`, whoever would retry: never left `pending`
-            // for a retry to send a second copy.
+        Err(error) => error,
+    };
+    match &error {
+        SendError::OutcomeUnknown { source } => {
             tracing::error!(error = %source, "send outcome unknown: marked so, not resent");
-            record_send_unknown(app, &message).await;
-            Err(DeskFailure::App(AppError::Store(StoreError {
+        }
+        _ => tracing::warn!(%error, "send failed"),
+    }
+    match desk::record_failed_send(&message, send_failure(&error), on_retry) {
+        desk::FailedSend::MarkUnknown(unknown) => record_send_unknown(app, unknown).await,
+        desk::FailedSend::MarkFailed(failed) => {
+            record_send_failure(app, customer, &message, failed).await?;
+        }
+        desk::FailedSend::LeavePending => {}
+    }
+    Err(match error {
+        SendError::ReengagementRequired => DeskError::WindowClosed.into(),
+        SendError::Rejected { code, .. } => DeskFailure::SendRejected { code },
+        SendError::Unavailable { source } | SendError::OutcomeUnknown { source } => {
+            DeskFailure::App(AppError::Store(StoreError {
                 operation: "whatsapp_send",
                 source,
-            })))
+            }))
         }
-        Err(error) => {
-            let (code, title) = match &error {
-                SendError::ReengagementRequired => (
-                    wadesk_domain::message::REENGAGEMENT_REQUIRED,
-                    "re-engagement required".to_owned(),
-                ),
-                SendError::Rejected { code, title } => (*code, title.clone()),
-                SendError::Unavailable { .. } | SendError::OutcomeUnknown { .. } => {
-                    (0, "WhatsApp unavailable".to_owned())
-                }
-            };
-            tracing::warn!(%error, "send failed");
-            let resent_on_retry =
-                on_retry == OnRetry::SendsThisOne && matches!(error, SendError::Unavailable { .. });
-            if !resent_on_retry {
-                record_send_failure(app, customer, &message, code, title).await?;
-            }
-            Err(match error {
-                SendError::ReengagementRequired => DeskError::WindowClosed.into(),
-                SendError::Rejected { code, .. } => DeskFailure::SendRejected { code },
-                SendError::Unavailable { source } | SendError::OutcomeUnknown { source } => {
-                    DeskFailure::App(AppError::Store(StoreError {
-                        operation: "whatsapp_send",
-                        source,
-                    }))
-                }
-            })
-        }
+    })
+}
+
+/// The rules' view of a send WhatsApp did not take.
+fn send_failure(error: &SendError) -> desk::SendFailure {
+    match error {
+        SendError::ReengagementRequired => desk::SendFailure::ReengagementRequired,
+        SendError::Rejected { code, title } => desk::SendFailure::Rejected {
+            code: *code,
+            title: title.clone(),
+        },
+        SendError::Unavailable { .. } => desk::SendFailure::Unavailable,
+        SendError::OutcomeUnknown { .. } => desk::SendFailure::OutcomeUnknown,
     }
 }
 
 /// Marks a message whose send lost its answer `unknown`. A failure to record
 /// it is logged loudly: the message then stays `pending`, and only then could
 /// a retried reopen or push send it a second time.
-pub(super) async fn record_send_unknown<P>(app: &App<P>, message: &Message)
+async fn record_send_unknown<P>(app: &App<P>, unknown: StatusDecision)
 where
     P: Ports<Store: DeskStore>,
 {
     if let StatusDecision::Apply {
-        expected,
-        message: unknown,
-        ..
-    } = wadesk_domain::decide_send_outcome_unknown(message)
+        expected, message, ..
+    } = unknown
     {
-        if let Err(error) = app.store.commit_status(&unknown, expected, None).await {
+        if let Err(error) = app.store.commit_status(&message, expected, None).await {
             tracing::error!(%error, "recording the unknown send outcome failed");
         }
     }
@@ -163,8 +153,7 @@ pub(super) async fn record_send_failure<P>(
     app: &App<P>,
     customer: &wadesk_domain::CustomerKey,
     message: &Message,
-    code: i64,
-    title: String,
+    error: wadesk_domain::message::DeliveryError,
 ) -> Result<(), DeskFailure>
 where
     P: Ports<Store: DeskStore>,
@@ -175,12 +164,8 @@ where
         message: failed,
         customer: closed,
         events,
-    } = decide_send_failure(
-        message,
-        current.as_ref(),
-        wadesk_domain::message::DeliveryError { code, title },
-        app.clock.now(),
-    ) {
+    } = decide_send_failure(message, current.as_ref(), error, app.clock.now())
+    {
         if let Err(error) = app
             .store
             .commit_status(&failed, expected, closed.as_ref())

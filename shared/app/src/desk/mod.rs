@@ -228,17 +228,8 @@ impl Snapshot {
 
     /// The automatic reopen message of the conversation's channel (the
     /// default one when the channel is not configured).
-    fn reopen_message(&self) -> String {
-        self.items.channel.as_ref().map_or_else(
-            || {
-                wadesk_domain::Channel::unconfigured(
-                    self.conversation.customer.phone_number_id.clone(),
-                    String::new(),
-                )
-                .reopen_message
-            },
-            |c| c.reopen_message.clone(),
-        )
+    fn reopen_message(&self) -> &str {
+        wadesk_domain::Channel::reopen_message_of(self.items.channel.as_ref())
     }
 }
 
@@ -322,7 +313,7 @@ impl Action<'_> {
     fn needs_channel(&self, conversation: &Conversation) -> bool {
         match self {
             Self::Reopen(_) | Self::Push(_) => true,
-            Self::Send(..) => conversation.status == ConversationStatus::Finished,
+            Self::Send(..) => desk::send_reopens(conversation),
             _ => false,
         }
     }
@@ -336,15 +327,9 @@ impl Action<'_> {
         match self {
             Self::Accept(actor) => desk::accept(ctx, actor),
             Self::Take(actor, force) => desk::take(ctx, actor, *force),
-            Self::Send(actor, content) => match desk::send(ctx, actor, (*content).clone()) {
-                // `docs/product.md#54-sending-to-a-finished-conversation`:
-                // one decision, the automatic reopen message first.
-                Err(DeskError::InvalidState(ConversationStatus::Finished)) => {
-                    let message = snapshot.reopen_message();
-                    desk::reopen_and_send(ctx, actor, &message, (*content).clone())
-                }
-                decided => decided,
-            },
+            Self::Send(actor, content) => {
+                desk::send_or_reopen(ctx, actor, (*content).clone(), snapshot.reopen_message())
+            }
             Self::Note(actor, text) => desk::note(ctx, actor, text),
             Self::Transfer(actor, target) => desk::transfer(ctx, actor, target),
             Self::Invite(actor, guest) => desk::conference_invite(ctx, actor, guest),
@@ -359,7 +344,7 @@ impl Action<'_> {
             Self::OfferTimedOut(timeout) => {
                 desk::offer_timed_out(ctx, timeout).ok_or(DeskError::NotOffered)
             }
-            Self::Reopen(actor) => desk::reopen(ctx, actor, &snapshot.reopen_message()),
+            Self::Reopen(actor) => desk::reopen(ctx, actor, snapshot.reopen_message()),
             Self::EndForOptOut => desk::end_for_opt_out(ctx).ok_or(DeskError::NotFound),
             Self::EndForErasure => desk::end_for_erasure(ctx).ok_or(DeskError::NotFound),
             Self::Handoff(actor, queue) => desk::handoff(ctx, actor, queue),

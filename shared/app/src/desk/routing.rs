@@ -12,9 +12,8 @@ where
         let Some(conversation) = app.store.get_conversation(id).await? else {
             return Ok(Attempt::Done(()));
         };
-        if conversation.status != ConversationStatus::Unanswered
-            || conversation.offered_to.is_some()
-        {
+        // The rest is read only for a conversation routing still has to offer.
+        if !desk::awaits_offer(&conversation) {
             return Ok(Attempt::Done(()));
         }
         let customer = app.store.get_customer(&conversation.customer).await?;
@@ -25,19 +24,16 @@ where
             .into_iter()
             .map(|a| (a.id.clone(), a))
             .collect();
-        let assigned = customer.as_ref().and_then(|c| c.assigned_agent.as_ref());
-        let candidates = desk::routing_candidates(&conversation, assigned, agents.values());
-        let Some(candidate) = candidates.first() else {
-            tracing::info!("no agent available; the conversation waits in its queue");
-            return Ok(Attempt::Done(()));
-        };
         let ctx = DeskContext {
             conversation: &conversation,
             agents: &agents,
             customer: customer.as_ref(),
             now: app.clock.now(),
         };
-        let mut decision = desk::offer(&ctx, candidate)?;
+        let Some(mut decision) = desk::route(&ctx)? else {
+            tracing::info!("no agent available; the conversation waits in its queue");
+            return Ok(Attempt::Done(()));
+        };
         match commit(app, &mut decision).await {
             Ok(()) => Ok(Attempt::Done(())),
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
@@ -65,17 +61,13 @@ where
                 .store
                 .list_by_status(ConversationStatus::Unanswered)
                 .await?;
-            let Some(conversation) = waiting
-                .into_iter()
-                .filter(|c| c.offered_to.is_none() && agent.can_be_offered(&c.queue))
-                .min_by_key(Conversation::queue_order)
-            else {
+            let Some(conversation) = desk::next_for_agent(&agent, &waiting) else {
                 return Ok(Attempt::Done(false));
             };
             let customer = app.store.get_customer(&conversation.customer).await?;
             let agents = BTreeMap::from([(agent.id.clone(), agent.clone())]);
             let ctx = DeskContext {
-                conversation: &conversation,
+                conversation,
                 agents: &agents,
                 customer: customer.as_ref(),
                 now: app.clock.now(),
