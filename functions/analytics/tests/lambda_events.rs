@@ -109,10 +109,7 @@ async fn an_eventbridge_delivery_counts_once_and_skips_what_is_not_counted() {
         );
         wadesk_app::DeskStore::save_agent(
             &conversations,
-            &wadesk_domain::AgentChange {
-                agent,
-                expected_version: 0,
-            },
+            &wadesk_domain::AgentChange::new(None, agent),
         )
         .await
         .unwrap();

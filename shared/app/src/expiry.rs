@@ -26,7 +26,6 @@ where
         let fire = &fire;
         retry_on_conflict(|_| async move {
             let customer = app.store.get_customer(&fire.customer).await?;
-            let expected_version = customer.as_ref().map_or(0, |c| c.version);
             let outcome = match decide_window_fire(customer.as_ref(), fire, app.clock.now()) {
                 WindowFireDecision::Ignore => return Ok(Attempt::Done(FireOutcome::Ignored)),
                 WindowFireDecision::Republish { events } => {
@@ -40,13 +39,13 @@ where
                     };
                     app.timers.arm_window(&next).await?;
                     app.store
-                        .save_customer(&customer, expected_version)
+                        .save_customer(&customer)
                         .await
                         .map(|()| (FireOutcome::Rearmed, Vec::new()))
                 }
                 WindowFireDecision::Expire { customer, events } => app
                     .store
-                    .save_customer(&customer, expected_version)
+                    .save_customer(&customer)
                     .await
                     .map(|()| (FireOutcome::Expired, events)),
             };

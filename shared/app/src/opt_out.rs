@@ -8,8 +8,8 @@
 
 use crate::Ports;
 use wadesk_domain::{
-    Clock, CustomerChange, CustomerKey, DeliveryStatus, Direction, DomainEvent, EventEnvelope,
-    Message, MessageContent, MessageId, Wamid,
+    Clock, CustomerKey, DeliveryStatus, Direction, DomainEvent, EventEnvelope, Message,
+    MessageContent, MessageId, Wamid,
 };
 
 use crate::desk::{end_for_opt_out, DeskFailure};
@@ -98,14 +98,10 @@ where
         let Some(stored) = app.store.get_customer(key).await? else {
             return Ok(Attempt::Done(Claim::Taken));
         };
-        let Some(CustomerChange {
-            customer,
-            expected_version,
-        }) = stored.claim_confirmation(wamid)
-        else {
+        let Some(claim) = stored.claim_confirmation(wamid) else {
             return Ok(Attempt::Done(Claim::Taken));
         };
-        match app.store.save_customer(&customer, expected_version).await {
+        match app.store.save_customer(&claim).await {
             Ok(()) => Ok(Attempt::Done(Claim::Claimed)),
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
             Err(CommitError::Store(error)) => {
@@ -113,7 +109,7 @@ where
                 // stored customer is exactly this write, nothing was sent yet
                 // and the claim is this attempt's to use.
                 if let Ok(Some(stored)) = app.store.get_customer(key).await {
-                    if stored == customer {
+                    if stored == claim.customer {
                         return Ok(Attempt::Done(Claim::Claimed));
                     }
                 }
@@ -137,11 +133,7 @@ where
         let Some(change) = stored.release_confirmation(wamid) else {
             return Ok(Attempt::Done(()));
         };
-        match app
-            .store
-            .save_customer(&change.customer, change.expected_version)
-            .await
-        {
+        match app.store.save_customer(&change).await {
             Ok(()) => Ok(Attempt::Done(())),
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
             Err(CommitError::Store(error)) => Err(AppError::from(error)),
@@ -164,11 +156,7 @@ where
             return Ok(Attempt::Done(()));
         };
         let change = stored.confirmation_sent(wamid);
-        match app
-            .store
-            .save_customer(&change.customer, change.expected_version)
-            .await
-        {
+        match app.store.save_customer(&change).await {
             Ok(()) => Ok(Attempt::Done(())),
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
             Err(CommitError::Store(error)) if attempt + 1 < MARK_ATTEMPTS => {

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AgentId, Conversation, ConversationId, ConversationStatus, CustomerKey, Timestamp, Window,
+    AgentId, Conversation, ConversationId, ConversationStatus, CustomerKey, ExpectedVersion,
+    Timestamp, Window,
 };
 
 /// The customer's one live session, mirrored on the customer so that a single
@@ -137,11 +138,7 @@ impl Customer {
     fn changed(&self, change: impl FnOnce(&mut Self)) -> CustomerChange {
         let mut next = self.clone();
         change(&mut next);
-        next.version = self.version + 1;
-        CustomerChange {
-            customer: next,
-            expected_version: self.version,
-        }
+        CustomerChange::new(Some(self), next)
     }
 
     /// What a `#STOP`'s event still asks for when it is handled
@@ -210,12 +207,26 @@ impl Customer {
     }
 }
 
-/// A customer to write if the stored one still has `expected_version` (the
-/// one version convention: as [`crate::AgentChange`]).
+/// A customer to write if the stored one still has `expected_version`
+/// (the one version convention: [`crate::version`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerChange {
+    /// The new state, its version the next one.
     pub customer: Customer,
-    pub expected_version: u64,
+    pub expected_version: ExpectedVersion,
+}
+
+impl CustomerChange {
+    /// `next` to be written over `stored` (`None`: a customer not stored
+    /// yet), with its version set to the next one.
+    pub fn new(stored: Option<&Customer>, mut next: Customer) -> Self {
+        let expected_version = ExpectedVersion::of(stored.map(|c| c.version));
+        next.version = expected_version.next();
+        Self {
+            customer: next,
+            expected_version,
+        }
+    }
 }
 
 impl CustomerChange {
@@ -254,7 +265,7 @@ mod tests {
         let other = crate::Wamid::parse("wamid.OTHER").unwrap();
         let fresh = customer();
         let claim = fresh.claim_confirmation(&stop).unwrap();
-        assert_eq!(claim.expected_version, 7);
+        assert_eq!(claim.expected_version, ExpectedVersion::Exactly(7));
         assert_eq!(claim.customer.version, 8);
         let claimed = claim.customer;
         // A redelivery finds the claim: nothing more is sent.

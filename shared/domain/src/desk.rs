@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::media::FileKind;
 use crate::{
     Agent, AgentId, AgentState, Attachment, Conversation, ConversationId, ConversationStatus,
-    Customer, Direction, DomainEvent, EventEnvelope, LiveSession, Message, MessageContent,
-    MessageId, QueueId, Role, Timestamp,
+    Customer, CustomerChange, Direction, DomainEvent, EventEnvelope, ExpectedVersion, LiveSession,
+    Message, MessageContent, MessageId, QueueId, Role, Timestamp,
 };
 
 /// The longest text an agent may send (WhatsApp's limit).
@@ -49,11 +49,26 @@ pub enum DeskError {
     PushAlreadySent,
 }
 
-/// An agent's new state and the version the stored agent must still have.
+/// An agent's new state and the version the stored agent must still have
+/// (the one version convention: [`crate::version`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentChange {
+    /// The new state, its version the next one.
     pub agent: Agent,
-    pub expected_version: u64,
+    pub expected_version: ExpectedVersion,
+}
+
+impl AgentChange {
+    /// `next` to be written over `stored` (`None`: an agent not in the
+    /// directory yet), with its version set to the next one.
+    pub fn new(stored: Option<&Agent>, mut next: Agent) -> Self {
+        let expected_version = ExpectedVersion::of(stored.map(|a| a.version));
+        next.version = expected_version.next();
+        Self {
+            agent: next,
+            expected_version,
+        }
+    }
 }
 
 /// An offer waiting for acceptance, as the offer timer carries it.
@@ -70,11 +85,12 @@ pub struct OfferTimeout {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeskDecision {
     pub before: Conversation,
-    /// The new state (version bumped); written only if the stored version is `before.version`.
+    /// The new state (its version the next one); written only if the stored
+    /// one is still [`DeskDecision::expected_version`].
     pub conversation: Conversation,
     pub agents: Vec<AgentChange>,
-    /// The customer with a new live-session mirror, and its expected version.
-    pub customer: Option<(Customer, u64)>,
+    /// The customer with a new live-session mirror (or set outright).
+    pub customer: Option<CustomerChange>,
     /// New system messages, notes and outbound messages (status `pending`).
     pub messages: Vec<Message>,
     pub events: Vec<EventEnvelope>,
@@ -83,6 +99,14 @@ pub struct DeskDecision {
     pub needs_routing: bool,
     /// Agents whose capacity was freed: offer them what waits in their queues.
     pub freed: Vec<AgentId>,
+}
+
+impl DeskDecision {
+    /// The version the stored conversation must still have: the one it was
+    /// decided on (a desk action acts on a stored conversation).
+    pub fn expected_version(&self) -> ExpectedVersion {
+        ExpectedVersion::Exactly(self.before.version)
+    }
 }
 
 /// The state one action starts from.
@@ -112,7 +136,7 @@ struct Draft<'a> {
 impl<'a> Draft<'a> {
     fn new(ctx: &'a DeskContext<'a>) -> Self {
         let mut conversation = ctx.conversation.clone();
-        conversation.version += 1;
+        conversation.version = ExpectedVersion::Exactly(ctx.conversation.version).next();
         conversation.updated_at = ctx.now;
         Self {
             ctx,
@@ -192,10 +216,10 @@ impl<'a> Draft<'a> {
                 expires_at: conversation.expires_at(),
             });
         }
-        let set_outright = self.customer.zip(ctx.customer).map(|(mut next, stored)| {
-            next.version = stored.version + 1;
-            (next, stored.version)
-        });
+        let set_outright = self
+            .customer
+            .zip(ctx.customer)
+            .map(|(next, stored)| CustomerChange::new(Some(stored), next));
         // The mirror follows the conversation's status and owner (an overtake
         // changes only the owner); unchanged, the customer is not written.
         let mirrored = || {
@@ -213,22 +237,15 @@ impl<'a> Draft<'a> {
                     next.assigned_agent.clone_from(&conversation.owner);
                 }
                 next.live = mirror;
-                next.version += 1;
-                Some((next, customer.version))
+                Some(CustomerChange::new(Some(customer), next))
             })
         };
         let customer = set_outright.or_else(mirrored);
+        // Each drafted agent was copied from the context as read.
         let agents = self
             .agents
             .into_values()
-            .map(|mut agent| {
-                let expected_version = agent.version;
-                agent.version += 1;
-                AgentChange {
-                    agent,
-                    expected_version,
-                }
-            })
+            .map(|agent| AgentChange::new(ctx.agents.get(&agent.id), agent))
             .collect();
         let events = events
             .into_iter()
@@ -870,26 +887,20 @@ pub fn change_state(
     }
     let mut next = agent.clone();
     next.state = state;
-    next.version += 1;
     if next.load == 0 {
         next.idle_since = now;
     }
+    let change = AgentChange::new(Some(agent), next);
     let event = EventEnvelope::for_change(
         DomainEvent::AgentStateChanged {
             agent: agent.id.clone(),
             state,
         },
         &agent.id,
-        next.version,
+        change.agent.version,
         now,
     );
-    Ok((
-        AgentChange {
-            agent: next,
-            expected_version: agent.version,
-        },
-        event,
-    ))
+    Ok((change, event))
 }
 
 /// Who routing offers a conversation to: the customer's assigned agent if they

@@ -4,8 +4,8 @@ use chrono::Duration;
 
 use crate::{
     AgentId, Channel, Conversation, ConversationId, ConversationStatus, Customer, CustomerKey,
-    Direction, DomainEvent, EventEnvelope, LiveSession, Message, MessageContent, MessageId, Origin,
-    Timestamp, Wamid, Window,
+    Direction, DomainEvent, EventEnvelope, ExpectedVersion, LiveSession, Message, MessageContent,
+    MessageId, Origin, Timestamp, Wamid, Window,
 };
 
 /// A customer message as WhatsApp delivered it, already parsed.
@@ -104,8 +104,8 @@ impl ConversationChange {
 pub struct InboundDecision {
     /// The customer's new state (its `version` already bumped).
     pub customer: Customer,
-    /// The version the stored customer must still have; `None`: must not exist yet.
-    pub expected_customer_version: Option<u64>,
+    /// The version the stored customer must still have.
+    pub expected_customer_version: ExpectedVersion,
     pub conversation: ConversationChange,
     pub message: Message,
     /// Arm a window schedule for this expiry (none is armed for a future time).
@@ -138,11 +138,11 @@ pub fn decide_inbound(
     msg: InboundMessage,
     now: Timestamp,
 ) -> InboundDecision {
-    let expected_customer_version = customer.map(|c| c.version);
+    let expected_customer_version = ExpectedVersion::of(customer.map(|c| c.version));
     let mut next = customer
         .cloned()
         .unwrap_or_else(|| Customer::new(msg.customer.clone()));
-    next.version = expected_customer_version.map_or(1, |v| v + 1);
+    next.version = expected_customer_version.next();
     if msg.profile_name.is_some() {
         next.profile_name.clone_from(&msg.profile_name);
     }

@@ -1,8 +1,8 @@
 //! A delivery status callback for one of our outbound messages.
 
 use crate::{
-    message::REENGAGEMENT_REQUIRED, Customer, DeliveryStatus, DomainEvent, EventEnvelope, Message,
-    StatusUpdate, Timestamp,
+    message::REENGAGEMENT_REQUIRED, Customer, CustomerChange, DeliveryStatus, DomainEvent,
+    EventEnvelope, Message, StatusUpdate, Timestamp,
 };
 
 // A decision is made once per request and consumed at once; boxing would only add an allocation.
@@ -18,7 +18,7 @@ pub enum StatusDecision {
         expected: Option<DeliveryStatus>,
         message: Message,
         /// The customer with the window closed at once (error 131047).
-        customer: Option<Customer>,
+        customer: Option<CustomerChange>,
         events: Vec<EventEnvelope>,
     },
 }
@@ -63,7 +63,6 @@ pub fn decide_status(
         (true, Some(customer)) if customer.window_is_open(now) => {
             let mut closed = customer.clone();
             closed.window = closed.window.map(|w| w.closed_early(now));
-            closed.version += 1;
             events.push(EventEnvelope::new(
                 DomainEvent::WindowClosedEarly {
                     customer: customer.key.clone(),
@@ -71,7 +70,7 @@ pub fn decide_status(
                 },
                 now,
             ));
-            Some(closed)
+            Some(CustomerChange::new(Some(customer), closed))
         }
         _ => None,
     };
@@ -101,7 +100,6 @@ pub fn decide_send_failure(
         Some(customer) if reengagement && customer.window_is_open(now) => {
             let mut closed = customer.clone();
             closed.window = closed.window.map(|w| w.closed_early(now));
-            closed.version += 1;
             events.push(EventEnvelope::new(
                 DomainEvent::WindowClosedEarly {
                     customer: customer.key.clone(),
@@ -109,7 +107,7 @@ pub fn decide_send_failure(
                 },
                 now,
             ));
-            Some(closed)
+            Some(CustomerChange::new(Some(customer), closed))
         }
         _ => None,
     };
@@ -281,8 +279,9 @@ mod tests {
         else {
             panic!("131047 must close the window");
         };
-        assert!(!closed.window_is_open(now));
-        assert_eq!(closed.version, 4);
+        assert_eq!(closed.expected_version, crate::ExpectedVersion::Exactly(3));
+        assert!(!closed.customer.window_is_open(now));
+        assert_eq!(closed.customer.version, 4);
         assert_eq!(events.len(), 2);
         // Another failure code leaves the window alone.
         let StatusDecision::Apply { customer: None, .. } = decide_status(

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Customer, CustomerKey, DomainEvent, EventEnvelope, Timestamp};
+use crate::{Customer, CustomerChange, CustomerKey, DomainEvent, EventEnvelope, Timestamp};
 
 /// The schedule's input: which customer, and the expiry it was armed for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,10 +38,13 @@ pub enum WindowFireDecision {
     /// (same ids, so consumers count them once), change nothing.
     Republish { events: Vec<EventEnvelope> },
     /// The window was extended since this schedule was armed: arm one for the new expiry.
-    Rearm { customer: Customer, at: Timestamp },
+    Rearm {
+        customer: CustomerChange,
+        at: Timestamp,
+    },
     /// The window has closed.
     Expire {
-        customer: Customer,
+        customer: CustomerChange,
         events: Vec<EventEnvelope>,
     },
 }
@@ -69,18 +72,17 @@ pub fn decide_window_fire(
         return WindowFireDecision::Ignore;
     }
     let mut next = customer.clone();
-    next.version += 1;
     if window.expires_at > armed {
         next.armed_expiry = Some(window.expires_at);
         return WindowFireDecision::Rearm {
-            customer: next,
+            customer: CustomerChange::new(Some(customer), next),
             at: window.expires_at,
         };
     }
     next.armed_expiry = None;
     next.expired_for = Some(armed);
     WindowFireDecision::Expire {
-        customer: next,
+        customer: CustomerChange::new(Some(customer), next),
         events: vec![expired_event(customer, window.expires_at, now)],
     }
 }

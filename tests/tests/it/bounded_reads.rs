@@ -56,10 +56,10 @@ async fn the_active_view_costs_the_same_with_5000_finished_conversations_as_with
     // Conversations of an unconfigured channel wait in the default queue.
     let queue = QueueId::default_queue();
     app.store
-        .save_agent(&AgentChange {
-            agent: Agent::new(ana.clone(), "Ana".into(), Role::Agent, vec![queue], 5, t0),
-            expected_version: 0,
-        })
+        .save_agent(&AgentChange::new(
+            None,
+            Agent::new(ana.clone(), "Ana".into(), Role::Agent, vec![queue], 5, t0),
+        ))
         .await
         .unwrap();
     let actor = Actor {

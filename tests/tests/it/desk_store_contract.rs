@@ -12,9 +12,9 @@ use wadesk_aws::DynamoStore;
 use wadesk_domain::desk::{self, TransferTarget};
 use wadesk_domain::{
     decide_inbound, Actor, Agent, AgentChange, AgentId, AgentState, Channel, ConversationChange,
-    ConversationId, ConversationStatus, CustomerKey, DeskContext, DeskDecision, DeskError,
-    EventEnvelope, LiveSession, Message, MessageContent, MessageId, PhoneNumberId, Queue, QueueId,
-    Role, WaId, Wamid,
+    ConversationId, ConversationStatus, CustomerChange, CustomerKey, DeskContext, DeskDecision,
+    DeskError, EventEnvelope, ExpectedVersion, LiveSession, Message, MessageContent, MessageId,
+    PhoneNumberId, Queue, QueueId, Role, WaId, Wamid,
 };
 use wadesk_tests::{customer, now_seconds, text_message};
 
@@ -59,15 +59,9 @@ async fn hire<S: DeskStore>(store: &S, id: &str, now: DateTime<Utc>) -> Agent {
         now,
     );
     agent.state = AgentState::Available;
-    agent.version = 1;
-    store
-        .save_agent(&AgentChange {
-            agent: agent.clone(),
-            expected_version: 0,
-        })
-        .await
-        .unwrap();
-    agent
+    let change = AgentChange::new(None, agent);
+    store.save_agent(&change).await.unwrap();
+    change.agent
 }
 
 /// A customer message, decided on the stored customer and committed.
@@ -184,10 +178,14 @@ async fn assert_agrees<S: DeskStore>(store: &S, decision: &DeskDecision) {
             Some(&change.agent)
         );
     }
-    if let Some((customer, _)) = &decision.customer {
+    if let Some(change) = &decision.customer {
         assert_eq!(
-            store.get_customer(&customer.key).await.unwrap().as_ref(),
-            Some(customer)
+            store
+                .get_customer(&change.customer.key)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&change.customer)
         );
     }
     let transcript = store.list_messages(after.id).await.unwrap();
@@ -204,28 +202,23 @@ pub async fn agents_are_saved_under_their_version<S: DeskStore>(store: S) {
     let mut ana = hire(&store, "ana", now).await;
     let mia = hire(&store, "mia", now).await;
 
-    // A second create of the same id conflicts.
+    // The one version convention (`wadesk_domain::version`): created at
+    // version 1, once; a second create of the same id conflicts.
+    assert_eq!(ana.version, 1);
     let mut again = ana.clone();
     again.name = "Another Ana".into();
+    let again = AgentChange::new(None, again);
+    assert_eq!(again.expected_version, ExpectedVersion::Absent);
     assert!(matches!(
-        store
-            .save_agent(&AgentChange {
-                agent: again,
-                expected_version: 0
-            })
-            .await,
+        store.save_agent(&again).await,
         Err(CommitError::Conflict)
     ));
 
-    let stale = AgentChange {
-        agent: {
-            let mut next = ana.clone();
-            next.state = AgentState::NotReady;
-            next.version = 2;
-            next
-        },
-        expected_version: 1,
-    };
+    let mut next = ana.clone();
+    next.state = AgentState::NotReady;
+    let stale = AgentChange::new(Some(&ana), next);
+    assert_eq!(stale.expected_version, ExpectedVersion::Exactly(1));
+    assert_eq!(stale.agent.version, 2);
     store.save_agent(&stale).await.unwrap();
     ana = stale.agent.clone();
     // The same change again is now stale; so is a version from the future.
@@ -234,7 +227,7 @@ pub async fn agents_are_saved_under_their_version<S: DeskStore>(store: S) {
         Err(CommitError::Conflict)
     ));
     let mut future = stale.clone();
-    future.expected_version = 5;
+    future.expected_version = ExpectedVersion::Exactly(5);
     assert!(matches!(
         store.save_agent(&future).await,
         Err(CommitError::Conflict)
@@ -253,7 +246,7 @@ pub async fn agents_are_saved_under_their_version<S: DeskStore>(store: S) {
         store
             .save_agent(&AgentChange {
                 agent: ghost,
-                expected_version: 3
+                expected_version: ExpectedVersion::Exactly(3)
             })
             .await,
         Err(CommitError::Conflict)
@@ -456,12 +449,9 @@ pub async fn stale_desk_decisions_change_nothing<S: DeskStore>(store: S) {
     })
     .await;
     assert!(take.customer.is_some());
-    let mut customer_now = store.get_customer(&other).await.unwrap().unwrap();
-    customer_now.version += 1;
-    store
-        .save_customer(&customer_now, customer_now.version - 1)
-        .await
-        .unwrap();
+    let customer_then = store.get_customer(&other).await.unwrap().unwrap();
+    let customer_now = CustomerChange::new(Some(&customer_then), customer_then.clone());
+    store.save_customer(&customer_now).await.unwrap();
     let conversation_now = store.get_conversation(id2).await.unwrap();
     let messages_now = store.list_messages(id2).await.unwrap();
     assert!(matches!(
@@ -472,7 +462,7 @@ pub async fn stale_desk_decisions_change_nothing<S: DeskStore>(store: S) {
     assert_eq!(store.list_messages(id2).await.unwrap(), messages_now);
     assert_eq!(
         store.get_customer(&other).await.unwrap(),
-        Some(customer_now)
+        Some(customer_now.customer)
     );
     assert_eq!(ids(&lists_of(&store, &ana).await), [id]);
 }
@@ -556,20 +546,19 @@ pub async fn a_reply_to_a_reopened_conversation_is_listed_as_active<S: DeskStore
     reopened.participants = vec![ben.clone()];
     reopened.version += 1;
     reopened.updated_at = at(4);
-    let mut customer_before = store.get_customer(&key).await.unwrap().unwrap();
-    let expected = customer_before.version;
+    let stored_customer = store.get_customer(&key).await.unwrap().unwrap();
+    let mut customer_before = stored_customer.clone();
     customer_before.live = Some(LiveSession {
         conversation_id: id,
         status: ConversationStatus::Reopened,
         owner: Some(ben.clone()),
     });
     customer_before.assigned_agent = Some(ben.clone());
-    customer_before.version += 1;
     let reopen = DeskDecision {
         before,
         conversation: reopened,
         agents: Vec::new(),
-        customer: Some((customer_before, expected)),
+        customer: Some(CustomerChange::new(Some(&stored_customer), customer_before)),
         messages: Vec::new(),
         events: Vec::new(),
         arm_offer_timeout: None,

@@ -12,8 +12,8 @@ use wadesk_app::{
     WamidRecord,
 };
 use wadesk_domain::{
-    Channel, Conversation, ConversationId, Customer, CustomerKey, DeliveryStatus, InboundDecision,
-    Message, PhoneNumberId, Wamid,
+    Channel, Conversation, ConversationId, Customer, CustomerChange, CustomerKey, DeliveryStatus,
+    InboundDecision, Message, PhoneNumberId, Wamid,
 };
 use wadesk_tests::{customer, now_seconds, services, text_message};
 
@@ -99,7 +99,7 @@ impl ConversationStore for Probe {
         &self,
         message: &Message,
         expected: Option<DeliveryStatus>,
-        customer: Option<&Customer>,
+        customer: Option<&CustomerChange>,
     ) -> Result<(), CommitError> {
         self.inner.commit_status(message, expected, customer).await
     }
@@ -116,8 +116,8 @@ impl ConversationStore for Probe {
         self.inner.get_customer(key).await
     }
 
-    async fn save_customer(&self, customer: &Customer, expected: u64) -> Result<(), CommitError> {
-        self.inner.save_customer(customer, expected).await
+    async fn save_customer(&self, change: &CustomerChange) -> Result<(), CommitError> {
+        self.inner.save_customer(change).await
     }
 
     async fn get_conversation(

@@ -132,10 +132,7 @@ async fn reopen_and_push_are_the_reopen_functions_routes_only() {
             now_seconds(),
         );
         app.store
-            .save_agent(&AgentChange {
-                agent,
-                expected_version: 0,
-            })
+            .save_agent(&AgentChange::new(None, agent))
             .await
             .unwrap();
     }

@@ -259,10 +259,7 @@ impl Desk {
             let id = AgentId::parse(name).unwrap();
             let agent = Agent::new(id.clone(), name.into(), role, vec![queue.clone()], 5, t0);
             app.store
-                .save_agent(&AgentChange {
-                    agent,
-                    expected_version: 0,
-                })
+                .save_agent(&AgentChange::new(None, agent))
                 .await
                 .unwrap();
             if role == Role::Agent {

@@ -7,8 +7,9 @@ use chrono::Duration;
 use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::{CommitError, ConversationStore};
 use wadesk_domain::{
-    decide_inbound, Channel, ConversationChange, ConversationStatus, DeliveryStatus, Direction,
-    Message, MessageContent, MessageId, PhoneNumberId, QueueId,
+    decide_inbound, Channel, ConversationChange, ConversationStatus, Customer, CustomerChange,
+    DeliveryStatus, Direction, ExpectedVersion, Message, MessageContent, MessageId, PhoneNumberId,
+    QueueId,
 };
 use wadesk_tests::{customer, now_seconds, services, text_message, Outbox};
 
@@ -221,6 +222,50 @@ pub async fn unanswered_since_is_kept_and_last_inbound_moves<S: ConversationStor
     assert_eq!(texts, ["a", "b"], "oldest first");
 }
 
+/// A message delivered late (a retried webhook, written before the latest)
+/// moves neither the conversation's last inbound time nor its last change
+/// back, in every store alike (`ConversationChange::apply`).
+pub async fn a_late_message_moves_no_conversation_time_back<S: ConversationStore>(store: S) {
+    let t0 = now_seconds();
+    let key = customer("34600000015");
+    let first = decide_inbound(
+        None,
+        &channel(),
+        text_message(&key, "wamid.L1", t0, "a"),
+        t0,
+    );
+    store.commit_inbound(&first).await.unwrap();
+    let t1 = t0 + Duration::minutes(5);
+    let latest = decide_inbound(
+        Some(&first.customer),
+        &channel(),
+        text_message(&key, "wamid.L2", t1, "b"),
+        t1,
+    );
+    store.commit_inbound(&latest).await.unwrap();
+    let t2 = t1 + Duration::minutes(1);
+    let late = decide_inbound(
+        Some(&latest.customer),
+        &channel(),
+        text_message(&key, "wamid.L0", t0 - Duration::minutes(30), "z"),
+        t2,
+    );
+    store.commit_inbound(&late).await.unwrap();
+    let conversation = store
+        .get_conversation(first.conversation.conversation_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(conversation.last_inbound_at, Some(t1));
+    assert_eq!(conversation.updated_at, t2, "changed when handled");
+    let ConversationChange::Started(mut expected) = first.conversation.clone() else {
+        panic!("the first message starts a conversation")
+    };
+    latest.conversation.apply(&mut expected);
+    late.conversation.apply(&mut expected);
+    assert_eq!(conversation, expected);
+}
+
 pub async fn statuses_move_forward_only<S: ConversationStore>(store: S) {
     let now = now_seconds();
     let key = customer("34600000006");
@@ -280,30 +325,74 @@ pub async fn statuses_move_forward_only<S: ConversationStore>(store: S) {
     );
 }
 
+/// The one version convention (`wadesk_domain::version`), as both stores
+/// hold it: a write expecting the customer absent creates it at version 1
+/// and only once; one expecting a version takes only that version, and its
+/// customer gets the next one.
 pub async fn save_customer_is_conditional<S: ConversationStore>(store: S) {
     let now = now_seconds();
     let key = customer("34600000007");
+    let mut new = Customer::new(key.clone());
+    new.profile_name = Some("Lucía".into());
+    let created = CustomerChange::new(None, new);
+    assert_eq!(created.expected_version, ExpectedVersion::Absent);
+    assert_eq!(created.customer.version, 1);
+    // Not stored yet: no version to match.
+    let not_yet = CustomerChange {
+        customer: created.customer.clone(),
+        expected_version: ExpectedVersion::Exactly(0),
+    };
+    assert!(matches!(
+        store.save_customer(&not_yet).await,
+        Err(CommitError::Conflict)
+    ));
+    store.save_customer(&created).await.unwrap();
+    assert_eq!(
+        store.get_customer(&key).await.unwrap(),
+        Some(created.customer.clone())
+    );
+    // Created once only.
+    assert!(matches!(
+        store.save_customer(&created).await,
+        Err(CommitError::Conflict)
+    ));
+
     let first = decide_inbound(
-        None,
+        Some(&created.customer),
         &channel(),
         text_message(&key, "wamid.V1", now, "a"),
         now,
     );
+    assert_eq!(first.expected_customer_version, ExpectedVersion::Exactly(1));
+    assert_eq!(first.customer.version, 2);
     store.commit_inbound(&first).await.unwrap();
-    let mut changed = first.customer.clone();
-    changed.version = 2;
-    changed.armed_expiry = None;
+    let mut next = first.customer.clone();
+    next.armed_expiry = None;
+    let change = CustomerChange::new(Some(&first.customer), next);
+    assert_eq!(change.customer.version, 3);
+    let stale = CustomerChange {
+        customer: change.customer.clone(),
+        expected_version: ExpectedVersion::Exactly(7),
+    };
     assert!(matches!(
-        store.save_customer(&changed, 7).await,
+        store.save_customer(&stale).await,
         Err(CommitError::Conflict)
     ));
-    store.save_customer(&changed, 1).await.unwrap();
+    let absent = CustomerChange {
+        customer: change.customer.clone(),
+        expected_version: ExpectedVersion::Absent,
+    };
+    assert!(matches!(
+        store.save_customer(&absent).await,
+        Err(CommitError::Conflict)
+    ));
+    store.save_customer(&change).await.unwrap();
     assert_eq!(
         store.get_customer(&key).await.unwrap(),
-        Some(changed.clone())
+        Some(change.customer.clone())
     );
     assert!(matches!(
-        store.save_customer(&changed, 1).await,
+        store.save_customer(&change).await,
         Err(CommitError::Conflict)
     ));
 }
@@ -401,6 +490,10 @@ macro_rules! contract_suite {
             #[tokio::test]
             async fn unanswered_since_is_kept_and_last_inbound_moves() {
                 super::unanswered_since_is_kept_and_last_inbound_moves($make).await;
+            }
+            #[tokio::test]
+            async fn a_late_message_moves_no_conversation_time_back() {
+                super::a_late_message_moves_no_conversation_time_back($make).await;
             }
             #[tokio::test]
             async fn statuses_move_forward_only() {

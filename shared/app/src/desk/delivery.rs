@@ -190,11 +190,7 @@ where
         let Some(change) = customer.as_ref().and_then(Customer::release_send_lease) else {
             return Ok(Attempt::Done(()));
         };
-        match app
-            .store
-            .save_customer(&change.customer, change.expected_version)
-            .await
-        {
+        match app.store.save_customer(&change).await {
             Ok(()) => Ok(Attempt::Done(())),
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
             Err(CommitError::Store(error)) => Err(AppError::from(error)),

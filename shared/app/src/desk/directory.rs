@@ -124,8 +124,7 @@ where
     let profile = &profile;
     retry_on_conflict(|_| async move {
         let stored = app.store.get_agent(id).await?;
-        let expected_version = stored.as_ref().map_or(0, |a| a.version);
-        let mut agent = stored.unwrap_or_else(|| {
+        let mut agent = stored.clone().unwrap_or_else(|| {
             Agent::new(
                 id.clone(),
                 profile.name.clone(),
@@ -139,17 +138,13 @@ where
         agent.role = profile.role;
         agent.queues.clone_from(&profile.queues);
         agent.max_concurrent = profile.max_concurrent;
-        agent.version = expected_version + 1;
-        let change = wadesk_domain::AgentChange {
-            agent: agent.clone(),
-            expected_version,
-        };
+        let change = wadesk_domain::AgentChange::new(stored.as_ref(), agent);
         match app.store.save_agent(&change).await {
             Ok(()) => {
                 if let Err(error) = offer_waiting_to(app, id).await {
                     tracing::error!(%error, "offering waiting conversations failed");
                 }
-                Ok(Attempt::Done(agent))
+                Ok(Attempt::Done(change.agent))
             }
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
             Err(CommitError::Store(error)) => Err(error.into()),

@@ -114,7 +114,7 @@ where
             })),
             Some(desk::Unfinished::Resume(resumption)) => match app
                 .store
-                .save_customer(&resumption.customer, resumption.expected_version)
+                .save_customer(&resumption.customer)
                 .await
             {
                 Ok(()) => {

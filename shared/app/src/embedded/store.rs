@@ -5,8 +5,9 @@ use wadesk_domain::conversation::ARCHIVE_LINK;
 use wadesk_domain::protection::{has_expired, HistoryEntry};
 use wadesk_domain::{
     Agent, AgentChange, AgentId, AuditRecord, Channel, Conversation, ConversationChange,
-    ConversationId, ConversationStatus, Customer, CustomerKey, DeliveryStatus, DeskDecision,
-    EventEnvelope, InboundDecision, Message, PhoneNumberId, Queue, QueueId, Timestamp, WaId, Wamid,
+    ConversationId, ConversationStatus, Customer, CustomerChange, CustomerKey, DeliveryStatus,
+    DeskDecision, EventEnvelope, ExpectedVersion, InboundDecision, Message, PhoneNumberId, Queue,
+    QueueId, Timestamp, WaId, Wamid,
 };
 
 use super::lock;
@@ -129,17 +130,23 @@ fn insert_message(state: &mut State, message: &Message) {
     list.insert(at, message.clone());
 }
 
-fn check_customer_version(
-    state: &State,
-    key: &CustomerKey,
-    expected: Option<u64>,
-) -> Result<(), CommitError> {
-    let stored = state.customers.get(key).map(|c| c.version);
-    if stored == expected {
+/// A write expecting `expected` of an item stored at `stored` (`None`: not
+/// stored), as DynamoDB's condition takes or refuses it
+/// (`wadesk_domain::version`).
+fn check_version(stored: Option<u64>, expected: ExpectedVersion) -> Result<(), CommitError> {
+    if expected.admits(stored) {
         Ok(())
     } else {
         Err(CommitError::Conflict)
     }
+}
+
+fn check_customer_version(
+    state: &State,
+    key: &CustomerKey,
+    expected: ExpectedVersion,
+) -> Result<(), CommitError> {
+    check_version(state.customers.get(key).map(|c| c.version), expected)
 }
 
 impl ConversationStore for EmbeddedStore {
@@ -261,11 +268,11 @@ impl ConversationStore for EmbeddedStore {
         &self,
         message: &Message,
         expected: Option<DeliveryStatus>,
-        customer: Option<&Customer>,
+        customer: Option<&CustomerChange>,
     ) -> Result<(), CommitError> {
         let mut state = lock(&self.state);
-        if let Some(customer) = customer {
-            check_customer_version(&state, &customer.key, Some(customer.version - 1))?;
+        if let Some(change) = customer {
+            check_customer_version(&state, &change.customer.key, change.expected_version)?;
         }
         let stored = state
             .messages
@@ -275,10 +282,10 @@ impl ConversationStore for EmbeddedStore {
             .ok_or(CommitError::Conflict)?;
         stored.status = message.status;
         stored.error.clone_from(&message.error);
-        if let Some(customer) = customer {
+        if let Some(change) = customer {
             state
                 .customers
-                .insert(customer.key.clone(), customer.clone());
+                .insert(change.customer.key.clone(), change.customer.clone());
         }
         Ok(())
     }
@@ -316,13 +323,10 @@ impl ConversationStore for EmbeddedStore {
         Ok(lock(&self.state).customers.get(key).cloned())
     }
 
-    async fn save_customer(
-        &self,
-        customer: &Customer,
-        expected_version: u64,
-    ) -> Result<(), CommitError> {
+    async fn save_customer(&self, change: &CustomerChange) -> Result<(), CommitError> {
         let mut state = lock(&self.state);
-        check_customer_version(&state, &customer.key, Some(expected_version))?;
+        let customer = &change.customer;
+        check_customer_version(&state, &customer.key, change.expected_version)?;
         state
             .customers
             .insert(customer.key.clone(), customer.clone());
@@ -410,10 +414,8 @@ impl DeskStore for EmbeddedStore {
 
     async fn save_agent(&self, change: &AgentChange) -> Result<(), CommitError> {
         let mut state = lock(&self.state);
-        let stored = state.agents.get(&change.agent.id).map_or(0, |a| a.version);
-        if stored != change.expected_version {
-            return Err(CommitError::Conflict);
-        }
+        let stored = state.agents.get(&change.agent.id).map(|a| a.version);
+        check_version(stored, change.expected_version)?;
         state
             .agents
             .insert(change.agent.id.clone(), change.agent.clone());
@@ -444,17 +446,13 @@ impl DeskStore for EmbeddedStore {
         let mut state = lock(&self.state);
         let before = &decision.before;
         let stored = state.conversations.get(&before.id).map(|c| c.version);
-        if stored != Some(before.version) {
-            return Err(CommitError::Conflict);
-        }
+        check_version(stored, decision.expected_version())?;
         for change in &decision.agents {
             let stored = state.agents.get(&change.agent.id).map(|a| a.version);
-            if stored != Some(change.expected_version) {
-                return Err(CommitError::Conflict);
-            }
+            check_version(stored, change.expected_version)?;
         }
-        if let Some((customer, expected)) = &decision.customer {
-            check_customer_version(&state, &customer.key, Some(*expected))?;
+        if let Some(change) = &decision.customer {
+            check_customer_version(&state, &change.customer.key, change.expected_version)?;
         }
         state
             .conversations
@@ -464,10 +462,10 @@ impl DeskStore for EmbeddedStore {
                 .agents
                 .insert(change.agent.id.clone(), change.agent.clone());
         }
-        if let Some((customer, _)) = &decision.customer {
+        if let Some(change) = &decision.customer {
             state
                 .customers
-                .insert(customer.key.clone(), customer.clone());
+                .insert(change.customer.key.clone(), change.customer.clone());
         }
         for message in &decision.messages {
             insert_message(&mut state, message);

@@ -60,8 +60,8 @@ pub trait DeskStore: ConversationStore {
 
     fn list_agents(&self) -> impl Future<Output = Result<Vec<Agent>, StoreError>> + Send;
 
-    /// Writes the agent if the stored one still has `expected_version`
-    /// (0: must not exist yet).
+    /// Writes the agent if the stored one still has the change's expected
+    /// version (`wadesk_domain::version`).
     fn save_agent(
         &self,
         change: &AgentChange,

@@ -4,8 +4,8 @@ use std::future::Future;
 use super::{Page, PageRequest};
 
 use wadesk_domain::{
-    Channel, Conversation, ConversationId, Customer, CustomerKey, EventEnvelope, InboundDecision,
-    Message, MessageId, PhoneNumberId, Timestamp, Wamid,
+    Channel, Conversation, ConversationId, Customer, CustomerChange, CustomerKey, EventEnvelope,
+    InboundDecision, Message, MessageId, PhoneNumberId, Timestamp, Wamid,
 };
 
 /// A storage failure, with what was being done. The source is kept for logs and
@@ -127,7 +127,7 @@ pub trait ConversationStore: Send + Sync + 'static {
         &self,
         message: &Message,
         expected: Option<wadesk_domain::DeliveryStatus>,
-        customer: Option<&Customer>,
+        customer: Option<&CustomerChange>,
     ) -> impl Future<Output = Result<(), CommitError>> + Send;
 
     /// Stores an outbound message (status `pending`) and its wamid.
@@ -142,11 +142,11 @@ pub trait ConversationStore: Send + Sync + 'static {
         key: &CustomerKey,
     ) -> impl Future<Output = Result<Option<Customer>, StoreError>> + Send;
 
-    /// Replaces the customer if it still has `expected_version`.
+    /// Writes the customer if the stored one still has the change's expected
+    /// version (`wadesk_domain::version`).
     fn save_customer(
         &self,
-        customer: &Customer,
-        expected_version: u64,
+        change: &CustomerChange,
     ) -> impl Future<Output = Result<(), CommitError>> + Send;
 
     fn get_conversation(

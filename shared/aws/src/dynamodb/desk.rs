@@ -15,7 +15,7 @@ use wadesk_domain::{
 use super::error::{commit_error, store_error};
 use super::items::{
     agent_item, agent_link_item, conversation_id, conversation_item, from_item, history_item,
-    number, set_ttl, string, to_item, to_value, CONVERSATION_ID,
+    number, set_ttl, string, to_item, to_value, version_condition, CONVERSATION_ID,
 };
 use super::keys::{self, Item};
 use super::store::{DynamoStore, TransactFailure, OUTBOUND_WAMID_TTL};
@@ -105,25 +105,28 @@ impl DynamoStore {
         op: &'static str,
         change: &AgentChange,
     ) -> Result<TransactWriteItem, CommitError> {
+        let (condition, values) = version_condition(change.expected_version);
         let put = self
             .put(agent_item(op, &change.agent)?)
-            .condition_expression("version = :expected_version")
-            .expression_attribute_values(":expected_version", number(change.expected_version))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
             .build()
             .map_err(commit_error(op))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// The conversation, if the stored one is still at `before.version`.
+    /// The conversation, if the stored one is still at the version the
+    /// decision was made on.
     fn put_desk_conversation(
         &self,
         op: &'static str,
         decision: &DeskDecision,
     ) -> Result<TransactWriteItem, CommitError> {
+        let (condition, values) = version_condition(decision.expected_version());
         let put = self
             .put(conversation_item(op, &decision.conversation)?)
-            .condition_expression("version = :before_version")
-            .expression_attribute_values(":before_version", number(decision.before.version))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
             .build()
             .map_err(commit_error(op))?;
         Ok(TransactWriteItem::builder().put(put).build())
@@ -376,18 +379,14 @@ impl DeskStore for DynamoStore {
     #[tracing::instrument(skip_all, err)]
     async fn save_agent(&self, change: &AgentChange) -> Result<(), CommitError> {
         let op = "save_agent";
+        let (condition, values) = version_condition(change.expected_version);
         let put = self
             .client()
             .put_item()
             .table_name(self.table())
             .set_item(Some(agent_item(op, &change.agent)?))
-            .expression_attribute_values(":expected_version", number(change.expected_version));
-        // Version 0 means "not stored yet" (as the embedded store reads a missing agent).
-        let put = if change.expected_version == 0 {
-            put.condition_expression("attribute_not_exists(pk) OR version = :expected_version")
-        } else {
-            put.condition_expression("version = :expected_version")
-        };
+            .condition_expression(condition)
+            .set_expression_attribute_values(values);
         match put.send().await {
             Ok(_) => Ok(()),
             Err(e)
@@ -468,8 +467,8 @@ impl DeskStore for DynamoStore {
         for change in &decision.agents {
             items.push(self.put_agent(op, change)?);
         }
-        if let Some((customer, expected)) = &decision.customer {
-            items.push(self.put_customer(op, customer, Some(*expected))?);
+        if let Some(change) = &decision.customer {
+            items.push(self.put_customer(op, &change.customer, change.expected_version)?);
         }
         let expiry = decision.conversation.expires_at();
         for message in &decision.messages {

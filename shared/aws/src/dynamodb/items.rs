@@ -2,10 +2,12 @@
 //! items (not stored as NULL) so that `if_not_exists` and `attribute_not_exists`
 //! mean what they say.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{de::DeserializeOwned, Serialize};
 use wadesk_app::StoreError;
-use wadesk_domain::{Agent, AgentId, Conversation, ConversationId, Timestamp};
+use wadesk_domain::{Agent, AgentId, Conversation, ConversationId, ExpectedVersion, Timestamp};
 
 use super::keys::{self, Item};
 
@@ -44,6 +46,24 @@ pub fn string(item: &Item, name: &str) -> Option<String> {
 
 pub fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// The condition of a write expecting `expected` (the one version
+/// convention, `wadesk_domain::version`): the item not stored yet, or stored
+/// at exactly that version. Its expression and the value the expression names.
+pub fn version_condition(
+    expected: ExpectedVersion,
+) -> (&'static str, Option<HashMap<String, AttributeValue>>) {
+    match expected {
+        ExpectedVersion::Absent => ("attribute_not_exists(pk)", None),
+        ExpectedVersion::Exactly(version) => (
+            "version = :expected_version",
+            Some(HashMap::from([(
+                ":expected_version".to_owned(),
+                number(version),
+            )])),
+        ),
+    }
 }
 
 /// Sets the table's TTL attribute (epoch seconds) to `expiry`; `None` leaves

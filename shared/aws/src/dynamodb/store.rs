@@ -14,14 +14,15 @@ use wadesk_app::{
     WamidRecord,
 };
 use wadesk_domain::{
-    Channel, Conversation, ConversationChange, ConversationId, Customer, CustomerKey,
-    DeliveryStatus, EventEnvelope, InboundDecision, Message, PhoneNumberId, Wamid,
+    Channel, Conversation, ConversationChange, ConversationId, Customer, CustomerChange,
+    CustomerKey, DeliveryStatus, EventEnvelope, ExpectedVersion, InboundDecision, Message,
+    PhoneNumberId, Wamid,
 };
 
 use super::error::{cancellation, commit_error, item_refused, store_error, Cancelled};
 use super::items::{
     agent_link_item, conversation_item, from_item, history_item, number, set_ttl, string, to_item,
-    to_value,
+    to_value, version_condition,
 };
 use super::keys::{self, Item};
 
@@ -111,12 +112,12 @@ impl DynamoStore {
         Put::builder().table_name(&self.table).set_item(Some(item))
     }
 
-    /// `version` must still be `expected`, or the item must not exist yet.
+    /// The customer, if the stored one is still at `expected`.
     pub(super) fn put_customer(
         &self,
         op: &'static str,
         customer: &Customer,
-        expected: Option<u64>,
+        expected: ExpectedVersion,
     ) -> Result<TransactWriteItem, CommitError> {
         let item = to_item(
             op,
@@ -124,15 +125,11 @@ impl DynamoStore {
             keys::customer_pk(&customer.key),
             keys::CUSTOMER_SK,
         )?;
-        let put = match expected {
-            None => self
-                .put(item)
-                .condition_expression("attribute_not_exists(pk)"),
-            Some(version) => self
-                .put(item)
-                .condition_expression("version = :expected_version")
-                .expression_attribute_values(":expected_version", number(version)),
-        };
+        let (condition, values) = version_condition(expected);
+        let put = self
+            .put(item)
+            .condition_expression(condition)
+            .set_expression_attribute_values(values);
         Ok(TransactWriteItem::builder()
             .put(put.build().map_err(commit_error(op))?)
             .build())
@@ -607,7 +604,7 @@ impl ConversationStore for DynamoStore {
         &self,
         message: &Message,
         expected: Option<DeliveryStatus>,
-        customer: Option<&Customer>,
+        customer: Option<&CustomerChange>,
     ) -> Result<(), CommitError> {
         let op = "commit_status";
         let mut set = vec!["#status = :status"];
@@ -637,8 +634,8 @@ impl ConversationStore for DynamoStore {
             .build()
             .map_err(commit_error(op))?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        if let Some(customer) = customer {
-            items.push(self.put_customer(op, customer, Some(customer.version - 1))?);
+        if let Some(change) = customer {
+            items.push(self.put_customer(op, &change.customer, change.expected_version)?);
         }
         self.transact(op, items).await.map_err(CommitError::from)
     }
@@ -680,25 +677,23 @@ impl ConversationStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, err)]
-    async fn save_customer(
-        &self,
-        customer: &Customer,
-        expected_version: u64,
-    ) -> Result<(), CommitError> {
+    async fn save_customer(&self, change: &CustomerChange) -> Result<(), CommitError> {
         let op = "save_customer";
+        let customer = &change.customer;
         let item = to_item(
             op,
             customer,
             keys::customer_pk(&customer.key),
             keys::CUSTOMER_SK,
         )?;
+        let (condition, values) = version_condition(change.expected_version);
         let saved = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("version = :expected_version")
-            .expression_attribute_values(":expected_version", number(expected_version))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
             .send()
             .await;
         match saved {

@@ -6,9 +6,9 @@ use chrono::Duration;
 
 use super::{require_status, Actor, DeskContext, DeskDecision, DeskError, Draft};
 use crate::{
-    Conversation, ConversationStatus, Customer, DeliveryStatus, Direction, DomainEvent,
-    LiveSession, Message, MessageContent, MessageId, Origin, TemplateContent, TemplateRef,
-    Timestamp,
+    Conversation, ConversationStatus, Customer, CustomerChange, DeliveryStatus, Direction,
+    DomainEvent, LiveSession, Message, MessageContent, MessageId, Origin, TemplateContent,
+    TemplateRef, Timestamp,
 };
 
 /// The wrap-up reason of a conversation the customer ended with `#STOP`.
@@ -278,12 +278,11 @@ pub enum Unfinished {
 }
 
 /// The same message (same id) to send, and the customer with the send lease
-/// taken: to be written only if the stored one still has `expected_version`,
-/// so a `#STOP` in between wins.
+/// taken: to be written only if the stored one still has the version it was
+/// read with, so a `#STOP` in between wins.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resumption {
-    pub customer: Customer,
-    pub expected_version: u64,
+    pub customer: CustomerChange,
     pub message: Message,
 }
 
@@ -366,10 +365,8 @@ fn resume_with(ctx: &DeskContext<'_>, customer: &Customer, message: &Message) ->
     }
     let mut next = customer.clone();
     next.send_lease_until = Some(ctx.now + Duration::seconds(SEND_LEASE_SECONDS));
-    next.version += 1;
     Unfinished::Resume(Box::new(Resumption {
-        customer: next,
-        expected_version: customer.version,
+        customer: CustomerChange::new(Some(customer), next),
         message: message.clone(),
     }))
 }

@@ -96,19 +96,28 @@ impl World {
     }
 
     fn apply(&mut self, decision: DeskDecision) -> DeskDecision {
+        assert_eq!(
+            decision.expected_version(),
+            ExpectedVersion::Exactly(self.conversation.version)
+        );
         assert_eq!(decision.before.version + 1, decision.conversation.version);
         self.conversation = decision.conversation.clone();
         for change in &decision.agents {
             assert_eq!(
-                self.agents[&change.agent.id].version,
+                ExpectedVersion::Exactly(self.agents[&change.agent.id].version),
                 change.expected_version
             );
+            assert_eq!(change.expected_version.next(), change.agent.version);
             self.agents
                 .insert(change.agent.id.clone(), change.agent.clone());
         }
-        if let Some((customer, expected)) = &decision.customer {
-            assert_eq!(self.customer.version, *expected);
-            self.customer = customer.clone();
+        if let Some(change) = &decision.customer {
+            assert_eq!(
+                ExpectedVersion::Exactly(self.customer.version),
+                change.expected_version
+            );
+            assert_eq!(change.expected_version.next(), change.customer.version);
+            self.customer = change.customer.clone();
         }
         decision
     }
@@ -443,7 +452,8 @@ fn rona_is_left_only_by_the_agent_and_not_to_rona() {
     assert!(change_state(&a, AgentState::Rona, now).is_err());
     let (change, _) = change_state(&a, AgentState::Available, now).unwrap();
     assert_eq!(change.agent.state, AgentState::Available);
-    assert_eq!(change.expected_version, a.version);
+    assert_eq!(change.expected_version, ExpectedVersion::Exactly(a.version));
+    assert_eq!(change.agent.version, a.version + 1);
 }
 
 #[test]
@@ -541,7 +551,7 @@ proptest! {
                     timeouts[c] = decision.arm_offer_timeout.clone();
                 }
                 world[c].1 = decision.conversation;
-                if let Some((customer, _)) = decision.customer { world[c].0 = customer; }
+                if let Some(change) = decision.customer { world[c].0 = change.customer; }
                 for change in decision.agents { agents.insert(change.agent.id.clone(), change.agent); }
             }
             for name in names {
@@ -601,12 +611,17 @@ fn a_retried_reopen_sends_its_unsent_message_once_the_lease_is_free() {
         panic!("nothing to resume");
     };
     let Resumption {
-        customer,
-        expected_version,
+        customer: CustomerChange {
+            customer,
+            expected_version,
+        },
         message,
     } = *resumption;
     assert_eq!(message.id, transcript[0].id);
-    assert_eq!(expected_version, w.customer.version);
+    assert_eq!(
+        expected_version,
+        ExpectedVersion::Exactly(w.customer.version)
+    );
     assert_eq!(customer.version, w.customer.version + 1);
     assert_eq!(
         customer.send_lease_until,

@@ -43,7 +43,7 @@ fn first_message_starts_an_unanswered_session_and_arms_the_window() {
     };
     assert_eq!(conversation.status, ConversationStatus::Unanswered);
     assert_eq!(conversation.queue.as_str(), "sales");
-    assert_eq!(d.expected_customer_version, None);
+    assert_eq!(d.expected_customer_version, ExpectedVersion::Absent);
     assert_eq!(d.customer.version, 1);
     assert_eq!(d.customer.window_expires_at(), Some(now + window_length()));
     assert_eq!(d.arm_window_at, Some(now + window_length()));
@@ -89,7 +89,10 @@ fn a_message_on_a_live_session_joins_it_without_a_scheduler_call() {
         later,
     );
     assert_eq!(second.arm_window_at, None);
-    assert_eq!(second.expected_customer_version, Some(1));
+    assert_eq!(
+        second.expected_customer_version,
+        ExpectedVersion::Exactly(1)
+    );
     assert_eq!(
         second.conversation.conversation_id(),
         first.conversation.conversation_id()
@@ -367,6 +370,11 @@ fn fires_rearm_for_an_extended_window_and_expire_once() {
         panic!("an early fire must re-arm");
     };
     assert_eq!(at, t1 + window_length());
+    assert_eq!(
+        customer.expected_version,
+        ExpectedVersion::Exactly(second.customer.version)
+    );
+    let customer = customer.customer;
     // The same fire delivered again is stale now.
     assert_eq!(
         decide_window_fire(Some(&customer), &fire, t0 + window_length()),
@@ -383,6 +391,7 @@ fn fires_rearm_for_an_extended_window_and_expire_once() {
     else {
         panic!("the due fire must expire the window");
     };
+    let expired = expired.customer;
     assert_eq!(events.len(), 1);
     assert_eq!(expired.armed_expiry, None);
     assert!(!expired.window_is_open(at));
@@ -438,11 +447,11 @@ impl World {
                 WindowFireDecision::Rearm { customer, at } => {
                     self.schedules.insert((at, n));
                     self.scheduler_calls += 1;
-                    self.customers.insert(n, customer);
+                    self.customers.insert(n, customer.customer);
                 }
                 WindowFireDecision::Expire { customer, .. } => {
                     self.expired_events.push((n, at));
-                    self.customers.insert(n, customer);
+                    self.customers.insert(n, customer.customer);
                 }
             }
         }
