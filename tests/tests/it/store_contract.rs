@@ -222,6 +222,50 @@ pub async fn unanswered_since_is_kept_and_last_inbound_moves<S: ConversationStor
     assert_eq!(texts, ["a", "b"], "oldest first");
 }
 
+/// A message delivered late (a retried webhook, written before the latest)
+/// moves neither the conversation's last inbound time nor its last change
+/// back, in every store alike (`ConversationChange::apply`).
+pub async fn a_late_message_moves_no_conversation_time_back<S: ConversationStore>(store: S) {
+    let t0 = now_seconds();
+    let key = customer("34600000015");
+    let first = decide_inbound(
+        None,
+        &channel(),
+        text_message(&key, "wamid.L1", t0, "a"),
+        t0,
+    );
+    store.commit_inbound(&first).await.unwrap();
+    let t1 = t0 + Duration::minutes(5);
+    let latest = decide_inbound(
+        Some(&first.customer),
+        &channel(),
+        text_message(&key, "wamid.L2", t1, "b"),
+        t1,
+    );
+    store.commit_inbound(&latest).await.unwrap();
+    let t2 = t1 + Duration::minutes(1);
+    let late = decide_inbound(
+        Some(&latest.customer),
+        &channel(),
+        text_message(&key, "wamid.L0", t0 - Duration::minutes(30), "z"),
+        t2,
+    );
+    store.commit_inbound(&late).await.unwrap();
+    let conversation = store
+        .get_conversation(first.conversation.conversation_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(conversation.last_inbound_at, Some(t1));
+    assert_eq!(conversation.updated_at, t2, "changed when handled");
+    let ConversationChange::Started(mut expected) = first.conversation.clone() else {
+        panic!("the first message starts a conversation")
+    };
+    latest.conversation.apply(&mut expected);
+    late.conversation.apply(&mut expected);
+    assert_eq!(conversation, expected);
+}
+
 pub async fn statuses_move_forward_only<S: ConversationStore>(store: S) {
     let now = now_seconds();
     let key = customer("34600000006");
@@ -446,6 +490,10 @@ macro_rules! contract_suite {
             #[tokio::test]
             async fn unanswered_since_is_kept_and_last_inbound_moves() {
                 super::unanswered_since_is_kept_and_last_inbound_moves($make).await;
+            }
+            #[tokio::test]
+            async fn a_late_message_moves_no_conversation_time_back() {
+                super::a_late_message_moves_no_conversation_time_back($make).await;
             }
             #[tokio::test]
             async fn statuses_move_forward_only() {

@@ -223,15 +223,18 @@ impl DynamoStore {
                 owner,
                 handling_started_at,
                 received_at,
+                last_inbound_at,
+                changed_at,
             } => {
                 // The status index moves with the status; `gsi1sk` (queued or
                 // created time) does not change here. The version bump keeps
                 // desk decisions made before this message from committing.
+                // The same update as `ConversationChange::apply`: a late
+                // message's change names no `last_inbound_at`.
                 let mut set = vec![
                     "#status = :status",
                     "gsi1pk = :gsi1pk",
-                    "last_inbound_at = :received",
-                    "updated_at = :received",
+                    "updated_at = :changed",
                     "unanswered_since = if_not_exists(unanswered_since, :received)",
                     "version = if_not_exists(version, :zero) + :one",
                 ];
@@ -251,7 +254,12 @@ impl DynamoStore {
                     .expression_attribute_values(":zero", number(0))
                     .expression_attribute_values(":one", number(1))
                     .expression_attribute_values(":expected_status", to_value(op, expected_status)?)
-                    .expression_attribute_values(":received", to_value(op, received_at)?);
+                    .expression_attribute_values(":received", to_value(op, received_at)?)
+                    .expression_attribute_values(":changed", to_value(op, changed_at)?);
+                if let Some(latest) = last_inbound_at {
+                    set.push("last_inbound_at = :latest");
+                    update = update.expression_attribute_values(":latest", to_value(op, latest)?);
+                }
                 if let Some(owner) = owner {
                     set.push("#owner = :owner");
                     set.push("participants = :participants");
