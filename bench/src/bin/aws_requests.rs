@@ -37,6 +37,7 @@ use serde_json::json;
 use wadesk_app::analytics::AnalyticsReader;
 use wadesk_app::embedded::LocalOutbox;
 use wadesk_app::{App, ConversationStore};
+use wadesk_aws::dynamodb::outbox::EVENTS;
 use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler, RequestCounter};
 use wadesk_bench::args::Args;
 use wadesk_bench::meter::{self, CapacityMeter, CountingWhatsApp, TableSnapshot};
@@ -125,14 +126,21 @@ impl Meters {
         }
         // Events the operation sets off: put on the bus now, or written to
         // the outbox for the relay to put (each one event on the bus either way).
-        let outbox_keys: Vec<_> = log
+        // Events the operation sets off: put on the bus now, or written for
+        // the relay on an item it inserted (an outbox item, an inbound
+        // message's wamid item, a desk change's first new message: each
+        // one event on the bus either way).
+        let mut inserted: Vec<_> = log
             .writes
             .iter()
-            .filter(|w| w.key.0.starts_with("OUTBOX#"))
+            .filter(|w| !before.items.contains_key(&w.key))
             .map(|w| w.key.clone())
             .collect();
+        inserted.sort();
+        inserted.dedup();
+        let relayed = relayed_items(&self.plain_dynamodb, &inserted).await?;
         let mut set_off = log.events.clone();
-        for event in outbox_events(&self.plain_dynamodb, &outbox_keys).await? {
+        for event in relayed.iter().flatten() {
             set_off.push((event.type_name().to_owned(), serde_json::to_string(&event)?));
         }
         let counted = |types: &[&str]| {
@@ -166,7 +174,7 @@ impl Meters {
                 .filter(|n| n.starts_with("offer-"))
                 .count() as u64,
             graph_sends: self.whatsapp.take(),
-            outbox_items: outbox_keys.len() as u64,
+            outbox_items: relayed.len() as u64,
         };
         eprintln!(
             "aws-requests: {:<28} dynamodb={} ({:.1} WRU, {:.1} RRU) scheduler={} eventbridge={} ({} events) graph={} {:?}",
@@ -227,12 +235,13 @@ impl Meters {
     }
 }
 
-/// The events the outbox items `keys` hold (the relay puts each on the bus).
-async fn outbox_events(
+/// The events of each item among `keys` that carries some for the relay
+/// (the stream's mapping passes on exactly those inserts).
+async fn relayed_items(
     dynamodb: &aws_sdk_dynamodb::Client,
     keys: &[(String, String)],
-) -> Result<Vec<EventEnvelope>, BoxError> {
-    let mut all = Vec::new();
+) -> Result<Vec<Vec<EventEnvelope>>, BoxError> {
+    let mut relayed = Vec::new();
     for (pk, sk) in keys {
         let item = dynamodb
             .get_item()
@@ -242,13 +251,11 @@ async fn outbox_events(
             .consistent_read(true)
             .send()
             .await?;
-        let events = match item.item().and_then(|i| i.get("events")) {
-            Some(AttributeValue::S(json)) => serde_json::from_str::<Vec<EventEnvelope>>(json)?,
-            _ => Vec::new(),
-        };
-        all.extend(events);
+        if let Some(AttributeValue::S(json)) = item.item().and_then(|i| i.get(EVENTS)) {
+            relayed.push(serde_json::from_str::<Vec<EventEnvelope>>(json)?);
+        }
     }
-    Ok(all)
+    Ok(relayed)
 }
 
 /// The analytics batch the cost model assumes (see

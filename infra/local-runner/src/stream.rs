@@ -1,7 +1,8 @@
 //! The table's DynamoDB stream, read as the event-relay Lambda's event-source
 //! mapping reads it: records after the last checkpoint, filtered to inserted
-//! outbox items, handed over as the Lambda event JSON the function receives,
-//! and checkpointed by the function's batch item failures answer.
+//! items carrying events (the outbox entries), handed over as the Lambda
+//! event JSON the function receives, and checkpointed by the function's batch
+//! item failures answer.
 //!
 //! For the local runner on a DynamoDB endpoint and for the tests on moto; in
 //! AWS, Lambda does this.
@@ -12,7 +13,7 @@ use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use aws_sdk_dynamodbstreams::Client;
 use event_relay::{DynamoDbEventResponse, StreamEvent};
 use serde_json::{json, Map, Value};
-use wadesk_aws::dynamodb::outbox::is_outbox_pk;
+use wadesk_aws::dynamodb::outbox::carries_events;
 
 /// Records per batch (the template's `BatchSize`).
 pub const BATCH_SIZE: i32 = 100;
@@ -155,7 +156,7 @@ impl StreamReader {
                 };
                 let mut sequence_numbers = Vec::new();
                 let mut kept = Vec::new();
-                for record in records.iter().filter(|r| is_inserted_outbox_item(r)) {
+                for record in records.iter().filter(|r| is_inserted_with_events(r)) {
                     sequence_numbers.push(
                         record
                             .dynamodb()
@@ -234,15 +235,14 @@ impl StreamReader {
 }
 
 /// The event-source mapping's filter (`infra/template.yaml`):
-/// `{"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "OUTBOX#"}]}}}}`.
-fn is_inserted_outbox_item(record: &Record) -> bool {
+/// `{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"events": {"S": [{"exists": true}]}}}}`.
+fn is_inserted_with_events(record: &Record) -> bool {
     let inserted = record.event_name().is_some_and(|n| n.as_str() == "INSERT");
-    let pk = record
-        .dynamodb()
-        .and_then(|d| d.keys())
-        .and_then(|k| k.get("pk"))
-        .and_then(|v| v.as_s().ok());
-    inserted && pk.is_some_and(|pk| is_outbox_pk(pk))
+    inserted
+        && record
+            .dynamodb()
+            .and_then(|d| d.new_image())
+            .is_some_and(|image| carries_events(image, AttributeValue::is_s))
 }
 
 /// A stream record as the Lambda event carries it (DynamoDB JSON images).

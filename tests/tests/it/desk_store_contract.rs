@@ -1131,3 +1131,205 @@ macro_rules! desk_store_suite {
 
 desk_store_suite!(embedded, wadesk_tests::embedded_store());
 desk_store_suite!(dynamodb, wadesk_tests::dynamo_store(None).await);
+
+/// The items of a DynamoDB store's table that carry events for the relay.
+async fn items_with_events(store: &DynamoStore) -> Vec<(String, String)> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let text = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
+        item.get(name).unwrap().as_s().unwrap().clone()
+    };
+    let mut found: Vec<(String, String)> = store
+        .client()
+        .scan()
+        .table_name(store.table())
+        .filter_expression("attribute_exists(events)")
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .iter()
+        .map(|item| (text(item, "pk"), text(item, "sk")))
+        .collect();
+    found.sort();
+    found
+}
+
+/// On DynamoDB each change's events reach the table's stream in exactly one
+/// insert, on an item the change writes anyway where it has one: an inbound
+/// message's wamid item, a desk change's first new message; only a change
+/// that stores no message writes an `OUTBOX#` item. Fed the stream as the
+/// event-source mapping feeds it, the relay publishes every committed event
+/// once; an outbound message's wamid item carries none.
+#[tokio::test]
+async fn dynamodb_events_ride_on_one_inserted_item_per_change() {
+    let store = wadesk_tests::dynamo_store(None).await;
+    let mut stream = wadesk_local_runner::stream::StreamReader::new(
+        wadesk_tests::dynamodbstreams_client().await,
+        store.table(),
+    );
+    let t0 = now_seconds();
+    let at = |s: i64| t0 + Duration::seconds(s);
+    hire(&store, "ana", t0).await;
+    let key = customer("34610000051");
+    let id = inbound(&store, &key, "wamid.EV1", t0).await;
+    let offered = act(&store, id, at(1), |ctx| desk::offer(ctx, &agent_id("ana"))).await;
+    let accepted = act(&store, id, at(2), |ctx| desk::accept(ctx, &actor("ana"))).await;
+    let sent = act(&store, id, at(3), |ctx| {
+        desk::send(
+            ctx,
+            &actor("ana"),
+            MessageContent::Text {
+                text: "How can I help?".into(),
+            },
+        )
+    })
+    .await;
+    let mut message = sent.messages[0].clone();
+    message.wamid = Some(Wamid::parse("wamid.OUT-EV1").unwrap());
+    store.record_sent(&key, &message).await.unwrap();
+    inbound(&store, &key, "wamid.EV2", at(4)).await;
+    assert!(!offered.events.is_empty() && !accepted.events.is_empty() && !sent.events.is_empty());
+
+    use wadesk_aws::dynamodb::keys;
+    let outbox = |version: u64| (keys::outbox_pk(id), keys::outbox_sk(version));
+    let mut expected = vec![
+        (
+            keys::conversation_pk(id),
+            keys::message_sk(message.at, message.id),
+        ),
+        outbox(offered.conversation.version),
+        outbox(accepted.conversation.version),
+        (
+            keys::wamid_pk(&Wamid::parse("wamid.EV1").unwrap()),
+            keys::WAMID_SK.to_owned(),
+        ),
+        (
+            keys::wamid_pk(&Wamid::parse("wamid.EV2").unwrap()),
+            keys::WAMID_SK.to_owned(),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(items_with_events(&store).await, expected);
+
+    let bus = wadesk_app::embedded::LocalEventBus::new();
+    wadesk_local_runner::relay_stream(&mut stream, &bus)
+        .await
+        .unwrap();
+    let mut published = event_ids(&bus.published());
+    let mut committed = event_ids(&store.outbox(id).await.unwrap());
+    // The first message's 2 (started, received), the desk changes', the reply's 1.
+    let desk_events = offered.events.len() + accepted.events.len() + sent.events.len();
+    assert_eq!(committed.len(), 2 + desk_events + 1);
+    published.sort();
+    committed.sort();
+    assert_eq!(published, committed, "each committed event relayed once");
+}
+
+/// `record_sent` on DynamoDB writes the wamid item and the message's wamid
+/// side by side (not in one transaction): either may fail alone. Neither
+/// half resends anything, and recording the same wamid again completes the
+/// half that was lost.
+#[tokio::test]
+async fn dynamodb_a_sent_messages_lost_half_is_completed_by_recording_it_again() {
+    use wadesk_app::ConversationStore;
+    use wadesk_tests::fault_proxy::{self, Fault, FaultProxy, Matcher, Rule, SdkRetries};
+
+    let proxy = FaultProxy::start(&wadesk_tests::moto_endpoint()).await;
+    let sdk = fault_proxy::sdk_config(&proxy, SdkRetries::Disabled).await;
+    let plain = wadesk_tests::dynamo_store(None).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), plain.table());
+    let t0 = now_seconds();
+    let at = |s: i64| t0 + Duration::seconds(s);
+    hire(&store, "ana", t0).await;
+    let key = customer("34610000052");
+    let id = inbound(&store, &key, "wamid.SP1", t0).await;
+    act(&store, id, at(1), |ctx| desk::offer(ctx, &agent_id("ana"))).await;
+    act(&store, id, at(2), |ctx| desk::accept(ctx, &actor("ana"))).await;
+    let send = |s: i64, wamid: &'static str| {
+        let store = &store;
+        async move {
+            let sent = act(store, id, at(s), |ctx| {
+                desk::send(
+                    ctx,
+                    &actor("ana"),
+                    MessageContent::Text {
+                        text: format!("answer {s}"),
+                    },
+                )
+            })
+            .await;
+            let mut message = sent.messages[0].clone();
+            message.wamid = Some(Wamid::parse(wamid).unwrap());
+            message
+        }
+    };
+
+    // The wamid item's write fails: the message is marked sent (nothing
+    // resends it), its statuses find nothing yet.
+    let first = send(3, "wamid.OUT-SP1").await;
+    let first_wamid = first.wamid.clone().unwrap();
+    proxy.add(Rule::first(Matcher::Target("PutItem"), Fault::Status(500)));
+    assert!(matches!(
+        store.record_sent(&key, &first).await,
+        Err(CommitError::Store(_))
+    ));
+    assert_eq!(
+        transcript_wamid(&store, id, &first).await,
+        Some(first_wamid.clone())
+    );
+    assert_eq!(store.find_wamid(&first_wamid).await.unwrap(), None);
+    store.record_sent(&key, &first).await.unwrap();
+    let record = store.find_wamid(&first_wamid).await.unwrap().unwrap();
+    assert_eq!(record.message_id, first.id);
+
+    // The message's write fails: the wamid item leads statuses to it; the
+    // message is completed when the same wamid is recorded again.
+    let second = send(4, "wamid.OUT-SP2").await;
+    let second_wamid = second.wamid.clone().unwrap();
+    proxy.add(Rule::first(
+        Matcher::Target("UpdateItem"),
+        Fault::Status(500),
+    ));
+    assert!(matches!(
+        store.record_sent(&key, &second).await,
+        Err(CommitError::Store(_))
+    ));
+    assert_eq!(transcript_wamid(&store, id, &second).await, None);
+    assert_eq!(
+        store
+            .find_wamid(&second_wamid)
+            .await
+            .unwrap()
+            .unwrap()
+            .message_id,
+        second.id
+    );
+    assert!(matches!(
+        store.record_sent(&key, &second).await,
+        Err(CommitError::Duplicate { .. })
+    ));
+    assert_eq!(
+        transcript_wamid(&store, id, &second).await,
+        Some(second_wamid)
+    );
+    assert_eq!(proxy.faults_fired(), 2);
+}
+
+/// The wamid stored on a conversation's message.
+async fn transcript_wamid(
+    store: &DynamoStore,
+    id: ConversationId,
+    message: &Message,
+) -> Option<Wamid> {
+    use wadesk_app::ConversationStore;
+    store
+        .list_messages(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.id == message.id)
+        .unwrap()
+        .wamid
+}

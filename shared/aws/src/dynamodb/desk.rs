@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use wadesk_app::{CommitError, DeskItems, DeskKeys, DeskStore, Page, PageRequest, StoreError};
 use wadesk_domain::protection::HistoryEntry;
@@ -18,7 +18,7 @@ use super::items::{
     number, set_ttl, string, to_item, to_value, version_condition, CONVERSATION_ID,
 };
 use super::keys::{self, Item};
-use super::store::{DynamoStore, TransactFailure, OUTBOUND_WAMID_TTL};
+use super::store::{message_item, wamid_item, DynamoStore, OUTBOUND_WAMID_TTL};
 
 /// BatchGetItem reads at most this many keys per request.
 const BATCH_GET_MAX: usize = 100;
@@ -471,8 +471,14 @@ impl DeskStore for DynamoStore {
             items.push(self.put_customer(op, &change.customer, change.expected_version)?);
         }
         let expiry = decision.conversation.expires_at();
-        for message in &decision.messages {
-            items.push(self.put_message(op, message, expiry)?);
+        for (index, message) in decision.messages.iter().enumerate() {
+            let mut item = message_item(op, message, expiry)?;
+            // The first new message carries the decision's events: its
+            // insert is the outbox entry (no `OUTBOX#` item to write).
+            if index == 0 {
+                Self::with_desk_events(op, decision, &mut item)?;
+            }
+            items.push(self.put_message_item(op, item)?);
         }
         items.extend(self.link_writes(op, decision)?);
         // Finishing or reopening moves the retention expiry: the history entry
@@ -481,8 +487,9 @@ impl DeskStore for DynamoStore {
         if decision.before.expires_at() != expiry {
             items.push(self.put_unconditional(op, history_item(&decision.conversation))?);
         }
-        // The events go in the same transaction: they exist if and only if
-        // the change does, and the relay publishes them from the stream.
+        // The events go in the same transaction (on the first new message,
+        // or in an outbox item when there is none): they exist if and only
+        // if the change does, and the relay publishes them from the stream.
         items.extend(self.outbox_write(op, decision)?);
         self.transact(op, items).await.map_err(CommitError::from)
     }
@@ -498,33 +505,68 @@ impl DeskStore for DynamoStore {
             .wamid
             .as_ref()
             .ok_or_else(|| CommitError::Store(StoreError::new(op, "message without wamid")))?;
-        // The message must be stored and not yet sent: a second wamid for it
-        // would orphan the first one's statuses.
-        let update = Update::builder()
+        // Two single writes side by side instead of one transaction (which
+        // bills each item twice): the wamid item, for delivery statuses, and
+        // the wamid on the message, which must be stored and not yet sent (a
+        // second wamid for it would orphan the first one's statuses). One
+        // lands without the other only if the store fails one or this process
+        // dies between them, and neither half is worse than what a failed
+        // transaction leaves (nothing recorded): the wamid item alone lets
+        // the message's statuses apply (the first one moves it off `pending`,
+        // so no retry resends it); the message's wamid alone marks it sent,
+        // and its statuses find no message, as when nothing is recorded.
+        let record = self
+            .client()
+            .put_item()
             .table_name(self.table())
-            .set_key(Some(keys::key(
-                keys::conversation_pk(message.conversation_id),
-                &keys::message_sk(message.at, message.id),
-            )))
+            .set_item(Some(wamid_item(
+                op,
+                wamid,
+                message,
+                customer,
+                &[],
+                OUTBOUND_WAMID_TTL,
+            )?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send();
+        let mark = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(message_key(message)))
             .update_expression("SET wamid = :wamid")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(wamid)")
+            // The same wamid again is the retry of a try whose wamid item
+            // was lost: it completes it.
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(wamid) OR wamid = :wamid)",
+            )
             .expression_attribute_values(":wamid", to_value(op, wamid)?)
-            .build()
-            .map_err(commit_error(op))?;
-        // The wamid item goes first: its index tells a duplicate from a conflict.
-        let items = vec![
-            self.put_wamid(op, wamid, message, customer, &[], OUTBOUND_WAMID_TTL)?,
-            TransactWriteItem::builder().update(update).build(),
-        ];
-        match self.transact(op, items).await {
-            Ok(()) => Ok(()),
-            Err(TransactFailure::Condition { index: 0, .. }) => {
-                Err(CommitError::Duplicate { events: Vec::new() })
-            }
-            Err(TransactFailure::Condition { .. } | TransactFailure::Conflict) => {
+            .send();
+        let (recorded, marked) = tokio::join!(record, mark);
+        let recorded = written(op, recorded)?;
+        let marked = written(op, marked)?;
+        match (recorded, marked) {
+            (true, true) => Ok(()),
+            // Recorded before (an earlier try's message write, if lost, is
+            // completed by this one's).
+            (false, _) => Err(CommitError::Duplicate { events: Vec::new() }),
+            // The message is not stored, or has a wamid already: nothing of
+            // this one may stay.
+            (true, false) => {
+                self.client()
+                    .delete_item()
+                    .table_name(self.table())
+                    .set_key(Some(keys::key(keys::wamid_pk(wamid), keys::WAMID_SK)))
+                    .condition_expression("message_id = :message_id")
+                    .expression_attribute_values(
+                        ":message_id",
+                        AttributeValue::S(message.id.to_string()),
+                    )
+                    .send()
+                    .await
+                    .map_err(commit_error(op))?;
                 Err(CommitError::Conflict)
             }
-            Err(TransactFailure::Store(error)) => Err(error.into()),
         }
     }
 
@@ -709,5 +751,36 @@ impl DeskStore for DynamoStore {
             keys::HISTORY_SK_PREFIX,
         )
         .await
+    }
+}
+
+fn message_key(message: &Message) -> Item {
+    keys::key(
+        keys::conversation_pk(message.conversation_id),
+        &keys::message_sk(message.at, message.id),
+    )
+}
+
+/// Whether a conditional single write was written (`false`: its condition
+/// failed).
+fn written<T, E>(
+    op: &'static str,
+    outcome: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    >,
+) -> Result<bool, CommitError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match outcome {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error.as_service_error().and_then(|e| e.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(commit_error(op)(error)),
     }
 }

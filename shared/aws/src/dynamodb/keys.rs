@@ -142,8 +142,10 @@ pub fn stats_sk(hour: Timestamp) -> String {
 pub const STATS_SK_FORMAT: &str = "%Y-%m-%dT%H";
 
 /// The transactional outbox of a conversation: one item per desk change that
-/// emitted events, written in the change's own transaction and relayed to the
-/// bus by `functions/event-relay` from the table's stream.
+/// emitted events and stored no message (a change's first new message, or an
+/// inbound message's wamid item, carries them otherwise), written in the
+/// change's own transaction and relayed to the bus by `functions/event-relay`
+/// from the table's stream.
 pub fn outbox_pk(id: ConversationId) -> String {
     format!("{OUTBOX_PK_PREFIX}{id}")
 }
@@ -153,12 +155,6 @@ pub const OUTBOX_PK_PREFIX: &str = "OUTBOX#";
 /// partition reads the changes in order.
 pub fn outbox_sk(version: u64) -> String {
     format!("v{version:020}")
-}
-
-/// An inbound message's outbox item: by the message's time and id (unique:
-/// its wamid item is put in the same transaction, once).
-pub fn inbound_outbox_sk(at: Timestamp, id: MessageId) -> String {
-    format!("in#{}#{id}", sortable(at))
 }
 
 /// The marker of a counted event: written once, in the counting transaction.

@@ -25,12 +25,13 @@ use super::items::{
     to_value, version_condition,
 };
 use super::keys::{self, Item};
+use super::outbox::EVENTS;
 
 /// How long a WhatsApp message id is remembered: WhatsApp retries for up to
 /// 7 days, and status callbacks for our own messages can come later still.
 const INBOUND_WAMID_TTL: i64 = 8;
 /// The most keys one `BatchGetItem` takes.
-const BATCH_GET_KEYS: usize = 100;
+pub(super) const BATCH_GET_KEYS: usize = 100;
 pub(super) const OUTBOUND_WAMID_TTL: i64 = 30;
 
 /// The conversation and desk store on one DynamoDB table (single-table design).
@@ -143,13 +144,15 @@ impl DynamoStore {
         message: &Message,
         expiry: Option<wadesk_domain::Timestamp>,
     ) -> Result<TransactWriteItem, CommitError> {
-        let mut item = to_item(
-            op,
-            message,
-            keys::conversation_pk(message.conversation_id),
-            &keys::message_sk(message.at, message.id),
-        )?;
-        set_ttl(&mut item, expiry);
+        self.put_message_item(op, message_item(op, message, expiry)?)
+    }
+
+    /// A new message's item, put only if it does not exist yet.
+    pub(super) fn put_message_item(
+        &self,
+        op: &'static str,
+        item: Item,
+    ) -> Result<TransactWriteItem, CommitError> {
         Ok(TransactWriteItem::builder()
             .put(
                 self.put(item)
@@ -169,23 +172,7 @@ impl DynamoStore {
         events: &[EventEnvelope],
         ttl_days: i64,
     ) -> Result<TransactWriteItem, CommitError> {
-        let events = serde_json::to_string(events).map_err(commit_error(op))?;
-        let mut item = keys::key(keys::wamid_pk(wamid), keys::WAMID_SK);
-        item.insert(
-            "conversation_id".into(),
-            AttributeValue::S(message.conversation_id.to_string()),
-        );
-        item.insert(
-            "message_id".into(),
-            AttributeValue::S(message.id.to_string()),
-        );
-        item.insert("message_at".into(), to_value(op, &message.at)?);
-        item.insert("customer".into(), to_value(op, customer)?);
-        item.insert("events".into(), AttributeValue::S(events));
-        item.insert(
-            keys::TTL.into(),
-            number((message.at + Duration::days(ttl_days)).timestamp()),
-        );
+        let item = wamid_item(op, wamid, message, customer, events, ttl_days)?;
         Ok(TransactWriteItem::builder()
             .put(
                 self.put(item)
@@ -371,12 +358,65 @@ impl DynamoStore {
                     .await?
             }
         };
-        let events = item.as_ref().and_then(|i| string(i, "events"));
+        let events = item.as_ref().and_then(|i| string(i, EVENTS));
         match events {
             Some(json) => serde_json::from_str(&json).map_err(store_error(op)),
             None => Ok(Vec::new()),
         }
     }
+}
+
+/// A wamid's item: where its message lives, and the events an inbound
+/// message's delivery emitted.
+pub(super) fn wamid_item(
+    op: &'static str,
+    wamid: &Wamid,
+    message: &Message,
+    customer: &CustomerKey,
+    events: &[EventEnvelope],
+    ttl_days: i64,
+) -> Result<Item, CommitError> {
+    let mut item = keys::key(keys::wamid_pk(wamid), keys::WAMID_SK);
+    item.insert(
+        "conversation_id".into(),
+        AttributeValue::S(message.conversation_id.to_string()),
+    );
+    item.insert(
+        "message_id".into(),
+        AttributeValue::S(message.id.to_string()),
+    );
+    item.insert("message_at".into(), to_value(op, &message.at)?);
+    item.insert("customer".into(), to_value(op, customer)?);
+    // An inbound message's events: kept for a duplicate delivery, and
+    // relayed from this item's insert (its outbox entry). Without events
+    // (an outbound message's) the item carries none, and the relay's
+    // mapping never sees it.
+    if !events.is_empty() {
+        let events = serde_json::to_string(events).map_err(commit_error(op))?;
+        item.insert(EVENTS.into(), AttributeValue::S(events));
+    }
+    item.insert(
+        keys::TTL.into(),
+        number((message.at + Duration::days(ttl_days)).timestamp()),
+    );
+    Ok(item)
+}
+
+/// A message's item, expiring with its conversation (`expiry`: the
+/// conversation's, `None` while it is live).
+pub(super) fn message_item(
+    op: &'static str,
+    message: &Message,
+    expiry: Option<wadesk_domain::Timestamp>,
+) -> Result<Item, CommitError> {
+    let mut item = to_item(
+        op,
+        message,
+        keys::conversation_pk(message.conversation_id),
+        &keys::message_sk(message.at, message.id),
+    )?;
+    set_ttl(&mut item, expiry);
+    Ok(item)
 }
 
 /// The expiry of a conversation an inbound message starts (chat disabled:
@@ -485,7 +525,10 @@ impl ConversationStore for DynamoStore {
         let wamid = message.wamid.as_ref().ok_or_else(|| {
             CommitError::Store(StoreError::new(op, "inbound message without wamid"))
         })?;
-        // The wamid item goes first: its index tells a duplicate from a conflict.
+        // The wamid item goes first: its index tells a duplicate from a
+        // conflict. It carries the message's events: its insert on the
+        // table's stream is what the relay publishes them from, so they are
+        // published if and only if this commits.
         let mut items = vec![
             self.put_wamid(
                 op,
@@ -537,8 +580,6 @@ impl ConversationStore for DynamoStore {
                 .map_err(commit_error(op))?;
             items.push(TransactWriteItem::builder().update(update).build());
         }
-        // The events, for the relay: published if and only if this commits.
-        items.extend(self.inbound_outbox_write(op, decision)?);
         match self.transact(op, items).await {
             Ok(()) => Ok(()),
             Err(TransactFailure::Condition { index: 0, old }) => Err(CommitError::Duplicate {

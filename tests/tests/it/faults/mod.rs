@@ -502,7 +502,9 @@ async fn a_stuck_send_lease_holds_the_stop_acknowledgement_until_it_expires() {
     let mut stack = Stack::new(t0(), SdkRetries::Disabled).await;
     let id = finished_conversation(&mut stack, C_REOPEN, "wamid.LS1").await;
     stack.advance(Duration::hours(1));
-    stack.proxy.add(Rule::first(PUT_ITEM, Fault::Status(500)));
+    // The reopen's first PutItem records its message's wamid; the second
+    // releases the lease.
+    stack.proxy.add(Rule::nth(PUT_ITEM, 2, Fault::Status(500)));
     Box::pin(wadesk_app::desk::reopen(&stack.app, &ana(), id))
         .await
         .unwrap();
