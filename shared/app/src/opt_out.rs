@@ -105,11 +105,10 @@ where
             Ok(()) => Ok(Attempt::Done(Claim::Claimed)),
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
             Err(CommitError::Store(error)) => {
-                // The claim may have been written with its answer lost: if the
-                // stored customer is exactly this write, nothing was sent yet
-                // and the claim is this attempt's to use.
-                if let Ok(Some(stored)) = app.store.get_customer(key).await {
-                    if stored == claim.customer {
+                // The claim may have been written with its answer lost: if it
+                // stands, nothing was sent yet and it is this attempt's to use.
+                if let Ok(stored) = app.store.get_customer(key).await {
+                    if claim.stands_in(stored.as_ref()) {
                         return Ok(Attempt::Done(Claim::Claimed));
                     }
                 }

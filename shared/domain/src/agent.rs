@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentId, QueueId, Timestamp};
+use crate::{AgentChange, AgentId, QueueId, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,6 +41,24 @@ pub enum AgentState {
     NotReady,
     /// Redirect on no answer: an offer timed out. Only the agent clears it.
     Rona,
+}
+
+impl AgentState {
+    /// Only an `available` agent receives offers
+    /// (`docs/product.md#42-agents-offers-and-taking`); becoming available
+    /// brings the offers that wait.
+    pub fn takes_offers(self) -> bool {
+        self == Self::Available
+    }
+}
+
+/// What an admin says of an agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentProfile {
+    pub name: String,
+    pub role: Role,
+    pub queues: Vec<QueueId>,
+    pub max_concurrent: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +105,33 @@ impl Agent {
 
     /// Offers go only to available agents below their limit.
     pub fn can_be_offered(&self, queue: &QueueId) -> bool {
-        self.state == AgentState::Available && self.load < self.max_concurrent && self.serves(queue)
+        self.state.takes_offers() && self.load < self.max_concurrent && self.serves(queue)
+    }
+
+    /// The directory entry `id` gets from an admin's `profile`, over `stored`
+    /// (`None`: not in the directory yet, then it starts `not_ready` with
+    /// nothing): the profile changes, the state, load and idle time stay.
+    pub fn with_profile(
+        stored: Option<&Agent>,
+        id: &AgentId,
+        profile: &AgentProfile,
+        now: Timestamp,
+    ) -> AgentChange {
+        let mut agent = stored.cloned().unwrap_or_else(|| {
+            Agent::new(
+                id.clone(),
+                profile.name.clone(),
+                profile.role,
+                Vec::new(),
+                0,
+                now,
+            )
+        });
+        agent.name.clone_from(&profile.name);
+        agent.role = profile.role;
+        agent.queues.clone_from(&profile.queues);
+        agent.max_concurrent = profile.max_concurrent;
+        AgentChange::new(stored, agent)
     }
 
     pub(crate) fn add_load(&mut self) {
@@ -106,4 +150,63 @@ impl Agent {
 pub struct Queue {
     pub id: QueueId,
     pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::fixtures;
+    use crate::version::ExpectedVersion;
+
+    fn profile(name: &str, queue: &str) -> AgentProfile {
+        AgentProfile {
+            name: name.to_owned(),
+            role: Role::Supervisor,
+            queues: vec![QueueId::parse(queue).unwrap()],
+            max_concurrent: 5,
+        }
+    }
+
+    #[test]
+    fn a_new_agent_starts_not_ready_with_nothing() {
+        let now = chrono::Utc::now();
+        let id = AgentId::parse("ana").unwrap();
+        let change = Agent::with_profile(None, &id, &profile("Ana", "sales"), now);
+        assert_eq!(change.expected_version, ExpectedVersion::Absent);
+        let agent = change.agent;
+        assert_eq!(
+            (agent.id.as_str(), agent.name.as_str(), agent.role),
+            ("ana", "Ana", Role::Supervisor)
+        );
+        assert_eq!(agent.queues, [QueueId::parse("sales").unwrap()]);
+        assert_eq!((agent.max_concurrent, agent.load), (5, 0));
+        assert_eq!(agent.state, AgentState::NotReady);
+        assert_eq!(agent.idle_since, now);
+        assert!(!agent.can_be_offered(&QueueId::parse("sales").unwrap()));
+    }
+
+    #[test]
+    fn a_new_profile_keeps_the_state_load_and_idle_time() {
+        let mut stored = fixtures::agent("ana", Role::Agent, "sales");
+        stored.state = AgentState::Available;
+        stored.load = 1;
+        let later = stored.idle_since + Duration::hours(1);
+        let id = stored.id.clone();
+        let change = Agent::with_profile(Some(&stored), &id, &profile("Ana B.", "support"), later);
+        assert_eq!(
+            change.expected_version,
+            ExpectedVersion::Exactly(stored.version)
+        );
+        let agent = change.agent;
+        assert_eq!(agent.name, "Ana B.");
+        assert_eq!(agent.queues, [QueueId::parse("support").unwrap()]);
+        assert_eq!(
+            (agent.state, agent.load, agent.idle_since),
+            (stored.state, stored.load, stored.idle_since)
+        );
+        assert!(AgentState::Available.takes_offers());
+        assert!(!AgentState::NotReady.takes_offers() && !AgentState::Rona.takes_offers());
+    }
 }

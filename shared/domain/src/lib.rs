@@ -31,7 +31,7 @@ pub mod window;
 pub mod window_fire;
 
 pub use access::{identify, may_access, Actor, NotInDirectory};
-pub use agent::{Agent, AgentState, Queue, Role};
+pub use agent::{Agent, AgentProfile, AgentState, Queue, Role};
 pub use audit::{AuditAction, AuditRecord};
 pub use channel::{Channel, TemplateRef};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};

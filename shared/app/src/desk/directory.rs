@@ -88,7 +88,7 @@ where
                 if let Err(error) = app.events.publish(&[event]).await {
                     tracing::error!(%error, "state event not published");
                 }
-                if state == AgentState::Available {
+                if state.takes_offers() {
                     if let Err(error) = offer_waiting_to(app, agent_id).await {
                         tracing::error!(%error, "offering waiting conversations failed");
                     }
@@ -103,14 +103,7 @@ where
     .await
 }
 
-/// What an admin says of an agent.
-#[derive(Debug, Clone)]
-pub struct AgentProfile {
-    pub name: String,
-    pub role: Role,
-    pub queues: Vec<wadesk_domain::QueueId>,
-    pub max_concurrent: u32,
-}
+pub use wadesk_domain::AgentProfile;
 
 /// Creates or updates an agent, keeping their state and load.
 pub async fn upsert_agent<P>(
@@ -124,21 +117,7 @@ where
     let profile = &profile;
     retry_on_conflict(|_| async move {
         let stored = app.store.get_agent(id).await?;
-        let mut agent = stored.clone().unwrap_or_else(|| {
-            Agent::new(
-                id.clone(),
-                profile.name.clone(),
-                profile.role,
-                Vec::new(),
-                0,
-                app.clock.now(),
-            )
-        });
-        agent.name.clone_from(&profile.name);
-        agent.role = profile.role;
-        agent.queues.clone_from(&profile.queues);
-        agent.max_concurrent = profile.max_concurrent;
-        let change = wadesk_domain::AgentChange::new(stored.as_ref(), agent);
+        let change = Agent::with_profile(stored.as_ref(), id, profile, app.clock.now());
         match app.store.save_agent(&change).await {
             Ok(()) => {
                 if let Err(error) = offer_waiting_to(app, id).await {

@@ -14,7 +14,7 @@ use wadesk_domain::desk::{self, Outgoing, TransferTarget};
 use wadesk_domain::{
     decide_send_failure, may_access, Actor, Agent, AgentId, AgentState, Clock, Conversation,
     ConversationId, ConversationStatus, Customer, CustomerKey, DeskContext, DeskDecision,
-    DeskError, Message, MessageContent, OfferTimeout, Role, StatusDecision,
+    DeskError, Message, MessageContent, OfferTimeout, StatusDecision,
 };
 
 use crate::error::{retry_on_conflict, Attempt};
