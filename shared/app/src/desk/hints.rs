@@ -10,9 +10,10 @@
 //! refuse anything stale. Nothing is remembered of a conversation that was
 //! not read, acted on and committed.
 
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use lru::LruCache;
 use wadesk_domain::{AgentId, Conversation, ConversationId, CustomerKey};
 
 /// What a request on a conversation will read besides it.
@@ -22,23 +23,15 @@ pub(crate) struct Hint {
     pub agents: Vec<AgentId>,
 }
 
-/// A bounded, per-process map of [`Hint`]s, shared by the clones of an
-/// [`App`](crate::App) (one per instance, wired with it). Two generations:
-/// new and used hints go to the young one; when it is full it becomes the
-/// old one and the previous old one is dropped. So it holds at most
-/// `capacity` conversations, among them at least the `capacity / 2` most
-/// recently used, with O(1) work per request and nothing allocated until a
-/// conversation is remembered.
+/// A bounded, per-process least-recently-used map of [`Hint`]s, shared by the
+/// clones of an [`App`](crate::App) (one per instance, wired with it). The
+/// map is made on the first conversation remembered (`lru` sizes its table
+/// for the whole capacity up front), so an instance that never serves a
+/// desk action allocates nothing for it.
 #[derive(Clone)]
 pub struct SnapshotHints {
-    generations: Arc<Mutex<Generations>>,
-}
-
-struct Generations {
-    /// Each generation's size; 0 remembers nothing.
-    half: usize,
-    young: HashMap<ConversationId, Hint>,
-    old: HashMap<ConversationId, Hint>,
+    capacity: Option<NonZeroUsize>,
+    remembered: Arc<Mutex<Option<LruCache<ConversationId, Hint>>>>,
 }
 
 impl SnapshotHints {
@@ -46,15 +39,12 @@ impl SnapshotHints {
     /// conversations are hours of an agent desk's work, at about 200 bytes each.
     pub const DEFAULT_CAPACITY: usize = 4096;
 
-    /// Remembers at most `capacity` conversations (below 2: none, every
-    /// request reads as on a cold instance).
+    /// Remembers at most `capacity` conversations (0: none, every request
+    /// reads as on a cold instance).
     pub fn new(capacity: usize) -> Self {
         Self {
-            generations: Arc::new(Mutex::new(Generations {
-                half: capacity / 2,
-                young: HashMap::new(),
-                old: HashMap::new(),
-            })),
+            capacity: NonZeroUsize::new(capacity),
+            remembered: Arc::default(),
         }
     }
 
@@ -65,8 +55,7 @@ impl SnapshotHints {
 
     /// How many conversations it remembers now.
     pub fn len(&self) -> usize {
-        let generations = self.lock();
-        generations.young.len() + generations.old.len()
+        self.lock().as_ref().map_or(0, LruCache::len)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -75,13 +64,7 @@ impl SnapshotHints {
 
     /// The hint for conversation `id`, if remembered (it counts as used).
     pub(crate) fn get(&self, id: ConversationId) -> Option<Hint> {
-        let mut generations = self.lock();
-        if let Some(hint) = generations.young.get(&id) {
-            return Some(hint.clone());
-        }
-        let hint = generations.old.remove(&id)?;
-        generations.insert(id, hint.clone());
-        Some(hint)
+        self.lock().as_mut()?.get(&id).cloned()
     }
 
     /// Remembers `conversation`'s customer and the agents it names, as
@@ -99,27 +82,19 @@ impl SnapshotHints {
     }
 
     fn put(&self, id: ConversationId, hint: Hint) {
-        self.lock().insert(id, hint);
+        let Some(capacity) = self.capacity else {
+            return;
+        };
+        self.lock()
+            .get_or_insert_with(|| LruCache::new(capacity))
+            .put(id, hint);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<LruCache<ConversationId, Hint>>> {
         // A panic elsewhere leaves nothing half-done in a map of guesses.
-        self.generations
+        self.remembered
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl Generations {
-    fn insert(&mut self, id: ConversationId, hint: Hint) {
-        if self.half == 0 {
-            return;
-        }
-        self.old.remove(&id);
-        self.young.insert(id, hint);
-        if self.young.len() >= self.half {
-            self.old = std::mem::take(&mut self.young);
-        }
     }
 }
 
@@ -131,13 +106,9 @@ impl Default for SnapshotHints {
 
 impl std::fmt::Debug for SnapshotHints {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let generations = self.lock();
         f.debug_struct("SnapshotHints")
-            .field("capacity", &(generations.half * 2))
-            .field(
-                "remembered",
-                &(generations.young.len() + generations.old.len()),
-            )
+            .field("capacity", &self.capacity.map_or(0, NonZeroUsize::get))
+            .field("remembered", &self.len())
             .finish()
     }
 }
@@ -183,6 +154,7 @@ mod tests {
         }
         assert!(hints.get(id(98)).is_some() && hints.get(id(99)).is_some());
         assert_eq!(hints.get(id(1)), None, "long unused: dropped");
+        assert_eq!(hints.len(), 8, "full, not emptied");
     }
 
     #[test]
