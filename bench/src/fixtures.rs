@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, RequestExt};
 use wadesk_app::desk::{self, AgentProfile, DeskFailure};
-use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalOutbox, LocalScheduler};
+use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalScheduler, LocalWhatsApp};
 use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::Ports;
 use wadesk_app::{App, DeskStore, WhatsAppClient};
@@ -36,7 +36,7 @@ pub type EmbeddedApp = App<(
     LocalEventBus,
     LocalScheduler,
     ManualClock,
-    LocalOutbox,
+    LocalWhatsApp,
 )>;
 
 /// The embedded application with its clock frozen at `now`.
@@ -47,7 +47,7 @@ pub fn embedded_app(now: DateTime<Utc>) -> EmbeddedApp {
         LocalEventBus::new(),
         LocalScheduler::new(),
         clock.clone(),
-        LocalOutbox::new(clock),
+        LocalWhatsApp::new(clock),
     )
 }
 

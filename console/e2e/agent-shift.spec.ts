@@ -7,7 +7,7 @@ import {
   customerWrites,
   expectNoSeriousAxeViolations,
   makeTeam,
-  outbox,
+  sentMessages,
   phone,
   SCREENSHOTS,
   signIn,
@@ -87,7 +87,7 @@ test('the Message box counts n / 4096 and refuses longer text', async () => {
   await expect(page.getByText('11 / 4096')).toBeVisible();
 });
 
-test('a reply is sent to WhatsApp (the outbox)', async ({ request }) => {
+test('a reply is sent to WhatsApp', async ({ request }) => {
   // A few seconds pass between turns, as they do (WhatsApp's timestamps are whole seconds).
   await advanceClock(request, 2);
   await page.getByRole('button', { name: 'Send', exact: true }).click();
@@ -95,7 +95,7 @@ test('a reply is sent to WhatsApp (the outbox)', async ({ request }) => {
   await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue('');
   await expect
     .poll(async () =>
-      (await outbox(request)).some((m) => m.to === customer.from && m.text === 'Hello Lucía'),
+      (await sentMessages(request)).some((m) => m.to === customer.from && m.text === 'Hello Lucía'),
     )
     .toBe(true);
 });
@@ -156,7 +156,7 @@ test('Send template pushes the utility template and reopens the chat', async ({ 
   await archiveRow().getByRole('button', { name: 'Send template' }).click();
   await expect
     .poll(async () =>
-      (await outbox(request)).some(
+      (await sentMessages(request)).some(
         (m) => m.to === customer.from && m.template?.name === 'follow_up',
       ),
     )
@@ -165,7 +165,7 @@ test('Send template pushes the utility template and reopens the chat', async ({ 
   await expect(page.getByRole('button', { name: customer.name })).toBeVisible();
 });
 
-test('a supervisor sees the reopened chat and adds a note that never reaches the outbox', async ({
+test('a supervisor sees the reopened chat and adds a note that never reaches WhatsApp', async ({
   browser,
   request,
 }) => {
@@ -190,7 +190,7 @@ test('a supervisor sees the reopened chat and adds a note that never reaches the
   await expect(page.getByRole('log', { name: 'Transcript' })).toContainText(note, {
     timeout: 3_000,
   });
-  expect((await outbox(request)).some((m) => (m.text ?? '').includes(note))).toBe(false);
+  expect((await sentMessages(request)).some((m) => (m.text ?? '').includes(note))).toBe(false);
   await sup.context().close();
 });
 

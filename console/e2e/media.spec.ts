@@ -26,7 +26,7 @@ const PDF = Buffer.from(
 const PNG_BASE64 =
   'iVBORw0KGgoAAAANSUhEUgAAADAAAAAwCAIAAADYYG7QAAAAVElEQVR42u3WsQ0AIAgEQDZxP+d0CTdwA1sXwNJYcAklCVc9H3uOdFZv6bzeDyAgoHKgX4dv+0BAQPVAkhoICEgf8jqAgPQhSQ0EBKQPeR1AQKVBB858F48N08ZQAAAAAElFTkSuQmCC';
 
-interface OutboxMedia {
+interface SentMedia {
   to: string;
   type: string;
   text?: string;
@@ -83,7 +83,7 @@ test('an agent attaches a small PDF with a caption and sees it sent', async ({ r
   await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue('');
   await expect
     .poll(async () => {
-      const items = (await (await request.get('/_local/outbox')).json()).items as OutboxMedia[];
+      const items = (await (await request.get('/_local/sent')).json()).items as SentMedia[];
       return items.find((m) => m.to === customer.from && m.type === 'document');
     })
     .toMatchObject({

@@ -94,16 +94,16 @@ export async function customerWrites(
   return r.json();
 }
 
-export interface OutboxEntry {
+export interface SentMessage {
   to: string;
   type: string;
   text?: string;
   template?: { name: string };
 }
 
-export async function outbox(request: APIRequestContext): Promise<OutboxEntry[]> {
-  const r = await request.get('/_local/outbox');
-  return (await r.json()).items as OutboxEntry[];
+export async function sentMessages(request: APIRequestContext): Promise<SentMessage[]> {
+  const r = await request.get('/_local/sent');
+  return (await r.json()).items as SentMessage[];
 }
 
 export async function advanceClock(request: APIRequestContext, seconds: number) {

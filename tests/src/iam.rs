@@ -36,7 +36,7 @@ use aws_sdk_dynamodb::config::Credentials;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use serde_json::Value;
-use wadesk_app::embedded::LocalOutbox;
+use wadesk_app::embedded::LocalWhatsApp;
 use wadesk_app::App;
 use wadesk_aws::s3::{create_bucket, S3MediaStore};
 use wadesk_aws::s3_signed::SignedS3MediaStore;
@@ -710,7 +710,7 @@ pub type IamApp = App<(
     EventBridgePublisher,
     EventBridgeScheduler,
     ManualClock,
-    LocalOutbox,
+    LocalWhatsApp,
 )>;
 
 /// One test's stack under IAM enforcement (see the module documentation).
@@ -892,7 +892,7 @@ impl IamStack {
                 self.stack
             ))),
             clock.clone(),
-            LocalOutbox::new(clock.clone()),
+            LocalWhatsApp::new(clock.clone()),
         )
     }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use chrono::{DateTime, Utc};
-use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalOutbox, LocalScheduler};
+use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalScheduler, LocalWhatsApp};
 use wadesk_app::{App, ConversationStore};
 use wadesk_aws::{DynamoStore, RequestCounter};
 use wadesk_domain::{
@@ -100,7 +100,7 @@ pub fn embedded_store() -> EmbeddedStore {
     EmbeddedStore::new()
 }
 
-pub type TestServices<S> = App<(S, LocalEventBus, LocalScheduler, ManualClock, LocalOutbox)>;
+pub type TestServices<S> = App<(S, LocalEventBus, LocalScheduler, ManualClock, LocalWhatsApp)>;
 
 /// The application over `store` with local bus, scheduler and outbox, at a fixed time.
 pub fn services<S: ConversationStore>(store: S, now: DateTime<Utc>) -> Arc<TestServices<S>> {
@@ -110,7 +110,7 @@ pub fn services<S: ConversationStore>(store: S, now: DateTime<Utc>) -> Arc<TestS
         LocalEventBus::new(),
         LocalScheduler::new(),
         clock.clone(),
-        LocalOutbox::new(clock),
+        LocalWhatsApp::new(clock),
     ))
 }
 

@@ -35,7 +35,7 @@ use chrono::Duration;
 use lambda_http::{Body, Response};
 use serde_json::json;
 use wadesk_app::analytics::AnalyticsReader;
-use wadesk_app::embedded::LocalOutbox;
+use wadesk_app::embedded::LocalWhatsApp;
 use wadesk_app::{App, ConversationStore};
 use wadesk_aws::dynamodb::outbox::EVENTS;
 use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler, RequestCounter};
@@ -62,14 +62,14 @@ type MeteredApp = App<(
     EventBridgePublisher,
     EventBridgeScheduler,
     ManualClock,
-    CountingWhatsApp<LocalOutbox>,
+    CountingWhatsApp<LocalWhatsApp>,
 )>;
 
 /// The meters, and an unmetered client to look at the table and schedules.
 struct Meters {
     counter: RequestCounter,
     capacity: CapacityMeter,
-    whatsapp: CountingWhatsApp<LocalOutbox>,
+    whatsapp: CountingWhatsApp<LocalWhatsApp>,
     plain_dynamodb: aws_sdk_dynamodb::Client,
     plain_scheduler: aws_sdk_scheduler::Client,
     /// Events the last measured operation set off (put on the bus, or in
@@ -434,7 +434,7 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
 
     let t0 = fixtures::now_seconds();
     let clock = ManualClock::frozen_at(t0);
-    let whatsapp = CountingWhatsApp::new(LocalOutbox::new(clock.clone()));
+    let whatsapp = CountingWhatsApp::new(LocalWhatsApp::new(clock.clone()));
     let app: MeteredApp = App::new(
         DynamoStore::new(dynamodb, TABLE),
         EventBridgePublisher::new(eventbridge, BUS),

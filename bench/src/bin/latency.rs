@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use wadesk_app::embedded::{LocalOutbox, LocalPoisonQueue};
+use wadesk_app::embedded::{LocalPoisonQueue, LocalWhatsApp};
 use wadesk_app::App;
 use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
 use wadesk_bench::args::Args;
@@ -60,7 +60,7 @@ type AwsApp = App<(
     EventBridgePublisher,
     EventBridgeScheduler,
     ManualClock,
-    LocalOutbox,
+    LocalWhatsApp,
 )>;
 
 /// Clients for `endpoint`: the proxy for what is timed, moto for set-up.
@@ -258,7 +258,7 @@ async fn armed(
 /// /conversations/{id}/messages` through the agent API's handler: the caller
 /// with the conversation, then its customer and agents (2 reads), the
 /// transaction that stores it `pending`, the Graph API send, the transaction
-/// that records its wamid. The Graph API is `LocalOutbox` here, in process:
+/// that records its wamid. The Graph API is `LocalWhatsApp` here, in process:
 /// its own time is microseconds, so the figure is what the handler adds to
 /// the Graph API's time.
 async fn agent_text(
@@ -319,7 +319,7 @@ pub fn aws_app(sdk: &SdkConfig, clock: &ManualClock, table: &str) -> AwsApp {
             ROLE_ARN,
         ),
         clock.clone(),
-        LocalOutbox::new(clock.clone()),
+        LocalWhatsApp::new(clock.clone()),
     )
 }
 

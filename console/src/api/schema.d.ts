@@ -756,7 +756,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/_local/outbox": {
+    "/_local/sent": {
         parameters: {
             query?: never;
             header?: never;
@@ -764,7 +764,7 @@ export interface paths {
             cookie?: never;
         };
         /** Everything sent towards WhatsApp, oldest first */
-        get: operations["readOutbox"];
+        get: operations["readSentMessages"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1367,7 +1367,7 @@ export interface components {
         TokenResult: {
             token: string;
         };
-        OutboxEntry: {
+        SentMessage: {
             from: components["schemas"]["PhoneNumberId"];
             to: components["schemas"]["WaId"];
             type: string;
@@ -1386,8 +1386,8 @@ export interface components {
             /** Format: date-time */
             at: string;
         };
-        OutboxList: {
-            items: components["schemas"]["OutboxEntry"][];
+        SentMessageList: {
+            items: components["schemas"]["SentMessage"][];
         };
         /** @description a domain event as the bus carries it (see docs/events.md) */
         Event: {
@@ -3063,7 +3063,7 @@ export interface operations {
             };
         };
     };
-    readOutbox: {
+    readSentMessages: {
         parameters: {
             query?: never;
             header?: never;
@@ -3072,13 +3072,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the outbox */
+            /** @description the messages sent */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OutboxList"];
+                    "application/json": components["schemas"]["SentMessageList"];
                 };
             };
         };

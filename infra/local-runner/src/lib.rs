@@ -2,8 +2,8 @@
 //!
 //! Every route is served by the Lambdas' own handler functions; only the
 //! adapters differ: an embedded store (or DynamoDB at `AWS_ENDPOINT_URL`), a
-//! local scheduler that fires due timers, a local event bus and a WhatsApp
-//! outbox. The clock can be moved forward, so a 24-hour expiry takes seconds.
+//! local scheduler that fires due timers, a local event bus and a local
+//! WhatsApp that records what is sent. The clock can be moved forward, so a 24-hour expiry takes seconds.
 
 pub mod auth;
 mod console;
@@ -23,24 +23,30 @@ pub use local_analytics::{LocalAnalytics, WithAnalytics};
 pub use outbox_relay::{relay_stream, OutboxRelay, WithOutbox};
 pub use retention::{Purge, WithRetention};
 pub use settings::Settings;
-pub use whatsapp::LocalWhatsApp;
+pub use whatsapp::RunnerWhatsApp;
 
 use std::sync::Arc;
 
 use wadesk_app::embedded::{
-    LocalEventBus, LocalMedia, LocalOutbox, LocalPoisonQueue, LocalScheduler,
+    LocalEventBus, LocalMedia, LocalPoisonQueue, LocalScheduler, LocalWhatsApp,
 };
 use wadesk_app::{App, DeskStore};
 use wadesk_domain::{Channel, Clock, ManualClock, PhoneNumberId, Queue, QueueId};
 use webhook::WebhookSettings;
 
 /// The app as the local runner wires it, for any store.
-pub type LocalApp<S> = App<(S, LocalEventBus, LocalScheduler, ManualClock, LocalWhatsApp)>;
+pub type LocalApp<S> = App<(
+    S,
+    LocalEventBus,
+    LocalScheduler,
+    ManualClock,
+    RunnerWhatsApp,
+)>;
 
 /// Everything one running stack holds.
 pub struct Runner<S: wadesk_app::ConversationStore> {
     pub app: LocalApp<S>,
-    pub outbox: LocalOutbox,
+    pub local_whatsapp: LocalWhatsApp,
     pub webhook: WebhookSettings,
     /// What the webhook keeps instead of refusing (`GET /_local/poison`).
     pub poison: LocalPoisonQueue,
@@ -83,7 +89,7 @@ impl<S: DeskStore> Runner<S> {
         let clock = ManualClock::following_wall_time();
         let webhook =
             WebhookSettings::new(settings.app_secret.clone(), settings.verify_token.clone());
-        let outbox = LocalOutbox::new(clock.clone());
+        let local_whatsapp = LocalWhatsApp::new(clock.clone());
         let media = agent_api::Media::new(LocalMedia::new(clock.clone()))
             .with_retention_days(settings.media_retention_days);
         let graph = match &settings.graph_api_token {
@@ -93,8 +99,8 @@ impl<S: DeskStore> Runner<S> {
             )?),
             None => None,
         };
-        let whatsapp = LocalWhatsApp {
-            outbox: outbox.clone(),
+        let whatsapp = RunnerWhatsApp {
+            local: local_whatsapp.clone(),
             graph,
         };
         let app = App::new(
@@ -129,7 +135,7 @@ impl<S: DeskStore> Runner<S> {
         }
         Ok(Arc::new(Self {
             app,
-            outbox,
+            local_whatsapp,
             webhook,
             poison: LocalPoisonQueue::new(),
             settings,

@@ -45,9 +45,9 @@ pub async fn handle<S: DeskStore>(runner: &Runner<S>, request: Request) -> Respo
         (Method::GET, "/_local/clock") => Ok(json(
             &serde_json::json!({"now": rfc3339(runner.app.clock.now())}),
         )),
-        (Method::GET, "/_local/outbox") => {
-            Ok(json(&serde_json::json!({"items": runner.outbox.entries()})))
-        }
+        (Method::GET, "/_local/sent") => Ok(json(
+            &serde_json::json!({"items": runner.local_whatsapp.sent()}),
+        )),
         (Method::GET, "/_local/poison") => Ok(json(&serde_json::json!({"items": poison(runner)}))),
         (Method::GET, "/_local/events") => Ok(json(
             &serde_json::json!({"items": runner.app.events.published()}),

@@ -92,7 +92,7 @@ Try it:
   curl -s -XPOST http://{address}/_local/token -d '{{\"sub\":\"{}\"}}'
   curl -s http://{address}/_local/events
   curl -s -XPOST http://{address}/_local/clock/advance -d '{{\"seconds\":86400}}'
-  curl -s http://{address}/_local/outbox
+  curl -s http://{address}/_local/sent
   curl -s http://{address}/_local/poison     # signed bodies the webhook kept instead of refusing
   curl -s 'http://{address}/webhook?hub.mode=subscribe&hub.verify_token={}&hub.challenge=42'",
         s.jwt_secret,

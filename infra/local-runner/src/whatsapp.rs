@@ -1,18 +1,19 @@
-//! The runner's WhatsApp: the outbox, and the real Graph API when a token is given.
+//! The runner's WhatsApp: the local stand-in that records what is sent, and
+//! the real Graph API when a token is given.
 
-use wadesk_app::embedded::LocalOutbox;
+use wadesk_app::embedded::LocalWhatsApp;
 use wadesk_app::{OutboundContent, SendError, WhatsAppClient};
 use wadesk_domain::{PhoneNumberId, WaId, Wamid};
 use wadesk_graph::GraphApiClient;
 
 #[derive(Debug, Clone)]
-pub struct LocalWhatsApp {
-    pub outbox: LocalOutbox,
-    /// Sends for real when set; every send is recorded in the outbox either way.
+pub struct RunnerWhatsApp {
+    pub local: LocalWhatsApp,
+    /// Sends for real when set; every send is recorded by `local` either way.
     pub graph: Option<GraphApiClient>,
 }
 
-impl WhatsAppClient for LocalWhatsApp {
+impl WhatsAppClient for RunnerWhatsApp {
     async fn send(
         &self,
         from: &PhoneNumberId,
@@ -20,10 +21,10 @@ impl WhatsAppClient for LocalWhatsApp {
         content: &OutboundContent,
     ) -> Result<Wamid, SendError> {
         match &self.graph {
-            None => self.outbox.send(from, to, content).await,
+            None => self.local.send(from, to, content).await,
             Some(graph) => {
                 let wamid = graph.send(from, to, content).await?;
-                self.outbox.record(from, to, content, &wamid);
+                self.local.record(from, to, content, &wamid);
                 Ok(wamid)
             }
         }
@@ -38,7 +39,7 @@ impl WhatsAppClient for LocalWhatsApp {
     ) -> Result<String, SendError> {
         match &self.graph {
             None => {
-                self.outbox
+                self.local
                     .upload_media(from, file, content_type, filename)
                     .await
             }

@@ -11,7 +11,7 @@
 //! local runner does.
 //!
 //! After every use case call the invariants must hold, read from the store,
-//! the scheduler and the WhatsApp messages sent (`LocalOutbox`), never from a
+//! the scheduler and the WhatsApp messages sent (`LocalWhatsApp`), never from a
 //! model of them:
 //!
 //! - one live session per customer, mirrored exactly (id, status, owner) on
@@ -40,7 +40,7 @@ use chrono::{DateTime, Duration};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use wadesk_app::desk::{self, AgentProfile, DeskFailure};
-use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalOutbox, LocalScheduler};
+use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalScheduler, LocalWhatsApp};
 use wadesk_app::expiry::{handle_window_fire, FireOutcome};
 use wadesk_app::inbound::{receive_message, receive_messages, InboundOutcome};
 use wadesk_app::opt_out::{handle_event, OPT_OUT_CONFIRMATION};
@@ -61,7 +61,7 @@ type Services = App<(
     LocalEventBus,
     LocalScheduler,
     ManualClock,
-    LocalOutbox,
+    LocalWhatsApp,
 )>;
 
 const CUSTOMERS: u8 = 3;
@@ -207,7 +207,7 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-/// What the store, the scheduler and the WhatsApp outbox hold at one moment.
+/// What the store, the scheduler and the local WhatsApp hold at one moment.
 #[derive(Debug, Clone, PartialEq)]
 struct Seen {
     now: Timestamp,
@@ -270,7 +270,7 @@ impl Harness {
             LocalEventBus::new(),
             LocalScheduler::new(),
             clock.clone(),
-            LocalOutbox::new(clock.clone()),
+            LocalWhatsApp::new(clock.clone()),
         );
         let queue = QueueId::default_queue();
         app.store
@@ -346,7 +346,7 @@ impl Harness {
                     TimerInput::Offer(_) => None,
                 })
                 .collect(),
-            sent: self.app.whatsapp.entries().len(),
+            sent: self.app.whatsapp.sent().len(),
         }
     }
 
@@ -484,7 +484,7 @@ impl Harness {
 
     /// A status callback for the last message sent to customer `c`.
     async fn status(&mut self, c: u8, failed: bool) -> TestResult {
-        let sent = self.app.whatsapp.entries();
+        let sent = self.app.whatsapp.sent();
         let Some(last) = sent.iter().rev().find(|e| e.to == wa_id(c)) else {
             return Ok(());
         };
@@ -542,7 +542,7 @@ impl Harness {
                 let after = self.after("opt-out", &before).await?;
                 outcome(handled, "opt-out")?;
                 opted_out.get_or_insert(before.opted_out(c));
-                confirmations += self.app.whatsapp.entries()[before.sent..after.sent]
+                confirmations += self.app.whatsapp.sent()[before.sent..after.sent]
                     .iter()
                     .filter(|e| e.text.as_deref() == Some(OPT_OUT_CONFIRMATION))
                     .count();
@@ -722,7 +722,7 @@ impl Harness {
                 );
             }
         }
-        let sent = self.app.whatsapp.entries();
+        let sent = self.app.whatsapp.sent();
         for entry in &sent[before.sent..after.sent] {
             let c = (0..CUSTOMERS).find(|n| wa_id(*n) == entry.to).unwrap();
             let customer = before.customers.get(&c);

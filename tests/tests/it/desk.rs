@@ -196,7 +196,7 @@ async fn a_conversation_from_offer_to_archive() {
     assert_eq!(accepted["status"], "active");
     assert_eq!(accepted["owner"], "ana");
 
-    // Ana answers; the outbox has it; the transcript is masked for agents.
+    // Ana answers; WhatsApp got it; the transcript is masked for agents.
     let sent = desk
         .expect(
             Method::POST,
@@ -208,9 +208,9 @@ async fn a_conversation_from_offer_to_archive() {
         .await;
     assert_eq!(sent["direction"], "outbound");
     assert!(sent["wamid"].as_str().unwrap().starts_with("wamid."));
-    let (_, outbox) = desk.app.get_json("/_local/outbox").await;
-    assert_eq!(outbox["items"][0]["to"], "34611222333");
-    assert_eq!(outbox["items"][0]["text"], "Let me check that for you");
+    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
+    assert_eq!(whatsapp["items"][0]["to"], "34611222333");
+    assert_eq!(whatsapp["items"][0]["text"], "Let me check that for you");
     let (_, transcript) = desk
         .get(&format!("/conversations/{id}/messages"), &ana)
         .await;
@@ -315,8 +315,8 @@ async fn a_conversation_from_offer_to_archive() {
         201,
     )
     .await;
-    let (_, outbox) = desk.app.get_json("/_local/outbox").await;
-    assert_eq!(outbox["items"].as_array().unwrap().len(), 1);
+    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
+    assert_eq!(whatsapp["items"].as_array().unwrap().len(), 1);
     let (status, supervised) = desk
         .get("/supervise/conversations?status=active&agent=bob", &sue)
         .await;
@@ -529,8 +529,8 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
         1,
         "nothing was sent"
     );
-    let (_, outbox) = desk.app.get_json("/_local/outbox").await;
-    assert!(outbox["items"].as_array().unwrap().is_empty());
+    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
+    assert!(whatsapp["items"].as_array().unwrap().is_empty());
 
     // An agent cannot tell an unknown conversation from one they may not
     // see; an admin, who may see every conversation, is told it is not there.
@@ -700,8 +700,8 @@ async fn with_chat_disabled_messages_are_kept_answered_and_not_queued() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(answer["conversation_status"], "finished");
-    let (_, outbox) = desk.app.get_json("/_local/outbox").await;
-    let items = outbox["items"].as_array().unwrap();
+    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
+    let items = whatsapp["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["to"], "34611222777");
     assert!(items[0]["text"].as_str().unwrap().contains("not available"));

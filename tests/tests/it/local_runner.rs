@@ -50,9 +50,9 @@ async fn a_simulated_message_appears_as_an_unanswered_conversation_and_its_windo
         ["ConversationStarted", "MessageReceived", "WindowExpired"]
     );
 
-    let (status, outbox) = app.get_json("/_local/outbox").await;
+    let (status, whatsapp) = app.get_json("/_local/sent").await;
     assert_eq!(status, 200);
-    assert_eq!(outbox["items"], serde_json::json!([]));
+    assert_eq!(whatsapp["items"], serde_json::json!([]));
 }
 
 #[tokio::test]

@@ -111,8 +111,13 @@ async fn a_9_9_mb_pdf_is_uploaded_and_sent_through_whatsapps_media_upload() {
     assert_eq!(sent["attachment"]["size_bytes"], 9_900_000);
     assert!(sent["wamid"].is_string(), "WhatsApp took it: {sent}");
 
-    let (_, outbox) = desk.app.get_json("/_local/outbox").await;
-    let last = outbox["items"].as_array().unwrap().last().unwrap().clone();
+    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
+    let last = whatsapp["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(last["type"], "document");
     assert_eq!(last["text"], "Su factura");
     assert_eq!(last["media"]["mime_type"], "application/pdf");
@@ -199,9 +204,9 @@ async fn an_exe_renamed_pdf_is_refused_for_its_content() {
     let message = refused["error"]["message"].as_str().unwrap();
     assert!(message.contains("named .pdf"), "{message}");
     assert!(message.contains("executable"), "{message}");
-    let (_, outbox) = desk.app.get_json("/_local/outbox").await;
+    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
     assert!(
-        outbox["items"].as_array().unwrap().is_empty(),
+        whatsapp["items"].as_array().unwrap().is_empty(),
         "nothing went to WhatsApp"
     );
     // And a .exe is refused by name before any upload.

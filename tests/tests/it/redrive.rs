@@ -15,7 +15,7 @@ use std::pin::Pin;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use lambda_http::Body;
 use serde_json::{json, Value};
-use wadesk_app::embedded::LocalOutbox;
+use wadesk_app::embedded::LocalWhatsApp;
 use wadesk_app::{AnalyticsStore, App, ConversationStore, DeskStore};
 use wadesk_aws::parking::FailureQueue;
 use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
@@ -42,7 +42,7 @@ type TestApp = App<(
     EventBridgePublisher,
     EventBridgeScheduler,
     ManualClock,
-    LocalOutbox,
+    LocalWhatsApp,
 )>;
 
 /// Every request the handlers make to DynamoDB.
@@ -110,7 +110,7 @@ impl Stack {
                 ROLE_ARN,
             ),
             clock.clone(),
-            LocalOutbox::new(clock),
+            LocalWhatsApp::new(clock),
         );
         let stack = Self {
             proxy,
@@ -374,7 +374,7 @@ async fn opt_out_parked_after_its_retries_is_redriven_once() {
         stack
             .app
             .whatsapp
-            .entries()
+            .sent()
             .into_iter()
             .filter(|e| e.to == CUSTOMER)
             .count()

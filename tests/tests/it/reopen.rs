@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use wadesk_app::embedded::{LocalEventBus, LocalOutbox, LocalScheduler};
+use wadesk_app::embedded::{LocalEventBus, LocalScheduler, LocalWhatsApp};
 use wadesk_app::inbound::receive_message;
 use wadesk_app::{App, DeskStore, OutboundContent, SendError, WhatsAppClient};
 use wadesk_domain::{
@@ -64,9 +64,9 @@ async fn advance(desk: &Desk, seconds: i64) {
     assert_eq!(status, 200);
 }
 
-async fn outbox(desk: &Desk) -> Vec<Value> {
-    let (_, outbox) = desk.app.get_json("/_local/outbox").await;
-    outbox["items"].as_array().unwrap().clone()
+async fn sent_messages(desk: &Desk) -> Vec<Value> {
+    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
+    whatsapp["items"].as_array().unwrap().clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +91,7 @@ async fn reopen_inside_the_window_and_the_reply_goes_to_the_reopening_agent() {
     assert_eq!(reopened["reopened_by"], "bob");
     assert_eq!(reopened["origin"], "agent_reopen");
     assert_eq!(reopened["can_reopen"], false);
-    let sent = outbox(&desk).await;
+    let sent = sent_messages(&desk).await;
     assert_eq!(
         sent.last().unwrap()["text"],
         "Hi again!",
@@ -170,7 +170,7 @@ async fn after_the_window_only_one_push_and_the_reply_goes_above_capacity() {
         .await;
     assert_eq!(pushed["status"], "reopened");
     assert_eq!(pushed["origin"], "push");
-    let sent = outbox(&desk).await;
+    let sent = sent_messages(&desk).await;
     let last = sent.last().unwrap();
     assert_eq!(last["type"], "template");
     assert_eq!(last["template"]["name"], "follow_up");
@@ -211,7 +211,7 @@ async fn after_the_window_only_one_push_and_the_reply_goes_above_capacity() {
 async fn stop_then_reopen_is_opted_out_and_the_customer_is_told_once() {
     let desk = Desk::new().await;
     let id = finished_conversation(&desk, "34622333003", "ana").await;
-    let before = outbox(&desk).await.len();
+    let before = sent_messages(&desk).await.len();
     let (status, answer) = desk
         .app
         .post_json(
@@ -228,7 +228,7 @@ async fn stop_then_reopen_is_opted_out_and_the_customer_is_told_once() {
         let answer = desk.expect(Method::POST, &path, &ana, json!({}), 409).await;
         assert_eq!(answer["error"]["code"], "opted_out", "{path}");
     }
-    let sent = outbox(&desk).await;
+    let sent = sent_messages(&desk).await;
     assert_eq!(sent.len(), before + 1, "exactly one confirmation");
     assert!(sent.last().unwrap()["text"]
         .as_str()
@@ -295,7 +295,7 @@ async fn stop_on_a_reopened_conversation_is_a_decline() {
 /// Records when each message reached "WhatsApp", and can be slow.
 #[derive(Clone)]
 struct TimedWhatsApp {
-    outbox: LocalOutbox,
+    local: LocalWhatsApp,
     sent_at: Arc<Mutex<Vec<(Instant, String)>>>,
     delay_ms: u64,
 }
@@ -308,7 +308,7 @@ impl WhatsAppClient for TimedWhatsApp {
         content: &OutboundContent,
     ) -> Result<Wamid, SendError> {
         tokio::time::sleep(std::time::Duration::from_millis(self.delay_ms)).await;
-        let wamid = self.outbox.send(from, to, content).await?;
+        let wamid = self.local.send(from, to, content).await?;
         let kind = match content {
             OutboundContent::Text { body } => body.clone(),
             OutboundContent::Template { .. } => "template".into(),
@@ -331,7 +331,7 @@ async fn finished_for_race<S: DeskStore>(
     let now = now_seconds();
     let clock = ManualClock::frozen_at(now);
     let whatsapp = TimedWhatsApp {
-        outbox: LocalOutbox::new(clock.clone()),
+        local: LocalWhatsApp::new(clock.clone()),
         sent_at: Arc::default(),
         delay_ms,
     };

@@ -36,7 +36,7 @@ async fn inbound_messages_stay_within_the_request_budget() {
         EventBridgePublisher::new(events_client, &bus),
         EventBridgeScheduler::new(scheduler_client, &group, TARGET_ARN, ROLE_ARN),
         clock.clone(),
-        wadesk_app::embedded::LocalOutbox::new(clock.clone()),
+        wadesk_app::embedded::LocalWhatsApp::new(clock.clone()),
     );
     let key = customer("34644000001");
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use wadesk_app::desk::DeskFailure;
-use wadesk_app::embedded::{LocalEventBus, LocalOutbox, LocalScheduler};
+use wadesk_app::embedded::{LocalEventBus, LocalScheduler, LocalWhatsApp};
 use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::{App, DeskStore, OutboundContent, SendError, WhatsAppClient};
 use wadesk_domain::desk::Outgoing;
@@ -21,7 +21,7 @@ use wadesk_tests::{customer, now_seconds, text_message};
 /// never come back.
 #[derive(Clone)]
 struct LostAnswers {
-    outbox: LocalOutbox,
+    local: LocalWhatsApp,
     lose: Arc<AtomicUsize>,
 }
 
@@ -32,7 +32,7 @@ impl WhatsAppClient for LostAnswers {
         to: &WaId,
         content: &OutboundContent,
     ) -> Result<Wamid, SendError> {
-        let wamid = self.outbox.send(from, to, content).await?;
+        let wamid = self.local.send(from, to, content).await?;
         let lost = self
             .lose
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -64,7 +64,7 @@ async fn conversation_taken_by_ana<S: DeskStore>(store: S) -> (LossyApp<S>, Conv
         LocalScheduler::new(),
         clock.clone(),
         LostAnswers {
-            outbox: LocalOutbox::new(clock),
+            local: LocalWhatsApp::new(clock),
             lose: Arc::default(),
         },
     );
@@ -105,8 +105,8 @@ async fn conversation_taken_by_ana<S: DeskStore>(store: S) -> (LossyApp<S>, Conv
 
 fn sends_of(app: &LossyApp<impl DeskStore>, text: &str) -> usize {
     app.whatsapp
-        .outbox
-        .entries()
+        .local
+        .sent()
         .iter()
         .filter(|e| e.text.as_deref() == Some(text))
         .count()
@@ -142,8 +142,8 @@ async fn lost_answers_are_marked_unknown_and_never_resent<S: DeskStore>(store: S
     assert!(reopened.is_err(), "the agent is told: {reopened:?}");
     let reopen_text = app
         .whatsapp
-        .outbox
-        .entries()
+        .local
+        .sent()
         .last()
         .and_then(|e| e.text.clone())
         .unwrap();

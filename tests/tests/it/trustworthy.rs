@@ -35,9 +35,9 @@ impl Desk {
         id
     }
 
-    async fn outbox_to(&self, wa_id: &str) -> Vec<Value> {
-        let (_, outbox) = self.app.get_json("/_local/outbox").await;
-        outbox["items"]
+    async fn sent_to(&self, wa_id: &str) -> Vec<Value> {
+        let (_, whatsapp) = self.app.get_json("/_local/sent").await;
+        whatsapp["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -69,7 +69,7 @@ async fn a_reopening_agent_follows_up_at_once_and_a_message_to_a_finished_chat_r
         assert_eq!(sent["direction"], "outbound");
     }
     assert_eq!(
-        texts(&desk.outbox_to("34611000101").await),
+        texts(&desk.sent_to("34611000101").await),
         [
             "Hello, how can I help?",
             "Hi again!",
@@ -103,7 +103,7 @@ async fn a_reopening_agent_follows_up_at_once_and_a_message_to_a_finished_chat_r
         .await;
     assert_eq!(sent["text"], "One more thing");
     assert_eq!(
-        texts(&desk.outbox_to("34611000102").await),
+        texts(&desk.sent_to("34611000102").await),
         ["Hello, how can I help?", "Hi again!", "One more thing"]
     );
     let (_, conversation) = desk.get(&format!("/conversations/{other}"), &ana).await;
@@ -179,7 +179,7 @@ async fn a_caller_who_may_not_gets_403_before_anything_about_the_state() {
         }
     }
     // Nothing of it reached the customer.
-    assert!(desk.outbox_to("34611000201").await.is_empty());
+    assert!(desk.sent_to("34611000201").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,7 +339,7 @@ async fn subjects_as_identity_providers_issue_them_work_end_to_end() {
         )
         .await;
         assert_eq!(
-            texts(&desk.outbox_to(&from).await),
+            texts(&desk.sent_to(&from).await),
             ["¿En qué puedo ayudarle?"]
         );
         let (_, active) = desk.get("/conversations?view=active", &token).await;
@@ -618,7 +618,7 @@ async fn the_runner_refuses_foreign_hosts_and_oversized_bodies() {
     // DNS rebinding: a page's name pointed at 127.0.0.1.
     let response = app
         .http
-        .get(app.url("/_local/outbox"))
+        .get(app.url("/_local/sent"))
         .header("host", "attacker.example")
         .send()
         .await

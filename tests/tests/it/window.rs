@@ -16,7 +16,7 @@ async fn an_expiry_fired_for_an_extended_window_rearms_instead_of_expiring() {
         wadesk_app::embedded::LocalEventBus::new(),
         wadesk_app::embedded::LocalScheduler::new(),
         clock.clone(),
-        wadesk_app::embedded::LocalOutbox::new(clock.clone()),
+        wadesk_app::embedded::LocalWhatsApp::new(clock.clone()),
     );
     let key = customer("34622000001");
     receive_message(&app, text_message(&key, "wamid.W1", t0, "a"))

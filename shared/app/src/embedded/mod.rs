@@ -4,18 +4,18 @@
 mod analytics;
 mod bus;
 mod media;
-mod outbox;
 mod poison;
 mod scheduler;
 mod store;
+mod whatsapp;
 
 pub use analytics::EmbeddedAnalytics;
 pub use bus::LocalEventBus;
 pub use media::{LocalMedia, UploadRefused, LOCAL_UPLOAD_PATH};
-pub use outbox::{LocalOutbox, OutboxEntry, UploadedMedia};
 pub use poison::LocalPoisonQueue;
 pub use scheduler::LocalScheduler;
 pub use store::EmbeddedStore;
+pub use whatsapp::{LocalWhatsApp, SentMessage, UploadedMedia};
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 use wadesk_app::desk::{AgentProfile, DeskFailure};
-use wadesk_app::embedded::{EmbeddedAnalytics, LocalOutbox};
+use wadesk_app::embedded::{EmbeddedAnalytics, LocalWhatsApp};
 use wadesk_app::{
     AnalyticsStore, App, ConversationStore, DeskStore, OutboundContent, SendError, WhatsAppClient,
 };
@@ -50,11 +50,11 @@ pub(super) const PUBLISH_ATTEMPTS: usize = 4;
 // ---------------------------------------------------------------------------
 // The Graph API stand-in.
 
-/// The outbox, failing the sends it is told to fail (WhatsApp unavailable:
+/// The local WhatsApp, failing the sends it is told to fail (WhatsApp unavailable:
 /// nothing reaches the customer).
 #[derive(Debug, Clone)]
 pub(super) struct FlakyWhatsApp {
-    pub(super) outbox: LocalOutbox,
+    pub(super) local: LocalWhatsApp,
     pub(super) fail_next: Arc<AtomicUsize>,
     pub(super) failed: Arc<AtomicUsize>,
 }
@@ -76,7 +76,7 @@ impl WhatsAppClient for FlakyWhatsApp {
                 source: "Graph API: fault injected (503)".into(),
             });
         }
-        self.outbox.send(from, to, content).await
+        self.local.send(from, to, content).await
     }
 }
 
@@ -178,7 +178,7 @@ impl Stack {
             ),
             clock.clone(),
             FlakyWhatsApp {
-                outbox: LocalOutbox::new(clock),
+                local: LocalWhatsApp::new(clock),
                 fail_next: Arc::default(),
                 failed: Arc::default(),
             },
@@ -535,11 +535,11 @@ impl Stack {
         }
         let agent = store.get_agent(&ana().id).await.unwrap();
         state.insert("agent ana".into(), scrub(json(&agent)));
-        let outbox: Vec<Value> = self
+        let sent: Vec<Value> = self
             .app
             .whatsapp
-            .outbox
-            .entries()
+            .local
+            .sent()
             .iter()
             .map(|e| {
                 let mut e = json(e);
@@ -547,7 +547,7 @@ impl Stack {
                 e
             })
             .collect();
-        state.insert("outbox".into(), Value::from(outbox));
+        state.insert("sent".into(), Value::from(sent));
         let listed = self
             .scheduler
             .list_schedules()

@@ -252,7 +252,7 @@ async fn reopen_lease_read_times_out_and_the_lease_expires() {
 async fn stop_confirmation_send_fails_and_the_redelivered_event_confirms_once() {
     let (stack, outcome) = check(Flow::Stop, Plan::failing_sends("stop", 1)).await;
     retried(&stack, "opt-out");
-    let confirmations = outcome.state["outbox"]
+    let confirmations = outcome.state["sent"]
         .as_array()
         .unwrap()
         .iter()
@@ -344,7 +344,7 @@ async fn reopen_send_fails_is_a_5xx_and_the_retry_sends_the_same_message_once() 
     let mut stack = Stack::new(t0(), SdkRetries::Disabled).await;
     let id = finished_conversation(&mut stack, C_REOPEN, "wamid.RS1").await;
     stack.advance(Duration::hours(1));
-    let before = stack.app.whatsapp.outbox.entries().len();
+    let before = stack.app.whatsapp.local.sent().len();
     stack.app.whatsapp.fail_next.store(1, Ordering::SeqCst);
     let first = Box::pin(wadesk_app::desk::reopen(&stack.app, &ana(), id)).await;
     stack.pump().await;
@@ -382,7 +382,7 @@ async fn reopen_send_fails_is_a_5xx_and_the_retry_sends_the_same_message_once() 
             .is_none_or(|until| until <= stack.app.clock.now()),
         "the send lease is released after the failed send"
     );
-    assert_eq!(stack.app.whatsapp.outbox.entries().len(), before);
+    assert_eq!(stack.app.whatsapp.local.sent().len(), before);
     // The agent's retry sends that very message, and reopens nothing twice.
     let retry = Box::pin(wadesk_app::desk::reopen(&stack.app, &ana(), id)).await;
     assert!(retry.is_ok(), "{retry:?}");
@@ -390,7 +390,7 @@ async fn reopen_send_fails_is_a_5xx_and_the_retry_sends_the_same_message_once() 
     let sent = reopen_message(&stack.app.store.list_messages(id).await.unwrap());
     assert_eq!(sent.id, unsent.id);
     assert!(sent.wamid.is_some(), "its wamid is recorded");
-    assert_eq!(stack.app.whatsapp.outbox.entries().len(), before + 1);
+    assert_eq!(stack.app.whatsapp.local.sent().len(), before + 1);
     // Once it went out, a further retry is refused as before.
     let again = Box::pin(wadesk_app::desk::reopen(&stack.app, &ana(), id)).await;
     assert!(
@@ -403,7 +403,7 @@ async fn reopen_send_fails_is_a_5xx_and_the_retry_sends_the_same_message_once() 
         "{again:?}"
     );
     stack.pump().await;
-    assert_eq!(stack.app.whatsapp.outbox.entries().len(), before + 1);
+    assert_eq!(stack.app.whatsapp.local.sent().len(), before + 1);
     assert_eq!(
         stack.counted(&Scope::Agent(ana().id)).await.agent_initiated,
         1
@@ -415,12 +415,12 @@ async fn push_send_fails_and_the_retry_sends_its_template_never_a_second_push() 
     let mut stack = Stack::new(t0(), SdkRetries::Disabled).await;
     let id = finished_conversation(&mut stack, C_REOPEN, "wamid.PS1").await;
     stack.advance(Duration::hours(25));
-    let before = stack.app.whatsapp.outbox.entries().len();
+    let before = stack.app.whatsapp.local.sent().len();
     stack.app.whatsapp.fail_next.store(1, Ordering::SeqCst);
     let first = Box::pin(wadesk_app::desk::push(&stack.app, &ana(), id)).await;
     stack.pump().await;
     assert!(matches!(first, Err(DeskFailure::App(_))), "{first:?}");
-    assert_eq!(stack.app.whatsapp.outbox.entries().len(), before);
+    assert_eq!(stack.app.whatsapp.local.sent().len(), before);
     let retry = Box::pin(wadesk_app::desk::push(&stack.app, &ana(), id)).await;
     assert!(retry.is_ok(), "{retry:?}");
     stack.pump().await;
@@ -428,19 +428,14 @@ async fn push_send_fails_and_the_retry_sends_its_template_never_a_second_push() 
         stack
             .app
             .whatsapp
-            .outbox
-            .entries()
+            .local
+            .sent()
             .iter()
             .filter(|e| e.kind == "template")
             .count()
     };
-    assert_eq!(stack.app.whatsapp.outbox.entries().len(), before + 1);
-    assert_eq!(
-        pushes(&stack),
-        1,
-        "{:?}",
-        stack.app.whatsapp.outbox.entries()
-    );
+    assert_eq!(stack.app.whatsapp.local.sent().len(), before + 1);
+    assert_eq!(pushes(&stack), 1, "{:?}", stack.app.whatsapp.local.sent());
     let again = Box::pin(wadesk_app::desk::push(&stack.app, &ana(), id)).await;
     assert!(
         matches!(
@@ -449,7 +444,7 @@ async fn push_send_fails_and_the_retry_sends_its_template_never_a_second_push() 
         ),
         "{again:?}"
     );
-    assert_eq!(stack.app.whatsapp.outbox.entries().len(), before + 1);
+    assert_eq!(stack.app.whatsapp.local.sent().len(), before + 1);
     let transcript = stack.app.store.list_messages(id).await.unwrap();
     let templates: Vec<_> = transcript
         .iter()
@@ -468,7 +463,7 @@ async fn a_stop_after_a_failed_reopen_send_wins_over_the_agents_retry() {
     let first = Box::pin(wadesk_app::desk::reopen(&stack.app, &ana(), id)).await;
     stack.pump().await;
     assert!(matches!(first, Err(DeskFailure::App(_))), "{first:?}");
-    let before = stack.app.whatsapp.outbox.entries().len();
+    let before = stack.app.whatsapp.local.sent().len();
     stack.customer_writes(C_REOPEN, "wamid.SR2", "#STOP").await;
     // The #STOP was acknowledged and its consumer ran: every retry is refused.
     for _ in 0..2 {
@@ -482,7 +477,7 @@ async fn a_stop_after_a_failed_reopen_send_wins_over_the_agents_retry() {
         );
         stack.pump().await;
     }
-    let sent = stack.app.whatsapp.outbox.entries();
+    let sent = stack.app.whatsapp.local.sent();
     let texts: Vec<&str> = sent[before..]
         .iter()
         .filter_map(|e| e.text.as_deref())
@@ -547,7 +542,7 @@ async fn a_stuck_send_lease_holds_the_stop_acknowledgement_until_it_expires() {
         ),
         "{reopen:?}"
     );
-    let sent = stack.app.whatsapp.outbox.entries();
+    let sent = stack.app.whatsapp.local.sent();
     let texts: Vec<&str> = sent.iter().filter_map(|e| e.text.as_deref()).collect();
     assert_eq!(
         texts.iter().filter(|t| **t == REOPEN_MESSAGE).count(),

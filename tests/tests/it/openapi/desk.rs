@@ -168,7 +168,7 @@ pub(super) const MEDIA_COVERED: &[(&str, &str)] = &[
     ("POST", "/_local/uploads"),
     ("POST", "/conversations/{id}/messages"),
     ("GET", "/conversations/{id}/messages/{message_id}/media"),
-    ("GET", "/_local/outbox"),
+    ("GET", "/_local/sent"),
     ("POST", "/_local/inbound"),
     ("GET", "/conversations/{id}/messages"),
     ("POST", "/_local/clock/advance"),
@@ -243,8 +243,8 @@ async fn media_and_uploads() {
     );
     c.expect_error(M::GET, &media_url, cid, None, 403, "forbidden")
         .await;
-    let outbox = c.expect(M::GET, "/_local/outbox", None, None, 200).await;
-    let last = outbox["items"].as_array().unwrap().last().unwrap();
+    let whatsapp = c.expect(M::GET, "/_local/sent", None, None, 200).await;
+    let last = whatsapp["items"].as_array().unwrap().last().unwrap();
     assert_eq!(last["media"]["filename"], "receipt.pdf", "{last}");
 
     // A message without a file has no media.
@@ -532,7 +532,7 @@ async fn a_conference() {
 pub(super) const SUPERVISION_COVERED: &[(&str, &str)] = &[
     ("POST", "/conversations/{id}/notes"),
     ("GET", "/supervise/conversations"),
-    ("GET", "/_local/outbox"),
+    ("GET", "/_local/sent"),
 ];
 
 /// A supervisor tips bob off with a note (never sent to the customer) and
@@ -618,14 +618,14 @@ async fn notes_and_supervision() {
     )
     .await;
 
-    let outbox = c.expect(M::GET, "/_local/outbox", None, None, 200).await;
-    let outbox = outbox["items"].as_array().unwrap();
+    let whatsapp = c.expect(M::GET, "/_local/sent", None, None, 200).await;
+    let whatsapp = whatsapp["items"].as_array().unwrap();
     assert!(
-        outbox.iter().any(|m| m["text"] == "We are on it"),
+        whatsapp.iter().any(|m| m["text"] == "We are on it"),
         "bob's answer went out"
     );
     assert!(
-        outbox.iter().all(|m| m["text"] != "offer a refund"),
+        whatsapp.iter().all(|m| m["text"] != "offer a refund"),
         "notes never reach the customer"
     );
 
@@ -836,7 +836,7 @@ pub(super) const PUSH_COVERED: &[(&str, &str)] = &[
     ("GET", "/me"),
     ("POST", "/conversations/{id}/reopen"),
     ("POST", "/conversations/{id}/push"),
-    ("GET", "/_local/outbox"),
+    ("GET", "/_local/sent"),
 ];
 
 /// After 24 hours only a template may go: no text, no reopen, one push.
@@ -904,9 +904,9 @@ async fn pushing_after_the_window() {
         "push_already_sent",
     )
     .await;
-    let outbox = c.expect(M::GET, "/_local/outbox", None, None, 200).await;
+    let whatsapp = c.expect(M::GET, "/_local/sent", None, None, 200).await;
     assert!(
-        outbox["items"]
+        whatsapp["items"]
             .as_array()
             .unwrap()
             .iter()

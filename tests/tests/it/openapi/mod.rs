@@ -91,7 +91,7 @@ const LOCAL_ROUTES: &[(&str, &str)] = &[
     ("POST", "/_local/uploads"),
     ("POST", "/_local/clock/advance"),
     ("GET", "/_local/clock"),
-    ("GET", "/_local/outbox"),
+    ("GET", "/_local/sent"),
     ("GET", "/_local/poison"),
     ("GET", "/_local/events"),
     ("GET", "/_local/timers"),

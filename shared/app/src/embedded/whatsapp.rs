@@ -7,9 +7,9 @@ use wadesk_domain::{Clock, ManualClock, PhoneNumberId, Timestamp, WaId, Wamid};
 use super::lock;
 use crate::{OutboundContent, SendError, WhatsAppClient};
 
-/// One message that would have gone to WhatsApp.
+/// One message sent to (the stand-in of) WhatsApp.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OutboxEntry {
+pub struct SentMessage {
     pub from: String,
     pub to: String,
     #[serde(rename = "type")]
@@ -37,23 +37,24 @@ pub struct UploadedMedia {
 /// The local runner's WhatsApp: records everything sent, oldest first, and
 /// answers with a fresh wamid as the Cloud API would.
 #[derive(Debug, Clone)]
-pub struct LocalOutbox {
-    entries: Arc<Mutex<Vec<OutboxEntry>>>,
+pub struct LocalWhatsApp {
+    sent: Arc<Mutex<Vec<SentMessage>>>,
     uploads: Arc<Mutex<HashMap<String, UploadedMedia>>>,
     clock: ManualClock,
 }
 
-impl LocalOutbox {
+impl LocalWhatsApp {
     pub fn new(clock: ManualClock) -> Self {
         Self {
-            entries: Arc::default(),
+            sent: Arc::default(),
             uploads: Arc::default(),
             clock,
         }
     }
 
-    pub fn entries(&self) -> Vec<OutboxEntry> {
-        lock(&self.entries).clone()
+    /// Every message sent, oldest first.
+    pub fn sent(&self) -> Vec<SentMessage> {
+        lock(&self.sent).clone()
     }
 
     /// Records a message sent (or that would have been sent) as `wamid`.
@@ -98,7 +99,7 @@ impl LocalOutbox {
                 ),
             ),
         };
-        lock(&self.entries).push(OutboxEntry {
+        lock(&self.sent).push(SentMessage {
             from: from.to_string(),
             to: to.to_string(),
             kind,
@@ -111,7 +112,7 @@ impl LocalOutbox {
     }
 }
 
-impl WhatsAppClient for LocalOutbox {
+impl WhatsAppClient for LocalWhatsApp {
     async fn send(
         &self,
         from: &PhoneNumberId,
