@@ -945,8 +945,9 @@ pub use delivery::{
     REENGAGEMENT_TITLE, REOPEN_MESSAGE_UNSENT_TITLE, UNAVAILABLE_TITLE,
 };
 pub use reopen::{
-    archive_actions, end_for_erasure, end_for_opt_out, push, reopen, reopen_and_send, resume_push,
-    resume_reopen, send_or_reopen, send_reopens, Resumption, Unfinished, SEND_LEASE_SECONDS,
+    archive_actions, end_for_erasure, end_for_opt_out, may_resume, push, reopen, reopen_and_send,
+    resume_push, resume_reopen, send_or_reopen, send_reopens, Resumption, Unfinished,
+    SEND_LEASE_SECONDS,
 };
 pub use routing::{awaits_offer, next_for_agent, route};
 

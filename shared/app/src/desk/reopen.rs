@@ -103,7 +103,7 @@ where
             },
             Err(refusal) => refusal,
         };
-        if conversation.status != ConversationStatus::Reopened {
+        if !desk::may_resume(conversation) {
             return Err(refusal.into());
         }
         let transcript = app.store.list_messages(id).await?;

@@ -324,6 +324,13 @@ pub fn resume_push(
     Some(resume_with(ctx, customer, message))
 }
 
+/// Whether a refused reopen or push may be an earlier attempt's still to
+/// finish: only a reopened conversation can be. Only then does the caller read
+/// the transcript for [`resume_reopen`] or [`resume_push`].
+pub fn may_resume(conversation: &Conversation) -> bool {
+    conversation.status == ConversationStatus::Reopened
+}
+
 /// The customer, when the conversation is still the one `actor` reopened (with
 /// `origin`) and it waits for the customer's reply.
 fn unfinished_by<'a>(
@@ -333,7 +340,7 @@ fn unfinished_by<'a>(
 ) -> Option<&'a Customer> {
     let c = ctx.conversation;
     let customer = customer_free(ctx, actor).ok()?;
-    let waiting = c.status == ConversationStatus::Reopened
+    let waiting = may_resume(c)
         && c.origin == origin
         && c.reopened_by.as_ref() == Some(&actor.id)
         && c.owner.as_ref() == Some(&actor.id)

@@ -647,7 +647,12 @@ fn a_retried_reopen_sends_its_unsent_message_once_the_lease_is_free() {
 fn nothing_is_resumed_once_sent_failed_opted_out_or_answered() {
     let mut w = World::new(&[("ana", 2)]);
     finished(&mut w);
+    assert!(
+        !may_resume(&w.conversation),
+        "a finished one is no reopen to finish"
+    );
     let d = w.apply(reopen(&w.ctx(), &actor("ana"), "back").unwrap());
+    assert!(may_resume(&w.conversation));
     w.customer.send_lease_until = None;
     let unsent = d.messages.clone();
     let mut sent = unsent.clone();
