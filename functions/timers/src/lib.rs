@@ -8,7 +8,7 @@
 use lambda_runtime::Error;
 use serde::Serialize;
 use wadesk_app::desk::{handle_offer_timeout, DeskFailure};
-use wadesk_app::expiry::{handle_window_fire, FireOutcome};
+use wadesk_app::window_fire::{handle_window_fire, FireOutcome};
 use wadesk_app::Ports;
 use wadesk_app::{App, DeskStore};
 use wadesk_aws::parking::{parse_or_park, Parking};

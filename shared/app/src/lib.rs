@@ -6,13 +6,13 @@ pub mod analytics;
 pub mod desk;
 pub mod embedded;
 pub mod error;
-pub mod expiry;
 pub mod inbound;
 pub mod media;
 pub mod opt_out;
 pub mod ports;
 pub mod protection;
 pub mod status;
+pub mod window_fire;
 
 pub use error::AppError;
 pub use ports::{AnalyticsStore, Recorded};

@@ -41,7 +41,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use wadesk_app::desk::{self, AgentProfile, DeskFailure};
 use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalScheduler, LocalWhatsApp};
-use wadesk_app::expiry::{handle_window_fire, FireOutcome};
+use wadesk_app::window_fire::{handle_window_fire, FireOutcome};
 use wadesk_app::inbound::{receive_message, receive_messages, InboundOutcome};
 use wadesk_app::opt_out::{handle_event, OPT_OUT_CONFIRMATION};
 use wadesk_app::status::{apply_status, StatusOutcome};

@@ -1,4 +1,5 @@
-//! A window schedule fired.
+//! A window timer fired: close the customer's 24-hour window, re-arm it for a
+//! later expiry, or ignore a stale fire (`wadesk_domain::decide_window_fire`).
 
 use crate::Ports;
 use tracing::Instrument;
