@@ -5,7 +5,7 @@
 //!   through `webhook::handle` (signature check, parse, decide, store); the
 //!   customers already have live conversations with armed windows;
 //! - `desk/reopen`: `wadesk_app::desk::reopen` on a finished conversation
-//!   inside the window (the reopen message goes to the local outbox);
+//!   inside the window (the reopen message goes to `LocalWhatsApp`);
 //! - `desk/send`: an agent's second text on a freshly taken conversation;
 //! - `analytics/consume_event`: the analytics consumer counting one
 //!   EventBridge delivery of an `AgentReplied` event.
