@@ -21,6 +21,7 @@ use serde::Serialize;
 use wadesk_app::analytics::{
     consume, consume_batch, scope_for, AnalyticsReader, Consumed, ScopeError, ScopeRequest, Zone,
 };
+use wadesk_app::error::{settle, Retryable};
 use wadesk_app::{AnalyticsStore, AppError, DeskStore};
 use wadesk_domain::analytics::{DayFigures, DayRange, Scope, COUNTED_EVENT_TYPES};
 use wadesk_domain::{AgentId, Clock, EventEnvelope, PhoneNumberId, QueueId};
@@ -175,6 +176,15 @@ pub enum ConsumeError {
     App(#[from] AppError),
 }
 
+impl Retryable for ConsumeError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Malformed { .. } => false,
+            Self::App(error) => error.is_retryable(),
+        }
+    }
+}
+
 /// Counts one EventBridge event on its own (a replay from the failure queue).
 /// Types analytics does not count are acknowledged without being parsed (the
 /// rule only sends the counted ones, but a wider rule must not make the
@@ -233,7 +243,7 @@ pub async fn invoke_consumer<A: AnalyticsStore, P: wadesk_aws::parking::Parking>
     match consume_delivery(store, delivery).await {
         Ok(consumed) => Ok(serde_json::json!({ "outcome": format!("{consumed:?}") })),
         // Its detail is not a wadesk event: it never will be.
-        Err(error @ ConsumeError::Malformed { .. }) => {
+        Err(error) if !error.is_retryable() => {
             let reason = error.to_string();
             tracing::error!(%reason, "event parked in the failure queue, not retried");
             parking
@@ -302,11 +312,13 @@ pub async fn consume_queue<A: AnalyticsStore, P: wadesk_aws::parking::Parking>(
         uncounted = consumed.uncounted.len(),
         "batch consumed"
     );
-    if let Some(error) = &consumed.error {
-        tracing::error!(%error, "events not counted; the queue delivers them again, then moves them to the failure queue");
-    }
+    // The uncounted are delivered again (then moved to the failure queue),
+    // unless what stopped them is no retry's to fix.
+    let retried = consumed
+        .error
+        .is_none_or(|error| settle("counting a batch's events", error).is_some());
     for (id, event_id) in &messages {
-        if consumed.uncounted.contains(event_id) {
+        if retried && consumed.uncounted.contains(event_id) {
             fail(&mut response, id);
         }
     }

@@ -27,10 +27,10 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::BatchItemFailure;
 use aws_lambda_events::streams::DynamoDbBatchItemFailure;
 use wadesk_app::desk::DeskFailure;
+use wadesk_app::error::{settle, Retryable};
 use wadesk_app::ports::MediaStore;
 use wadesk_app::protection::{apply_retention, continue_erasure, delete_expired_files};
 use wadesk_app::Ports;
-use wadesk_app::StoreError;
 use wadesk_app::{App, DeskStore};
 use wadesk_aws::dynamodb::expiry::removed_message;
 use wadesk_domain::EventEnvelope;
@@ -38,12 +38,22 @@ use wadesk_domain::EventEnvelope;
 /// Why a queue message was not handled.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
-    /// Not an EventBridge event with a wadesk event: no retry will change it
-    /// (it ends in the dead-letter queue after the queue's receive count).
+    /// Not an EventBridge event with a wadesk event: no retry will change it,
+    /// so it is logged and acknowledged (not retried into the dead-letter
+    /// queue).
     #[error("the message is not a wadesk event")]
     Unreadable(#[source] serde_json::Error),
     #[error(transparent)]
     Failed(#[from] DeskFailure),
+}
+
+impl Retryable for StepError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Unreadable(_) => false,
+            Self::Failed(failure) => failure.is_retryable(),
+        }
+    }
 }
 
 /// The wadesk event an EventBridge rule put on the queue.
@@ -103,6 +113,13 @@ pub enum DeliveryError {
     Unreadable(#[source] serde_json::Error),
 }
 
+/// Delivered again, a payload reads the same.
+impl Retryable for DeliveryError {
+    fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
 impl Delivery {
     /// Tells the two event sources apart by the records' `eventSource`.
     pub fn parse(payload: serde_json::Value) -> Result<Self, DeliveryError> {
@@ -122,9 +139,32 @@ impl Delivery {
     }
 }
 
-/// One invocation, as `main` runs it: each queue message handled on its own
-/// (a failed one is delivered again, then kept in the dead-letter queue), or
-/// the stream's expired messages' files deleted.
+/// One invocation as `main` runs it, from Lambda's payload: a payload that is
+/// neither of the two deliveries is logged and acknowledged (delivered again,
+/// it would read the same), otherwise [`invoke`].
+pub async fn invoke_payload<P, M>(
+    app: &App<P>,
+    media: &M,
+    payload: serde_json::Value,
+) -> DeliveryResponse
+where
+    P: Ports<Store: DeskStore>,
+    M: MediaStore,
+{
+    match Delivery::parse(payload) {
+        Ok(delivery) => invoke(app, media, delivery).await,
+        Err(error) => {
+            // Never retryable: logged and acknowledged.
+            let _acknowledged = settle("an invocation", error);
+            DeliveryResponse::Queue(SqsBatchResponse::default())
+        }
+    }
+}
+
+/// One delivery: each queue message handled on its own (a transient failure
+/// is delivered again, then kept in the dead-letter queue; a permanent one,
+/// such as a message that is not a wadesk event, is logged and acknowledged),
+/// or the stream's expired messages' files deleted.
 pub async fn invoke<P, M>(app: &App<P>, media: &M, delivery: Delivery) -> DeliveryResponse
 where
     P: Ports<Store: DeskStore>,
@@ -152,10 +192,14 @@ where
         match handled {
             Ok(outcome) => tracing::info!(outcome, "step done"),
             Err(error) => {
-                tracing::error!(%error, "step failed; the queue delivers it again, then keeps it in its dead-letter queue");
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
+                let what = format!("erasure queue message {id}");
+                if settle(&what, error).is_some() {
+                    // The queue delivers it again, then keeps it in its
+                    // dead-letter queue.
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = id;
+                    response.batch_item_failures.push(failure);
+                }
             }
         }
     }
@@ -194,20 +238,19 @@ pub async fn expire_files<M: MediaStore>(media: &M, event: StreamEvent) -> Dynam
                 tracing::debug!(files, message = %message.id, "expired message's files deleted")
             }
             Err(error) => {
-                report_stream_failure(&mut response, sequence_number, &error);
-                break;
+                let what = format!("deleting the files of expired message {}", message.id);
+                if settle(&what, error).is_some() {
+                    report_stream_failure(&mut response, sequence_number);
+                    break;
+                }
             }
         }
     }
     response
 }
 
-fn report_stream_failure(
-    response: &mut DynamoDbEventResponse,
-    sequence_number: Option<String>,
-    error: &StoreError,
-) {
-    tracing::error!(%error, "deleting an expired message's file failed; Lambda delivers the batch again from this record");
+/// Lambda delivers the batch again from this record.
+fn report_stream_failure(response: &mut DynamoDbEventResponse, sequence_number: Option<String>) {
     let mut failure = DynamoDbBatchItemFailure::default();
     // Without a sequence number Lambda retries the whole batch, which is
     // just as harmless.

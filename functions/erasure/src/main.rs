@@ -20,8 +20,7 @@ async fn main() -> Result<(), Error> {
     let (app, media) = (&app, &media);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            let delivery = erasure::Delivery::parse(event.payload)?;
-            Ok::<_, Error>(erasure::invoke(app, media, delivery).await)
+            Ok::<_, Error>(erasure::invoke_payload(app, media, event.payload).await)
         },
     ))
     .await

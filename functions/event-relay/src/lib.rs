@@ -10,12 +10,17 @@
 //! reported as a batch item failure, and Lambda retries the batch from it
 //! (with `BisectBatchOnFunctionError`, a bounded number of retries and an
 //! on-failure destination). Event ids come from the change, so a republished
-//! event has the same id and consumers count it once.
+//! event has the same id and consumers count it once. A record no retry can
+//! relay (events that do not read, a record without a sequence number) is
+//! logged with what is wrong and acknowledged ([`wadesk_app::error::settle`]):
+//! reported, it would only hold back the shard's later records until its
+//! retries ran out.
 
 pub use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 pub use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
 use tracing::Instrument;
+use wadesk_app::error::{settle, Retryable};
 use wadesk_app::EventPublisher;
 use wadesk_aws::dynamodb::outbox::{outbox_events, OutboxItemError};
 use wadesk_domain::EventEnvelope;
@@ -24,11 +29,18 @@ use wadesk_domain::EventEnvelope;
 /// consecutive records are grouped up to this many.
 const EVENTS_PER_PUBLISH: usize = 10;
 
-/// Why a whole batch failed (Lambda retries it whole).
+/// A stream record the relay cannot even report: DynamoDB numbers every
+/// record, so this is not one of its stream's.
 #[derive(Debug, thiserror::Error)]
-pub enum RelayError {
-    #[error("stream record {event_id} has no sequence number to report a failure with")]
-    NoSequenceNumber { event_id: String },
+#[error("stream record {event_id} has no sequence number to report a failure with")]
+pub struct NoSequenceNumber {
+    pub event_id: String,
+}
+
+impl Retryable for NoSequenceNumber {
+    fn is_retryable(&self) -> bool {
+        false
+    }
 }
 
 /// What one record holds for the relay.
@@ -89,39 +101,40 @@ impl Pending {
 
 /// Publishes the events of every inserted item carrying them in `event`, in
 /// stream order.
-/// Stops at the first record that cannot be relayed and reports it (and so
-/// everything after it) as failed: order within the shard is kept, and
-/// Lambda retries from there.
-pub async fn handle<E: EventPublisher>(
-    publisher: &E,
-    event: StreamEvent,
-) -> Result<DynamoDbEventResponse, RelayError> {
+/// Stops at the first group of records whose events could not be published
+/// and reports its first record (and so everything after it) as failed:
+/// order within the shard is kept, and Lambda retries from there.
+pub async fn handle<E: EventPublisher>(publisher: &E, event: StreamEvent) -> DynamoDbEventResponse {
     let span = tracing::info_span!("relay", records = event.records.len());
     async move {
         let mut pending = Pending::default();
         let mut relayed = 0usize;
         for record in event.records {
             let Some(sequence_number) = record.change.sequence_number.clone() else {
-                return Err(RelayError::NoSequenceNumber {
+                let error = NoSequenceNumber {
                     event_id: record.event_id,
-                });
+                };
+                // Never retryable: logged and acknowledged.
+                let _acknowledged = settle("a stream record", error);
+                continue;
             };
             let events = match read(record) {
                 Record::Skipped => continue,
                 Record::Events(events) => events,
                 Record::Unreadable(error) => {
-                    if let Err(retry_from) = pending.flush(publisher).await {
-                        return Ok(failed_from(retry_from));
+                    let what = format!("the events of stream record {sequence_number}");
+                    if settle(&what, error).is_some() {
+                        if let Err(retry_from) = pending.flush(publisher).await {
+                            return failed_from(retry_from);
+                        }
+                        return failed_from(sequence_number);
                     }
-                    // Retrying cannot fix it; the retries run out and the
-                    // mapping's on-failure destination records it.
-                    tracing::error!(%error, %sequence_number, "unreadable events on an inserted item");
-                    return Ok(failed_from(sequence_number));
+                    continue;
                 }
             };
             if pending.events.len() + events.len() > EVENTS_PER_PUBLISH {
                 if let Err(retry_from) = pending.flush(publisher).await {
-                    return Ok(failed_from(retry_from));
+                    return failed_from(retry_from);
                 }
             }
             relayed += events.len();
@@ -130,10 +143,10 @@ pub async fn handle<E: EventPublisher>(
             pending.records += 1;
         }
         if let Err(retry_from) = pending.flush(publisher).await {
-            return Ok(failed_from(retry_from));
+            return failed_from(retry_from);
         }
         tracing::info!(events = relayed, "outbox relayed");
-        Ok(DynamoDbEventResponse::default())
+        DynamoDbEventResponse::default()
     }
     .instrument(span)
     .await

@@ -19,12 +19,7 @@ async fn main() -> Result<(), Error> {
         move |event: LambdaEvent<StreamEvent>| async move {
             // Failed records come back as batch item failures: Lambda retries
             // from the first one (ReportBatchItemFailures on the mapping).
-            event_relay::handle(publisher, event.payload)
-                .await
-                .map_err(|error| {
-                    tracing::error!(%error, "relay failed; Lambda retries the batch from its first failed record, then parks it in the failure queue");
-                    Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
-                })
+            Ok::<_, Error>(event_relay::handle(publisher, event.payload).await)
         },
     ))
     .await

@@ -68,7 +68,7 @@ fn types(bus: &LocalEventBus) -> Vec<String> {
 #[tokio::test]
 async fn a_real_stream_event_publishes_every_outbox_event_in_order() {
     let bus = FlakyBus::default();
-    let response = handle(&bus, parse(&fixture())).await.unwrap();
+    let response = handle(&bus, parse(&fixture())).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(
         types(&bus.bus),
@@ -96,14 +96,14 @@ async fn a_failed_publish_reports_the_first_record_so_lambda_retries_from_it() {
     let raw = fixture();
     let bus = FlakyBus::default();
     bus.fail.store(1, Ordering::SeqCst);
-    let response = handle(&bus, parse(&raw)).await.unwrap();
+    let response = handle(&bus, parse(&raw)).await;
     assert_eq!(
         serde_json::to_value(&response).unwrap(),
         json!({"batchItemFailures": [{"itemIdentifier": sequence_numbers(&raw)[0]}]})
     );
     assert!(bus.bus.published().is_empty());
     // Lambda's retry of the same batch publishes it.
-    let retry = handle(&bus, parse(&raw)).await.unwrap();
+    let retry = handle(&bus, parse(&raw)).await;
     assert!(retry.batch_item_failures.is_empty());
     assert_eq!(bus.bus.published().len(), 3);
 }
@@ -130,22 +130,47 @@ async fn records_that_are_not_inserted_outbox_items_are_skipped() {
     records.insert(0, conversation);
     records.push(removed);
     let bus = FlakyBus::default();
-    let response = handle(&bus, parse(&raw)).await.unwrap();
+    let response = handle(&bus, parse(&raw)).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(bus.bus.published().len(), 3);
 }
 
 #[tokio::test]
-async fn an_unreadable_outbox_item_is_reported_after_the_records_before_it() {
+async fn unreadable_events_are_logged_and_acknowledged_and_the_records_after_them_relayed() {
     let mut raw = fixture();
-    raw["Records"][1]["dynamodb"]["NewImage"]["events"] = json!({"S": "not json"});
+    raw["Records"][0]["dynamodb"]["NewImage"]["events"] = json!({"S": "not json"});
     let bus = FlakyBus::default();
-    let response = handle(&bus, parse(&raw)).await.unwrap();
+    let response = handle(&bus, parse(&raw)).await;
+    // No retry can read them: reported, they would hold back the shard.
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(types(&bus.bus), ["OfferTimedOut", "AgentStateChanged"]);
+}
+
+#[tokio::test]
+async fn a_record_without_a_sequence_number_is_acknowledged() {
+    let mut raw = fixture();
+    raw["Records"][0]["dynamodb"]
+        .as_object_mut()
+        .unwrap()
+        .remove("SequenceNumber");
+    let bus = FlakyBus::default();
+    let response = handle(&bus, parse(&raw)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(types(&bus.bus), ["OfferTimedOut", "AgentStateChanged"]);
+}
+
+#[tokio::test]
+async fn a_publish_failure_after_unreadable_events_is_still_reported_from_its_group() {
+    let mut raw = fixture();
+    raw["Records"][0]["dynamodb"]["NewImage"]["events"] = json!({"S": "not json"});
+    let bus = FlakyBus::default();
+    bus.fail.store(1, Ordering::SeqCst);
+    let response = handle(&bus, parse(&raw)).await;
     assert_eq!(
-        response.batch_item_failures[0].item_identifier.as_deref(),
-        Some(sequence_numbers(&raw)[1].as_str())
+        serde_json::to_value(&response).unwrap(),
+        json!({"batchItemFailures": [{"itemIdentifier": sequence_numbers(&raw)[1]}]})
     );
-    assert_eq!(types(&bus.bus), ["ChatReopened"]);
+    assert!(bus.bus.published().is_empty());
 }
 
 #[tokio::test]
@@ -191,7 +216,7 @@ async fn events_on_a_wamid_item_or_a_message_are_relayed_like_an_outbox_items() 
         record(1, "4421584500000000017450439104", second_message),
     ]});
     let bus = FlakyBus::default();
-    let response = handle(&bus, parse(&relayed)).await.unwrap();
+    let response = handle(&bus, parse(&relayed)).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(
         types(&bus.bus),

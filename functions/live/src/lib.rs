@@ -19,12 +19,13 @@ use lambda_runtime::Error;
 use serde::Deserialize;
 use serde_json::Value;
 use wadesk_app::desk::{identify, DeskFailure};
-use wadesk_app::error::error_chain;
+use wadesk_app::error::{error_chain, Retryable};
 use wadesk_app::ports::{
     LiveConnection, LiveConnections, LivePush, Pushed, TokenError, TokenVerifier,
 };
 use wadesk_app::Ports;
 use wadesk_app::{App, ConversationStore, DeskStore, StoreError};
+use wadesk_aws::lambda::settle_invocation;
 use wadesk_aws::parking::{parse_or_park, Parking};
 use wadesk_domain::live::LiveHint;
 use wadesk_domain::{Clock, Conversation, EventEnvelope};
@@ -41,6 +42,17 @@ pub enum LiveError {
     Pushes { failed: usize, concerned: usize },
     #[error("the hint could not be written as JSON")]
     Hint(#[from] serde_json::Error),
+}
+
+impl Retryable for LiveError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Registry(error) => error.is_retryable(),
+            Self::Pushes { .. } => true,
+            // The same event writes the same hint.
+            Self::Hint(_) => false,
+        }
+    }
 }
 
 /// The answer to `$connect`: 200 upgrades, anything else refuses.
@@ -218,9 +230,10 @@ fn answer(status: u16) -> Value {
 
 /// One invocation as Lambda hands it over (`main` and the tests call this):
 /// a WebSocket route's request (answered with a status), or a desk event
-/// from the bus's rule (asynchronous: an error makes Lambda retry it twice,
-/// then park it in the failure queue; an event that does not parse is
-/// parked at once).
+/// from the bus's rule (asynchronous: a transient failure makes Lambda retry
+/// it twice, then park it in the failure queue; an event that does not parse
+/// is parked at once; a hint that cannot be written is logged and
+/// acknowledged, by [`settle_invocation`]).
 pub async fn invoke<A, V, U, K>(
     ports: &Wiring<'_, A, V, U, K>,
     function: &str,
@@ -260,11 +273,8 @@ where
     else {
         return Ok(Value::from("parked"));
     };
-    let outcome = push(&app.store, ports.pusher, &delivery.detail)
+    let pushed = push(&app.store, ports.pusher, &delivery.detail)
         .await
-        .map_err(|error| {
-            tracing::error!(error = %error_chain(&error), "live push failed; Lambda retries the event at most twice, then parks it in the failure queue");
-            Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
-        })?;
-    Ok(serde_json::json!({ "delivered": outcome.delivered, "gone": outcome.gone }))
+        .map(|outcome| serde_json::json!({ "delivered": outcome.delivered, "gone": outcome.gone }));
+    settle_invocation("a live hint's push", pushed, Value::from("refused"))
 }

@@ -9,7 +9,7 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::{json, Value};
-use wadesk_app::error::error_chain;
+use wadesk_app::error::{error_chain, Retryable};
 use wadesk_app::media::{fetch_inbound, FetchOutcome, InboundMediaError};
 use wadesk_app::{MediaSource, MediaStore};
 use wadesk_aws::parking::{parse_or_park, ParkError, Parking};
@@ -58,7 +58,7 @@ where
     match handle(source, store, &delivery.detail).await {
         Ok(FetchOutcome::Stored { .. }) => Ok("stored"),
         Ok(FetchOutcome::Ignored) => Ok("ignored"),
-        Err(error @ InboundMediaError::Permanent { .. }) => {
+        Err(error) if !error.is_retryable() => {
             let reason = error_chain(&error);
             tracing::error!(%reason, "media parked in the failure queue, not retried");
             parking

@@ -8,6 +8,7 @@ use wadesk_app::desk::DeskFailure;
 use wadesk_app::opt_out::{handle_event, OptOutOutcome};
 use wadesk_app::Ports;
 use wadesk_app::{App, DeskStore, WhatsAppClient};
+use wadesk_aws::lambda::settle_invocation;
 use wadesk_aws::parking::{parse_or_park, Parking};
 use wadesk_domain::EventEnvelope;
 
@@ -24,10 +25,12 @@ where
 }
 
 /// One invocation as Lambda hands it over (`main` and the tests call this):
-/// an event that does not parse never will, so it is parked at once; any
-/// other error fails the invocation, so Lambda retries it (at most twice, the
-/// template's EventInvokeConfig) and then parks it in the function's failure
-/// queue, from where the redrive command replays it. The handler is idempotent.
+/// an event that does not parse never will, so it is parked at once; a rule's
+/// refusal is logged and acknowledged (`refused`); a transient failure fails
+/// the invocation, so Lambda retries it (at most twice, the template's
+/// EventInvokeConfig) and then parks it in the function's failure queue, from
+/// where the redrive command replays it ([`wadesk_app::error::settle`] tells
+/// the two apart). The handler is idempotent.
 pub async fn invoke<P, K>(
     app: &App<P>,
     parking: &K,
@@ -43,8 +46,5 @@ where
     else {
         return Ok("parked");
     };
-    handle(app, &delivery.detail).await.map_err(|error| {
-        tracing::error!(%error, "opt-out failed; Lambda retries the event at most twice, then parks it in the failure queue");
-        Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
-    })
+    settle_invocation("an opt-out", handle(app, &delivery.detail).await, "refused")
 }

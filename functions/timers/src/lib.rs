@@ -2,8 +2,10 @@
 //! offer waited too long for its agent.
 //!
 //! The schedule's input is our own JSON ([`TimerInput`]), not an EventBridge
-//! envelope. An error is returned (not swallowed) so Scheduler retries; the
-//! services are idempotent, so a retry or a duplicate fire is harmless.
+//! envelope. A transient failure is returned (not swallowed) so Scheduler
+//! retries; the services are idempotent, so a retry or a duplicate fire is
+//! harmless. A fire no retry can handle is not retried: one that does not
+//! parse is parked, a rule's refusal logged and acknowledged.
 
 use lambda_runtime::Error;
 use serde::Serialize;
@@ -11,6 +13,7 @@ use wadesk_app::desk::{handle_offer_timeout, DeskFailure};
 use wadesk_app::window_fire::{handle_window_fire, FireOutcome};
 use wadesk_app::Ports;
 use wadesk_app::{App, DeskStore};
+use wadesk_aws::lambda::settle_invocation;
 use wadesk_aws::parking::{parse_or_park, Parking};
 use wadesk_domain::TimerInput;
 
@@ -38,9 +41,11 @@ where
 }
 
 /// One invocation as Lambda hands it over (`main` and the tests call this): a
-/// fire that does not parse never will, so it is parked at once; any other
-/// error fails the invocation, so Lambda retries it (at most twice) and then
-/// parks it in the failure queue, from where the redrive command replays it.
+/// fire that does not parse never will, so it is parked at once; a rule's
+/// refusal is logged and acknowledged (`refused`); a transient failure fails
+/// the invocation, so Lambda retries it (at most twice) and then parks it in
+/// the failure queue, from where the redrive command replays it
+/// ([`wadesk_app::error::settle`] tells the two apart).
 pub async fn invoke<P, K>(
     app: &App<P>,
     parking: &K,
@@ -54,8 +59,9 @@ where
     let Some(fire) = parse_or_park::<TimerInput, _>(parking, function, payload).await? else {
         return Ok(FireResult { outcome: "parked" });
     };
-    handle(app, fire).await.map_err(|error| {
-        tracing::error!(%error, "timer failed; Lambda retries the fire at most twice, then parks it in the failure queue");
-        Error::from(Box::new(error) as Box<dyn std::error::Error + Send + Sync>)
-    })
+    settle_invocation(
+        "a timer's fire",
+        handle(app, fire).await,
+        FireResult { outcome: "refused" },
+    )
 }

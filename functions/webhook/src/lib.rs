@@ -23,11 +23,11 @@ pub use settings::WebhookSettings;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
-use wadesk_app::error::error_chain;
+use wadesk_app::error::{error_chain, Retryable};
 use wadesk_app::inbound::{receive_messages, InboundOutcome};
 use wadesk_app::status::{apply_status, StatusOutcome};
 use wadesk_app::Ports;
-use wadesk_app::{App, AppError, DeskStore, Poison, PoisonItem, PoisonKeeper, WhatsAppClient};
+use wadesk_app::{App, DeskStore, Poison, PoisonItem, PoisonKeeper, WhatsAppClient};
 use wadesk_domain::{Clock, ConversationStatus};
 use wadesk_whatsapp::{parse_webhook, signature, subscription, Rejected};
 
@@ -176,8 +176,10 @@ where
                     }
                 }
             }
-            Err(AppError::Store(error)) if error.is_refused() => {
-                tracing::warn!(error = %error_chain(&error), "inbound message refused by the store; keeping it");
+            // No retry can store it (the store refuses the item): kept as
+            // poison, and the batch acknowledged.
+            Err(error) if !error.is_retryable() => {
+                tracing::warn!(error = %error_chain(&error), "inbound message can never be stored; keeping it");
                 refused.push((wamid, error_chain(&error)));
             }
             Err(error) => {

@@ -90,13 +90,7 @@ pub async fn relay_stream<E: EventPublisher>(
     let mut relayed = 0;
     while let Some(batch) = reader.next_batch().await? {
         let records = batch.event.records.len();
-        let response = match event_relay::handle(bus, batch.event.clone()).await {
-            Ok(response) => response,
-            Err(error) => {
-                tracing::error!(%error, "relay failed; will retry");
-                return Ok(relayed);
-            }
-        };
+        let response = event_relay::handle(bus, batch.event.clone()).await;
         if reader.checkpoint(&batch, &response) {
             return Ok(relayed);
         }

@@ -1,10 +1,13 @@
 use std::future::Future;
 
-use crate::{PublishError, ScheduleError, StoreError};
+use crate::ports::{FetchError, MediaStoreError};
+use crate::{CommitError, PublishError, ScheduleError, SendError, StoreError};
 
-/// Why an application service could not finish. Every variant means "try again
-/// later": the caller answers 5xx so WhatsApp, Scheduler or EventBridge retries,
-/// and the retry is safe because every step is idempotent.
+/// Why an application service could not finish, named for the port that
+/// failed. Almost every variant means "try again later" (the caller answers
+/// 5xx, or fails the invocation, so WhatsApp, Scheduler, the queue or
+/// EventBridge retries, and the retry is safe because every step is
+/// idempotent); [`Retryable`] says which.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
@@ -13,12 +16,109 @@ pub enum AppError {
     Publish(#[from] PublishError),
     #[error(transparent)]
     Schedule(#[from] ScheduleError),
+    /// WhatsApp could not be reached, or lost its answer, while the service
+    /// sent (a message WhatsApp refused is the caller's answer, not this).
+    #[error("WhatsApp {operation} failed")]
+    WhatsApp {
+        operation: &'static str,
+        #[source]
+        source: SendError,
+    },
+    /// The media store (S3, or the local files) failed.
+    #[error(transparent)]
+    Media(#[from] MediaStoreError),
     #[error("gave up after {attempts} concurrent changes")]
     Contention { attempts: usize },
     /// Another attempt may be doing it right now (a reopen's message under
     /// its send lease): done, or free to do, once that ends or the lease expires.
     #[error("{what} is under way elsewhere")]
     InProgress { what: &'static str },
+}
+
+/// Whether a failure is worth another try: the one classification every
+/// entry point answers by ([`settle`]). A transient failure (a port's
+/// outage, throttling or time-out, a race lost too often, work under way
+/// elsewhere) is reported, so the platform delivers the event again and
+/// nothing is lost; a permanent one (an event that does not parse, a rule's
+/// refusal, an item the store refuses for good) is logged with what was wrong
+/// and acknowledged, since every retry would fail the same way and only end
+/// in a dead-letter queue.
+pub trait Retryable {
+    fn is_retryable(&self) -> bool;
+}
+
+impl Retryable for StoreError {
+    fn is_retryable(&self) -> bool {
+        !self.is_refused()
+    }
+}
+
+impl Retryable for CommitError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            // A lost race: read again and decide again.
+            Self::Conflict => true,
+            // Done before: nothing left to retry.
+            Self::Duplicate { .. } => false,
+            Self::Store(error) => error.is_retryable(),
+        }
+    }
+}
+
+impl Retryable for SendError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::ReengagementRequired | Self::Rejected { .. } => false,
+            // An answer lost is retryable as a whole: the services mark the
+            // message so a retry never sends it a second time.
+            Self::Unavailable { .. } | Self::OutcomeUnknown { .. } => true,
+        }
+    }
+}
+
+impl Retryable for MediaStoreError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}
+
+impl Retryable for FetchError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}
+
+impl Retryable for AppError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Store(error) => error.is_retryable(),
+            Self::WhatsApp { source, .. } => source.is_retryable(),
+            Self::Media(error) => error.is_retryable(),
+            Self::Publish(_)
+            | Self::Schedule(_)
+            | Self::Contention { .. }
+            | Self::InProgress { .. } => true,
+        }
+    }
+}
+
+/// How an event-driven entry point ends a failed event, by [`Retryable`]:
+/// a retryable `error` is logged and handed back, for the caller to report
+/// (fail the invocation, or name the batch item) so it is delivered again;
+/// a permanent one is logged with what was wrong and acknowledged (`None`).
+/// `what` names the event for the log.
+pub fn settle<E>(what: &str, error: E) -> Option<E>
+where
+    E: Retryable + std::error::Error,
+{
+    let chain = error_chain(&error);
+    if error.is_retryable() {
+        tracing::error!(error = %chain, "{what} failed; it is delivered again");
+        Some(error)
+    } else {
+        tracing::error!(error = %chain, "{what} can never succeed; acknowledged, not retried");
+        None
+    }
 }
 
 /// How often a service re-reads and retries after losing a conditional write.
@@ -210,6 +310,49 @@ mod tests {
                 .await;
         assert_eq!(tries, MAX_ATTEMPTS);
         assert!(matches!(never, Err(AppError::Contention { .. })));
+    }
+
+    #[test]
+    fn each_failure_is_retryable_or_permanent_by_what_failed() {
+        use crate::desk::DeskFailure;
+        use crate::ports::Refused;
+
+        let outage = || StoreError::new("get_item", std::io::Error::other("connection refused"));
+        assert!(AppError::from(outage()).is_retryable());
+        let refused = StoreError::new("commit_inbound", Refused("over 400 KB".into()));
+        assert!(!AppError::from(refused).is_retryable());
+        assert!(AppError::Contention { attempts: 8 }.is_retryable());
+        assert!(AppError::InProgress { what: "a test" }.is_retryable());
+        let whatsapp = |source| AppError::WhatsApp {
+            operation: "send",
+            source,
+        };
+        assert!(whatsapp(SendError::Unavailable {
+            source: "HTTP 503".into()
+        })
+        .is_retryable());
+        assert!(!whatsapp(SendError::Rejected {
+            code: 131_026,
+            title: "undeliverable".into()
+        })
+        .is_retryable());
+        assert!(
+            AppError::Media(MediaStoreError::unavailable("delete", "S3 unreachable"))
+                .is_retryable()
+        );
+        assert!(!AppError::Media(MediaStoreError::TooLarge { size: 2, limit: 1 }).is_retryable());
+
+        assert!(DeskFailure::from(outage()).is_retryable());
+        assert!(!DeskFailure::from(wadesk_domain::DeskError::NotFound).is_retryable());
+        assert!(!DeskFailure::SendRejected { code: 131_026 }.is_retryable());
+    }
+
+    #[test]
+    fn settle_hands_back_only_what_a_retry_may_fix() {
+        let outage = StoreError::new("get_item", std::io::Error::other("connection refused"));
+        assert!(settle("a test event", AppError::from(outage)).is_some());
+        let refused = StoreError::new("commit_inbound", crate::ports::Refused("too big".into()));
+        assert!(settle("a test event", AppError::from(refused)).is_none());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use wadesk_domain::{
     PhoneNumberId, Timestamp,
 };
 
+use crate::error::Retryable;
 use crate::ports::{
     FetchError, MediaAccess, MediaSource, MediaStore, MediaStoreError, SendError, UploadTarget,
     WhatsAppClient,
@@ -161,6 +162,12 @@ pub enum InboundMediaError {
     },
 }
 
+impl Retryable for InboundMediaError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, Self::Retry { .. })
+    }
+}
+
 /// On `MessageReceived` for a customer's file: fetches it from WhatsApp
 /// (within the type's limit) and keeps it where [`inbound_key`] says, with
 /// the type its bytes show. Idempotent: a redelivery writes the same file.
@@ -183,21 +190,21 @@ pub async fn fetch_inbound<G: MediaSource, M: MediaStore>(
         return Ok(FetchOutcome::Ignored);
     };
     let (conversation_id, message_id) = (*conversation_id, *message_id);
-    let fetched = source
-        .fetch(media_id, limit)
-        .await
-        .map_err(|error| match error {
-            FetchError::Unavailable { .. } => InboundMediaError::Retry {
+    let fetched = source.fetch(media_id, limit).await.map_err(|error| {
+        if error.is_retryable() {
+            InboundMediaError::Retry {
                 conversation_id,
                 message_id,
                 source: Box::new(error),
-            },
-            permanent => InboundMediaError::Permanent {
+            }
+        } else {
+            InboundMediaError::Permanent {
                 conversation_id,
                 message_id,
-                source: permanent,
-            },
-        })?;
+                source: error,
+            }
+        }
+    })?;
     let head = &fetched.bytes[..fetched.bytes.len().min(media::SNIFF_BYTES)];
     let content_type = stored_type(fetched.mime_type.as_deref(), head);
     let key = inbound_key(conversation_id, message_id);

@@ -183,10 +183,10 @@ where
         .await
         .map_err(|error| {
             tracing::warn!(%error, "opt-out confirmation not sent; the event will be retried");
-            DeskFailure::App(AppError::Store(crate::StoreError::new(
-                "whatsapp_send",
-                error,
-            )))
+            DeskFailure::App(AppError::WhatsApp {
+                operation: "send",
+                source: error,
+            })
         })?;
     // Sent: from here on nothing fails the call, or the claim would be given
     // back and the confirmation sent again.

@@ -21,10 +21,10 @@ use wadesk_domain::{
 };
 
 use crate::desk::{end_for_erasure, DeskFailure};
-use crate::ports::{position, MediaStore};
+use crate::ports::{position, MediaStore, MediaStoreError};
 use crate::{
     App, AppError, CommitError, ConversationStore, DeskStore, EventPublisher, PageRequest,
-    StoreError, TimerScheduler,
+    TimerScheduler,
 };
 
 /// How many steps the erasure request itself runs before it leaves the rest
@@ -112,10 +112,7 @@ where
             // Their files first: a step that fails after them finds the
             // messages again, and deleting a file twice is harmless.
             for file in messages.iter().filter_map(media_key) {
-                media
-                    .delete(&file)
-                    .await
-                    .map_err(|e| AppError::Store(StoreError::new("erase_media", e)))?;
+                media.delete(&file).await.map_err(AppError::Media)?;
                 counts.media += 1;
             }
             let id = messages.first().map(|m| m.conversation_id);
@@ -538,13 +535,10 @@ pub async fn export_page<S: DeskStore>(
 pub async fn delete_expired_files<M: MediaStore>(
     media: &M,
     expired: &[Message],
-) -> Result<usize, StoreError> {
+) -> Result<usize, MediaStoreError> {
     let mut deleted = 0;
     for file in expired.iter().filter_map(media_key) {
-        media
-            .delete(&file)
-            .await
-            .map_err(|e| StoreError::new("expire_media", e))?;
+        media.delete(&file).await?;
         deleted += 1;
     }
     Ok(deleted)

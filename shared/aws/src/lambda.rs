@@ -114,3 +114,55 @@ pub fn error_response(
     );
     response
 }
+
+/// How an asynchronous invocation (a Scheduler fire, an EventBridge event)
+/// ends, by [`wadesk_app::error::settle`]: with its answer; with
+/// `acknowledged` after a permanent failure (logged with what was wrong:
+/// Lambda would only retry it into the failure queue); or failed, after a
+/// transient one, so Lambda retries it (at most twice) and then parks it in
+/// the function's failure queue, from where the redrive command replays it.
+/// `what` names the event for the log.
+pub fn settle_invocation<T, E>(
+    what: &str,
+    handled: Result<T, E>,
+    acknowledged: T,
+) -> Result<T, Box<dyn std::error::Error + Send + Sync>>
+where
+    E: wadesk_app::error::Retryable + std::error::Error + Send + Sync + 'static,
+{
+    match handled {
+        Ok(answer) => Ok(answer),
+        Err(error) => match wadesk_app::error::settle(what, error) {
+            Some(error) => Err(Box::new(error)),
+            None => Ok(acknowledged),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use wadesk_app::desk::DeskFailure;
+    use wadesk_app::StoreError;
+    use wadesk_domain::DeskError;
+
+    #[test]
+    fn a_permanent_failure_is_acknowledged_and_a_transient_one_fails_the_invocation() {
+        let done: Result<&str, DeskFailure> = Ok("expired");
+        assert_eq!(
+            settle_invocation("a fire", done, "refused").unwrap(),
+            "expired"
+        );
+        let refused: Result<&str, DeskFailure> = Err(DeskError::NotOffered.into());
+        assert_eq!(
+            settle_invocation("a fire", refused, "refused").unwrap(),
+            "refused"
+        );
+        let outage: Result<&str, DeskFailure> =
+            Err(StoreError::new("get_item", std::io::Error::other("connection refused")).into());
+        let failed = settle_invocation("a fire", outage, "refused").unwrap_err();
+        assert_eq!(failed.to_string(), "store operation `get_item` failed");
+    }
+}

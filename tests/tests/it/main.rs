@@ -11,6 +11,7 @@ mod aws_adapters;
 mod bounded_reads;
 mod desk;
 mod desk_store_contract;
+mod entry_points;
 mod erasure;
 mod faults;
 mod iam;

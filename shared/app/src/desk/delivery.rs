@@ -108,11 +108,11 @@ where
     Err(match error {
         SendError::ReengagementRequired => DeskError::WindowClosed.into(),
         SendError::Rejected { code, .. } => DeskFailure::SendRejected { code },
-        SendError::Unavailable { source } | SendError::OutcomeUnknown { source } => {
-            DeskFailure::App(AppError::Store(StoreError {
-                operation: "whatsapp_send",
-                source,
-            }))
+        error @ (SendError::Unavailable { .. } | SendError::OutcomeUnknown { .. }) => {
+            DeskFailure::App(AppError::WhatsApp {
+                operation: "send",
+                source: error,
+            })
         }
     })
 }

@@ -17,7 +17,7 @@ use wadesk_domain::{
     DeskError, Message, MessageContent, OfferTimeout, StatusDecision,
 };
 
-use crate::error::{retry_on_conflict, Attempt};
+use crate::error::{retry_on_conflict, Attempt, Retryable};
 use crate::ports::MediaKind;
 use crate::{
     App, AppError, CommitError, ConversationStore, DeskItems, DeskKeys, DeskStore, EventPublisher,
@@ -53,6 +53,16 @@ pub enum DeskFailure {
 impl From<StoreError> for DeskFailure {
     fn from(error: StoreError) -> Self {
         Self::App(AppError::Store(error))
+    }
+}
+
+impl Retryable for DeskFailure {
+    fn is_retryable(&self) -> bool {
+        match self {
+            // The rules and WhatsApp answer the same on every retry.
+            Self::Rule(_) | Self::SendRejected { .. } => false,
+            Self::App(error) => error.is_retryable(),
+        }
     }
 }
 
@@ -372,7 +382,7 @@ where
     retry_on_conflict(|attempt| async move {
         let snapshot = Snapshot::read(&app.store, id, involved, action, acting, attempt).await?;
         let mut decision = action.decide(&snapshot, app.clock.now())?;
-        match commit(app, &mut decision).await {
+        match commit(app, &mut decision).await? {
             Ok(()) => {
                 // A caller's request (identified with its conversation) on
                 // this instance: the next one on it reads in one round trip.
@@ -390,24 +400,26 @@ where
 }
 
 /// Arms the offer timer (before the commit, so a committed offer always has
-/// one) and commits. The decision's events are written to the store's outbox
+/// one) and commits: a timer that could not be armed is the outer error
+/// (nothing was committed), the commit's own answer the inner result. The
+/// decision's events are written to the store's outbox
 /// in the commit itself; the outbox relay (`functions/event-relay` on the
 /// table's stream, or whoever drives the embedded store) publishes them, so a
 /// failing bus can delay them but never lose them. They are deliberately not
 /// also published here: one `PutEvents` entry per event, and consumers would
 /// only drop the duplicate by its id.
-async fn commit<P>(app: &App<P>, decision: &mut DeskDecision) -> Result<(), CommitError>
+async fn commit<P>(
+    app: &App<P>,
+    decision: &mut DeskDecision,
+) -> Result<Result<(), CommitError>, AppError>
 where
     P: Ports<Store: DeskStore>,
 {
     if let Some(offer) = decision.arm_offer_timeout.as_mut() {
         offer.due_at = offer.offered_at + app.offer_timeout;
-        app.timers
-            .arm_offer(offer)
-            .await
-            .map_err(|e| CommitError::Store(StoreError::new("arm_offer", e)))?;
+        app.timers.arm_offer(offer).await?;
     }
-    app.store.commit_desk(decision).await
+    Ok(app.store.commit_desk(decision).await)
 }
 
 /// Routing that a committed change asks for. Failures are logged, not

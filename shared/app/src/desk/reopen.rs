@@ -78,7 +78,7 @@ where
         let ctx = snapshot.context(now);
         let conversation = &snapshot.conversation;
         let refusal = match action.decide(&snapshot, now) {
-            Ok(mut decision) => match commit(app, &mut decision).await {
+            Ok(mut decision) => match commit(app, &mut decision).await? {
                 Ok(()) => {
                     follow_up(app, &decision).await;
                     deliver_and_release(app, &decision.conversation.customer, &decision.messages)

@@ -34,7 +34,7 @@ where
             tracing::info!("no agent available; the conversation waits in its queue");
             return Ok(Attempt::Done(()));
         };
-        match commit(app, &mut decision).await {
+        match commit(app, &mut decision).await? {
             Ok(()) => Ok(Attempt::Done(())),
             Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
             Err(CommitError::Store(error)) => Err(error.into()),
@@ -73,7 +73,7 @@ where
                 now: app.clock.now(),
             };
             let mut decision = desk::offer(&ctx, agent_id)?;
-            match commit(app, &mut decision).await {
+            match commit(app, &mut decision).await? {
                 Ok(()) => Ok(Attempt::Done(true)),
                 Err(CommitError::Conflict | CommitError::Duplicate { .. }) => Ok(Attempt::Again),
                 Err(CommitError::Store(error)) => Err(error.into()),
