@@ -87,9 +87,10 @@ pub struct OperationCost {
     pub counted_events: u64,
     /// `CustomerOptedOut` events (each is one invocation of the opt-out function).
     pub opt_out_events: u64,
-    /// One-time schedules created, window expiries and offer time-outs: each
-    /// fires once later (one Scheduler invocation, one timers invocation).
+    /// One-time schedules created for a window's expiry: each fires once
+    /// later (one Scheduler invocation, one timers invocation).
     pub window_schedules: u64,
+    /// One-time schedules created for an offer's time-out, fired the same way.
     pub offer_schedules: u64,
     /// Messages sent through the Graph API (the counting WhatsApp client).
     pub graph_sends: u64,

@@ -637,7 +637,7 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
             .end(
                 before,
                 Operation {
-                    key: "window_fire",
+                    key: "window_timer_fire",
                     description:
                         "window schedule fires at expiry: window closed, WindowExpired published",
                     function: "timers",

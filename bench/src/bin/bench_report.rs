@@ -719,7 +719,7 @@ impl<'a> CostModel<'a> {
             }
         };
         follow("stop_opt_out", op.opt_out_events, false);
-        follow("window_fire", op.window_schedules, true);
+        follow("window_timer_fire", op.window_schedules, true);
         follow("offer_timer_fire", op.offer_schedules, true);
         total
     }
