@@ -214,10 +214,12 @@ impl<S: DeskStore> Runner<S> {
             for timer in due {
                 fired += 1;
                 if let Err(error) = timers::handle(&self.app, timer.clone()).await {
-                    // As Scheduler would: keep the timer and try again later.
-                    tracing::error!(%error, "timer failed; will retry");
-                    self.app.timers.rearm(timer);
-                    return fired;
+                    // As on AWS: a transient failure keeps the timer to try
+                    // again later; one no retry can fix is logged and dropped.
+                    if wadesk_app::error::settle("a timer's fire", error).is_some() {
+                        self.app.timers.rearm(timer);
+                        return fired;
+                    }
                 }
             }
         }
