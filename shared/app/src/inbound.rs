@@ -261,19 +261,13 @@ async fn send_auto_reply<P>(
         .await
     {
         Ok(wamid) => {
-            let message = wadesk_domain::Message {
-                id: wadesk_domain::MessageId::derived_from(&format!("auto-reply/{}", msg.wamid)),
+            let message = wadesk_domain::Message::sent_automatically(
+                &format!("auto-reply/{}", msg.wamid),
                 conversation_id,
-                direction: wadesk_domain::Direction::System,
-                content: wadesk_domain::MessageContent::Text {
-                    text: reply.to_owned(),
-                },
-                author: None,
-                at: app.clock.now(),
-                status: Some(wadesk_domain::DeliveryStatus::Pending),
-                error: None,
-                wamid: Some(wamid),
-            };
+                reply,
+                wamid,
+                app.clock.now(),
+            );
             match app.store.record_outbound(key, &message).await {
                 // Its conversation finished when it started (chat disabled):
                 // the reply takes its expiry too.

@@ -7,10 +7,7 @@
 //! so reopens and pushes already fail; this only does what follows.
 
 use crate::Ports;
-use wadesk_domain::{
-    Clock, CustomerKey, DeliveryStatus, Direction, DomainEvent, EventEnvelope, Message,
-    MessageContent, MessageId, Wamid,
-};
+use wadesk_domain::{Clock, CustomerKey, DomainEvent, EventEnvelope, Message, Wamid};
 
 use crate::desk::{end_for_opt_out, DeskFailure};
 use crate::error::{retry_on_conflict, Attempt};
@@ -18,9 +15,7 @@ use crate::{
     App, AppError, CommitError, ConversationStore, DeskStore, OutboundContent, WhatsAppClient,
 };
 
-/// What the customer is told once.
-pub const OPT_OUT_CONFIRMATION: &str =
-    "You have unsubscribed and will not receive further messages. Write to us any time to chat again.";
+pub use wadesk_domain::customer::OPT_OUT_CONFIRMATION;
 
 /// How often marking a sent confirmation is tried on store failures.
 const MARK_ATTEMPTS: usize = 3;

@@ -31,6 +31,11 @@ impl LiveSession {
     }
 }
 
+/// What a customer who sent `#STOP` is told, once
+/// (`docs/product.md#6-opting-out-with-stop`).
+pub const OPT_OUT_CONFIRMATION: &str =
+    "You have unsubscribed and will not receive further messages. Write to us any time to chat again.";
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptOut {
     pub opted_out_at: Option<Timestamp>,

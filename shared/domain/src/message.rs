@@ -354,11 +354,76 @@ pub struct Message {
     pub wamid: Option<Wamid>,
 }
 
+impl Message {
+    /// A system message WhatsApp already took (an automatic reply, the
+    /// `#STOP` confirmation), as it is recorded after its send: `pending`
+    /// with its wamid until its statuses come, its id derived from
+    /// `natural_key`, so recording it again records the same message.
+    pub fn sent_automatically(
+        natural_key: &str,
+        conversation_id: ConversationId,
+        text: &str,
+        wamid: Wamid,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            id: MessageId::derived_from(natural_key),
+            conversation_id,
+            direction: Direction::System,
+            content: MessageContent::Text {
+                text: text.to_owned(),
+            },
+            author: None,
+            at,
+            status: Some(DeliveryStatus::Pending),
+            error: None,
+            wamid: Some(wamid),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
     use DeliveryStatus::*;
+
+    #[test]
+    fn an_automatic_message_is_recorded_once_by_its_key() {
+        let at = chrono::Utc::now();
+        let conversation = ConversationId::generate();
+        let wamid = Wamid::parse("wamid.AUTO").unwrap();
+        let message = Message::sent_automatically(
+            "auto-reply/wamid.IN",
+            conversation,
+            "hi",
+            wamid.clone(),
+            at,
+        );
+        assert_eq!(
+            message,
+            Message::sent_automatically(
+                "auto-reply/wamid.IN",
+                conversation,
+                "hi",
+                wamid.clone(),
+                at
+            ),
+            "the same key, the same message"
+        );
+        assert_ne!(
+            message.id,
+            Message::sent_automatically("auto-reply/wamid.IN2", conversation, "hi", wamid, at).id
+        );
+        assert_eq!(
+            (message.direction, message.status, message.author),
+            (Direction::System, Some(Pending), None)
+        );
+        assert_eq!(
+            message.wamid.as_ref().map(Wamid::as_str),
+            Some("wamid.AUTO")
+        );
+    }
 
     #[test]
     fn status_moves_forward_only() {
