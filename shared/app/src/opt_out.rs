@@ -193,19 +193,13 @@ where
         }
     };
     if let Some(conversation_id) = last {
-        let message = Message {
-            id: MessageId::derived_from(&format!("opt-out-confirmation/{wamid}")),
+        let message = Message::sent_automatically(
+            &format!("opt-out-confirmation/{wamid}"),
             conversation_id,
-            direction: Direction::System,
-            content: MessageContent::Text {
-                text: OPT_OUT_CONFIRMATION.to_owned(),
-            },
-            author: None,
-            at: app.clock.now(),
-            status: Some(DeliveryStatus::Pending),
-            error: None,
-            wamid: Some(wamid),
-        };
+            OPT_OUT_CONFIRMATION,
+            wamid,
+            app.clock.now(),
+        );
         match app.store.record_outbound(key, &message).await {
             // Into the conversation the `#STOP` just finished: it takes its expiry too.
             Ok(()) => {
