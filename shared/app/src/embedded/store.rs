@@ -694,7 +694,10 @@ impl DeskStore for EmbeddedStore {
         let mut state = lock(&self.state);
         match state.customers.get(&customer.key) {
             None => Ok(()),
-            Some(stored) if stored.version == customer.version && stored.live.is_none() => {
+            Some(stored)
+                if ExpectedVersion::Exactly(customer.version).admits(Some(stored.version))
+                    && stored.live.is_none() =>
+            {
                 state.customers.remove(&customer.key);
                 Ok(())
             }

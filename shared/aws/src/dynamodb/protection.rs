@@ -9,11 +9,12 @@ use aws_sdk_dynamodb::types::{
 use wadesk_app::{CommitError, Page, PageRequest, StoreError};
 use wadesk_domain::protection::{HistoryEntry, STEP_ITEMS};
 use wadesk_domain::{
-    Conversation, ConversationId, ConversationStatus, Customer, Message, PhoneNumberId, WaId,
+    Conversation, ConversationId, ConversationStatus, Customer, ExpectedVersion, Message,
+    PhoneNumberId, WaId,
 };
 
 use super::error::{commit_error, store_error};
-use super::items::{conversation_id, number, string, to_value};
+use super::items::{conversation_id, number, string, to_value, version_condition};
 use super::keys::{self, Item};
 use super::store::{DynamoStore, TransactFailure};
 
@@ -208,6 +209,9 @@ impl DynamoStore {
 
     pub(super) async fn delete_customer(&self, customer: &Customer) -> Result<(), CommitError> {
         let op = "erase_customer";
+        // Expects the version read, as every write does; a customer already
+        // gone is erased.
+        let (version, values) = version_condition(ExpectedVersion::Exactly(customer.version));
         let deleted = self
             .client()
             .delete_item()
@@ -216,10 +220,10 @@ impl DynamoStore {
                 keys::customer_pk(&customer.key),
                 keys::CUSTOMER_SK,
             )))
-            .condition_expression(
-                "attribute_not_exists(pk) OR (version = :version AND attribute_not_exists(live))",
-            )
-            .expression_attribute_values(":version", number(customer.version))
+            .condition_expression(format!(
+                "attribute_not_exists(pk) OR ({version} AND attribute_not_exists(live))"
+            ))
+            .set_expression_attribute_values(values)
             .send()
             .await;
         match deleted {
