@@ -8,8 +8,7 @@ use wadesk_domain::media::{
     stored_type, upload_key, MediaError, MAX_UPLOAD_BYTES,
 };
 use wadesk_domain::{
-    Actor, Attachment, ConversationId, Direction, DomainEvent, EventEnvelope, Message, MessageId,
-    PhoneNumberId, Timestamp,
+    Actor, ConversationId, DomainEvent, EventEnvelope, Message, MessageId, PhoneNumberId, Timestamp,
 };
 
 use crate::error::Retryable;
@@ -38,9 +37,7 @@ pub enum MediaFailure {
 impl From<MediaStoreError> for MediaFailure {
     fn from(error: MediaStoreError) -> Self {
         match error {
-            MediaStoreError::TooLarge { size, .. } => Self::Rule(MediaError::Invalid(format!(
-                "the file is {size} bytes; the limit is 10 MB ({MAX_UPLOAD_BYTES} bytes)"
-            ))),
+            MediaStoreError::TooLarge { size, .. } => Self::Rule(media::too_large(size)),
             other => Self::Store(other),
         }
     }
@@ -80,8 +77,8 @@ pub async fn prepare_attachment<M: MediaStore, W: WhatsAppClient>(
     let file = store
         .read(&key, MAX_UPLOAD_BYTES)
         .await?
-        .filter(|file| file.uploader.as_ref() == Some(&actor.id))
         .ok_or(MediaError::UnknownUpload)?;
+    media::may_send_upload(file.uploader.as_ref(), &actor.id)?;
     let size = u64::try_from(file.bytes.len()).unwrap_or(u64::MAX);
     let filename = file.filename.clone().unwrap_or_default();
     let checked = check_file(&filename, size, &file.bytes)?;
@@ -92,18 +89,7 @@ pub async fn prepare_attachment<M: MediaStore, W: WhatsAppClient>(
             SendError::Rejected { code, .. } => MediaFailure::Refused { code },
             other => MediaFailure::WhatsApp(other),
         })?;
-    Ok(Outgoing::File {
-        kind: checked.kind,
-        attachment: Attachment {
-            url: None,
-            media_id: Some(media_id),
-            key: Some(key),
-            filename: Some(checked.filename),
-            mime_type: Some(checked.content_type),
-            size_bytes: Some(checked.size_bytes),
-            caption: caption.filter(|c| !c.trim().is_empty()),
-        },
-    })
+    Ok(media::outgoing_upload(checked, key, media_id, caption))
 }
 
 /// How a browser gets the media of `message` (the caller already may see
@@ -120,14 +106,10 @@ pub async fn open_media<M: MediaStore>(
         .content
         .attachment()
         .and_then(|a| a.filename.as_deref());
-    match store.open(&key, filename).await? {
-        Some(access) => Ok(access),
-        None if message.direction == Direction::Inbound => Err(MediaError::Pending.into()),
-        None => Err(MediaError::Gone {
-            days: retention_days,
-        }
-        .into()),
-    }
+    store
+        .open(&key, filename)
+        .await?
+        .ok_or_else(|| media::not_kept(message, retention_days).into())
 }
 
 /// What the fetcher did with one event.

@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ConversationId, Direction, Message, MessageId, Timestamp};
+use crate::desk::Outgoing;
+use crate::{AgentId, Attachment, ConversationId, Direction, Message, MessageId, Timestamp};
 
 /// The largest file an agent may upload and send (product limit).
 pub const MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
@@ -201,11 +202,17 @@ fn check_size(size: u64) -> Result<(), MediaError> {
         return Err(MediaError::Invalid("the file is empty".into()));
     }
     if size > MAX_UPLOAD_BYTES {
-        return Err(MediaError::Invalid(format!(
-            "the file is {size} bytes; the limit is 10 MB ({MAX_UPLOAD_BYTES} bytes)"
-        )));
+        return Err(too_large(size));
     }
     Ok(())
+}
+
+/// The answer for a file over [`MAX_UPLOAD_BYTES`] (also when the media store
+/// finds it so while reading it).
+pub fn too_large(size: u64) -> MediaError {
+    MediaError::Invalid(format!(
+        "the file is {size} bytes; the limit is 10 MB ({MAX_UPLOAD_BYTES} bytes)"
+    ))
 }
 
 /// What an upload target must enforce (`POST /uploads`).
@@ -325,6 +332,38 @@ pub fn check_file(filename: &str, size_bytes: u64, head: &[u8]) -> Result<Checke
     })
 }
 
+/// Only the agent who uploaded a file may send it: someone else's upload is
+/// as unknown as a missing one.
+pub fn may_send_upload(uploader: Option<&AgentId>, actor: &AgentId) -> Result<(), MediaError> {
+    if uploader == Some(actor) {
+        Ok(())
+    } else {
+        Err(MediaError::UnknownUpload)
+    }
+}
+
+/// What the agent sends from their upload kept at `key`, once checked and
+/// handed to WhatsApp as `media_id`: a blank caption is no caption.
+pub fn outgoing_upload(
+    checked: CheckedFile,
+    key: String,
+    media_id: String,
+    caption: Option<String>,
+) -> Outgoing {
+    Outgoing::File {
+        kind: checked.kind,
+        attachment: Attachment {
+            url: None,
+            media_id: Some(media_id),
+            key: Some(key),
+            filename: Some(checked.filename),
+            mime_type: Some(checked.content_type),
+            size_bytes: Some(checked.size_bytes),
+            caption: caption.filter(|c| !c.trim().is_empty()),
+        },
+    }
+}
+
 /// Where an agent's upload is kept.
 pub fn upload_key(upload_id: &str) -> String {
     format!("uploads/{upload_id}")
@@ -427,6 +466,19 @@ pub fn locate(
     Ok(key)
 }
 
+/// Why the media of `message`, still within its retention ([`locate`]), is
+/// not in the media store: a customer's file is not fetched yet; any other
+/// is gone.
+pub fn not_kept(message: &Message, retention_days: u32) -> MediaError {
+    if message.direction == Direction::Inbound {
+        MediaError::Pending
+    } else {
+        MediaError::Gone {
+            days: retention_days,
+        }
+    }
+}
+
 /// A `Content-Disposition` value: the file name (ASCII, quotes and
 /// backslashes dropped) and its UTF-8 form (RFC 6266).
 pub fn content_disposition(disposition: Disposition, filename: Option<&str>) -> String {
@@ -466,6 +518,59 @@ mod tests {
 
     fn now() -> Timestamp {
         Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn only_the_uploader_sends_an_upload_and_a_blank_caption_is_none() {
+        let ana = AgentId::parse("ana").unwrap();
+        let bob = AgentId::parse("bob").unwrap();
+        assert_eq!(may_send_upload(Some(&ana), &ana), Ok(()));
+        assert_eq!(
+            may_send_upload(Some(&bob), &ana),
+            Err(MediaError::UnknownUpload)
+        );
+        assert_eq!(may_send_upload(None, &ana), Err(MediaError::UnknownUpload));
+        let checked = check_file("a.pdf", PDF.len() as u64, PDF).unwrap();
+        let caption = |caption: Option<&str>| {
+            let Outgoing::File { kind, attachment } = outgoing_upload(
+                checked.clone(),
+                "uploads/1".into(),
+                "m1".into(),
+                caption.map(str::to_owned),
+            ) else {
+                panic!("an upload is sent as a file");
+            };
+            assert_eq!(kind, FileKind::Document);
+            assert_eq!(attachment.key.as_deref(), Some("uploads/1"));
+            assert_eq!(attachment.media_id.as_deref(), Some("m1"));
+            assert_eq!(attachment.mime_type.as_deref(), Some("application/pdf"));
+            attachment.caption
+        };
+        assert_eq!(caption(Some("  \n")), None);
+        assert_eq!(caption(None), None);
+        assert_eq!(caption(Some("the invoice")), Some("the invoice".into()));
+        assert_eq!(
+            too_large(MAX_UPLOAD_BYTES + 1),
+            check_size(MAX_UPLOAD_BYTES + 1).unwrap_err()
+        );
+    }
+
+    #[test]
+    fn a_file_not_kept_is_pending_from_a_customer_and_gone_otherwise() {
+        let mut message = Message {
+            id: MessageId::generate(),
+            conversation_id: ConversationId::generate(),
+            direction: Direction::Inbound,
+            content: MessageContent::Text { text: "x".into() },
+            author: None,
+            at: now(),
+            status: None,
+            error: None,
+            wamid: None,
+        };
+        assert_eq!(not_kept(&message, 30), MediaError::Pending);
+        message.direction = Direction::Outbound;
+        assert_eq!(not_kept(&message, 30), MediaError::Gone { days: 30 });
     }
 
     #[test]
