@@ -193,6 +193,11 @@ where
         match apply_status(app, status).await {
             Ok(StatusOutcome::Applied) => summary.statuses_applied += 1,
             Ok(StatusOutcome::Ignored) => summary.statuses_ignored += 1,
+            // No retry can apply it: logged, and the batch acknowledged.
+            Err(error) if !error.is_retryable() => {
+                summary.statuses_ignored += 1;
+                tracing::error!(error = %error_chain(&error), "status can never be applied; acknowledged");
+            }
             Err(error) => {
                 failures += 1;
                 tracing::error!(error = %error_chain(&error), "status not applied");
