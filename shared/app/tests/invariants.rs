@@ -23,7 +23,8 @@
 //!   schedule armed that will see it close, a window closes once, and a
 //!   131047 failure closes it at once;
 //! - a conversation's status only moves along the lifecycle (a finished one
-//!   comes back only by a reopen or push);
+//!   comes back only by a reopen or push), and its last inbound time and
+//!   last change never move back (a late message's included);
 //! - an opted-out customer is never reopened or pushed to, and after the
 //!   opt-out consumer has run they have no live session and one confirmation
 //!   per `#STOP`;
@@ -685,14 +686,24 @@ impl Harness {
     fn check_change(&mut self, what: &str, before: &Seen, after: &Seen) -> TestResult {
         for (id, now) in &after.conversations {
             match before.conversations.get(id) {
-                Some(was) => prop_assert!(
-                    allowed(was.status, now.status),
-                    "{}: conversation {} went {:?} -> {:?}",
-                    what,
-                    id,
-                    was.status,
-                    now.status
-                ),
+                Some(was) => {
+                    prop_assert!(
+                        allowed(was.status, now.status),
+                        "{}: conversation {} went {:?} -> {:?}",
+                        what,
+                        id,
+                        was.status,
+                        now.status
+                    );
+                    // A late message included.
+                    prop_assert!(
+                        now.last_inbound_at >= was.last_inbound_at
+                            && now.updated_at >= was.updated_at,
+                        "{}: conversation {}'s times moved back",
+                        what,
+                        id
+                    );
+                }
                 None => prop_assert!(
                     matches!(
                         now.status,
