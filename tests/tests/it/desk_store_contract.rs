@@ -1333,3 +1333,43 @@ async fn transcript_wamid(
         .unwrap()
         .wamid
 }
+
+/// A webhook batch's read on DynamoDB: more keys than one `BatchGetItem`
+/// takes (150 customers and their channel) are read in chunks sent side by
+/// side, and every customer stored, and the channel, is found whichever
+/// chunk it fell in.
+#[tokio::test]
+async fn dynamodb_a_batch_read_over_100_keys_finds_every_customer_in_side_by_side_chunks() {
+    use wadesk_app::ConversationStore;
+
+    let counter = wadesk_aws::RequestCounter::new();
+    let store = wadesk_tests::dynamo_store(Some(&counter)).await;
+    store.put_channel(&channel()).await.unwrap();
+    let t0 = now_seconds();
+    let keys: Vec<CustomerKey> = (0..150)
+        .map(|n| customer(&format!("346120{n:05}")))
+        .collect();
+    let stored: Vec<&CustomerKey> = keys.iter().step_by(10).collect();
+    for (n, key) in stored.iter().enumerate() {
+        inbound(&store, key, &format!("wamid.BR{n}"), t0).await;
+    }
+    counter.reset();
+    let contexts = store.load_inbound_contexts(&keys).await.unwrap();
+    assert_eq!(
+        counter.requests(),
+        ["dynamodb:BatchGetItem", "dynamodb:BatchGetItem"]
+    );
+    assert_eq!(contexts.len(), keys.len());
+    for key in &keys {
+        let context = &contexts[key];
+        assert_eq!(
+            context.channel.as_ref().map(|c| &c.phone_number_id),
+            Some(&key.phone_number_id)
+        );
+        let found = context.customer.as_ref().map(|c| &c.key);
+        assert_eq!(found.is_some(), stored.contains(&key), "{key:?}");
+        if let Some(found) = found {
+            assert_eq!(found, key);
+        }
+    }
+}

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use chrono::Duration;
+use tracing::Instrument;
 use wadesk_app::ports::position;
 use wadesk_app::ports::Refused;
 use wadesk_app::{
@@ -490,10 +491,17 @@ impl ConversationStore for DynamoStore {
                     .map(|id| keys::key(keys::channel_pk(id), keys::CHANNEL_SK)),
             )
             .collect();
-        let mut found = Vec::with_capacity(wanted.len());
-        // BatchGetItem takes at most 100 keys.
+        // BatchGetItem takes at most 100 keys: the chunks are read side by
+        // side, so a batch of 100 customers and their channel is still one
+        // round trip.
+        let mut reads = tokio::task::JoinSet::new();
         for chunk in wanted.chunks(BATCH_GET_KEYS) {
-            found.extend(self.batch_get(op, chunk.to_vec()).await?);
+            let (store, chunk) = (self.clone(), chunk.to_vec());
+            reads.spawn(async move { store.batch_get(op, chunk).await }.in_current_span());
+        }
+        let mut found = Vec::with_capacity(wanted.len());
+        while let Some(read) = reads.join_next().await {
+            found.extend(read.map_err(store_error(op))??);
         }
         let mut stored_customers = HashMap::new();
         let mut stored_channels: HashMap<PhoneNumberId, Channel> = HashMap::new();
