@@ -37,10 +37,10 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use serde_json::Value;
 use wadesk_app::embedded::LocalWhatsApp;
-use wadesk_app::App;
+use wadesk_aws::config::Resources;
+use wadesk_aws::lambda::{aws_app, AwsApp};
 use wadesk_aws::s3::{create_bucket, S3MediaStore};
 use wadesk_aws::s3_signed::SignedS3MediaStore;
-use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
 use wadesk_domain::ManualClock;
 use wadesk_proxy::{Dropped, Handler, ProxyRequest, ProxyResponse, Server, Upstream};
 
@@ -705,13 +705,7 @@ pub fn observed_path() -> PathBuf {
 }
 
 /// The application a function runs, its AWS adapters signed with its key.
-pub type IamApp = App<(
-    DynamoStore,
-    EventBridgePublisher,
-    EventBridgeScheduler,
-    ManualClock,
-    LocalWhatsApp,
-)>;
+pub type IamApp = AwsApp<ManualClock, LocalWhatsApp>;
 
 /// One test's stack under IAM enforcement (see the module documentation).
 pub struct IamStack {
@@ -875,22 +869,23 @@ impl IamStack {
     /// `function`'s application: store, bus, Scheduler on its key.
     pub async fn app(&self, function: &str, clock: &ManualClock) -> IamApp {
         let sdk = self.sdk(function).await;
-        App::new(
-            DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), self.table()),
-            EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), self.bus()),
-            EventBridgeScheduler::new(
-                aws_sdk_scheduler::Client::new(&sdk),
-                self.schedule_group(),
-                format!(
-                    "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}-timers",
-                    self.stack
-                ),
-                format!("arn:aws:iam::{ACCOUNT}:role/{}-SchedulerRole", self.stack),
-            )
-            .with_dead_letter_queue(Some(format!(
+        let resources = Resources {
+            table: self.table(),
+            event_bus: self.bus(),
+            schedule_group: self.schedule_group(),
+            timers_target_arn: format!(
+                "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}-timers",
+                self.stack
+            ),
+            scheduler_role_arn: format!("arn:aws:iam::{ACCOUNT}:role/{}-SchedulerRole", self.stack),
+            schedule_dead_letter_queue: Some(format!(
                 "arn:aws:sqs:{REGION}:{ACCOUNT}:{}-ScheduleDeadLetterQueue",
                 self.stack
-            ))),
+            )),
+        };
+        aws_app(
+            &sdk,
+            &resources,
             clock.clone(),
             LocalWhatsApp::new(clock.clone()),
         )

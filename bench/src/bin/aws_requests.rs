@@ -54,8 +54,6 @@ use wadesk_local_runner::stream::StreamReader;
 const TABLE: &str = "wadesk-bench-requests";
 const BUS: &str = "wadesk-bench";
 const GROUP: &str = "wadesk-bench";
-const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-timers";
-const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
 
 type MeteredApp = App<(
     DynamoStore,
@@ -438,7 +436,7 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
     let app: MeteredApp = App::new(
         DynamoStore::new(dynamodb, TABLE),
         EventBridgePublisher::new(eventbridge, BUS),
-        EventBridgeScheduler::new(scheduler, GROUP, TARGET_ARN, ROLE_ARN),
+        EventBridgeScheduler::new(scheduler, GROUP, fixtures::TARGET_ARN, fixtures::ROLE_ARN),
         clock.clone(),
         whatsapp.clone(),
     );

@@ -38,8 +38,6 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use wadesk_app::embedded::{LocalPoisonQueue, LocalWhatsApp};
-use wadesk_app::App;
-use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
 use wadesk_bench::args::Args;
 use wadesk_bench::fixtures;
 use wadesk_bench::results::{self, LatencyReport, LatencyScenario};
@@ -51,17 +49,9 @@ use wadesk_proxy::{LatencyProxy, Model};
 const TABLE: &str = "wadesk-bench-latency";
 const BUS: &str = "wadesk-bench-latency";
 const GROUP: &str = "wadesk-bench-latency";
-const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-timers";
-const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
 const BATCH: u64 = 100;
 
-type AwsApp = App<(
-    DynamoStore,
-    EventBridgePublisher,
-    EventBridgeScheduler,
-    ManualClock,
-    LocalWhatsApp,
-)>;
+type AwsApp = wadesk_aws::lambda::AwsApp<ManualClock, LocalWhatsApp>;
 
 /// Clients for `endpoint`: the proxy for what is timed, moto for set-up.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
@@ -309,15 +299,9 @@ async fn agent_text(
 
 /// The application on the AWS adapters, its clients on `sdk`.
 pub fn aws_app(sdk: &SdkConfig, clock: &ManualClock, table: &str) -> AwsApp {
-    App::new(
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table),
-        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), BUS),
-        EventBridgeScheduler::new(
-            aws_sdk_scheduler::Client::new(sdk),
-            GROUP,
-            TARGET_ARN,
-            ROLE_ARN,
-        ),
+    wadesk_aws::lambda::aws_app(
+        sdk,
+        &fixtures::moto_resources(table, BUS, GROUP),
         clock.clone(),
         LocalWhatsApp::new(clock.clone()),
     )

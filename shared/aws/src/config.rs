@@ -24,6 +24,8 @@ pub struct Resources {
     pub schedule_group: String,
     pub timers_target_arn: String,
     pub scheduler_role_arn: String,
+    /// Where Scheduler sends a fire it could not deliver (none: dropped).
+    pub schedule_dead_letter_queue: Option<String>,
 }
 
 impl Resources {
@@ -34,6 +36,9 @@ impl Resources {
             schedule_group: required("WADESK_SCHEDULE_GROUP")?,
             timers_target_arn: required("WADESK_TIMERS_TARGET_ARN")?,
             scheduler_role_arn: required("WADESK_SCHEDULER_ROLE_ARN")?,
+            schedule_dead_letter_queue: std::env::var("WADESK_SCHEDULE_DLQ_ARN")
+                .ok()
+                .filter(|v| !v.is_empty()),
         })
     }
 }

@@ -3,21 +3,24 @@
 use std::env;
 
 use wadesk_app::App;
-use wadesk_domain::SystemClock;
+use wadesk_domain::{Clock, SystemClock};
 use wadesk_graph::GraphApiClient;
 
 use crate::config::{load_sdk_config, Resources};
 use crate::secrets::{ParameterReader, Secret, SecretTokenSource};
 use crate::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
 
-/// The application as it runs on Lambda, sending to WhatsApp through `W`.
-pub type LambdaAppWith<W> = App<(
+/// The application on the AWS adapters, with a clock and a WhatsApp client.
+pub type AwsApp<C, W> = App<(
     DynamoStore,
     EventBridgePublisher,
     EventBridgeScheduler,
-    SystemClock,
+    C,
     W,
 )>;
+
+/// The application as it runs on Lambda, sending to WhatsApp through `W`.
+pub type LambdaAppWith<W> = AwsApp<SystemClock, W>;
 
 /// The application of a function that sends to WhatsApp.
 pub type LambdaApp = LambdaAppWith<GraphApiClient>;
@@ -72,24 +75,7 @@ fn wire<W>(
     sdk: &aws_config::SdkConfig,
     whatsapp: W,
 ) -> Result<LambdaAppWith<W>, Box<dyn std::error::Error + Send + Sync>> {
-    let resources = Resources::from_env()?;
-    let mut app = App::new(
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), resources.table),
-        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), resources.event_bus),
-        EventBridgeScheduler::new(
-            aws_sdk_scheduler::Client::new(sdk),
-            resources.schedule_group,
-            resources.timers_target_arn,
-            resources.scheduler_role_arn,
-        )
-        .with_dead_letter_queue(
-            env::var("WADESK_SCHEDULE_DLQ_ARN")
-                .ok()
-                .filter(|v| !v.is_empty()),
-        ),
-        SystemClock,
-        whatsapp,
-    );
+    let mut app = aws_app(sdk, &Resources::from_env()?, SystemClock, whatsapp);
     app = app.with_bootstrap_admins(crate::identity::bootstrap_admins_from_env());
     if let Some(seconds) = env::var("WADESK_OFFER_TIMEOUT_SECONDS")
         .ok()
@@ -98,6 +84,30 @@ fn wire<W>(
         app = app.with_offer_timeout(chrono::Duration::seconds(seconds.clamp(5, 600)));
     }
     Ok(app)
+}
+
+/// The AWS adapters on `resources`, with `clock` and `whatsapp`: the one
+/// wiring of the functions, and of the tests and benchmarks that run the
+/// same adapters against moto.
+pub fn aws_app<C: Clock, W>(
+    sdk: &aws_config::SdkConfig,
+    resources: &Resources,
+    clock: C,
+    whatsapp: W,
+) -> AwsApp<C, W> {
+    App::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &resources.table),
+        EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), &resources.event_bus),
+        EventBridgeScheduler::new(
+            aws_sdk_scheduler::Client::new(sdk),
+            &resources.schedule_group,
+            &resources.timers_target_arn,
+            &resources.scheduler_role_arn,
+        )
+        .with_dead_letter_queue(resources.schedule_dead_letter_queue.clone()),
+        clock,
+        whatsapp,
+    )
 }
 
 /// An error answer of an HTTP function: `status` with the one error envelope

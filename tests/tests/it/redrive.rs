@@ -16,9 +16,9 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use lambda_http::Body;
 use serde_json::{json, Value};
 use wadesk_app::embedded::LocalWhatsApp;
-use wadesk_app::{AnalyticsStore, App, ConversationStore, DeskStore};
+use wadesk_app::{AnalyticsStore, ConversationStore, DeskStore};
 use wadesk_aws::parking::FailureQueue;
-use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
+use wadesk_aws::DynamoStore;
 use wadesk_domain::analytics::{Counters, Scope};
 use wadesk_domain::{
     AgentId, AgentState, Channel, Clock, ManualClock, PhoneNumberId, Queue, QueueId, Role,
@@ -29,7 +29,8 @@ use wadesk_redrive::{redrive, Invoker, Options, Outcome, PortError};
 use wadesk_tests::fault_proxy::{self, Fault, FaultProxy, Matcher, Rule, SdkRetries};
 use wadesk_tests::{moto_endpoint, unique_name, DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID};
 
-use crate::aws_adapters::{schedule_group, ROLE_ARN, TARGET_ARN};
+use crate::aws_adapters::{resources, schedule_group};
+use wadesk_aws::lambda::{aws_app, AwsApp};
 
 const APP_SECRET: &str = "redrive-test-app-secret";
 /// Lambda's asynchronous invocation: the first attempt and
@@ -37,13 +38,7 @@ const APP_SECRET: &str = "redrive-test-app-secret";
 const ATTEMPTS: usize = 3;
 const CUSTOMER: &str = "34600111222";
 
-type TestApp = App<(
-    DynamoStore,
-    EventBridgePublisher,
-    EventBridgeScheduler,
-    ManualClock,
-    LocalWhatsApp,
-)>;
+type TestApp = AwsApp<ManualClock, LocalWhatsApp>;
 
 /// Every request the handlers make to DynamoDB.
 const DYNAMODB_OPERATIONS: [&str; 8] = [
@@ -100,15 +95,9 @@ impl Stack {
             &table,
         ));
         let clock = ManualClock::frozen_at(t0);
-        let app = App::new(
-            DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
-            EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), &bus),
-            EventBridgeScheduler::new(
-                aws_sdk_scheduler::Client::new(&sdk),
-                &group,
-                TARGET_ARN,
-                ROLE_ARN,
-            ),
+        let app = aws_app(
+            &sdk,
+            &resources(&table, &bus, &group),
             clock.clone(),
             LocalWhatsApp::new(clock),
         );

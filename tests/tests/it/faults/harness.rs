@@ -15,9 +15,8 @@ use uuid::Uuid;
 use wadesk_app::desk::{AgentProfile, DeskFailure};
 use wadesk_app::embedded::{EmbeddedAnalytics, LocalWhatsApp};
 use wadesk_app::{
-    AnalyticsStore, App, ConversationStore, DeskStore, OutboundContent, SendError, WhatsAppClient,
+    AnalyticsStore, ConversationStore, DeskStore, OutboundContent, SendError, WhatsAppClient,
 };
-use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler};
 use wadesk_domain::analytics::{Counters, Scope};
 use wadesk_domain::desk::Outgoing;
 use wadesk_domain::{
@@ -28,7 +27,8 @@ use wadesk_local_runner::stream::StreamReader;
 use wadesk_tests::fault_proxy::{self, FaultProxy, Matcher, Rule, SdkRetries};
 use wadesk_tests::{customer, moto_endpoint, unique_name, DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID};
 
-use crate::aws_adapters::{schedule_group, ROLE_ARN, TARGET_ARN};
+use crate::aws_adapters::{resources, schedule_group};
+use wadesk_aws::lambda::{aws_app, AwsApp};
 
 pub(super) const APP_SECRET: &str = "fault-test-app-secret";
 pub(super) const REOPEN_MESSAGE: &str = "We are back: how can we help?";
@@ -83,13 +83,7 @@ impl WhatsAppClient for FlakyWhatsApp {
 // ---------------------------------------------------------------------------
 // The stack: the AWS adapters behind the proxy, and the platform's retries.
 
-pub(super) type FaultApp = App<(
-    DynamoStore,
-    EventBridgePublisher,
-    EventBridgeScheduler,
-    ManualClock,
-    FlakyWhatsApp,
-)>;
+pub(super) type FaultApp = AwsApp<ManualClock, FlakyWhatsApp>;
 
 /// Faults to install when a flow reaches a step.
 #[derive(Debug, Clone, Default)]
@@ -167,15 +161,9 @@ impl Stack {
         let group = schedule_group(&scheduler).await;
 
         let clock = ManualClock::frozen_at(t0);
-        let app = App::new(
-            DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
-            EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), &bus),
-            EventBridgeScheduler::new(
-                aws_sdk_scheduler::Client::new(&sdk),
-                &group,
-                TARGET_ARN,
-                ROLE_ARN,
-            ),
+        let app = aws_app(
+            &sdk,
+            &resources(&table, &bus, &group),
             clock.clone(),
             FlakyWhatsApp {
                 local: LocalWhatsApp::new(clock),
