@@ -80,6 +80,13 @@ async fn answer(server: &MockServer, response: ResponseTemplate) {
         .await;
 }
 
+/// Sends the text to a server that answers `response` once (checked when it drops).
+async fn send_text_answered_with(response: ResponseTemplate) -> Result<Wamid, SendError> {
+    let server = MockServer::start().await;
+    answer(&server, response).await;
+    send(&client(&server), &text()).await
+}
+
 async fn send(client: &GraphApiClient, content: &OutboundContent) -> Result<Wamid, SendError> {
     client.send(&from(), &to(), content).await
 }
@@ -131,24 +138,93 @@ async fn a_connection_lost_after_the_request_leaves_the_outcome_unknown() {
     assert!(!context.is_empty());
 }
 
+/// The body the Cloud API expects for one message of `kind`: the envelope every
+/// send shares, with the kind's own object under its name.
+fn cloud_api_body(kind: &str, payload: Value) -> Value {
+    json!({
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": WA_ID,
+        "type": kind,
+        kind: payload
+    })
+}
+
 #[tokio::test]
-async fn text_is_sent_as_the_cloud_api_expects() {
-    let server = MockServer::start().await;
-    expect_send(
-        &server,
-        json!({
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": WA_ID,
-            "type": "text",
-            "text": {"preview_url": false, "body": "Hola, ¿en qué puedo ayudarte?"}
-        }),
-    )
-    .await;
+async fn each_content_is_sent_as_the_cloud_api_expects() {
+    let cases = [
+        (
+            "text",
+            text(),
+            cloud_api_body(
+                "text",
+                json!({"preview_url": false, "body": "Hola, ¿en qué puedo ayudarte?"}),
+            ),
+        ),
+        (
+            "image with caption",
+            OutboundContent::Media {
+                kind: MediaKind::Image,
+                media_id: "4490".into(),
+                filename: None,
+                caption: Some("Su factura".into()),
+            },
+            cloud_api_body("image", json!({"id": "4490", "caption": "Su factura"})),
+        ),
+        (
+            "document with filename",
+            OutboundContent::Media {
+                kind: MediaKind::Document,
+                media_id: "4491".into(),
+                filename: Some("factura.pdf".into()),
+                caption: None,
+            },
+            cloud_api_body("document", json!({"id": "4491", "filename": "factura.pdf"})),
+        ),
+        (
+            "template with parameters",
+            OutboundContent::Template {
+                name: "reopen_conversation".into(),
+                language: "es".into(),
+                parameters: vec!["Ana".into(), "#1234".into()],
+            },
+            cloud_api_body(
+                "template",
+                json!({
+                    "name": "reopen_conversation",
+                    "language": {"code": "es"},
+                    "components": [{
+                        "type": "body",
+                        "parameters": [
+                            {"type": "text", "text": "Ana"},
+                            {"type": "text", "text": "#1234"}
+                        ]
+                    }]
+                }),
+            ),
+        ),
+        (
+            "template without parameters has no components",
+            OutboundContent::Template {
+                name: "hello_world".into(),
+                language: "en_US".into(),
+                parameters: vec![],
+            },
+            cloud_api_body(
+                "template",
+                json!({"name": "hello_world", "language": {"code": "en_US"}}),
+            ),
+        ),
+    ];
+    for (case, content, body) in cases {
+        let server = MockServer::start().await;
+        expect_send(&server, body).await;
 
-    let wamid = send(&client(&server), &text()).await.unwrap();
+        let sent = send(&client(&server), &content).await;
 
-    assert_eq!(wamid, Wamid::parse(WAMID).unwrap());
+        assert_eq!(sent.ok(), Some(Wamid::parse(WAMID).unwrap()), "{case}");
+        server.verify().await;
+    }
 }
 
 #[tokio::test]
@@ -162,119 +238,9 @@ async fn trailing_slash_in_base_url_is_fine() {
 }
 
 #[tokio::test]
-async fn image_with_caption() {
-    let server = MockServer::start().await;
-    expect_send(
-        &server,
-        json!({
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": WA_ID,
-            "type": "image",
-            "image": {"id": "4490", "caption": "Su factura"}
-        }),
-    )
-    .await;
-    let content = OutboundContent::Media {
-        kind: MediaKind::Image,
-        media_id: "4490".into(),
-        filename: None,
-        caption: Some("Su factura".into()),
-    };
-
-    assert!(send(&client(&server), &content).await.is_ok());
-}
-
-#[tokio::test]
-async fn document_with_filename() {
-    let server = MockServer::start().await;
-    expect_send(
-        &server,
-        json!({
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": WA_ID,
-            "type": "document",
-            "document": {"id": "4491", "filename": "factura.pdf"}
-        }),
-    )
-    .await;
-    let content = OutboundContent::Media {
-        kind: MediaKind::Document,
-        media_id: "4491".into(),
-        filename: Some("factura.pdf".into()),
-        caption: None,
-    };
-
-    assert!(send(&client(&server), &content).await.is_ok());
-}
-
-#[tokio::test]
-async fn template_with_parameters() {
-    let server = MockServer::start().await;
-    expect_send(
-        &server,
-        json!({
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": WA_ID,
-            "type": "template",
-            "template": {
-                "name": "reopen_conversation",
-                "language": {"code": "es"},
-                "components": [{
-                    "type": "body",
-                    "parameters": [
-                        {"type": "text", "text": "Ana"},
-                        {"type": "text", "text": "#1234"}
-                    ]
-                }]
-            }
-        }),
-    )
-    .await;
-    let content = OutboundContent::Template {
-        name: "reopen_conversation".into(),
-        language: "es".into(),
-        parameters: vec!["Ana".into(), "#1234".into()],
-    };
-
-    assert!(send(&client(&server), &content).await.is_ok());
-}
-
-#[tokio::test]
-async fn template_without_parameters_has_no_components() {
-    let server = MockServer::start().await;
-    expect_send(
-        &server,
-        json!({
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": WA_ID,
-            "type": "template",
-            "template": {"name": "hello_world", "language": {"code": "en_US"}}
-        }),
-    )
-    .await;
-    let content = OutboundContent::Template {
-        name: "hello_world".into(),
-        language: "en_US".into(),
-        parameters: vec![],
-    };
-
-    assert!(send(&client(&server), &content).await.is_ok());
-}
-
-#[tokio::test]
 async fn error_131047_means_reengagement_required() {
-    let server = MockServer::start().await;
-    answer(
-        &server,
-        graph_error(400, 131047, "(#131047) Re-engagement message"),
-    )
-    .await;
-
-    let result = send(&client(&server), &text()).await;
+    let result =
+        send_text_answered_with(graph_error(400, 131047, "(#131047) Re-engagement message")).await;
 
     assert!(
         matches!(result, Err(SendError::ReengagementRequired)),
@@ -284,14 +250,8 @@ async fn error_131047_means_reengagement_required() {
 
 #[tokio::test]
 async fn other_4xx_codes_are_rejected_with_the_code() {
-    let server = MockServer::start().await;
-    answer(
-        &server,
-        graph_error(400, 131026, "(#131026) Message Undeliverable"),
-    )
-    .await;
-
-    let result = send(&client(&server), &text()).await;
+    let result =
+        send_text_answered_with(graph_error(400, 131026, "(#131026) Message Undeliverable")).await;
 
     match result {
         Err(SendError::Rejected { code, title }) => {
@@ -303,59 +263,34 @@ async fn other_4xx_codes_are_rejected_with_the_code() {
 }
 
 #[tokio::test]
-async fn a_500_is_unavailable_with_the_status() {
-    let server = MockServer::start().await;
-    answer(
-        &server,
-        graph_error(500, 1, "An unknown error has occurred."),
-    )
-    .await;
+async fn an_answer_no_send_can_use_is_unavailable_with_what_was_wrong() {
+    let cases = [
+        (
+            "a 500 with the status",
+            graph_error(500, 1, "An unknown error has occurred."),
+            "500",
+        ),
+        (
+            "a 502 without json with the status",
+            ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"),
+            "502",
+        ),
+        (
+            "a garbage success body",
+            ResponseTemplate::new(200).set_body_string("not json at all"),
+            "200",
+        ),
+        (
+            "an invalid wamid",
+            ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "bad id"}]})),
+            "invalid message id",
+        ),
+    ];
+    for (case, response, expected) in cases {
+        let context = unavailable_context(send_text_answered_with(response).await);
 
-    let context = unavailable_context(send(&client(&server), &text()).await);
-
-    assert!(context.contains("500"), "{context}");
-}
-
-#[tokio::test]
-async fn a_500_without_json_is_unavailable_with_the_status() {
-    let server = MockServer::start().await;
-    answer(
-        &server,
-        ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"),
-    )
-    .await;
-
-    let context = unavailable_context(send(&client(&server), &text()).await);
-
-    assert!(context.contains("502"), "{context}");
-}
-
-#[tokio::test]
-async fn a_garbage_success_body_is_unavailable() {
-    let server = MockServer::start().await;
-    answer(
-        &server,
-        ResponseTemplate::new(200).set_body_string("not json at all"),
-    )
-    .await;
-
-    let context = unavailable_context(send(&client(&server), &text()).await);
-
-    assert!(context.contains("200"), "{context}");
-}
-
-#[tokio::test]
-async fn an_invalid_wamid_is_unavailable() {
-    let server = MockServer::start().await;
-    answer(
-        &server,
-        ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "bad id"}]})),
-    )
-    .await;
-
-    let context = unavailable_context(send(&client(&server), &text()).await);
-
-    assert!(context.contains("invalid message id"), "{context}");
+        assert!(context.contains(expected), "{case}: {context}");
+    }
 }
 
 #[tokio::test]
