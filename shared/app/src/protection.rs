@@ -60,11 +60,8 @@ where
 {
     let mut counts = ErasureCounts::default();
     let customer = app.store.get_customer(key).await?;
-    let live = customer
-        .as_ref()
-        .and_then(|c| c.live.as_ref())
-        .map(|l| l.conversation_id);
-    let entry = if live.is_some() {
+    // With a live session (it ends first) nothing else is read.
+    let entry = if customer.as_ref().is_some_and(|c| c.live.is_some()) {
         None
     } else {
         match first_entry(&app.store, key, after.clone()).await? {
@@ -88,13 +85,12 @@ where
         }
         None => (None, Vec::new()),
     };
-    // A conversation live without the customer's mirror saying so (written
-    // meanwhile) ends first too.
-    let live = live.or(conversation
-        .as_ref()
-        .filter(|c| c.status.is_live())
-        .map(|c| c.id));
-    match next_erasure_step(live, customer.is_some(), entry.as_ref(), &messages) {
+    match next_erasure_step(
+        customer.as_ref(),
+        entry.as_ref(),
+        conversation.as_ref(),
+        &messages,
+    ) {
         ErasureStep::EndLiveSession(id) => {
             if !end_for_erasure(app, id).await? {
                 // The customer's mirror and the conversation disagree (a

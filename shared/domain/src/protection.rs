@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Conversation, ConversationId, Direction, Message, PhoneNumberId, Timestamp, WaId};
+use crate::{
+    Conversation, ConversationId, Customer, Direction, Message, PhoneNumberId, Timestamp, WaId,
+};
 
 /// How long a channel keeps finished conversations unless an admin says
 /// otherwise.
@@ -173,22 +175,28 @@ pub enum ErasureStep {
     Done,
 }
 
-/// The next erasure step. `entry` is the first remaining history entry of
-/// this customer on this channel; `messages` the first page of its
-/// conversation's transcript.
+/// The next erasure step. `customer` is the stored profile; `entry` the first
+/// remaining history entry of this customer on this channel, `conversation`
+/// its conversation and `messages` the first page of its transcript.
 pub fn next_erasure_step(
-    live: Option<ConversationId>,
-    profile_exists: bool,
+    customer: Option<&Customer>,
     entry: Option<&HistoryEntry>,
+    conversation: Option<&Conversation>,
     messages: &[Message],
 ) -> ErasureStep {
+    // The live session the customer's mirror names, or the entry's
+    // conversation live without the mirror saying so (written meanwhile).
+    let live = customer
+        .and_then(|c| c.live.as_ref())
+        .map(|l| l.conversation_id)
+        .or(conversation.filter(|c| c.status.is_live()).map(|c| c.id));
     if let Some(id) = live {
         return ErasureStep::EndLiveSession(id);
     }
     match entry {
         Some(_) if !messages.is_empty() => ErasureStep::EraseMessages(messages.to_vec()),
         Some(entry) => ErasureStep::EraseConversation(entry.clone()),
-        None if profile_exists => ErasureStep::EraseProfile,
+        None if customer.is_some() => ErasureStep::EraseProfile,
         None => ErasureStep::Done,
     }
 }
@@ -298,23 +306,40 @@ mod tests {
             created_at: Utc::now(),
         };
         let page = vec![message(Direction::Inbound)];
+        let mut profile = Customer::new(crate::CustomerKey::new(
+            entry.phone_number_id.clone(),
+            entry.wa_id.clone(),
+        ));
+        let mut finished = conversation(ConversationStatus::Finished);
+        finished.id = id;
+        let mut live = finished.clone();
+        live.status = ConversationStatus::Active;
+        let customer = Some(&profile);
+        // Live by the customer's mirror, or by the conversation alone.
         assert_eq!(
-            next_erasure_step(Some(id), true, Some(&entry), &page),
+            next_erasure_step(customer, Some(&entry), Some(&live), &page),
             ErasureStep::EndLiveSession(id)
         );
+        profile.live = crate::LiveSession::of(&live);
         assert_eq!(
-            next_erasure_step(None, true, Some(&entry), &page),
+            next_erasure_step(Some(&profile), None, None, &[]),
+            ErasureStep::EndLiveSession(id)
+        );
+        profile.live = None;
+        let customer = Some(&profile);
+        assert_eq!(
+            next_erasure_step(customer, Some(&entry), Some(&finished), &page),
             ErasureStep::EraseMessages(page.clone())
         );
         assert_eq!(
-            next_erasure_step(None, true, Some(&entry), &[]),
+            next_erasure_step(customer, Some(&entry), Some(&finished), &[]),
             ErasureStep::EraseConversation(entry.clone())
         );
         assert_eq!(
-            next_erasure_step(None, true, None, &[]),
+            next_erasure_step(customer, None, None, &[]),
             ErasureStep::EraseProfile
         );
-        assert_eq!(next_erasure_step(None, false, None, &[]), ErasureStep::Done);
+        assert_eq!(next_erasure_step(None, None, None, &[]), ErasureStep::Done);
     }
 
     #[test]
