@@ -223,18 +223,8 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let response = self
-            .http
-            .post(self.url(path))
-            .json(&body)
-            .send()
+        self.call(reqwest::Method::POST, path, None, Some(body))
             .await
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
     }
 
     /// A token for `sub`, minted as the identity provider would. Its `role`
@@ -272,17 +262,24 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = self
-            .http
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        self.call(reqwest::Method::GET, path, None, None).await
+    }
+
+    /// `method path` as `token` with a JSON `body`, which must answer
+    /// `status`; the answer's body.
+    pub async fn expect(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+        status: u16,
+    ) -> serde_json::Value {
+        let (got, answer) = self
+            .call(method.clone(), path, Some(token), Some(body))
+            .await;
+        assert_eq!(got, status, "{method} {path}: {answer}");
+        answer
     }
 }
 

@@ -840,6 +840,15 @@ struct Stack {
     admin: String,
 }
 
+/// The stack's requests are its test app's.
+impl std::ops::Deref for Stack {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
 impl Stack {
     async fn new() -> Self {
         let app = TestApp::spawn().await;
@@ -907,22 +916,6 @@ impl Stack {
         self.app.token("sue", "supervisor")
     }
 
-    async fn expect(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Value,
-        status: u16,
-    ) -> Value {
-        let (got, answer) = self
-            .app
-            .call(method.clone(), path, Some(token), Some(body))
-            .await;
-        assert_eq!(got, status, "{method} {path}: {answer}");
-        answer
-    }
-
     async fn act(&self, agent: &str, id: &str, action: &str, body: Value) -> Value {
         let (status, answer) = self
             .app
@@ -938,6 +931,22 @@ impl Stack {
             "{agent} {action} {id}: {status} {answer}"
         );
         answer
+    }
+
+    /// The owner ends `id` and wraps it up as resolved.
+    async fn finish(&self, agent: &str, id: &str) {
+        self.act(agent, id, "end", json!({})).await;
+        self.act(agent, id, "wrap-up", json!({"reason": "Resolved"}))
+            .await;
+    }
+
+    /// A customer writes just after a wall-clock second and the conversation
+    /// is offered to `agent` alone; its id.
+    async fn offered_on_arrival(&self, agent: &str, from: &str, text: &str) -> String {
+        align_to_second().await;
+        let id = self.customer_writes(from, text).await;
+        assert_eq!(self.offered(agent).await, vec![id.clone()]);
+        id
     }
 
     async fn state(&self, agent: &str, state: &str) {
@@ -1026,27 +1035,24 @@ async fn a_scripted_day_over_http_gives_exact_figures() {
     // the offer at once, answers after 10 s and finishes after 30 s.
     stack.advance_to(at(eve, "20:00:00")).await;
     stack.state("ana", "available").await;
-    align_to_second().await;
-    let x = stack.customer_writes("34600000100", "hello").await;
-    assert_eq!(stack.offered("ana").await, vec![x.clone()]);
+    let x = stack
+        .offered_on_arrival("ana", "34600000100", "hello")
+        .await;
     stack.act("ana", &x, "accept", json!({})).await;
     stack.advance(10).await;
     stack
         .act("ana", &x, "messages", json!({"text": "hi"}))
         .await;
     stack.advance(20).await;
-    stack.act("ana", &x, "end", json!({})).await;
-    stack
-        .act("ana", &x, "wrap-up", json!({"reason": "Resolved"}))
-        .await;
+    stack.finish("ana", &x).await;
 
     // The day, 08:00. A: offered to ana, accepted after 5 s, answered 45 s
     // after it arrived; the customer writes again 60 s later and is answered
     // in 15 s; ended 120 s later: handling 5 s → 240 s = 235 s.
     stack.advance_to(at(day, "08:00:00")).await;
-    align_to_second().await;
-    let a = stack.customer_writes("34600000101", "my order").await;
-    assert_eq!(stack.offered("ana").await, vec![a.clone()]);
+    let a = stack
+        .offered_on_arrival("ana", "34600000101", "my order")
+        .await;
     stack.advance(5).await;
     stack.act("ana", &a, "accept", json!({})).await;
     stack.advance(40).await;
@@ -1060,19 +1066,16 @@ async fn a_scripted_day_over_http_gives_exact_figures() {
         .act("ana", &a, "messages", json!({"text": "shipped"}))
         .await;
     stack.advance(120).await;
-    stack.act("ana", &a, "end", json!({})).await;
-    stack
-        .act("ana", &a, "wrap-up", json!({"reason": "Resolved"}))
-        .await;
+    stack.finish("ana", &a).await;
 
     // B, 09:00: offered to bob, who lets it time out (RONA); ana (not ready)
     // takes it 40 s after arrival, answers at 60 s, finishes 30 s later.
     stack.advance_to(at(day, "09:00:00")).await;
     stack.state("ana", "not_ready").await;
     stack.state("bob", "available").await;
-    align_to_second().await;
-    let b = stack.customer_writes("34600000102", "refund").await;
-    assert_eq!(stack.offered("bob").await, vec![b.clone()]);
+    let b = stack
+        .offered_on_arrival("bob", "34600000102", "refund")
+        .await;
     stack.advance(31).await;
     let (_, bob) = stack.get("/me", Some(&stack.token("bob"))).await;
     assert_eq!(bob["state"], "rona");
@@ -1083,17 +1086,14 @@ async fn a_scripted_day_over_http_gives_exact_figures() {
         .act("ana", &b, "messages", json!({"text": "refunded"}))
         .await;
     stack.advance(30).await;
-    stack.act("ana", &b, "end", json!({})).await;
-    stack
-        .act("ana", &b, "wrap-up", json!({"reason": "Resolved"}))
-        .await;
+    stack.finish("ana", &b).await;
 
     // C, 10:00: bob is back; accepts at once and answers after 10 s; it stays active.
     stack.advance_to(at(day, "10:00:00")).await;
     stack.state("bob", "available").await;
-    align_to_second().await;
-    let c = stack.customer_writes("34600000103", "question").await;
-    assert_eq!(stack.offered("bob").await, vec![c.clone()]);
+    let c = stack
+        .offered_on_arrival("bob", "34600000103", "question")
+        .await;
     stack.act("bob", &c, "accept", json!({})).await;
     stack.advance(10).await;
     stack
@@ -1113,10 +1113,7 @@ async fn a_scripted_day_over_http_gives_exact_figures() {
         .act("ana", &a, "messages", json!({"text": "sure"}))
         .await;
     stack.advance(40).await;
-    stack.act("ana", &a, "end", json!({})).await;
-    stack
-        .act("ana", &a, "wrap-up", json!({"reason": "Resolved"}))
-        .await;
+    stack.finish("ana", &a).await;
 
     // 12:00: ana reopens B; the customer declines with #STOP (an opt-out too).
     stack.advance_to(at(day, "12:00:00")).await;

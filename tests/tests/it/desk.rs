@@ -17,6 +17,15 @@ pub struct Desk {
     pub admin: String,
 }
 
+/// A desk is the runner's test app, configured: its requests are the app's.
+impl std::ops::Deref for Desk {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
 impl Desk {
     /// A stack with queue `sales`, two agents (ana, bob: max 2) available in it,
     /// cid in `billing`, and the demo channel routing to `sales`.
@@ -93,22 +102,6 @@ impl Desk {
         )
         .await;
         self.app.token(id, role)
-    }
-
-    pub async fn expect(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Value,
-        status: u16,
-    ) -> Value {
-        let (got, answer) = self
-            .app
-            .call(method.clone(), path, Some(token), Some(body))
-            .await;
-        assert_eq!(got, status, "{method} {path}: {answer}");
-        answer
     }
 
     /// `POST /conversations/{id}/{action}` as `token`, expecting `status`.
