@@ -407,7 +407,7 @@ impl Report {
             self.line(&format!("- {line}"));
         }
         self.line(&format!(
-            "\nDirect: API Gateway (HTTP functions), the Lambda invocation billed for the measured warm duration (every one is under 1 ms: Lambda's 1 ms minimum; the batch's, the warm time per event times its events), DynamoDB units, events put on the bus (directly, or from the operation's outbox items by the relay), schedules fired. All-in adds what follows: each outbox item one event-relay invocation (an upper bound: the stream hands the relay up to 100 records at once), each counted event its share of the analytics batch above plus its SQS requests ({} per event: EventBridge's send, a tenth of a receive and of a delete), each `CustomerOptedOut` one opt-out invocation, each schedule one Scheduler invocation and one timers invocation (measured above). With network: each AWS request adds {AWS_REQUEST_MS} ms and each Graph API send {GRAPH_SEND_MS} ms of billed Lambda time (assumed latencies). Capacity: a write unit per started KB of the larger of the item before and after (×2 in a transaction, condition checks included), index `gsi1` entries one more per KB (two when their key moves); reads a unit per 4 KB strongly consistent, half eventually consistent. Largest item in the table after the run: {} bytes ({} of {} items over 1 KB).",
+            "\nDirect: API Gateway (HTTP functions), the Lambda invocation billed for the measured warm duration (every one is under 1 ms: Lambda's 1 ms minimum; the batch's, the warm time per event times its events), DynamoDB units, events put on the bus (directly, or by the relay from the operation's outbox entries: the items it inserted carrying `events`), schedules fired. All-in adds what follows: each outbox entry one event-relay invocation (an upper bound: the stream hands the relay what a poll of a shard finds, up to 100 records), each counted event its share of the analytics batch above plus its SQS requests ({} per event: EventBridge's send, a tenth of a receive and of a delete), each `CustomerOptedOut` one opt-out invocation, each schedule one Scheduler invocation and one timers invocation (measured above). With network: each AWS request adds {AWS_REQUEST_MS} ms and each Graph API send {GRAPH_SEND_MS} ms of billed Lambda time (assumed latencies). Capacity: a write unit per started KB of the larger of the item before and after (×2 in a transaction, condition checks included), index `gsi1` entries one more per KB (two when their key moves); reads a unit per 4 KB strongly consistent, half eventually consistent. Largest item in the table after the run: {} bytes ({} of {} items over 1 KB).",
             prices::SQS_REQUESTS_PER_EVENT, aws.largest_item_bytes, aws.items_over_1kb, aws.items
         ));
         self.line("");
@@ -698,7 +698,7 @@ impl<'a> CostModel<'a> {
                 .analytics_per_event(network)
                 .times(op.counted_events as f64),
         );
-        // Each outbox item: one relay invocation (the events it puts are
+        // Each outbox entry: one relay invocation (the events it puts are
         // already the operation's own).
         if let Some(relay) = self.op("event_relay") {
             let invocation = Cost {
