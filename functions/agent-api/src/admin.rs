@@ -98,18 +98,10 @@ where
         ["agents", id] => {
             let id = AgentId::parse((*id).to_owned()).map_err(|e| invalid(e.to_string()))?;
             let input: AgentBody = body(request)?;
-            let allowed = input.role.concurrency_range();
-            if !allowed.contains(&input.max_concurrent) {
-                return Err(invalid(format!(
-                    "max_concurrent of a {} must be {} to {}",
-                    serde_json::to_value(input.role)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    allowed.start(),
-                    allowed.end()
-                )));
-            }
+            input
+                .role
+                .check_max_concurrent(input.max_concurrent)
+                .map_err(|refusal| invalid(refusal.to_string()))?;
             let mut queues = Vec::with_capacity(input.queues.len());
             for queue in &input.queues {
                 let queue = existing_queue(&app.store, queue).await?;

@@ -32,6 +32,31 @@ impl Role {
             Self::Supervisor | Self::Admin | Self::Bot => 0..=MAX_CONCURRENT_LIMIT,
         }
     }
+
+    /// Whether an entry of this role may have `max_concurrent`
+    /// ([`Self::concurrency_range`]); the refusal says the range.
+    pub fn check_max_concurrent(self, max_concurrent: u32) -> Result<(), crate::DeskError> {
+        let allowed = self.concurrency_range();
+        if allowed.contains(&max_concurrent) {
+            return Ok(());
+        }
+        Err(crate::DeskError::Invalid(format!(
+            "max_concurrent of a {} must be {} to {}",
+            self.as_str(),
+            allowed.start(),
+            allowed.end()
+        )))
+    }
+
+    /// The role as the API names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Supervisor => "supervisor",
+            Self::Admin => "admin",
+            Self::Bot => "bot",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -167,6 +192,25 @@ mod tests {
             queues: vec![QueueId::parse(queue).unwrap()],
             max_concurrent: 5,
         }
+    }
+
+    #[test]
+    fn agents_take_at_least_one_chat_and_others_may_take_none() {
+        for role in [Role::Agent, Role::Supervisor, Role::Admin, Role::Bot] {
+            assert_eq!(
+                serde_json::to_value(role).unwrap(),
+                serde_json::json!(role.as_str())
+            );
+            assert!(role.check_max_concurrent(MAX_CONCURRENT_LIMIT).is_ok());
+            assert!(role.check_max_concurrent(MAX_CONCURRENT_LIMIT + 1).is_err());
+        }
+        assert_eq!(
+            Role::Agent.check_max_concurrent(0),
+            Err(crate::DeskError::Invalid(
+                "max_concurrent of a agent must be 1 to 100".into()
+            ))
+        );
+        assert!(Role::Supervisor.check_max_concurrent(0).is_ok());
     }
 
     #[test]
