@@ -265,6 +265,28 @@ impl TestApp {
         self.call(reqwest::Method::GET, path, None, None).await
     }
 
+    /// Moves the runner's clock on by `seconds` (timers due fire); the answer.
+    pub async fn advance_clock(&self, seconds: i64) -> serde_json::Value {
+        let (status, answer) = self
+            .post_json(
+                "/_local/clock/advance",
+                serde_json::json!({ "seconds": seconds }),
+            )
+            .await;
+        assert_eq!(status, 200, "advancing the clock {seconds} s: {answer}");
+        answer
+    }
+
+    /// What the local WhatsApp stand-in was asked to send, oldest first.
+    pub async fn sent_to_whatsapp(&self) -> Vec<serde_json::Value> {
+        let (status, sent) = self.get_json("/_local/sent").await;
+        assert_eq!(status, 200, "{sent}");
+        sent["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no items in {sent}"))
+            .clone()
+    }
+
     /// `method path` as `token` with a JSON `body`, which must answer
     /// `status`; the answer's body.
     pub async fn expect(

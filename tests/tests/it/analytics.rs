@@ -965,19 +965,11 @@ impl Stack {
         clock["now"].as_str().unwrap().parse().unwrap()
     }
 
-    async fn advance(&self, seconds: i64) {
-        let (status, answer) = self
-            .app
-            .post_json("/_local/clock/advance", json!({ "seconds": seconds }))
-            .await;
-        assert_eq!(status, 200, "{answer}");
-    }
-
     /// Moves the clock to `target` plus the sub-second part the wall clock has.
     async fn advance_to(&self, target: DateTime<Utc>) {
         let now = self.now().await;
         assert!(now < target, "{now} is already past {target}");
-        self.advance((target - now).num_seconds() + 1).await;
+        self.advance_clock((target - now).num_seconds() + 1).await;
     }
 
     async fn customer_writes(&self, from: &str, text: &str) -> String {
@@ -1039,11 +1031,11 @@ async fn a_scripted_day_over_http_gives_exact_figures() {
         .offered_on_arrival("ana", "34600000100", "hello")
         .await;
     stack.act("ana", &x, "accept", json!({})).await;
-    stack.advance(10).await;
+    stack.advance_clock(10).await;
     stack
         .act("ana", &x, "messages", json!({"text": "hi"}))
         .await;
-    stack.advance(20).await;
+    stack.advance_clock(20).await;
     stack.finish("ana", &x).await;
 
     // The day, 08:00. A: offered to ana, accepted after 5 s, answered 45 s
@@ -1053,19 +1045,19 @@ async fn a_scripted_day_over_http_gives_exact_figures() {
     let a = stack
         .offered_on_arrival("ana", "34600000101", "my order")
         .await;
-    stack.advance(5).await;
+    stack.advance_clock(5).await;
     stack.act("ana", &a, "accept", json!({})).await;
-    stack.advance(40).await;
+    stack.advance_clock(40).await;
     stack
         .act("ana", &a, "messages", json!({"text": "looking"}))
         .await;
-    stack.advance(60).await;
+    stack.advance_clock(60).await;
     stack.customer_writes("34600000101", "any news?").await;
-    stack.advance(15).await;
+    stack.advance_clock(15).await;
     stack
         .act("ana", &a, "messages", json!({"text": "shipped"}))
         .await;
-    stack.advance(120).await;
+    stack.advance_clock(120).await;
     stack.finish("ana", &a).await;
 
     // B, 09:00: offered to bob, who lets it time out (RONA); ana (not ready)
@@ -1076,16 +1068,16 @@ async fn a_scripted_day_over_http_gives_exact_figures() {
     let b = stack
         .offered_on_arrival("bob", "34600000102", "refund")
         .await;
-    stack.advance(31).await;
+    stack.advance_clock(31).await;
     let (_, bob) = stack.get("/me", Some(&stack.token("bob"))).await;
     assert_eq!(bob["state"], "rona");
-    stack.advance(9).await;
+    stack.advance_clock(9).await;
     stack.act("ana", &b, "take", json!({"force": false})).await;
-    stack.advance(20).await;
+    stack.advance_clock(20).await;
     stack
         .act("ana", &b, "messages", json!({"text": "refunded"}))
         .await;
-    stack.advance(30).await;
+    stack.advance_clock(30).await;
     stack.finish("ana", &b).await;
 
     // C, 10:00: bob is back; accepts at once and answers after 10 s; it stays active.
@@ -1095,7 +1087,7 @@ async fn a_scripted_day_over_http_gives_exact_figures() {
         .offered_on_arrival("bob", "34600000103", "question")
         .await;
     stack.act("bob", &c, "accept", json!({})).await;
-    stack.advance(10).await;
+    stack.advance_clock(10).await;
     stack
         .act("bob", &c, "messages", json!({"text": "yes?"}))
         .await;
@@ -1105,20 +1097,20 @@ async fn a_scripted_day_over_http_gives_exact_figures() {
     stack.advance_to(at(day, "11:00:00")).await;
     align_to_second().await;
     stack.act("ana", &a, "reopen", json!({})).await;
-    stack.advance(30).await;
+    stack.advance_clock(30).await;
     let replied = stack.customer_writes("34600000101", "one more thing").await;
     assert_eq!(replied, a, "the reply goes to the reopened conversation");
-    stack.advance(20).await;
+    stack.advance_clock(20).await;
     stack
         .act("ana", &a, "messages", json!({"text": "sure"}))
         .await;
-    stack.advance(40).await;
+    stack.advance_clock(40).await;
     stack.finish("ana", &a).await;
 
     // 12:00: ana reopens B; the customer declines with #STOP (an opt-out too).
     stack.advance_to(at(day, "12:00:00")).await;
     stack.act("ana", &b, "reopen", json!({})).await;
-    stack.advance(10).await;
+    stack.advance_clock(10).await;
     stack.customer_writes("34600000102", "#STOP").await;
 
     // 20:30: X's window (opened 20:00 the evening before) has expired; ana

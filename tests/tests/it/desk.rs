@@ -104,6 +104,28 @@ impl Desk {
         self.app.token(id, role)
     }
 
+    /// A conversation from `from` that ana took, answered, ended and wrapped
+    /// up: finished, in her archive, the customer's window open.
+    pub async fn finished_by_ana(&self, from: &str, text: &str) -> String {
+        let ana = self.token("ana");
+        let id = self.customer_writes(from, text).await;
+        self.post(&id, "take", &ana, json!({}), 200).await;
+        self.post(
+            &id,
+            "messages",
+            &ana,
+            json!({"text": "Hello, how can I help?"}),
+            201,
+        )
+        .await;
+        self.post(&id, "end", &ana, json!({}), 200).await;
+        let done = self
+            .post(&id, "wrap-up", &ana, json!({"reason": "Resolved"}), 200)
+            .await;
+        assert_eq!(done["status"], "finished");
+        id
+    }
+
     /// `POST /conversations/{id}/{action}` as `token`, expecting `status`.
     pub async fn post(
         &self,
@@ -167,33 +189,17 @@ async fn a_conversation_from_offer_to_archive() {
     assert!(desk.offered_to("bob").await.is_empty());
 
     // Bob cannot accept what is not offered to him.
-    let answer = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/accept"),
-            &bob,
-            json!({}),
-            409,
-        )
-        .await;
+    let answer = desk.post(&id, "accept", &bob, json!({}), 409).await;
     assert_eq!(answer["error"]["code"], "not_offered");
-    let accepted = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/accept"),
-            &ana,
-            json!({}),
-            200,
-        )
-        .await;
+    let accepted = desk.post(&id, "accept", &ana, json!({}), 200).await;
     assert_eq!(accepted["status"], "active");
     assert_eq!(accepted["owner"], "ana");
 
     // Ana answers; WhatsApp got it; the transcript is masked for agents.
     let sent = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/messages"),
+        .post(
+            &id,
+            "messages",
             &ana,
             json!({"text": "Let me check that for you"}),
             201,
@@ -201,9 +207,9 @@ async fn a_conversation_from_offer_to_archive() {
         .await;
     assert_eq!(sent["direction"], "outbound");
     assert!(sent["wamid"].as_str().unwrap().starts_with("wamid."));
-    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
-    assert_eq!(whatsapp["items"][0]["to"], "34611222333");
-    assert_eq!(whatsapp["items"][0]["text"], "Let me check that for you");
+    let whatsapp = desk.sent_to_whatsapp().await;
+    assert_eq!(whatsapp[0]["to"], "34611222333");
+    assert_eq!(whatsapp[0]["text"], "Let me check that for you");
     let (_, transcript) = desk
         .get(&format!("/conversations/{id}/messages"), &ana)
         .await;
@@ -215,62 +221,23 @@ async fn a_conversation_from_offer_to_archive() {
     assert!(first.contains("1111"));
 
     // Bob may not see or take it without force.
-    let answer = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/take"),
-            &bob,
-            json!({}),
-            409,
-        )
-        .await;
+    let answer = desk.post(&id, "take", &bob, json!({}), 409).await;
     assert_eq!(answer["error"]["code"], "already_taken");
     assert_eq!(answer["error"]["owner"], "ana");
 
     // Transfer to bob: offered to him; ana owes a wrap-up.
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/transfer"),
-        &ana,
-        json!({"agent": "bob"}),
-        200,
-    )
-    .await;
+    desk.post(&id, "transfer", &ana, json!({"agent": "bob"}), 200)
+        .await;
     assert_eq!(desk.offered_to("bob").await.len(), 1);
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/accept"),
-        &bob,
-        json!({}),
-        200,
-    )
-    .await;
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/wrap-up"),
-        &ana,
-        json!({"reason": "Escalated"}),
-        200,
-    )
-    .await;
+    desk.post(&id, "accept", &bob, json!({}), 200).await;
+    desk.post(&id, "wrap-up", &ana, json!({"reason": "Escalated"}), 200)
+        .await;
 
     // Conference: bob invites ana, she joins, then exits and wraps up.
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/conference"),
-        &bob,
-        json!({"agent": "ana"}),
-        200,
-    )
-    .await;
+    desk.post(&id, "conference", &bob, json!({"agent": "ana"}), 200)
+        .await;
     let joined = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/conference/accept"),
-            &ana,
-            json!({}),
-            200,
-        )
+        .post(&id, "conference/accept", &ana, json!({}), 200)
         .await;
     assert_eq!(joined["participants"], json!(["bob", "ana"]));
     let (_, transcript) = desk
@@ -281,35 +248,16 @@ async fn a_conversation_from_offer_to_archive() {
         .unwrap()
         .iter()
         .any(|m| m["direction"] == "system" && m["text"].as_str().unwrap().contains("ANA joined")));
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/conference/exit"),
-        &ana,
-        json!({}),
-        200,
-    )
-    .await;
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/wrap-up"),
-        &ana,
-        json!({"reason": "Resolved"}),
-        200,
-    )
-    .await;
+    desk.post(&id, "conference/exit", &ana, json!({}), 200)
+        .await;
+    desk.post(&id, "wrap-up", &ana, json!({"reason": "Resolved"}), 200)
+        .await;
 
     // A supervisor's tip-off never reaches the customer.
     let sue = desk.hire("sue", "supervisor").await;
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/notes"),
-        &sue,
-        json!({"text": "offer a refund"}),
-        201,
-    )
-    .await;
-    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
-    assert_eq!(whatsapp["items"].as_array().unwrap().len(), 1);
+    desk.post(&id, "notes", &sue, json!({"text": "offer a refund"}), 201)
+        .await;
+    assert_eq!(desk.sent_to_whatsapp().await.len(), 1);
     let (status, supervised) = desk
         .get("/supervise/conversations?status=active&agent=bob", &sue)
         .await;
@@ -317,32 +265,12 @@ async fn a_conversation_from_offer_to_archive() {
     assert_eq!(supervised["items"][0]["id"], id.as_str());
 
     // End and wrap up: finished, in bob's archive, found by history search.
-    let ended = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/end"),
-            &bob,
-            json!({}),
-            200,
-        )
-        .await;
+    let ended = desk.post(&id, "end", &bob, json!({}), 200).await;
     assert_eq!(ended["status"], "wrap_up");
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/wrap-up"),
-        &bob,
-        json!({"reason": "Nonsense"}),
-        400,
-    )
-    .await;
+    desk.post(&id, "wrap-up", &bob, json!({"reason": "Nonsense"}), 400)
+        .await;
     let finished = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/wrap-up"),
-            &bob,
-            json!({"reason": "Resolved"}),
-            200,
-        )
+        .post(&id, "wrap-up", &bob, json!({"reason": "Resolved"}), 200)
         .await;
     assert_eq!(finished["status"], "finished");
     assert_eq!(finished["wrap_up_reason"], "Resolved");
@@ -358,14 +286,7 @@ async fn a_conversation_from_offer_to_archive() {
         .get("/customers/34611222333/history?q=pizza", &ana)
         .await;
     assert!(none["items"].as_array().unwrap().is_empty());
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/done"),
-        &bob,
-        json!({}),
-        200,
-    )
-    .await;
+    desk.post(&id, "done", &bob, json!({}), 200).await;
     let (_, archive) = desk.get("/conversations?view=archive", &bob).await;
     assert!(archive["items"].as_array().unwrap().is_empty());
 
@@ -381,10 +302,7 @@ async fn an_unaccepted_offer_makes_the_agent_rona_and_goes_to_the_next() {
     let desk = Desk::new().await;
     let id = desk.customer_writes("34611222444", "anyone there?").await;
     assert_eq!(desk.offered_to("ana").await.len(), 1);
-    let (_, advanced) = desk
-        .app
-        .post_json("/_local/clock/advance", json!({"seconds": 31}))
-        .await;
+    let advanced = desk.advance_clock(31).await;
     assert!(advanced["timers_fired"].as_i64().unwrap() >= 1);
     let (_, ana) = desk.get("/me", &desk.token("ana")).await;
     assert_eq!(ana["state"], "rona");
@@ -424,24 +342,10 @@ async fn agents_are_kept_to_their_own_conversations() {
         assert_eq!(status, 403, "{path}: {answer}");
         assert_eq!(answer["error"]["code"], "forbidden");
     }
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/take"),
-        &cid,
-        json!({}),
-        403,
-    )
-    .await;
+    desk.post(&id, "take", &cid, json!({}), 403).await;
     // An agent of another queue is refused before anything about the
     // conversation's state is said (it would have been 409: not active).
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/end"),
-        &cid,
-        json!({}),
-        403,
-    )
-    .await;
+    desk.post(&id, "end", &cid, json!({}), 403).await;
     let (status, _) = desk.get("/supervise/conversations", &cid).await;
     assert_eq!(status, 403);
     desk.expect(
@@ -467,14 +371,7 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
     let desk = Desk::new().await;
     let ana = desk.token("ana");
     let id = desk.customer_writes("34611222666", "hi").await;
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/accept"),
-        &ana,
-        json!({}),
-        200,
-    )
-    .await;
+    desk.post(&id, "accept", &ana, json!({}), 200).await;
     let path = format!("/conversations/{id}/messages");
     for (body, needle) in [
         (json!({"text": "x".repeat(4097)}), "4096"),
@@ -522,28 +419,14 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
         1,
         "nothing was sent"
     );
-    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
-    assert!(whatsapp["items"].as_array().unwrap().is_empty());
+    assert!(desk.sent_to_whatsapp().await.is_empty());
 
     // An agent cannot tell an unknown conversation from one they may not
     // see; an admin, who may see every conversation, is told it is not there.
     let unknown = "0190f0a0-0000-7000-8000-000000000000";
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{unknown}/accept"),
-        &ana,
-        json!({}),
-        403,
-    )
-    .await;
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{unknown}/accept"),
-        &desk.admin,
-        json!({}),
-        404,
-    )
-    .await;
+    desk.post(unknown, "accept", &ana, json!({}), 403).await;
+    desk.post(unknown, "accept", &desk.admin, json!({}), 404)
+        .await;
     let (status, _) = desk.get("/conversations/not-a-uuid", &ana).await;
     assert_eq!(status, 404);
     let (status, answer) = desk.get("/conversations?view=everything", &ana).await;
@@ -693,8 +576,7 @@ async fn with_chat_disabled_messages_are_kept_answered_and_not_queued() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(answer["conversation_status"], "finished");
-    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
-    let items = whatsapp["items"].as_array().unwrap();
+    let items = desk.sent_to_whatsapp().await;
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["to"], "34611222777");
     assert!(items[0]["text"].as_str().unwrap().contains("not available"));
@@ -737,16 +619,7 @@ async fn taking_above_the_limit_warns_but_does_not_block() {
     let mut answers = Vec::new();
     for n in 0..3 {
         let id = desk.customer_writes(&format!("3461122288{n}"), "hi").await;
-        answers.push(
-            desk.expect(
-                Method::POST,
-                &format!("/conversations/{id}/take"),
-                &ana,
-                json!({}),
-                200,
-            )
-            .await,
-        );
+        answers.push(desk.post(&id, "take", &ana, json!({}), 200).await);
     }
     assert!(
         answers[1].get("warnings").is_none(),

@@ -987,21 +987,13 @@ async fn the_runner_forgets_finished_conversations_after_their_retention() {
     )
     .await;
 
-    let (status, _) = desk
-        .app
-        .post_json("/_local/clock/advance", json!({"seconds": 86_400 - 60}))
-        .await;
-    assert_eq!(status, 200);
+    desk.advance_clock(86_400 - 60).await;
     let (status, _) = desk
         .get(&format!("/conversations/{finished}"), &desk.admin)
         .await;
     assert_eq!(status, 200, "kept until its expiry");
     assert_eq!(files(&desk), both, "files kept until their messages expire");
-    let (status, _) = desk
-        .app
-        .post_json("/_local/clock/advance", json!({"seconds": 120}))
-        .await;
-    assert_eq!(status, 200);
+    desk.advance_clock(120).await;
     let (status, _) = desk
         .get(&format!("/conversations/{finished}"), &desk.admin)
         .await;

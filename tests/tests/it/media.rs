@@ -111,13 +111,7 @@ async fn a_9_9_mb_pdf_is_uploaded_and_sent_through_whatsapps_media_upload() {
     assert_eq!(sent["attachment"]["size_bytes"], 9_900_000);
     assert!(sent["wamid"].is_string(), "WhatsApp took it: {sent}");
 
-    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
-    let last = whatsapp["items"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let last = desk.sent_to_whatsapp().await.pop().unwrap();
     assert_eq!(last["type"], "document");
     assert_eq!(last["text"], "Su factura");
     assert_eq!(last["media"]["mime_type"], "application/pdf");
@@ -204,9 +198,8 @@ async fn an_exe_renamed_pdf_is_refused_for_its_content() {
     let message = refused["error"]["message"].as_str().unwrap();
     assert!(message.contains("named .pdf"), "{message}");
     assert!(message.contains("executable"), "{message}");
-    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
     assert!(
-        whatsapp["items"].as_array().unwrap().is_empty(),
+        desk.sent_to_whatsapp().await.is_empty(),
         "nothing went to WhatsApp"
     );
     // And a .exe is refused by name before any upload.
@@ -326,9 +319,7 @@ async fn a_customers_photo_is_fetched_and_served_to_the_agent_and_no_one_else() 
     assert_eq!(status, 403);
 
     // After the retention (30 days) the route answers 410.
-    desk.app
-        .post_json("/_local/clock/advance", json!({"seconds": 30 * 86_400}))
-        .await;
+    desk.advance_clock(30 * 86_400).await;
     let gone = get(desk.token("root")).await;
     assert_eq!(gone.status(), 410);
     let body: Value = gone.json().await.unwrap();

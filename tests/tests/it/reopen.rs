@@ -17,81 +17,23 @@ use wadesk_tests::{customer, now_seconds, text_message};
 
 use crate::desk::Desk;
 
-/// Takes, answers, ends and wraps up a new conversation of `from` as `agent`.
-async fn finished_conversation(desk: &Desk, from: &str, agent: &str) -> String {
-    let token = desk.token(agent);
-    let id = desk.customer_writes(from, "Hello, I need help").await;
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/take"),
-        &token,
-        json!({}),
-        200,
-    )
-    .await;
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/messages"),
-        &token,
-        json!({"text": "Done, anything else?"}),
-        201,
-    )
-    .await;
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/end"),
-        &token,
-        json!({}),
-        200,
-    )
-    .await;
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/wrap-up"),
-        &token,
-        json!({"reason": "Resolved"}),
-        200,
-    )
-    .await;
-    id
-}
-
-async fn advance(desk: &Desk, seconds: i64) {
-    let (status, _) = desk
-        .app
-        .post_json("/_local/clock/advance", json!({"seconds": seconds}))
-        .await;
-    assert_eq!(status, 200);
-}
-
-async fn sent_messages(desk: &Desk) -> Vec<Value> {
-    let (_, whatsapp) = desk.app.get_json("/_local/sent").await;
-    whatsapp["items"].as_array().unwrap().clone()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reopen_inside_the_window_and_the_reply_goes_to_the_reopening_agent() {
     let desk = Desk::new().await;
-    let id = finished_conversation(&desk, "34622333001", "ana").await;
-    advance(&desk, 23 * 3600 + 59 * 60).await;
+    let id = desk
+        .finished_by_ana("34622333001", "Hello, I need help")
+        .await;
+    desk.advance_clock(23 * 3600 + 59 * 60).await;
 
     // Bob reopens Ana's conversation: he owns it now.
     let bob = desk.token("bob");
-    let reopened = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/reopen"),
-            &bob,
-            json!({}),
-            200,
-        )
-        .await;
+    let reopened = desk.post(&id, "reopen", &bob, json!({}), 200).await;
     assert_eq!(reopened["status"], "reopened");
     assert_eq!(reopened["owner"], "bob");
     assert_eq!(reopened["reopened_by"], "bob");
     assert_eq!(reopened["origin"], "agent_reopen");
     assert_eq!(reopened["can_reopen"], false);
-    let sent = sent_messages(&desk).await;
+    let sent = desk.sent_to_whatsapp().await;
     assert_eq!(
         sent.last().unwrap()["text"],
         "Hi again!",
@@ -99,13 +41,7 @@ async fn reopen_inside_the_window_and_the_reply_goes_to_the_reopening_agent() {
     );
     // Nobody else can reopen it now.
     let answer = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/reopen"),
-            &desk.token("ana"),
-            json!({}),
-            409,
-        )
+        .post(&id, "reopen", &desk.token("ana"), json!({}), 409)
         .await;
     assert_eq!(answer["error"]["code"], "session_active_elsewhere");
     let sue = desk.hire("sue", "supervisor").await;
@@ -141,62 +77,33 @@ async fn reopen_inside_the_window_and_the_reply_goes_to_the_reopening_agent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_the_window_only_one_push_and_the_reply_goes_above_capacity() {
     let desk = Desk::new().await;
-    let id = finished_conversation(&desk, "34622333002", "ana").await;
-    advance(&desk, 24 * 3600 + 60).await;
+    let id = desk
+        .finished_by_ana("34622333002", "Hello, I need help")
+        .await;
+    desk.advance_clock(24 * 3600 + 60).await;
     let ana = desk.token("ana");
 
-    let answer = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/reopen"),
-            &ana,
-            json!({}),
-            409,
-        )
-        .await;
+    let answer = desk.post(&id, "reopen", &ana, json!({}), 409).await;
     assert_eq!(answer["error"]["code"], "window_closed");
     let (_, archive) = desk.get("/conversations?view=archive", &ana).await;
     assert_eq!(archive["items"][0]["can_reopen"], false);
     assert_eq!(archive["items"][0]["can_push"], true);
 
-    let pushed = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/push"),
-            &ana,
-            json!({}),
-            200,
-        )
-        .await;
+    let pushed = desk.post(&id, "push", &ana, json!({}), 200).await;
     assert_eq!(pushed["status"], "reopened");
     assert_eq!(pushed["origin"], "push");
-    let sent = sent_messages(&desk).await;
+    let sent = desk.sent_to_whatsapp().await;
     let last = sent.last().unwrap();
     assert_eq!(last["type"], "template");
     assert_eq!(last["template"]["name"], "follow_up");
     assert_eq!(last["template"]["language"], "en");
-    let answer = desk
-        .expect(
-            Method::POST,
-            &format!("/conversations/{id}/push"),
-            &ana,
-            json!({}),
-            409,
-        )
-        .await;
+    let answer = desk.post(&id, "push", &ana, json!({}), 409).await;
     assert_eq!(answer["error"]["code"], "push_already_sent");
 
     // Ana is full (max 2) when the customer answers the push: active with her anyway.
     for n in 0..2 {
         let other = desk.customer_writes(&format!("3462233310{n}"), "hi").await;
-        desk.expect(
-            Method::POST,
-            &format!("/conversations/{other}/take"),
-            &ana,
-            json!({}),
-            200,
-        )
-        .await;
+        desk.post(&other, "take", &ana, json!({}), 200).await;
     }
     desk.customer_writes("34622333002", "ok, tell me").await;
     let (_, detail) = desk.get(&format!("/conversations/{id}"), &ana).await;
@@ -210,8 +117,10 @@ async fn after_the_window_only_one_push_and_the_reply_goes_above_capacity() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_then_reopen_is_opted_out_and_the_customer_is_told_once() {
     let desk = Desk::new().await;
-    let id = finished_conversation(&desk, "34622333003", "ana").await;
-    let before = sent_messages(&desk).await.len();
+    let id = desk
+        .finished_by_ana("34622333003", "Hello, I need help")
+        .await;
+    let before = desk.sent_to_whatsapp().await.len();
     let (status, answer) = desk
         .app
         .post_json(
@@ -228,7 +137,7 @@ async fn stop_then_reopen_is_opted_out_and_the_customer_is_told_once() {
         let answer = desk.expect(Method::POST, &path, &ana, json!({}), 409).await;
         assert_eq!(answer["error"]["code"], "opted_out", "{path}");
     }
-    let sent = sent_messages(&desk).await;
+    let sent = desk.sent_to_whatsapp().await;
     assert_eq!(sent.len(), before + 1, "exactly one confirmation");
     assert!(sent.last().unwrap()["text"]
         .as_str()
@@ -252,16 +161,11 @@ async fn stop_then_reopen_is_opted_out_and_the_customer_is_told_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_on_a_reopened_conversation_is_a_decline() {
     let desk = Desk::new().await;
-    let id = finished_conversation(&desk, "34622333004", "ana").await;
+    let id = desk
+        .finished_by_ana("34622333004", "Hello, I need help")
+        .await;
     let ana = desk.token("ana");
-    desk.expect(
-        Method::POST,
-        &format!("/conversations/{id}/reopen"),
-        &ana,
-        json!({}),
-        200,
-    )
-    .await;
+    desk.post(&id, "reopen", &ana, json!({}), 200).await;
     desk.app
         .post_json(
             "/_local/inbound",

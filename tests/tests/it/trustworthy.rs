@@ -13,37 +13,10 @@ use crate::desk::Desk;
 const CARD: &str = "4111111111111111";
 
 impl Desk {
-    /// A conversation from `from` that ana took, answered, ended and wrapped
-    /// up: finished, in her archive, the customer's window open.
-    async fn finished_by_ana(&self, from: &str, text: &str) -> String {
-        let ana = self.token("ana");
-        let id = self.customer_writes(from, text).await;
-        self.post(&id, "take", &ana, json!({}), 200).await;
-        self.post(
-            &id,
-            "messages",
-            &ana,
-            json!({"text": "Hello, how can I help?"}),
-            201,
-        )
-        .await;
-        self.post(&id, "end", &ana, json!({}), 200).await;
-        let done = self
-            .post(&id, "wrap-up", &ana, json!({"reason": "Resolved"}), 200)
-            .await;
-        assert_eq!(done["status"], "finished");
-        id
-    }
-
     async fn sent_to(&self, wa_id: &str) -> Vec<Value> {
-        let (_, whatsapp) = self.app.get_json("/_local/sent").await;
-        whatsapp["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["to"] == wa_id)
-            .cloned()
-            .collect()
+        let mut sent = self.sent_to_whatsapp().await;
+        sent.retain(|m| m["to"] == wa_id);
+        sent
     }
 }
 
@@ -116,9 +89,7 @@ async fn a_reopening_agent_follows_up_at_once_and_a_message_to_a_finished_chat_r
 
     // After a push (window closed), free text waits for the customer's reply.
     let pushed = desk.finished_by_ana("34611000103", "hey").await;
-    desk.app
-        .post_json("/_local/clock/advance", json!({"seconds": 86_401}))
-        .await;
+    desk.advance_clock(86_401).await;
     desk.post(&pushed, "push", &ana, json!({}), 200).await;
     let closed = desk
         .post(
