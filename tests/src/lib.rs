@@ -12,10 +12,11 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use chrono::{DateTime, Utc};
 use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalScheduler, LocalWhatsApp};
-use wadesk_app::{App, ConversationStore};
+use wadesk_app::{App, ConversationStore, DeskStore, Ports};
 use wadesk_aws::{DynamoStore, RequestCounter};
 use wadesk_domain::{
-    CustomerKey, InboundMessage, ManualClock, MessageContent, PhoneNumberId, WaId, Wamid,
+    AgentId, AgentProfile, CustomerKey, InboundMessage, ManualClock, MessageContent, PhoneNumberId,
+    Queue, QueueId, Role, WaId, Wamid,
 };
 use wadesk_local_runner::{Runner, Settings};
 
@@ -112,6 +113,40 @@ pub fn services<S: ConversationStore>(store: S, now: DateTime<Utc>) -> Arc<TestS
         clock.clone(),
         LocalWhatsApp::new(clock),
     ))
+}
+
+/// The default queue and the `Resolved` wrap-up reason: what a desk needs
+/// before its agents can take and finish conversations.
+pub async fn open_default_queue<S: DeskStore>(store: &S) {
+    let queue = Queue {
+        id: QueueId::default_queue(),
+        name: "Default".into(),
+    };
+    store
+        .put_queue(&queue)
+        .await
+        .unwrap_or_else(|e| panic!("putting the default queue: {e}"));
+    store
+        .put_wrap_up_reasons(&["Resolved".to_owned()])
+        .await
+        .unwrap_or_else(|e| panic!("putting the wrap-up reasons: {e}"));
+}
+
+/// `id` joins the default queue as an agent named `name`, serving at most
+/// `max_concurrent` conversations (not ready until they say otherwise).
+pub async fn hire_agent<P>(app: &App<P>, id: &AgentId, name: &str, max_concurrent: u32)
+where
+    P: Ports<Store: DeskStore>,
+{
+    let profile = AgentProfile {
+        name: name.into(),
+        role: Role::Agent,
+        queues: vec![QueueId::default_queue()],
+        max_concurrent,
+    };
+    wadesk_app::desk::upsert_agent(app, id, profile)
+        .await
+        .unwrap_or_else(|e| panic!("hiring {id}: {e}"));
 }
 
 /// The events a store committed to its outbox for the relay (the embedded

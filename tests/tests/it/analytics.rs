@@ -709,15 +709,7 @@ async fn a_stop_counts_for_the_owner_of_the_live_session<S, A>(
     let app = wadesk_tests::services(store, now);
     let (ana, bob) = (agent("ana"), agent("bob"));
     for id in [&ana, &bob] {
-        let profile = wadesk_app::desk::AgentProfile {
-            name: id.to_string(),
-            role: Role::Agent,
-            queues: vec![QueueId::default_queue()],
-            max_concurrent: 2,
-        };
-        wadesk_app::desk::upsert_agent(&app, id, profile)
-            .await
-            .unwrap();
+        wadesk_tests::hire_agent(&app, id, &id.to_string(), 2).await;
     }
     wadesk_app::desk::set_state(&app, &ana, AgentState::Available)
         .await

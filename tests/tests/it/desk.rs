@@ -7,8 +7,11 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::DeskStore;
-use wadesk_domain::{AgentId, AgentState, ConversationStatus, Role};
-use wadesk_tests::{customer, now_seconds, services, text_message, urlencode, TestApp};
+use wadesk_domain::{AgentId, AgentState, ConversationStatus};
+use wadesk_tests::{
+    customer, hire_agent, now_seconds, open_default_queue, services, text_message, urlencode,
+    TestApp,
+};
 
 const CHANNEL: &str = "100000000000001";
 
@@ -470,24 +473,10 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
 pub async fn concurrent_arrivals_respect_capacity<S: DeskStore + Clone>(store: S) {
     let now = now_seconds();
     let app = services(store, now);
-    app.store
-        .put_queue(&wadesk_domain::Queue {
-            id: wadesk_domain::QueueId::default_queue(),
-            name: "Default".into(),
-        })
-        .await
-        .unwrap();
+    open_default_queue(&app.store).await;
     for name in ["ana", "bob", "cid"] {
         let id = AgentId::parse(name).unwrap();
-        let profile = wadesk_app::desk::AgentProfile {
-            name: name.into(),
-            role: Role::Agent,
-            queues: vec![wadesk_domain::QueueId::default_queue()],
-            max_concurrent: 2,
-        };
-        wadesk_app::desk::upsert_agent(&app, &id, profile)
-            .await
-            .unwrap();
+        hire_agent(&app, &id, name, 2).await;
         wadesk_app::desk::set_state(&app, &id, AgentState::Available)
             .await
             .unwrap();

@@ -10,10 +10,9 @@ use wadesk_app::embedded::{LocalEventBus, LocalScheduler, LocalWhatsApp};
 use wadesk_app::inbound::receive_message;
 use wadesk_app::{App, DeskStore, OutboundContent, SendError, WhatsAppClient};
 use wadesk_domain::{
-    Actor, AgentId, AgentState, DeskError, ManualClock, PhoneNumberId, Queue, QueueId, Role, WaId,
-    Wamid,
+    Actor, AgentId, AgentState, DeskError, ManualClock, PhoneNumberId, Role, WaId, Wamid,
 };
-use wadesk_tests::{customer, now_seconds, text_message};
+use wadesk_tests::{customer, hire_agent, now_seconds, open_default_queue, text_message};
 
 use crate::desk::Desk;
 
@@ -246,31 +245,10 @@ async fn finished_for_race<S: DeskStore>(
         clock,
         whatsapp,
     ));
-    app.store
-        .put_queue(&Queue {
-            id: QueueId::default_queue(),
-            name: "Default".into(),
-        })
-        .await
-        .unwrap();
-    app.store
-        .put_wrap_up_reasons(&["Resolved".to_owned()])
-        .await
-        .unwrap();
+    open_default_queue(&app.store).await;
     for n in 0..agents {
-        let profile = wadesk_app::desk::AgentProfile {
-            name: format!("Agent {n}"),
-            role: Role::Agent,
-            queues: vec![QueueId::default_queue()],
-            max_concurrent: 5,
-        };
-        wadesk_app::desk::upsert_agent(
-            &app,
-            &AgentId::parse(format!("agent{n}")).unwrap(),
-            profile,
-        )
-        .await
-        .unwrap();
+        let id = AgentId::parse(format!("agent{n}")).unwrap();
+        hire_agent(&app, &id, &format!("Agent {n}"), 5).await;
     }
     let key = customer(wa_id);
     let id = match receive_message(

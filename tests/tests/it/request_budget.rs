@@ -227,7 +227,7 @@ impl Desk {
         use wadesk_app::desk as service;
         use wadesk_app::{ConversationStore, DeskStore};
         use wadesk_domain::{
-            Agent, AgentChange, AgentId, AgentState, Channel, PhoneNumberId, Queue, QueueId, Role,
+            Agent, AgentChange, AgentId, AgentState, Channel, PhoneNumberId, QueueId, Role,
             TemplateRef,
         };
 
@@ -237,17 +237,7 @@ impl Desk {
         let app = wadesk_tests::services(store, t0);
         let app = std::sync::Arc::new((*app).clone().with_snapshot_hints(hints));
         let queue = QueueId::default_queue();
-        app.store
-            .put_queue(&Queue {
-                id: queue.clone(),
-                name: "Default".into(),
-            })
-            .await
-            .unwrap();
-        app.store
-            .put_wrap_up_reasons(&["Resolved".to_owned()])
-            .await
-            .unwrap();
+        wadesk_tests::open_default_queue(&app.store).await;
         let key = customer("34644100001");
         let mut channel = Channel::unconfigured(key.phone_number_id.clone(), "+1 555 0100".into());
         channel.push_template = Some(TemplateRef {

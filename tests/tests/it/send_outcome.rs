@@ -12,10 +12,10 @@ use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::{App, DeskStore, OutboundContent, SendError, WhatsAppClient};
 use wadesk_domain::desk::Outgoing;
 use wadesk_domain::{
-    Actor, AgentId, ConversationId, DeliveryStatus, Direction, ManualClock, PhoneNumberId, Queue,
-    QueueId, Role, WaId, Wamid, OUTCOME_UNKNOWN_TITLE,
+    Actor, AgentId, ConversationId, DeliveryStatus, Direction, ManualClock, PhoneNumberId, Role,
+    WaId, Wamid, OUTCOME_UNKNOWN_TITLE,
 };
-use wadesk_tests::{customer, now_seconds, text_message};
+use wadesk_tests::{customer, hire_agent, now_seconds, open_default_queue, text_message};
 
 /// WhatsApp takes every message, but the answers of the next `lose` sends
 /// never come back.
@@ -68,26 +68,8 @@ async fn conversation_taken_by_ana<S: DeskStore>(store: S) -> (LossyApp<S>, Conv
             lose: Arc::default(),
         },
     );
-    app.store
-        .put_queue(&Queue {
-            id: QueueId::default_queue(),
-            name: "Default".into(),
-        })
-        .await
-        .unwrap();
-    app.store
-        .put_wrap_up_reasons(&["Resolved".to_owned()])
-        .await
-        .unwrap();
-    let profile = wadesk_app::desk::AgentProfile {
-        name: "Ana".into(),
-        role: Role::Agent,
-        queues: vec![QueueId::default_queue()],
-        max_concurrent: 3,
-    };
-    wadesk_app::desk::upsert_agent(&app, &ana().id, profile)
-        .await
-        .unwrap();
+    open_default_queue(&app.store).await;
+    hire_agent(&app, &ana().id, "Ana", 3).await;
     let key = customer("34633000111");
     let InboundOutcome::Stored {
         conversation_id, ..
