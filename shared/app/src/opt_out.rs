@@ -12,7 +12,8 @@ use wadesk_domain::{Clock, CustomerKey, DomainEvent, EventEnvelope, Message, Wam
 use crate::desk::{end_for_opt_out, DeskFailure};
 use crate::error::{retry_on_conflict, Attempt};
 use crate::{
-    App, AppError, CommitError, ConversationStore, DeskStore, OutboundContent, WhatsAppClient,
+    App, AppError, CommitError, ConversationStore, DeskStore, OutboundContent, SendError,
+    WhatsAppClient,
 };
 
 pub use wadesk_domain::customer::OPT_OUT_CONFIRMATION;
@@ -52,10 +53,22 @@ where
     match claim_confirmation(app, customer, wamid).await? {
         Claim::Taken => Ok(OptOutOutcome::Ignored),
         Claim::Claimed => {
-            if let Err(error) = send_confirmation(app, customer).await {
-                // Nothing went out: give the claim back so the redelivery sends.
-                release_claim(app, customer, wamid).await;
-                return Err(error);
+            match send_confirmation(app, customer).await {
+                Ok(()) => {}
+                Err(error) if error.failure().may_have_gone_out() => {
+                    // WhatsApp may have taken it: the claim stays, so no
+                    // redelivery sends a second confirmation.
+                    tracing::error!(%error, "opt-out confirmation's answer lost; it is not sent again");
+                    return Ok(OptOutOutcome::Confirmed);
+                }
+                Err(error) => {
+                    // Nothing went out: give the claim back so the redelivery sends.
+                    release_claim(app, customer, wamid).await;
+                    return Err(DeskFailure::App(AppError::WhatsApp {
+                        operation: "send",
+                        source: error,
+                    }));
+                }
             }
             // It went out: from here on only success is answered, so the
             // event is not redelivered for a second send.
@@ -164,8 +177,9 @@ where
 }
 
 /// Sends the confirmation and records it in the customer's last conversation.
-/// An error means nothing was sent.
-async fn send_confirmation<P>(app: &App<P>, key: &CustomerKey) -> Result<(), DeskFailure>
+/// An error is WhatsApp's: whether anything went out is its
+/// [`SendFailure::may_have_gone_out`](wadesk_domain::desk::SendFailure::may_have_gone_out).
+async fn send_confirmation<P>(app: &App<P>, key: &CustomerKey) -> Result<(), SendError>
 where
     P: Ports<Store: DeskStore, WhatsApp: WhatsAppClient>,
 {
@@ -176,13 +190,7 @@ where
         .whatsapp
         .send(&key.phone_number_id, &key.wa_id, &content)
         .await
-        .map_err(|error| {
-            tracing::warn!(%error, "opt-out confirmation not sent; the event will be retried");
-            DeskFailure::App(AppError::WhatsApp {
-                operation: "send",
-                source: error,
-            })
-        })?;
+        .inspect_err(|error| tracing::warn!(%error, "opt-out confirmation not sent"))?;
     // Sent: from here on nothing fails the call, or the claim would be given
     // back and the confirmation sent again.
     let last = match app.store.get_customer(key).await {

@@ -98,7 +98,7 @@ where
         }
         _ => tracing::warn!(%error, "send failed"),
     }
-    match desk::record_failed_send(&message, send_failure(&error), on_retry) {
+    match desk::record_failed_send(&message, error.failure(), on_retry) {
         desk::FailedSend::MarkUnknown(unknown) => record_send_unknown(app, unknown).await,
         desk::FailedSend::MarkFailed(failed) => {
             record_send_failure(app, customer, &message, failed).await?;
@@ -115,19 +115,6 @@ where
             })
         }
     })
-}
-
-/// The rules' view of a send WhatsApp did not take.
-fn send_failure(error: &SendError) -> desk::SendFailure {
-    match error {
-        SendError::ReengagementRequired => desk::SendFailure::ReengagementRequired,
-        SendError::Rejected { code, title } => desk::SendFailure::Rejected {
-            code: *code,
-            title: title.clone(),
-        },
-        SendError::Unavailable { .. } => desk::SendFailure::Unavailable,
-        SendError::OutcomeUnknown { .. } => desk::SendFailure::OutcomeUnknown,
-    }
 }
 
 /// Marks a message whose send lost its answer `unknown`. A failure to record

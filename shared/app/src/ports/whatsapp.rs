@@ -65,6 +65,22 @@ pub enum SendError {
     },
 }
 
+impl SendError {
+    /// The rules' view of this failure.
+    pub fn failure(&self) -> wadesk_domain::desk::SendFailure {
+        use wadesk_domain::desk::SendFailure;
+        match self {
+            Self::ReengagementRequired => SendFailure::ReengagementRequired,
+            Self::Rejected { code, title } => SendFailure::Rejected {
+                code: *code,
+                title: title.clone(),
+            },
+            Self::Unavailable { .. } => SendFailure::Unavailable,
+            Self::OutcomeUnknown { .. } => SendFailure::OutcomeUnknown,
+        }
+    }
+}
+
 /// Sends messages through the WhatsApp Cloud API (or records them, locally).
 pub trait WhatsAppClient: Send + Sync + 'static {
     /// Sends `content` from the business number `from` to customer `to`;

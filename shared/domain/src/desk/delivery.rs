@@ -18,6 +18,15 @@ pub enum SendFailure {
     OutcomeUnknown,
 }
 
+impl SendFailure {
+    /// Whether the customer may have received it anyway: such a send is
+    /// never made again automatically (told at most once, at the risk of not
+    /// at all).
+    pub fn may_have_gone_out(&self) -> bool {
+        matches!(self, Self::OutcomeUnknown)
+    }
+}
+
 /// What the agent's retry after a failed send does, and so what the failure
 /// leaves behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

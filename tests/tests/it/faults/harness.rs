@@ -57,6 +57,9 @@ pub(super) struct FlakyWhatsApp {
     pub(super) local: LocalWhatsApp,
     pub(super) fail_next: Arc<AtomicUsize>,
     pub(super) failed: Arc<AtomicUsize>,
+    /// Sends that go out but whose answer is lost (a time-out after WhatsApp
+    /// took the message).
+    pub(super) lose_next: Arc<AtomicUsize>,
 }
 
 impl WhatsAppClient for FlakyWhatsApp {
@@ -76,7 +79,18 @@ impl WhatsAppClient for FlakyWhatsApp {
                 source: "Graph API: fault injected (503)".into(),
             });
         }
-        self.local.send(from, to, content).await
+        let sent = self.local.send(from, to, content).await?;
+        let lose = self
+            .lose_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if lose {
+            self.failed.fetch_add(1, Ordering::SeqCst);
+            return Err(SendError::OutcomeUnknown {
+                source: format!("Graph API: answer lost after sending {sent}").into(),
+            });
+        }
+        Ok(sent)
     }
 }
 
@@ -91,6 +105,8 @@ pub(super) struct Plan {
     pub(super) rules: Vec<(&'static str, Rule)>,
     /// Graph API sends to fail, by step.
     pub(super) sends: Vec<(&'static str, usize)>,
+    /// Graph API sends whose answer is lost, by step.
+    pub(super) lost_answers: Vec<(&'static str, usize)>,
 }
 
 impl Plan {
@@ -109,8 +125,15 @@ impl Plan {
 
     pub(super) fn failing_sends(step: &'static str, count: usize) -> Self {
         Self {
-            rules: Vec::new(),
             sends: vec![(step, count)],
+            ..Self::none()
+        }
+    }
+
+    pub(super) fn losing_answers(step: &'static str, count: usize) -> Self {
+        Self {
+            lost_answers: vec![(step, count)],
+            ..Self::none()
         }
     }
 }
@@ -169,6 +192,7 @@ impl Stack {
                 local: LocalWhatsApp::new(clock),
                 fail_next: Arc::default(),
                 failed: Arc::default(),
+                lose_next: Arc::default(),
             },
         );
         let mut stack = Self {
@@ -253,6 +277,14 @@ impl Stack {
                 self.app
                     .whatsapp
                     .fail_next
+                    .fetch_add(*count, Ordering::SeqCst);
+            }
+        }
+        for (at, count) in &plan.lost_answers {
+            if *at == step {
+                self.app
+                    .whatsapp
+                    .lose_next
                     .fetch_add(*count, Ordering::SeqCst);
             }
         }

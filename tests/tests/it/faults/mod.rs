@@ -262,6 +262,35 @@ async fn stop_confirmation_send_fails_and_the_redelivered_event_confirms_once() 
 }
 
 #[tokio::test]
+async fn stop_confirmation_answer_lost_and_the_customer_is_told_once() {
+    // WhatsApp took the confirmation but its answer was lost: sending again
+    // could tell the customer twice, so the claim stands and nothing retries.
+    // (Not compared with the fault-free run: without WhatsApp's answer the
+    // confirmation has no wamid to be recorded in the transcript under.)
+    let mut stack = Stack::new(t0(), SdkRetries::Disabled).await;
+    Box::pin(run(
+        Flow::Stop,
+        &mut stack,
+        &Plan::losing_answers("stop", 1),
+    ))
+    .await;
+    assert_eq!(stack.app.whatsapp.failed.load(Ordering::SeqCst), 1);
+    let outcome = stack.outcome().await;
+    assert!(
+        !stack.retries.iter().any(|r| r.starts_with("opt-out")),
+        "{:?}",
+        stack.retries
+    );
+    let confirmations = outcome.state["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["to"] == C_STOP && m["text"] == wadesk_app::opt_out::OPT_OUT_CONFIRMATION)
+        .count();
+    assert_eq!(confirmations, 1);
+}
+
+#[tokio::test]
 async fn stop_events_fail_to_publish_and_the_relay_retries_them_from_the_outbox() {
     let (stack, _) = check(
         Flow::Stop,
