@@ -230,6 +230,19 @@ impl Desk {
         .await
     }
 
+    /// Sends `body` (a text or an attachment) into conversation `id` as `sub`.
+    async fn send_message(&self, id: &str, sub: &str, body: Value, status: u16) -> Value {
+        let path = format!("/conversations/{id}/messages");
+        self.api("POST", &path, sub, body, status).await
+    }
+
+    /// The owner `sub` ends conversation `id` and wraps it up as resolved.
+    async fn finish(&self, id: &str, sub: &str) {
+        self.post(id, "end", sub, json!({})).await;
+        self.post(id, "wrap-up", sub, json!({"reason": "Resolved"}))
+            .await;
+    }
+
     /// A reopen-function request (`reopen` or `push`) as `sub`.
     async fn reopen_call(&self, id: &str, action: &str, sub: &str) -> (u16, Value) {
         let path = format!("/conversations/{id}/{action}");
@@ -324,17 +337,9 @@ impl Desk {
             .await;
         assert!(!id.is_empty(), "no conversation for {from}");
         self.post(&id, "take", "ana", json!({})).await;
-        self.api(
-            "POST",
-            &format!("/conversations/{id}/messages"),
-            "ana",
-            json!({"text": "Done?"}),
-            201,
-        )
-        .await;
-        self.post(&id, "end", "ana", json!({})).await;
-        self.post(&id, "wrap-up", "ana", json!({"reason": "Resolved"}))
+        self.send_message(&id, "ana", json!({"text": "Done?"}), 201)
             .await;
+        self.finish(&id, "ana").await;
         id
     }
 
@@ -439,14 +444,8 @@ async fn the_agent_api_runs_under_its_generated_policy() {
         .customer_writes("34650000011", "wamid.IAMA1", "Hello")
         .await;
     desk.post(&id, "take", "ana", json!({})).await;
-    desk.api(
-        "POST",
-        &format!("/conversations/{id}/messages"),
-        "ana",
-        json!({"text": "Hi!"}),
-        201,
-    )
-    .await;
+    desk.send_message(&id, "ana", json!({"text": "Hi!"}), 201)
+        .await;
     desk.post(&id, "transfer", "ana", json!({"agent": "bob"}))
         .await;
     desk.post(&id, "accept", "bob", json!({})).await;
@@ -458,9 +457,7 @@ async fn the_agent_api_runs_under_its_generated_policy() {
     desk.post(&id, "conference/exit", "ana", json!({})).await;
     desk.post(&id, "wrap-up", "ana", json!({"reason": "Resolved"}))
         .await;
-    desk.post(&id, "end", "bob", json!({})).await;
-    desk.post(&id, "wrap-up", "bob", json!({"reason": "Resolved"}))
-        .await;
+    desk.finish(&id, "bob").await;
     desk.api(
         "GET",
         &format!("/conversations/{id}"),
@@ -915,9 +912,8 @@ async fn the_media_fetcher_and_the_agent_apis_files_run_under_their_generated_po
     // An agent's file: an upload target (no S3 call), the file sent by its id.
     let upload_id = upload(&desk, "ana", "Factura.pdf", PDF).await;
     let sent = desk
-        .api(
-            "POST",
-            &format!("/conversations/{id}/messages"),
+        .send_message(
+            &id,
             "ana",
             json!({"attachment": {"upload_id": upload_id, "caption": "Su factura"}}),
             201,
@@ -936,9 +932,8 @@ async fn the_media_fetcher_and_the_agent_apis_files_run_under_their_generated_po
         )
         .await;
     let refused = desk
-        .api(
-            "POST",
-            &format!("/conversations/{id}/messages"),
+        .send_message(
+            &id,
             "ana",
             json!({"attachment": {"upload_id": target["upload_id"]}}),
             400,
@@ -990,25 +985,20 @@ async fn an_erasure_runs_under_the_agent_apis_and_the_erasure_functions_generate
     let first = desk.customer_sends_photo(from, "wamid.IAME0", "7001").await;
     desk.post(&first, "take", "ana", json!({})).await;
     let upload_id = upload(&desk, "ana", "Factura.pdf", PDF).await;
-    desk.api(
-        "POST",
-        &format!("/conversations/{first}/messages"),
+    desk.send_message(
+        &first,
         "ana",
         json!({"attachment": {"upload_id": upload_id}}),
         201,
     )
     .await;
-    desk.post(&first, "end", "ana", json!({})).await;
-    desk.post(&first, "wrap-up", "ana", json!({"reason": "Resolved"}))
-        .await;
+    desk.finish(&first, "ana").await;
     for n in 1..=4 {
         let id = desk
             .customer_writes(from, &format!("wamid.IAME{n}"), "Hello")
             .await;
         desk.post(&id, "take", "ana", json!({})).await;
-        desk.post(&id, "end", "ana", json!({})).await;
-        desk.post(&id, "wrap-up", "ana", json!({"reason": "Resolved"}))
-            .await;
+        desk.finish(&id, "ana").await;
     }
     let live = desk.customer_sends_photo(from, "wamid.IAME9", "7003").await;
     desk.post(&live, "take", "ana", json!({})).await;
@@ -1140,9 +1130,8 @@ async fn without_list_bucket_a_missing_upload_is_access_denied_not_404() {
         )
         .await;
     // S3 answers the read of the missing file 403: the send is a 503.
-    desk.api(
-        "POST",
-        &format!("/conversations/{id}/messages"),
+    desk.send_message(
+        &id,
         "ana",
         json!({"attachment": {"upload_id": target["upload_id"]}}),
         503,

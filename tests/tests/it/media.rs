@@ -703,7 +703,7 @@ async fn a_file_that_can_never_be_fetched_is_parked_with_its_reason() {
 /// replaying it again changes nothing.
 #[tokio::test]
 async fn the_fetchers_parked_event_is_redriven_once() {
-    use crate::redrive::{invoke_async, replayed_once, InProcess, Replaying};
+    use crate::redrive::{invoke_async, replayed_once, InProcess};
 
     const FETCHER: &str =
         "arn:aws:lambda:us-east-1:123456789012:function:wadesk-test-media-fetcher";
@@ -758,15 +758,7 @@ async fn the_fetchers_parked_event_is_redriven_once() {
         "nothing kept yet"
     );
 
-    let invoker = InProcess(Box::new(|payload: Value| {
-        let (client, store, parking) = (&client, &store, &parking);
-        Box::pin(async move {
-            media_fetcher::handle_invocation(client, store, parking, FETCHER, &payload)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string().into())
-        }) as Replaying<'_>
-    }));
+    let invoker = InProcess::replaying(entry);
     let redriven = wadesk_redrive::aws::SqsQueue {
         client: sqs.clone(),
         queue_url: queue.clone(),

@@ -331,6 +331,22 @@ pub(crate) type Replaying<'a> = Pin<Box<dyn Future<Output = Result<(), PortError
 /// The redrive command's replay, in process: the function's own entry point.
 pub(crate) struct InProcess<'a>(pub(crate) Box<dyn Fn(Value) -> Replaying<'a> + 'a>);
 
+impl<'a> InProcess<'a> {
+    /// Replays through `handler`: the function's entry point, as the test's
+    /// asynchronous invocation called it.
+    pub(crate) fn replaying<F, Fut, T, E>(handler: F) -> Self
+    where
+        F: Fn(Value) -> Fut + 'a,
+        Fut: Future<Output = Result<T, E>> + 'a,
+        E: Into<PortError>,
+    {
+        InProcess(Box::new(move |payload| {
+            let replay = handler(payload);
+            Box::pin(async move { replay.await.map(|_| ()).map_err(Into::into) })
+        }))
+    }
+}
+
 impl Invoker for InProcess<'_> {
     async fn invoke(&self, _function: &str, payload: &Value) -> Result<(), PortError> {
         (self.0)(payload.clone()).await
@@ -380,14 +396,7 @@ async fn opt_out_parked_after_its_retries_is_redriven_once() {
     assert_eq!(stack.messages_waiting().await, 1, "the event is parked");
     assert_eq!(confirmations(), 0, "nothing was sent while DynamoDB failed");
 
-    let invoker = InProcess(Box::new(|payload: Value| {
-        let (app, parking) = (&stack.app, &parking);
-        Box::pin(async move {
-            Box::pin(opt_out::invoke(app, parking, OPT_OUT, &payload))
-                .await
-                .map(|_| ())
-        }) as Replaying<'_>
-    }));
+    let invoker = InProcess::replaying(entry);
     let report = redrive(&stack.queue(), &invoker, &Options::default())
         .await
         .unwrap();
@@ -467,14 +476,7 @@ async fn window_fire_parked_after_its_retries_is_redriven_once() {
     assert_eq!(stack.messages_waiting().await, 1, "the fire is parked");
     assert!(expiries().is_empty());
 
-    let invoker = InProcess(Box::new(|payload: Value| {
-        let (app, parking) = (&stack.app, &parking);
-        Box::pin(async move {
-            Box::pin(timers::invoke(app, parking, TIMERS, &payload))
-                .await
-                .map(|_| ())
-        }) as Replaying<'_>
-    }));
+    let invoker = InProcess::replaying(entry);
     let report = redrive(&stack.queue(), &invoker, &Options::default())
         .await
         .unwrap();
@@ -671,14 +673,10 @@ async fn counted_event_failed_on_every_receive_is_redriven_and_counted_once() {
     assert_eq!(stack.messages_waiting().await, 1, "the event is kept");
     assert_eq!(opt_outs().await, 0);
 
-    let invoker = InProcess(Box::new(|payload: Value| {
+    let invoker = InProcess::replaying(|payload: Value| {
         let parking = &parking;
-        Box::pin(async move {
-            analytics::invoke_consumer(store, parking, CONSUMER, &payload)
-                .await
-                .map(|_| ())
-        }) as Replaying<'_>
-    }));
+        async move { analytics::invoke_consumer(store, parking, CONSUMER, &payload).await }
+    });
     // A dead letter names no function: the operator says which.
     let options = Options {
         function: Some(CONSUMER.into()),
