@@ -68,6 +68,23 @@ pub async fn sqs_client() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&moto_sdk_config().await)
 }
 
+/// A new SQS queue on moto, named `prefix` and a unique suffix: the client
+/// and the queue's URL.
+pub async fn sqs_queue(prefix: &str) -> (aws_sdk_sqs::Client, String) {
+    let sqs = sqs_client().await;
+    let created = sqs
+        .create_queue()
+        .queue_name(unique_name(prefix))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("creating an SQS queue on moto: {e:?}"));
+    let url = created
+        .queue_url()
+        .unwrap_or_else(|| panic!("moto gave no queue URL"))
+        .to_owned();
+    (sqs, url)
+}
+
 /// DynamoDB Streams on moto (straight to moto: the relay's reads are Lambda's,
 /// not the application's).
 pub async fn dynamodbstreams_client() -> aws_sdk_dynamodbstreams::Client {

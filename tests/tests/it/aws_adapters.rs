@@ -158,16 +158,7 @@ async fn a_store_failure_answers_5xx_so_whatsapp_retries() {
 async fn an_unparseable_event_is_parked_in_the_failure_queue_on_sqs() {
     use wadesk_aws::parking::{parse_or_park, FailureQueue};
 
-    let sqs = wadesk_tests::sqs_client().await;
-    let url = sqs
-        .create_queue()
-        .queue_name(wadesk_tests::unique_name("wadesk-failures"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let (sqs, url) = wadesk_tests::sqs_queue("wadesk-failures").await;
     let parking = FailureQueue::new(sqs.clone(), &url);
     let garbage = serde_json::json!({"customer": "nobody", "armed_for": 42});
     let parsed = parse_or_park::<wadesk_domain::TimerInput, _>(

@@ -552,20 +552,6 @@ fn received(media_id: &str, message_type: &str) -> (EventEnvelope, Value) {
     (envelope, payload)
 }
 
-async fn failure_queue() -> (aws_sdk_sqs::Client, String) {
-    let sqs = wadesk_tests::sqs_client().await;
-    let url = sqs
-        .create_queue()
-        .queue_name(unique_name("media-fetcher-failures"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    (sqs, url)
-}
-
 #[tokio::test]
 async fn the_fetcher_fails_for_a_retry_then_keeps_the_file() {
     let graph = MockServer::start().await;
@@ -593,7 +579,7 @@ async fn the_fetcher_fails_for_a_retry_then_keeps_the_file() {
     let client =
         wadesk_graph::GraphApiClient::new(format!("{}/v21.0", graph.uri()), "token").unwrap();
     let store = media_bucket().await;
-    let (sqs, queue) = failure_queue().await;
+    let (sqs, queue) = wadesk_tests::sqs_queue("media-fetcher-failures").await;
     let parking = FailureQueue::new(sqs.clone(), &queue);
     let (envelope, payload) = received("5501", "image");
 
@@ -651,7 +637,7 @@ async fn a_file_that_can_never_be_fetched_is_parked_with_its_reason() {
     let client =
         wadesk_graph::GraphApiClient::new(format!("{}/v21.0", graph.uri()), "token").unwrap();
     let store = media_bucket().await;
-    let (sqs, queue) = failure_queue().await;
+    let (sqs, queue) = wadesk_tests::sqs_queue("media-fetcher-failures").await;
     let parking = FailureQueue::new(sqs.clone(), &queue);
     for (media_id, needle) in [("6601", "HTTP 404"), ("6602", "over the 5242880 bytes")] {
         let (_, payload) = received(media_id, "image");
@@ -735,7 +721,7 @@ async fn the_fetchers_parked_event_is_redriven_once() {
         sdk_store.bucket(),
     )
     .unwrap();
-    let (sqs, queue) = failure_queue().await;
+    let (sqs, queue) = wadesk_tests::sqs_queue("media-fetcher-failures").await;
     let parking = FailureQueue::new(sqs.clone(), &queue);
     let (envelope, payload) = received("7701", "image");
     let DomainEvent::MessageReceived {

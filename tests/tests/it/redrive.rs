@@ -81,15 +81,7 @@ impl Stack {
             .unwrap();
         let scheduler = wadesk_tests::scheduler_client(None).await;
         let group = schedule_group(&scheduler).await;
-        let sqs = wadesk_tests::sqs_client().await;
-        let failure_queue_url = sqs
-            .create_queue()
-            .queue_name(unique_name("wadesk-failures"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
+        let (sqs, failure_queue_url) = wadesk_tests::sqs_queue("wadesk-failures").await;
         let stream = tokio::sync::Mutex::new(wadesk_local_runner::stream::StreamReader::new(
             wadesk_tests::dynamodbstreams_client().await,
             &table,

@@ -61,6 +61,29 @@ async fn stored<S: ConversationStore>(app: &TestServices<S>, wamid: &str) -> boo
     app.store.find_wamid(&wamid).await.unwrap().is_some()
 }
 
+/// The batch answered 200 with its first and third messages stored and its
+/// second (`{wamid}2`) rejected and kept as poison.
+async fn only_the_second_is_poison<S: DeskStore>(
+    app: &TestServices<S>,
+    status: u16,
+    summary: &Value,
+    wamid: &str,
+) {
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(
+        (
+            &summary["messages_stored"],
+            &summary["rejected"],
+            &summary["poison_kept"]
+        ),
+        (&json!(2), &json!(1), &json!(true)),
+        "{summary}"
+    );
+    assert!(stored(app, &format!("{wamid}1")).await);
+    assert!(stored(app, &format!("{wamid}3")).await);
+    assert!(!stored(app, &format!("{wamid}2")).await);
+}
+
 /// A keeper that is down (the queue unreachable).
 struct Unreachable;
 
@@ -78,19 +101,7 @@ async fn a_signed_batch_with_one_poison_item_stores_the_others_and_keeps_it_with
 
     let (status, summary) = send(&app, &poison, &body).await;
 
-    assert_eq!(status, 200, "{summary}");
-    assert_eq!(
-        (
-            &summary["messages_stored"],
-            &summary["rejected"],
-            &summary["poison_kept"]
-        ),
-        (&json!(2), &json!(1), &json!(true)),
-        "{summary}"
-    );
-    assert!(stored(&app, "wamid.POISON1").await);
-    assert!(stored(&app, "wamid.POISON3").await);
-    assert!(!stored(&app, "wamid.POISON2").await);
+    only_the_second_is_poison(&app, status, &summary, "wamid.POISON").await;
 
     let kept = poison.kept();
     assert_eq!(kept.len(), 1);
@@ -190,14 +201,7 @@ async fn when_poison_cannot_be_kept_the_answer_is_5xx_so_whatsapp_retries() {
 /// item and the body (base64) exactly as signed.
 #[tokio::test]
 async fn the_sqs_poison_queue_holds_the_record_with_its_reason() {
-    let sqs = wadesk_tests::sqs_client().await;
-    let queue = sqs
-        .create_queue()
-        .queue_name(unique_name("wadesk-poison"))
-        .send()
-        .await
-        .unwrap();
-    let url = queue.queue_url().unwrap().to_owned();
+    let (sqs, url) = wadesk_tests::sqs_queue("wadesk-poison").await;
     let app = services(EmbeddedStore::new(), now_seconds());
     let body = batch_with_one_poison_item();
 
@@ -242,16 +246,7 @@ async fn the_sqs_poison_queue_holds_the_record_with_its_reason() {
 /// the whole body's size and SHA-256 (and says so).
 #[tokio::test]
 async fn a_body_too_large_for_one_sqs_message_is_kept_truncated_and_says_so() {
-    let sqs = wadesk_tests::sqs_client().await;
-    let url = sqs
-        .create_queue()
-        .queue_name(unique_name("wadesk-poison"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let (sqs, url) = wadesk_tests::sqs_queue("wadesk-poison").await;
     let app = services(EmbeddedStore::new(), now_seconds());
     let body = format!("{{not json {}", "x".repeat(20_000));
     let queue = SqsPoisonQueue::new(sqs.clone(), &url).with_max_message_bytes(4_096);
@@ -309,19 +304,7 @@ async fn a_message_the_store_refuses_is_kept_and_the_others_stored() {
 
     let (status, summary) = send(&app, &poison, &body).await;
 
-    assert_eq!(status, 200, "{summary}");
-    assert_eq!(
-        (
-            &summary["messages_stored"],
-            &summary["rejected"],
-            &summary["poison_kept"]
-        ),
-        (&json!(2), &json!(1), &json!(true)),
-        "{summary}"
-    );
-    assert!(stored(&app, "wamid.HUGE1").await);
-    assert!(stored(&app, "wamid.HUGE3").await);
-    assert!(!stored(&app, "wamid.HUGE2").await);
+    only_the_second_is_poison(&app, status, &summary, "wamid.HUGE").await;
     let kept = poison.kept().pop().unwrap();
     let item = &kept.items[0];
     assert_eq!(item.pointer, "/entry/0/changes/0/value/messages/1");
