@@ -236,6 +236,16 @@ impl Desk {
         self.api("POST", &path, sub, body, status).await
     }
 
+    /// Ana asks for an upload target but never uploads the file, then sends
+    /// it into conversation `id`; the answer, which must be `status`.
+    async fn send_never_uploaded_file(&self, id: &str, status: u16) -> Value {
+        let file =
+            json!({"filename": "Nada.pdf", "mime_type": "application/pdf", "size_bytes": 10});
+        let target = self.api("POST", "/uploads", "ana", file, 201).await;
+        let attachment = json!({"attachment": {"upload_id": target["upload_id"]}});
+        self.send_message(id, "ana", attachment, status).await
+    }
+
     /// The owner `sub` ends conversation `id` and wraps it up as resolved.
     async fn finish(&self, id: &str, sub: &str) {
         self.post(id, "end", sub, json!({})).await;
@@ -695,18 +705,7 @@ const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\
 async fn graph_stub(png: &[u8]) -> MockServer {
     let graph = MockServer::start().await;
     for id in ["7001", "7003"] {
-        Mock::given(method("GET"))
-            .and(path(format!("/v21.0/{id}")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "url": format!("{}/download/{id}", graph.uri()), "mime_type": "image/png",
-                "file_size": png.len(), "id": id, "messaging_product": "whatsapp"})))
-            .mount(&graph)
-            .await;
-        Mock::given(method("GET"))
-            .and(path(format!("/download/{id}")))
-            .respond_with(ResponseTemplate::new(200).set_body_bytes(png.to_vec()))
-            .mount(&graph)
-            .await;
+        crate::media::serve_media(&graph, id, "image/png", png).await;
     }
     Mock::given(method("GET"))
         .and(path("/v21.0/7002"))
@@ -733,8 +732,7 @@ impl Fetcher {
     async fn new(iam: &IamStack, graph: &MockServer) -> Self {
         let sdk = iam.sdk("MediaFetcherFunction").await;
         Self {
-            graph: wadesk_graph::GraphApiClient::new(format!("{}/v21.0", graph.uri()), "token")
-                .unwrap(),
+            graph: crate::media::graph_client(graph),
             store: iam.media_store("MediaFetcherFunction").await,
             parking: FailureQueue::new(
                 aws_sdk_sqs::Client::new(&sdk),
@@ -922,23 +920,7 @@ async fn the_media_fetcher_and_the_agent_apis_files_run_under_their_generated_po
     assert_eq!(sent["type"], "document", "{sent}");
     // An upload target whose file never came: 400, no such upload (S3 says
     // 404 for it only to a reader allowed s3:ListBucket).
-    let target = desk
-        .api(
-            "POST",
-            "/uploads",
-            "ana",
-            json!({"filename": "Nada.pdf", "mime_type": "application/pdf", "size_bytes": 10}),
-            201,
-        )
-        .await;
-    let refused = desk
-        .send_message(
-            &id,
-            "ana",
-            json!({"attachment": {"upload_id": target["upload_id"]}}),
-            400,
-        )
-        .await;
+    let refused = desk.send_never_uploaded_file(&id, 400).await;
     assert!(
         refused["error"]["message"]
             .as_str()
@@ -1120,23 +1102,8 @@ async fn without_list_bucket_a_missing_upload_is_access_denied_not_404() {
         .customer_writes("34650000061", "wamid.IAML1", "Hello")
         .await;
     desk.post(&id, "take", "ana", json!({})).await;
-    let target = desk
-        .api(
-            "POST",
-            "/uploads",
-            "ana",
-            json!({"filename": "Nada.pdf", "mime_type": "application/pdf", "size_bytes": 10}),
-            201,
-        )
-        .await;
     // S3 answers the read of the missing file 403: the send is a 503.
-    desk.send_message(
-        &id,
-        "ana",
-        json!({"attachment": {"upload_id": target["upload_id"]}}),
-        503,
-    )
-    .await;
+    desk.send_never_uploaded_file(&id, 503).await;
     let refusals = desk.iam.refusals();
     assert!(
         refusals

@@ -552,6 +552,28 @@ fn received(media_id: &str, message_type: &str) -> (EventEnvelope, Value) {
     (envelope, payload)
 }
 
+/// The Graph API stub hands over media `id`: its metadata (a link to the
+/// file, `mime_type`, size) and then the file itself.
+pub(crate) async fn serve_media(graph: &MockServer, id: &str, mime_type: &str, file: &[u8]) {
+    Mock::given(method("GET"))
+        .and(path(format!("/v21.0/{id}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "url": format!("{}/download/{id}", graph.uri()), "mime_type": mime_type,
+            "file_size": file.len(), "id": id, "messaging_product": "whatsapp"})))
+        .mount(graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/download/{id}")))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(file.to_vec()))
+        .mount(graph)
+        .await;
+}
+
+/// The Graph API client the media fetcher uses, on the stub.
+pub(crate) fn graph_client(graph: &MockServer) -> wadesk_graph::GraphApiClient {
+    wadesk_graph::GraphApiClient::new(format!("{}/v21.0", graph.uri()), "token").unwrap()
+}
+
 #[tokio::test]
 async fn the_fetcher_fails_for_a_retry_then_keeps_the_file() {
     let graph = MockServer::start().await;
@@ -564,20 +586,8 @@ async fn the_fetcher_fails_for_a_retry_then_keeps_the_file() {
         .up_to_n_times(1)
         .mount(&graph)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v21.0/5501"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "url": format!("{}/download/5501", graph.uri()), "mime_type": "image/jpeg",
-            "file_size": jpeg.len(), "id": "5501", "messaging_product": "whatsapp"})))
-        .mount(&graph)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/download/5501"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(jpeg.clone()))
-        .mount(&graph)
-        .await;
-    let client =
-        wadesk_graph::GraphApiClient::new(format!("{}/v21.0", graph.uri()), "token").unwrap();
+    serve_media(&graph, "5501", "image/jpeg", &jpeg).await;
+    let client = graph_client(&graph);
     let store = media_bucket().await;
     let (sqs, queue) = wadesk_tests::sqs_queue("media-fetcher-failures").await;
     let parking = FailureQueue::new(sqs.clone(), &queue);
@@ -634,8 +644,7 @@ async fn a_file_that_can_never_be_fetched_is_parked_with_its_reason() {
             "file_size": 6 * 1024 * 1024, "id": "6602"})))
         .mount(&graph)
         .await;
-    let client =
-        wadesk_graph::GraphApiClient::new(format!("{}/v21.0", graph.uri()), "token").unwrap();
+    let client = graph_client(&graph);
     let store = media_bucket().await;
     let (sqs, queue) = wadesk_tests::sqs_queue("media-fetcher-failures").await;
     let parking = FailureQueue::new(sqs.clone(), &queue);
@@ -701,20 +710,8 @@ async fn the_fetchers_parked_event_is_redriven_once() {
         .up_to_n_times(3)
         .mount(&graph)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v21.0/7701"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "url": format!("{}/download/7701", graph.uri()), "mime_type": "image/png",
-            "file_size": png.len(), "id": "7701", "messaging_product": "whatsapp"})))
-        .mount(&graph)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/download/7701"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(png.clone()))
-        .mount(&graph)
-        .await;
-    let client =
-        wadesk_graph::GraphApiClient::new(format!("{}/v21.0", graph.uri()), "token").unwrap();
+    serve_media(&graph, "7701", "image/png", &png).await;
+    let client = graph_client(&graph);
     let sdk_store = media_bucket().await;
     let store = wadesk_aws::s3_signed::SignedS3MediaStore::new(
         &moto_sdk_config().await,
