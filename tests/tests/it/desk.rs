@@ -65,27 +65,14 @@ impl Desk {
         )
         .await;
         for (agent, queue) in [("ana", "sales"), ("bob", "sales"), ("cid", "billing")] {
-            desk.expect(
-                Method::PUT,
-                &format!("/admin/agents/{agent}"),
-                &desk.admin,
-                json!({"name": agent.to_uppercase(), "role": "agent", "queues": [queue], "max_concurrent": 2}),
-                200,
-            )
-            .await;
+            let profile = json!({"name": agent.to_uppercase(), "role": "agent", "queues": [queue], "max_concurrent": 2});
+            desk.put_agent(agent, profile, 200).await;
             let (_, me) = desk
                 .app
                 .call(Method::GET, "/me", Some(&desk.token(agent)), None)
                 .await;
             assert_eq!(me["state"], "not_ready", "new agents start not_ready");
-            desk.expect(
-                Method::PUT,
-                "/me/state",
-                &desk.token(agent),
-                json!({"state": "available"}),
-                200,
-            )
-            .await;
+            desk.set_state(&desk.token(agent), "available", 200).await;
         }
         desk
     }
@@ -94,12 +81,25 @@ impl Desk {
         self.app.token(agent, "agent")
     }
 
+    /// `PUT /admin/agents/{id}` as the admin, expecting `status`.
+    pub async fn put_agent(&self, id: &str, profile: Value, status: u16) -> Value {
+        let path = format!("/admin/agents/{}", urlencode(id));
+        let admin = &self.admin;
+        self.expect(Method::PUT, &path, admin, profile, status)
+            .await
+    }
+
+    /// `PUT /me/state` as `token`, expecting `status`.
+    pub async fn set_state(&self, token: &str, state: &str, status: u16) {
+        let body = json!({ "state": state });
+        self.expect(Method::PUT, "/me/state", token, body, status)
+            .await;
+    }
+
     /// Adds `id` to the directory with `role` (no queues, never offered chats).
     pub async fn hire(&self, id: &str, role: &str) -> String {
-        self.expect(
-            Method::PUT,
-            &format!("/admin/agents/{}", urlencode(id)),
-            &self.admin,
+        self.put_agent(
+            id,
             json!({"name": id.to_uppercase(), "role": role, "queues": [], "max_concurrent": 0}),
             200,
         )
@@ -314,22 +314,8 @@ async fn an_unaccepted_offer_makes_the_agent_rona_and_goes_to_the_next() {
     assert_eq!(offers.len(), 1);
     assert_eq!(offers[0]["id"], id.as_str());
     // RONA is left only by the agent.
-    desk.expect(
-        Method::PUT,
-        "/me/state",
-        &desk.token("ana"),
-        json!({"state": "rona"}),
-        400,
-    )
-    .await;
-    desk.expect(
-        Method::PUT,
-        "/me/state",
-        &desk.token("ana"),
-        json!({"state": "available"}),
-        200,
-    )
-    .await;
+    desk.set_state(&desk.token("ana"), "rona", 400).await;
+    desk.set_state(&desk.token("ana"), "available", 200).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -434,30 +420,14 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
     assert_eq!(status, 404);
     let (status, answer) = desk.get("/conversations?view=everything", &ana).await;
     assert_eq!(status, 400, "{answer}");
-    desk.expect(
-        Method::PUT,
-        "/admin/agents/dan",
-        &desk.admin,
+    // An unknown queue, an agent who could take no chat, an unknown role.
+    for profile in [
         json!({"name": "Dan", "role": "agent", "queues": ["nope"], "max_concurrent": 2}),
-        400,
-    )
-    .await;
-    desk.expect(
-        Method::PUT,
-        "/admin/agents/dan",
-        &desk.admin,
         json!({"name": "Dan", "role": "agent", "queues": ["sales"], "max_concurrent": 0}),
-        400,
-    )
-    .await;
-    desk.expect(
-        Method::PUT,
-        "/admin/agents/dan",
-        &desk.admin,
         json!({"name": "Dan", "role": "wizard", "queues": ["sales"], "max_concurrent": 2}),
-        400,
-    )
-    .await;
+    ] {
+        desk.put_agent("dan", profile, 400).await;
+    }
     desk.expect(
         Method::PUT,
         "/admin/wrap-up-reasons",
@@ -589,22 +559,8 @@ async fn taking_above_the_limit_warns_but_does_not_block() {
     let desk = Desk::new().await;
     let ana = desk.token("ana");
     // Busy agents are not offered anything, so every conversation waits to be taken.
-    desk.expect(
-        Method::PUT,
-        "/me/state",
-        &ana,
-        json!({"state": "not_ready"}),
-        200,
-    )
-    .await;
-    desk.expect(
-        Method::PUT,
-        "/me/state",
-        &desk.token("bob"),
-        json!({"state": "not_ready"}),
-        200,
-    )
-    .await;
+    desk.set_state(&ana, "not_ready", 200).await;
+    desk.set_state(&desk.token("bob"), "not_ready", 200).await;
     let mut answers = Vec::new();
     for n in 0..3 {
         let id = desk.customer_writes(&format!("3461122288{n}"), "hi").await;

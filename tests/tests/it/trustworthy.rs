@@ -200,10 +200,8 @@ async fn the_directory_decides_roles_and_the_token_only_who_is_calling() {
         200,
     )
     .await;
-    desk.expect(
-        Method::PUT,
-        "/admin/agents/boss",
-        &desk.admin,
+    desk.put_agent(
+        "boss",
         json!({"name": "Boss", "role": "agent", "queues": ["sales"], "max_concurrent": 1}),
         200,
     )
@@ -235,10 +233,8 @@ async fn the_directory_decides_roles_and_the_token_only_who_is_calling() {
         (&sue["role"], &sue["max_concurrent"]),
         (&json!("supervisor"), &json!(0))
     );
-    desk.expect(
-        Method::PUT,
-        "/admin/agents/dan",
-        &desk.admin,
+    desk.put_agent(
+        "dan",
         json!({"name": "Dan", "role": "agent", "queues": ["sales"], "max_concurrent": 0}),
         400,
     )
@@ -250,14 +246,7 @@ async fn subjects_as_identity_providers_issue_them_work_end_to_end() {
     let desk = Desk::new().await;
     // Nobody else may take the offers: ana and bob step away.
     for agent in ["ana", "bob"] {
-        desk.expect(
-            Method::PUT,
-            "/me/state",
-            &desk.token(agent),
-            json!({"state": "not_ready"}),
-            200,
-        )
-        .await;
+        desk.set_state(&desk.token(agent), "not_ready", 200).await;
     }
     for (n, subject) in [
         "auth0|abc123",
@@ -269,12 +258,9 @@ async fn subjects_as_identity_providers_issue_them_work_end_to_end() {
     .into_iter()
     .enumerate()
     {
-        let path = format!("/admin/agents/{}", urlencode(subject));
         let created = desk
-            .expect(
-                Method::PUT,
-                &path,
-                &desk.admin,
+            .put_agent(
+                subject,
                 json!({"name": "Ana", "role": "agent", "queues": ["sales"], "max_concurrent": 1}),
                 200,
             )
@@ -283,14 +269,7 @@ async fn subjects_as_identity_providers_issue_them_work_end_to_end() {
         let token = desk.app.token(subject, "agent");
         let (_, me) = desk.get("/me", &token).await;
         assert_eq!(me["id"], subject);
-        desk.expect(
-            Method::PUT,
-            "/me/state",
-            &token,
-            json!({"state": "available"}),
-            200,
-        )
-        .await;
+        desk.set_state(&token, "available", 200).await;
         let from = format!("3461100040{n}");
         let id = desk.customer_writes(&from, "hola").await;
         let (_, offered) = desk.get("/conversations?view=offered", &token).await;
@@ -316,21 +295,12 @@ async fn subjects_as_identity_providers_issue_them_work_end_to_end() {
         let (_, active) = desk.get("/conversations?view=active", &token).await;
         assert_eq!(active["items"][0]["id"], id.as_str());
         // Done with this one: the next subject gets the next offer.
-        desk.expect(
-            Method::PUT,
-            "/me/state",
-            &token,
-            json!({"state": "not_ready"}),
-            200,
-        )
-        .await;
+        desk.set_state(&token, "not_ready", 200).await;
     }
     // Longer than 128 characters, or with white space: refused.
     for bad in ["a".repeat(129), "two words".to_owned()] {
-        desk.expect(
-            Method::PUT,
-            &format!("/admin/agents/{}", urlencode(&bad)),
-            &desk.admin,
+        desk.put_agent(
+            &bad,
             json!({"name": "X", "role": "agent", "queues": ["sales"], "max_concurrent": 1}),
             400,
         )
@@ -519,14 +489,7 @@ async fn lists_are_paginated_and_their_views_checked() {
     let ana = desk.token("ana");
     // ana and bob step away so the conversations wait unanswered.
     for agent in ["ana", "bob"] {
-        desk.expect(
-            Method::PUT,
-            "/me/state",
-            &desk.token(agent),
-            json!({"state": "not_ready"}),
-            200,
-        )
-        .await;
+        desk.set_state(&desk.token(agent), "not_ready", 200).await;
     }
     let mut waiting = Vec::new();
     for n in 0..3 {
