@@ -584,29 +584,31 @@ async fn a_batch_writes_each_counter_item_once_and_counts_once_however_it_is_red
     }
 }
 
+/// Ana finishes a sales conversation at `when`, after a minute's handling.
+fn finished_by_ana_at(when: DateTime<Utc>) -> EventEnvelope {
+    EventEnvelope::new(
+        DomainEvent::ConversationFinished {
+            conversation_id: ConversationId::generate(),
+            customer: customer(CHANNEL, "34600000001"),
+            agent: agent("ana"),
+            queue: queue("sales"),
+            reason: "Resolved".into(),
+            handling_seconds: Some(60),
+        },
+        when,
+    )
+}
+
 /// Finishes near Madrid's midnights (UTC+2 in May): the last minutes of
 /// 30 April in UTC are 1 May in Madrid, the last of 1 May are 2 May.
 fn finishes_around_midnight(day: NaiveDate) -> Vec<EventEnvelope> {
-    let finished = |when| {
-        EventEnvelope::new(
-            DomainEvent::ConversationFinished {
-                conversation_id: ConversationId::generate(),
-                customer: customer(CHANNEL, "34600000001"),
-                agent: agent("ana"),
-                queue: queue("sales"),
-                reason: "Resolved".into(),
-                handling_seconds: Some(60),
-            },
-            when,
-        )
-    };
     let eve = day - Duration::days(1);
     vec![
-        finished(at(eve, "21:30:00")), // 23:30 on the eve in Madrid
-        finished(at(eve, "22:30:00")), // 00:30 on the day in Madrid
-        finished(at(eve, "23:30:00")), // 01:30 on the day in Madrid
-        finished(at(day, "12:00:00")),
-        finished(at(day, "22:10:00")), // 00:10 the day after in Madrid
+        finished_by_ana_at(at(eve, "21:30:00")), // 23:30 on the eve in Madrid
+        finished_by_ana_at(at(eve, "22:30:00")), // 00:30 on the day in Madrid
+        finished_by_ana_at(at(eve, "23:30:00")), // 01:30 on the day in Madrid
+        finished_by_ana_at(at(day, "12:00:00")),
+        finished_by_ana_at(at(day, "22:10:00")), // 00:10 the day after in Madrid
     ]
 }
 
@@ -1260,19 +1262,6 @@ async fn a_viewers_days_start_at_their_midnight_over_http() {
     let stack = Stack::new().await;
     let eve = stack.now().await.date_naive() + Duration::days(1);
     let day = eve + Duration::days(1);
-    let finished = |when| {
-        EventEnvelope::new(
-            DomainEvent::ConversationFinished {
-                conversation_id: ConversationId::generate(),
-                customer: customer(CHANNEL, "34600000001"),
-                agent: agent("ana"),
-                queue: queue("sales"),
-                reason: "Resolved".into(),
-                handling_seconds: Some(60),
-            },
-            when,
-        )
-    };
     // Madrid is UTC+1 or +2: 21:30 UTC is still the same day there, 23:30
     // UTC already the next. 18:10 UTC is 23:40 in Kolkata (UTC+05:30).
     for when in [
@@ -1282,7 +1271,7 @@ async fn a_viewers_days_start_at_their_midnight_over_http() {
         at(day, "12:00:00"),
         at(day, "23:30:00"),
     ] {
-        consume(&stack.app.runner.analytics, &finished(when))
+        consume(&stack.app.runner.analytics, &finished_by_ana_at(when))
             .await
             .unwrap();
     }

@@ -141,6 +141,14 @@ fn ids(list: &[wadesk_domain::Conversation]) -> Vec<ConversationId> {
     list.iter().map(|c| c.id).collect()
 }
 
+/// A list holds each conversation as the store has it, not a stale copy.
+async fn assert_listed_as_stored<S: DeskStore>(store: &S, list: &[wadesk_domain::Conversation]) {
+    for conversation in list {
+        let stored = store.get_conversation(conversation.id).await.unwrap();
+        assert_eq!(stored.as_ref(), Some(conversation));
+    }
+}
+
 /// After a commit: the conversation, the agents' lists, the status lists, the
 /// agents, the customer's mirror and the transcript all show the decision.
 async fn assert_agrees<S: DeskStore>(store: &S, decision: &DeskDecision) {
@@ -497,16 +505,7 @@ pub async fn listing_by_status_is_oldest_first<S: DeskStore>(store: S) {
     .await;
     let list = unanswered().await.unwrap();
     assert_eq!(ids(&list), [c, a, b]);
-    for conversation in &list {
-        assert_eq!(
-            store
-                .get_conversation(conversation.id)
-                .await
-                .unwrap()
-                .as_ref(),
-            Some(conversation)
-        );
-    }
+    assert_listed_as_stored(&store, &list).await;
     assert_eq!(
         store
             .list_by_status(ConversationStatus::Active)
@@ -783,16 +782,7 @@ pub async fn customer_history_is_newest_first<S: DeskStore>(store: S) {
 
     let history = store.list_customer_history(&key.wa_id).await.unwrap();
     assert_eq!(ids(&history), [third, second, first]);
-    for conversation in &history {
-        assert_eq!(
-            store
-                .get_conversation(conversation.id)
-                .await
-                .unwrap()
-                .as_ref(),
-            Some(conversation)
-        );
-    }
+    assert_listed_as_stored(&store, &history).await;
     assert_eq!(
         ids(&store
             .list_customer_history(&WaId::parse("34610000042").unwrap())
