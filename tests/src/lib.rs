@@ -85,6 +85,21 @@ pub async fn sqs_queue(prefix: &str) -> (aws_sdk_sqs::Client, String) {
     (sqs, url)
 }
 
+/// The one message waiting on SQS queue `url`, as JSON.
+pub async fn the_only_sqs_record(sqs: &aws_sdk_sqs::Client, url: &str) -> serde_json::Value {
+    let received = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("receiving from {url}: {e:?}"));
+    let messages = received.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let body = messages[0].body().unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
 /// DynamoDB Streams on moto (straight to moto: the relay's reads are Lambda's,
 /// not the application's).
 pub async fn dynamodbstreams_client() -> aws_sdk_dynamodbstreams::Client {

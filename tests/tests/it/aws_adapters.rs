@@ -169,16 +169,7 @@ async fn an_unparseable_event_is_parked_in_the_failure_queue_on_sqs() {
     .await
     .unwrap();
     assert!(parsed.is_none(), "not handed to the handler");
-    let received = sqs
-        .receive_message()
-        .queue_url(&url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap();
-    let messages = received.messages();
-    assert_eq!(messages.len(), 1);
-    let record: serde_json::Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    let record = wadesk_tests::the_only_sqs_record(&sqs, &url).await;
     assert_eq!(record["requestPayload"], garbage);
     assert_eq!(record["requestContext"]["condition"], "Unparseable");
     assert!(record["responsePayload"]["errorMessage"]

@@ -818,18 +818,8 @@ async fn upload(desk: &Desk, sub: &str, filename: &str, file: &[u8]) -> String {
 
 /// The keys the media bucket holds.
 async fn bucket_keys(iam: &IamStack) -> Vec<String> {
-    let admin = iam.admin_media_store();
-    admin
-        .client()
-        .list_objects_v2()
-        .bucket(admin.bucket())
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect()
+    use crate::erasure::MediaKeys as _;
+    iam.admin_media_store().media_keys().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 use wadesk_app::embedded::EmbeddedStore;
 use wadesk_app::DeskStore;
 use wadesk_domain::{Agent, AgentChange, AgentId, Role};
-use wadesk_tests::{now_seconds, services};
+use wadesk_tests::{now_seconds, services, TestServices};
 use webhook::{handle, WebhookSettings};
 
 fn event(method: &str, query: &str, body: Option<&str>, signature: Option<&str>) -> String {
@@ -42,6 +42,22 @@ fn url_pairs(query: &str) -> serde_json::Map<String, serde_json::Value> {
         .collect()
 }
 
+/// The webhook function's answer to `raw`, parsed by lambda_http as on Lambda.
+async fn webhook_receives(
+    app: &TestServices<EmbeddedStore>,
+    settings: &WebhookSettings,
+    raw: &str,
+) -> lambda_http::Response<lambda_http::Body> {
+    let request = lambda_http::request::from_str(raw).unwrap();
+    handle(
+        app,
+        &wadesk_app::embedded::LocalPoisonQueue::new(),
+        settings,
+        request,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_real_v2_get_event_verifies_the_subscription() {
     let app = services(EmbeddedStore::new(), now_seconds());
@@ -52,14 +68,7 @@ async fn a_real_v2_get_event_verifies_the_subscription() {
         None,
         None,
     );
-    let request = lambda_http::request::from_str(&raw).unwrap();
-    let response = handle(
-        &app,
-        &wadesk_app::embedded::LocalPoisonQueue::new(),
-        &settings,
-        request,
-    )
-    .await;
+    let response = webhook_receives(&app, &settings, &raw).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.body().as_ref(), b"31337");
 }
@@ -79,15 +88,8 @@ async fn a_real_v2_post_event_is_verified_over_the_raw_body_and_stored() {
     )
     .to_string();
     let signature = wadesk_whatsapp::signature::sign(b"secret", body.as_bytes());
-    let request =
-        lambda_http::request::from_str(&event("POST", "", Some(&body), Some(&signature))).unwrap();
-    let response = handle(
-        &app,
-        &wadesk_app::embedded::LocalPoisonQueue::new(),
-        &settings,
-        request,
-    )
-    .await;
+    let raw = event("POST", "", Some(&body), Some(&signature));
+    let response = webhook_receives(&app, &settings, &raw).await;
     assert_eq!(response.status(), 200);
     assert_eq!(app.store.conversations().len(), 1);
 }

@@ -209,16 +209,7 @@ async fn the_sqs_poison_queue_holds_the_record_with_its_reason() {
     assert_eq!(status, 200, "{summary}");
     assert_eq!(summary["messages_stored"], 2);
 
-    let received = sqs
-        .receive_message()
-        .queue_url(&url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap();
-    let messages = received.messages();
-    assert_eq!(messages.len(), 1);
-    let record: Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    let record = wadesk_tests::the_only_sqs_record(&sqs, &url).await;
     assert_eq!(record["source"], "wadesk-webhook");
     assert_eq!(
         record["reason"],
