@@ -348,6 +348,19 @@ impl wadesk_aws::parking::Parking for NoParking {
     }
 }
 
+/// The webhook function takes a signed delivery of `body` (200).
+async fn webhook_accepts(
+    app: &MeteredApp,
+    poison: &wadesk_app::embedded::LocalPoisonQueue,
+    settings: &webhook::WebhookSettings,
+    body: String,
+    what: &str,
+) -> Result<(), BoxError> {
+    let response =
+        webhook::handle(app, poison, settings, fixtures::signed_webhook_post(body)?).await;
+    expect_status(&response, 200, what)
+}
+
 fn expect_status(response: &Response<Body>, status: u16, what: &str) -> Result<(), BoxError> {
     if response.status().as_u16() == status {
         Ok(())
@@ -463,14 +476,7 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
     // 1. A customer writes: a new window (and a new conversation, offered to the agent).
     let before = meters.begin().await?;
     let body = fixtures::message_body(ana, &format!("wamid.BENCH{ana}.1"), t0.timestamp(), "Hola");
-    let response = webhook::handle(
-        &app,
-        &poison,
-        &settings,
-        fixtures::signed_webhook_post(body)?,
-    )
-    .await;
-    expect_status(&response, 200, "first message")?;
+    webhook_accepts(&app, &poison, &settings, body, "first message").await?;
     ops.push(meters.end(before, Operation {
         key: "inbound_new_window",
         description: "inbound message, new window (new conversation, offered to the available agent)",
@@ -485,14 +491,7 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
     let before = meters.begin().await?;
     let at = clock.now().timestamp();
     let body = fixtures::message_body(ana, &format!("wamid.BENCH{ana}.2"), at, "¿Seguís ahí?");
-    let response = webhook::handle(
-        &app,
-        &poison,
-        &settings,
-        fixtures::signed_webhook_post(body)?,
-    )
-    .await;
-    expect_status(&response, 200, "second message")?;
+    webhook_accepts(&app, &poison, &settings, body, "second message").await?;
     ops.push(
         meters
             .end(
@@ -675,14 +674,7 @@ async fn measure(endpoint: &str) -> Result<AwsReport, BoxError> {
         at.timestamp(),
         "#STOP",
     );
-    let response = webhook::handle(
-        &app,
-        &poison,
-        &settings,
-        fixtures::signed_webhook_post(body)?,
-    )
-    .await;
-    expect_status(&response, 200, "#STOP")?;
+    webhook_accepts(&app, &poison, &settings, body, "#STOP").await?;
     ops.push(
         meters
             .end(
