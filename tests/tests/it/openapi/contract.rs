@@ -198,6 +198,15 @@ impl Contract {
         best.map(|(_, template)| template)
     }
 
+    /// A request to the runner, as `token`'s holder when there is one.
+    fn request(&self, method: Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let request = self.app.http.request(method, self.app.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
     /// Sends a request and checks the answer against the document; answers the
     /// status and the body (JSON, or a string for other media types).
     pub(super) async fn send(
@@ -208,10 +217,7 @@ impl Contract {
         body: Option<String>,
         headers: &[(&str, String)],
     ) -> (u16, Value) {
-        let mut request = self.app.http.request(method.clone(), self.app.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
+        let mut request = self.request(method.clone(), path, token);
         for (name, value) in headers {
             request = request.header(*name, value);
         }
@@ -225,11 +231,7 @@ impl Contract {
             .await
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = response.status().as_u16();
-        let media_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned());
+        let media_type = media_type(&response);
         let text = response
             .text()
             .await
@@ -435,11 +437,7 @@ impl Contract {
             .await
             .unwrap_or_else(|e| panic!("POST {url}: {e}"));
         let status = response.status().as_u16();
-        let media_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned());
+        let media_type = media_type(&response);
         let text = response.text().await.unwrap_or_default();
         let answer = self.check(
             &Method::POST,
@@ -455,20 +453,13 @@ impl Contract {
     /// `GET` of a message's `media_url`: the status, the content type and
     /// the length of the body.
     pub(super) async fn media(&self, url: &str, token: Option<&str>) -> (u16, String, usize) {
-        let mut request = self.app.http.get(self.app.url(url));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request
+        let response = self
+            .request(Method::GET, url, token)
             .send()
             .await
             .unwrap_or_else(|e| panic!("GET {url}: {e}"));
         let status = response.status().as_u16();
-        let media_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned());
+        let media_type = media_type(&response);
         let bytes = response.bytes().await.unwrap_or_default();
         // The check reads a file as text; only its length matters here.
         let text = if media_type.as_deref() == Some("application/json") {
@@ -512,4 +503,13 @@ pub(super) fn ids(list: &Value) -> Vec<&str> {
         .iter()
         .map(|item| item["id"].as_str().expect("an id"))
         .collect()
+}
+
+/// An answer's media type, without its parameters (`charset`, `boundary`).
+fn media_type(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned())
 }
