@@ -3,7 +3,7 @@
 //! history, reopening, pushing, and a bot's handoff.
 
 use reqwest::Method as M;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::contract::ids;
 use super::setup::{self, BOT_CHANNEL, CHANNEL, LUCIA, PDF_HEAD, PNG_BASE64, UNCONFIGURED_CHANNEL};
@@ -385,9 +385,7 @@ async fn take_and_transfer() {
     )
     .await;
 
-    let (_, second) = setup::conversation_of(
-        &setup::customer_writes(&c, json!({"from": "34611222444", "text": "anyone?"})).await,
-    );
+    let second = setup::second_customer_writes(&c).await;
     let taken = c
         .expect(
             M::POST,
@@ -632,6 +630,17 @@ async fn notes_and_supervision() {
     c.covered_exactly(SUPERVISION_COVERED);
 }
 
+/// What the first archived conversation offers: `(can_reopen, can_push)`.
+fn can_reopen_and_push(archive: &Value) -> (bool, bool) {
+    let first = &archive["items"][0];
+    let flag = |name: &str| {
+        first[name]
+            .as_bool()
+            .unwrap_or_else(|| panic!("{name} is not a boolean: {first}"))
+    };
+    (flag("can_reopen"), flag("can_push"))
+}
+
 pub(super) const END_COVERED: &[(&str, &str)] = &[
     ("POST", "/conversations/{id}/end"),
     ("POST", "/conversations/{id}/wrap-up"),
@@ -687,13 +696,7 @@ async fn end_wrap_up_archive_history_and_done() {
         .expect(M::GET, "/conversations?view=archive", bob, None, 200)
         .await;
     assert_eq!(ids(&archive), [id.as_str()]);
-    assert_eq!(
-        (
-            &archive["items"][0]["can_reopen"],
-            &archive["items"][0]["can_push"]
-        ),
-        (&json!(true), &json!(false))
-    );
+    assert_eq!(can_reopen_and_push(&archive), (true, false));
 
     let history = format!("/customers/{LUCIA}/history");
     let found = c
@@ -868,13 +871,7 @@ async fn pushing_after_the_window() {
     let archive = c
         .expect(M::GET, "/conversations?view=archive", ana, None, 200)
         .await;
-    assert_eq!(
-        (
-            &archive["items"][0]["can_reopen"],
-            &archive["items"][0]["can_push"]
-        ),
-        (&json!(false), &json!(true))
-    );
+    assert_eq!(can_reopen_and_push(&archive), (false, true));
     for token in [ana, bob] {
         assert_eq!(c.expect(M::GET, "/me", token, None, 200).await["active"], 0);
     }

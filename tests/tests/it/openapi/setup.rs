@@ -247,13 +247,17 @@ pub(super) async fn reopened_twice_by_bob(c: &Contract, tokens: &Tokens) -> Stri
     conversation
 }
 
+/// A second customer (not Lucía) writes: the path of their new conversation.
+pub(super) async fn second_customer_writes(c: &Contract) -> String {
+    let inbound = customer_writes(c, json!({"from": "34611222444", "text": "anyone?"})).await;
+    conversation_of(&inbound).1
+}
+
 /// A second customer's conversation, taken by ana, 25 hours later: its
 /// 24-hour window has closed and its timers fired.
 pub(super) async fn taken_by_ana_past_the_window(c: &Contract, tokens: &Tokens) -> String {
     let [_, ana, ..] = tokens.all();
-    let (_, conversation) = conversation_of(
-        &customer_writes(c, json!({"from": "34611222444", "text": "anyone?"})).await,
-    );
+    let conversation = second_customer_writes(c).await;
     let taken = c
         .given(
             M::POST,
