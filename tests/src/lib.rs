@@ -236,6 +236,28 @@ pub fn text_message(
     }
 }
 
+/// Agent maria's "hello" to `conversation_id` at `at`, sent as `wamid` and
+/// not yet delivered.
+pub fn outbound_hello(
+    conversation_id: wadesk_domain::ConversationId,
+    wamid: &str,
+    at: DateTime<Utc>,
+) -> wadesk_domain::Message {
+    wadesk_domain::Message {
+        id: wadesk_domain::MessageId::generate(),
+        conversation_id,
+        direction: wadesk_domain::Direction::Outbound,
+        content: MessageContent::Text {
+            text: "hello".into(),
+        },
+        author: Some("maria".into()),
+        at,
+        status: Some(wadesk_domain::DeliveryStatus::Pending),
+        error: None,
+        wamid: Some(Wamid::parse(wamid).unwrap_or_else(|e| panic!("{e}"))),
+    }
+}
+
 /// One path segment, percent-encoded (subjects such as `auth0|abc123`).
 pub fn urlencode(segment: &str) -> String {
     percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()

@@ -8,8 +8,7 @@ use wadesk_app::inbound::{receive_message, InboundOutcome};
 use wadesk_app::{CommitError, ConversationStore};
 use wadesk_domain::{
     decide_inbound, Channel, ConversationChange, ConversationStatus, Customer, CustomerChange,
-    DeliveryStatus, Direction, ExpectedVersion, Message, MessageContent, MessageId, PhoneNumberId,
-    QueueId,
+    DeliveryStatus, ExpectedVersion, MessageId, PhoneNumberId, QueueId,
 };
 use wadesk_tests::{customer, now_seconds, services, text_message, Outbox};
 
@@ -276,19 +275,11 @@ pub async fn statuses_move_forward_only<S: ConversationStore>(store: S) {
         now,
     );
     store.commit_inbound(&first).await.unwrap();
-    let outbound = Message {
-        id: MessageId::generate(),
-        conversation_id: first.conversation.conversation_id(),
-        direction: Direction::Outbound,
-        content: MessageContent::Text {
-            text: "hello".into(),
-        },
-        author: Some("maria".into()),
-        at: now + Duration::seconds(1),
-        status: Some(DeliveryStatus::Pending),
-        error: None,
-        wamid: Some(wadesk_domain::Wamid::parse("wamid.OUT1").unwrap()),
-    };
+    let outbound = wadesk_tests::outbound_hello(
+        first.conversation.conversation_id(),
+        "wamid.OUT1",
+        now + Duration::seconds(1),
+    );
     store.record_outbound(&key, &outbound).await.unwrap();
     assert!(matches!(
         store.record_outbound(&key, &outbound).await,

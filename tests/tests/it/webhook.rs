@@ -4,7 +4,7 @@ use chrono::Duration;
 use lambda_http::{Body, Request};
 use wadesk_app::embedded::{EmbeddedStore, LocalPoisonQueue};
 use wadesk_app::ConversationStore;
-use wadesk_domain::{DeliveryStatus, Direction, Message, MessageContent, MessageId, Wamid};
+use wadesk_domain::{DeliveryStatus, Message, MessageContent};
 use wadesk_tests::{
     customer, now_seconds, services, TestServices, DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID,
 };
@@ -167,19 +167,7 @@ async fn outbound_in_new_conversation(
     .await;
     assert_eq!(status, 200);
     let conversation = app.store.conversations()[0].clone();
-    let message = Message {
-        id: MessageId::generate(),
-        conversation_id: conversation.id,
-        direction: Direction::Outbound,
-        content: MessageContent::Text {
-            text: "hello".into(),
-        },
-        author: Some("maria".into()),
-        at: now + Duration::seconds(1),
-        status: Some(DeliveryStatus::Pending),
-        error: None,
-        wamid: Some(Wamid::parse(wamid).unwrap()),
-    };
+    let message = wadesk_tests::outbound_hello(conversation.id, wamid, now + Duration::seconds(1));
     app.store
         .record_outbound(&customer(wa_id), &message)
         .await
