@@ -258,6 +258,21 @@ pub fn outbound_hello(
     }
 }
 
+/// WhatsApp's delivery of `body` to the webhook function, signed with the
+/// app's `secret` as Meta signs it.
+pub fn signed_webhook_post(secret: &str, body: &str) -> lambda_http::Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("/webhook")
+        .header("content-type", "application/json")
+        .header(
+            "x-hub-signature-256",
+            wadesk_whatsapp::signature::sign(secret.as_bytes(), body.as_bytes()),
+        )
+        .body(lambda_http::Body::Text(body.to_owned()))
+        .unwrap_or_else(|e| panic!("building the webhook request: {e}"))
+}
+
 /// One path segment, percent-encoded (subjects such as `auth0|abc123`).
 pub fn urlencode(segment: &str) -> String {
     percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()

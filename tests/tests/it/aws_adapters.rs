@@ -1,7 +1,6 @@
 //! The Scheduler and EventBridge adapters, and store failures, against moto.
 
 use chrono::Duration;
-use lambda_http::Body;
 use wadesk_app::{EventPublisher, TimerScheduler};
 use wadesk_aws::{DynamoStore, EventBridgePublisher, EventBridgeScheduler, RequestCounter};
 use wadesk_domain::{DomainEvent, EventEnvelope, WindowFire};
@@ -128,13 +127,7 @@ async fn a_store_failure_answers_5xx_so_whatsapp_retries() {
         now_seconds().timestamp(),
     )
     .to_string();
-    let signature = wadesk_whatsapp::signature::sign(b"s", body.as_bytes());
-    let request = lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("/webhook")
-        .header("x-hub-signature-256", signature)
-        .body(Body::Text(body))
-        .unwrap();
+    let request = wadesk_tests::signed_webhook_post("s", &body);
     let response = webhook::handle(
         &app,
         &wadesk_app::embedded::LocalPoisonQueue::new(),

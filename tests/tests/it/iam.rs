@@ -266,13 +266,7 @@ impl Desk {
 
     /// A signed WhatsApp body through the webhook handler.
     async fn webhook_body(&self, body: String) -> u16 {
-        let signature = wadesk_whatsapp::signature::sign(APP_SECRET.as_bytes(), body.as_bytes());
-        let request = lambda_http::http::Request::builder()
-            .method("POST")
-            .uri("/webhook")
-            .header("x-hub-signature-256", signature)
-            .body(Body::Text(body))
-            .unwrap();
+        let request = wadesk_tests::signed_webhook_post(APP_SECRET, &body);
         let settings = webhook::WebhookSettings::new(APP_SECRET, "verify");
         Box::pin(webhook::handle(
             &self.webhook,

@@ -13,7 +13,6 @@ use std::future::Future;
 use std::pin::Pin;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use lambda_http::Body;
 use serde_json::{json, Value};
 use wadesk_app::embedded::LocalWhatsApp;
 use wadesk_app::{AnalyticsStore, ConversationStore, DeskStore};
@@ -159,15 +158,7 @@ impl Stack {
             self.app.clock.now().timestamp(),
         )
         .to_string();
-        let request = lambda_http::http::Request::builder()
-            .method("POST")
-            .uri("/webhook")
-            .header(
-                "x-hub-signature-256",
-                wadesk_whatsapp::signature::sign(APP_SECRET.as_bytes(), body.as_bytes()),
-            )
-            .body(Body::Text(body))
-            .unwrap();
+        let request = wadesk_tests::signed_webhook_post(APP_SECRET, &body);
         let answer = Box::pin(webhook::handle(
             &self.app,
             &wadesk_app::embedded::LocalPoisonQueue::new(),

@@ -14,7 +14,6 @@
 
 use std::collections::BTreeSet;
 
-use lambda_http::Body;
 use proptest::prelude::*;
 use wadesk_app::embedded::EmbeddedStore;
 use wadesk_app::ConversationStore;
@@ -120,15 +119,7 @@ fn body(items: &[Item]) -> String {
 type FuzzApp = wadesk_tests::TestServices<EmbeddedStore>;
 
 async fn deliver(app: &FuzzApp, body: &str) -> u16 {
-    let request = lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("/webhook")
-        .header(
-            "x-hub-signature-256",
-            wadesk_whatsapp::signature::sign(SECRET.as_bytes(), body.as_bytes()),
-        )
-        .body(Body::Text(body.to_owned()))
-        .unwrap();
+    let request = wadesk_tests::signed_webhook_post(SECRET, body);
     let settings = webhook::WebhookSettings::new(SECRET, "verify");
     let status = Box::pin(webhook::handle(
         app,

@@ -4,7 +4,6 @@
 //! keep it (or a transient store failure) answers 5xx, so WhatsApp retries.
 
 use base64::Engine;
-use lambda_http::{Body, Request};
 use serde_json::{json, Value};
 use wadesk_app::embedded::{EmbeddedStore, LocalPoisonQueue};
 use wadesk_app::{ConversationStore, DeskStore, KeepError, Poison, PoisonKeeper};
@@ -18,26 +17,19 @@ use webhook::{handle, WebhookSettings};
 
 const SECRET: &str = "poison-app-secret";
 
-fn signed(body: &str) -> Request {
-    lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("/webhook")
-        .header("content-type", "application/json")
-        .header(
-            "x-hub-signature-256",
-            signature::sign(SECRET.as_bytes(), body.as_bytes()),
-        )
-        .body(Body::Text(body.to_owned()))
-        .unwrap()
-}
-
 async fn send<S: DeskStore, K: PoisonKeeper>(
     app: &TestServices<S>,
     poison: &K,
     body: &str,
 ) -> (u16, Value) {
     let settings = WebhookSettings::new(SECRET, "verify");
-    let response = handle(app, poison, &settings, signed(body)).await;
+    let response = handle(
+        app,
+        poison,
+        &settings,
+        wadesk_tests::signed_webhook_post(SECRET, body),
+    )
+    .await;
     let status = response.status().as_u16();
     let answer = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
     (status, answer)
