@@ -141,6 +141,22 @@ fn ids(list: &[wadesk_domain::Conversation]) -> Vec<ConversationId> {
     list.iter().map(|c| c.id).collect()
 }
 
+/// Ana takes `id`, ends it and wraps it up as a sale, at the three `moments`;
+/// the wrap-up's decision.
+async fn finish_as_ana<S: DeskStore>(
+    store: &S,
+    id: ConversationId,
+    moments: [DateTime<Utc>; 3],
+) -> DeskDecision {
+    let ana = actor("ana");
+    act(store, id, moments[0], |ctx| desk::take(ctx, &ana, false)).await;
+    act(store, id, moments[1], |ctx| desk::end(ctx, &ana)).await;
+    act(store, id, moments[2], |ctx| {
+        desk::wrap_up(ctx, &ana, "Sale", &reasons())
+    })
+    .await
+}
+
 /// A list holds each conversation as the store has it, not a stale copy.
 async fn assert_listed_as_stored<S: DeskStore>(store: &S, list: &[wadesk_domain::Conversation]) {
     for conversation in list {
@@ -520,21 +536,12 @@ pub async fn listing_by_status_is_oldest_first<S: DeskStore>(store: S) {
 pub async fn a_reply_to_a_reopened_conversation_is_listed_as_active<S: DeskStore>(store: S) {
     let t0 = now_seconds();
     let at = |s: i64| t0 + Duration::seconds(s);
-    let reasons = reasons();
     let (ana, ben) = (agent_id("ana"), agent_id("ben"));
     hire(&store, "ana", t0).await;
     hire(&store, "ben", t0).await;
     let key = customer("34610000021");
     let id = inbound(&store, &key, "wamid.RO1", t0).await;
-    act(&store, id, at(1), |ctx| {
-        desk::take(ctx, &actor("ana"), false)
-    })
-    .await;
-    act(&store, id, at(2), |ctx| desk::end(ctx, &actor("ana"))).await;
-    act(&store, id, at(3), |ctx| {
-        desk::wrap_up(ctx, &actor("ana"), "Sale", &reasons)
-    })
-    .await;
+    finish_as_ana(&store, id, [at(1), at(2), at(3)]).await;
 
     // Ben reopens it (as the reopen service will decide it).
     let before = store.get_conversation(id).await.unwrap().unwrap();
@@ -757,19 +764,10 @@ pub async fn a_sent_message_records_its_wamid_once<S: DeskStore>(store: S) {
 pub async fn customer_history_is_newest_first<S: DeskStore>(store: S) {
     let t0 = now_seconds();
     let at = |s: i64| t0 + Duration::seconds(s);
-    let reasons = reasons();
     hire(&store, "ana", t0).await;
     let key = customer("34610000041");
     let first = inbound(&store, &key, "wamid.H1", t0).await;
-    act(&store, first, at(1), |ctx| {
-        desk::take(ctx, &actor("ana"), false)
-    })
-    .await;
-    act(&store, first, at(2), |ctx| desk::end(ctx, &actor("ana"))).await;
-    act(&store, first, at(3), |ctx| {
-        desk::wrap_up(ctx, &actor("ana"), "Sale", &reasons)
-    })
-    .await;
+    finish_as_ana(&store, first, [at(1), at(2), at(3)]).await;
     // Someone else in between, then the customer again, then on another number.
     let stranger = inbound(&store, &customer("34610000042"), "wamid.H2", at(4)).await;
     let second = inbound(&store, &key, "wamid.H3", at(5)).await;
@@ -854,12 +852,7 @@ pub async fn paged_lists_agree_with_the_whole_lists<S: DeskStore>(store: S) {
     for n in 0..5 {
         let at = t0 + Duration::seconds(n * 10);
         let id = inbound(&store, &key, &format!("wamid.PG{n}"), at).await;
-        act(&store, id, at, |ctx| desk::take(ctx, &actor("ana"), false)).await;
-        act(&store, id, at, |ctx| desk::end(ctx, &actor("ana"))).await;
-        let done = act(&store, id, at, |ctx| {
-            desk::wrap_up(ctx, &actor("ana"), REASONS[0], &reasons())
-        })
-        .await;
+        let done = finish_as_ana(&store, id, [at, at, at]).await;
         finished.push(done.conversation);
     }
     // One live conversation, owned by `ana#1`.
