@@ -633,14 +633,18 @@ async fn counted_event_failed_on_every_receive_is_redriven_and_counted_once() {
         .unwrap()
         .queue_url
         .unwrap();
-    stack
-        .sqs
-        .send_message()
-        .queue_url(&analytics_queue)
-        .message_body(opted_out.to_string())
-        .send()
-        .await
-        .unwrap();
+    // The event bus's delivery of the opt-out to the analytics queue.
+    let deliver = || async {
+        stack
+            .sqs
+            .send_message()
+            .queue_url(&analytics_queue)
+            .message_body(opted_out.to_string())
+            .send()
+            .await
+            .unwrap();
+    };
+    deliver().await;
 
     stack.break_dynamodb();
     for receive in 0..ANALYTICS_RECEIVES {
@@ -680,14 +684,7 @@ async fn counted_event_failed_on_every_receive_is_redriven_and_counted_once() {
     analytics::invoke_consumer(store, &parking, CONSUMER, &opted_out)
         .await
         .unwrap();
-    stack
-        .sqs
-        .send_message()
-        .queue_url(&analytics_queue)
-        .message_body(opted_out.to_string())
-        .send()
-        .await
-        .unwrap();
+    deliver().await;
     assert_eq!(
         poll_analytics_queue(&stack.sqs, &analytics_queue, store, &parking).await,
         1
