@@ -22,6 +22,7 @@ import { useNow } from './hooks';
 import type { Desk } from './useDesk';
 import { useArchiveActions } from './DeskPage';
 import { HistorySearch } from './HistorySearch';
+import { NoteForm } from './NoteForm';
 
 function errorText(e: unknown): string {
   if (e instanceof ApiError && e.code === 'window_closed')
@@ -50,7 +51,7 @@ export function ConversationView({ desk }: { desk: Desk }) {
         <Compose key={c.id} desk={desk} c={c} />
       )}
       <Actions desk={desk} c={c} />
-      {supervisor && <NoteForm desk={desk} c={c} />}
+      {supervisor && <NoteForm conversationId={c.id} onAdded={desk.refreshOpen} />}
       <HistorySearch waId={c.customer.wa_id} currentId={c.id} />
       {owesWrapUp && <WrapUpDialog desk={desk} c={c} />}
     </article>
@@ -488,47 +489,6 @@ function TargetForm(props: {
         <input value={id} onChange={(e) => setId(e.target.value)} required autoFocus />
       </label>
       <button type="submit">{props.submit}</button>
-    </form>
-  );
-}
-
-function NoteForm({ desk, c }: { desk: Desk; c: Conversation }) {
-  const { client } = useConsole();
-  const [text, setText] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  return (
-    <form
-      className="note-form"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        setError(null);
-        try {
-          await ok(
-            client.POST('/conversations/{id}/notes', {
-              params: { path: { id: c.id } },
-              body: { text },
-            }),
-          );
-          setText('');
-          await desk.refreshOpen();
-        } catch (err) {
-          setError(errorText(err));
-        }
-      }}
-    >
-      <label>
-        Internal note
-        <textarea value={text} rows={2} onChange={(e) => setText(e.target.value)} required />
-      </label>
-      <p className="muted">
-        Notes are for agents and supervisors only; the customer never sees them.
-      </p>
-      <button type="submit">Add note</button>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
     </form>
   );
 }

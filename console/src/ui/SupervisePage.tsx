@@ -3,6 +3,7 @@ import { ok, type Conversation, type ConversationStatus, type Message } from '..
 import { useConsole } from './context';
 import { allPages } from '../api/pages';
 import type { LiveFeed } from './useLive';
+import { NoteForm } from './NoteForm';
 
 const STATUSES: ConversationStatus[] = [
   'bot',
@@ -138,45 +139,9 @@ export function SupervisePage({ live }: { live: LiveFeed }) {
               ))}
             </ol>
           </div>
-          <NoteBox id={open.id} onAdded={load} />
+          <NoteForm conversationId={open.id} onAdded={load} />
         </section>
       )}
     </div>
-  );
-}
-
-function NoteBox({ id, onAdded }: { id: string; onAdded: () => Promise<void> }) {
-  const { client } = useConsole();
-  const [text, setText] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  return (
-    <form
-      className="note-form"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        try {
-          await ok(
-            client.POST('/conversations/{id}/notes', { params: { path: { id } }, body: { text } }),
-          );
-          setText('');
-          setError(null);
-          await onAdded();
-        } catch (err) {
-          setError(err instanceof Error ? err.message : String(err));
-        }
-      }}
-    >
-      <label>
-        Internal note
-        <textarea value={text} rows={2} onChange={(e) => setText(e.target.value)} required />
-      </label>
-      <p className="muted">The customer never sees notes.</p>
-      <button type="submit">Add note</button>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
-    </form>
   );
 }
