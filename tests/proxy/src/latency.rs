@@ -124,7 +124,7 @@ pub struct LatencyStats {
 
 /// The proxy; point the AWS clients' endpoint at [`LatencyProxy::url`].
 ///
-/// ```ignore
+/// ```text
 /// let proxy = LatencyProxy::start(&moto, DEFAULT_ROUND_TRIP, Model::Floor).await?;
 /// let sdk = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(proxy.url())…;
 /// ```
