@@ -38,6 +38,15 @@ impl Args {
         self.values.get(name).map(String::as_str)
     }
 
+    /// `--moto-endpoint`, which the programs that measure on moto require.
+    pub fn moto_endpoint(&self) -> Result<String, BoxError> {
+        self.text("moto-endpoint")
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                "--moto-endpoint is required (scripts/bench.sh starts moto's server)".into()
+            })
+    }
+
     /// The option's value, or `default` when it is absent.
     pub fn get<T: FromStr>(&self, name: &str, default: T) -> Result<T, BoxError>
     where
@@ -65,5 +74,17 @@ mod tests {
         assert_eq!(args.get("missing", 7u32).expect("the default"), 7);
         assert!(Args::parse(["--rate".to_owned()]).is_err());
         assert!(Args::parse(["rate".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn the_moto_endpoint_is_required() {
+        let given = Args::parse(["--moto-endpoint", "http://127.0.0.1:5000"].map(String::from))
+            .expect("valid options");
+        assert_eq!(
+            given.moto_endpoint().expect("given"),
+            "http://127.0.0.1:5000"
+        );
+        let missing = Args::default().moto_endpoint().expect_err("required");
+        assert!(missing.to_string().contains("--moto-endpoint is required"));
     }
 }

@@ -397,10 +397,7 @@ async fn live_conversation(app: &MeteredApp, customer: u64) -> Result<Conversati
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let args = Args::from_env()?;
-    let endpoint = args
-        .text("moto-endpoint")
-        .ok_or("--moto-endpoint is required (scripts/bench.sh starts moto's server)")?
-        .to_owned();
+    let endpoint = args.moto_endpoint()?;
     let out = PathBuf::from(args.text("out").unwrap_or(results::DEFAULT_DIR));
     let report = measure(&endpoint).await?;
     let path = results::write_json(&out, results::AWS_FILE, &report)?;

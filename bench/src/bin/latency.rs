@@ -310,10 +310,7 @@ pub fn aws_app(sdk: &SdkConfig, clock: &ManualClock, table: &str) -> AwsApp {
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let args = Args::from_env()?;
-    let moto = args
-        .text("moto-endpoint")
-        .ok_or("--moto-endpoint is required (scripts/bench.sh starts moto's server)")?
-        .to_owned();
+    let moto = args.moto_endpoint()?;
     let round_trip = Duration::from_secs_f64(args.get("round-trip-ms", 5.0)? / 1000.0);
     let model: Model = args.get("model", Model::Floor)?;
     let runs: usize = args.get("runs", 31)?;
