@@ -15,7 +15,7 @@ use wadesk_domain::{
     Channel, Conversation, ConversationId, Customer, CustomerChange, CustomerKey, DeliveryStatus,
     InboundDecision, Message, PhoneNumberId, Wamid,
 };
-use wadesk_tests::{customer, now_seconds, services, text_message};
+use wadesk_tests::{customer, now_seconds, services, text_message, TestServices};
 
 /// What the probe saw.
 #[derive(Debug, Default)]
@@ -198,19 +198,8 @@ async fn a_batch_runs_customers_concurrently_and_each_customers_messages_in_orde
         assert_eq!(seen.single_reads, 0);
     });
     for wa_id in wa_ids {
-        let live = app
-            .store
-            .get_customer(&customer(wa_id))
-            .await
-            .unwrap()
-            .and_then(|c| c.live)
-            .unwrap();
         assert_eq!(
-            app.store
-                .list_messages(live.conversation_id)
-                .await
-                .unwrap()
-                .len(),
+            messages_in_live_conversation(&app, &customer(wa_id)).await,
             4
         );
     }
@@ -218,6 +207,17 @@ async fn a_batch_runs_customers_concurrently_and_each_customers_messages_in_orde
 
 /// The same wamid in two batches handled at once (WhatsApp's retry racing
 /// the first delivery): stored once, the other a duplicate.
+/// How many messages the customer's live conversation holds.
+async fn messages_in_live_conversation(app: &TestServices<Probe>, key: &CustomerKey) -> usize {
+    let stored = app.store.get_customer(key).await.unwrap();
+    let live = stored.and_then(|c| c.live).expect("a live conversation");
+    app.store
+        .list_messages(live.conversation_id)
+        .await
+        .unwrap()
+        .len()
+}
+
 #[tokio::test]
 async fn a_wamid_racing_itself_is_stored_once() {
     let now = now_seconds();
@@ -236,20 +236,5 @@ async fn a_wamid_racing_itself_is_stored_once() {
         .filter(|o| matches!(o, InboundOutcome::Stored { .. }))
         .count();
     assert_eq!(stored, 1, "{outcomes:?}");
-    let live = app
-        .store
-        .get_customer(&ana)
-        .await
-        .unwrap()
-        .unwrap()
-        .live
-        .unwrap();
-    assert_eq!(
-        app.store
-            .list_messages(live.conversation_id)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(messages_in_live_conversation(&app, &ana).await, 1);
 }
