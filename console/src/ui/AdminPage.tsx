@@ -3,6 +3,7 @@ import { ApiError, ok, type Agent } from '../api/client';
 import type { components } from '../api/schema';
 import { fieldForError } from '../logic/fieldErrors';
 import { useConsole } from './context';
+import { ErrorAlert } from './ErrorAlert';
 
 type Errors = Record<string, string>;
 
@@ -63,11 +64,7 @@ function Field(props: {
 function Outcome({ errors, saved }: { errors: Errors; saved: string | null }) {
   return (
     <>
-      {errors.form && (
-        <p role="alert" className="error">
-          {errors.form}
-        </p>
-      )}
+      <ErrorAlert error={errors.form} />
       {saved && <p role="status">{saved}</p>}
     </>
   );
@@ -339,11 +336,7 @@ function Directory({ version }: { version: number }) {
   return (
     <section aria-labelledby="directory-title">
       <h2 id="directory-title">Directory</h2>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <table className="grid">
         <thead>
           <tr>
@@ -448,11 +441,7 @@ function EraseCustomer({ onDone }: { onDone: () => void }) {
       <button type="submit" disabled={!channel.trim() || !waId.trim()}>
         Erase customer
       </button>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {outcome && <p role="status">{outcome}</p>}
       {confirming && (
         <div className="modal-backdrop">
@@ -547,11 +536,7 @@ function AuditTrail({ version }: { version: number }) {
         </label>
         <button type="submit">Show</button>
       </form>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <table className="grid" aria-label="Audit records">
         <thead>
           <tr>

@@ -4,6 +4,7 @@ import { loadConfig, type ConsoleConfig } from '../config';
 import { localSignIn, type Session } from '../auth/session';
 import { Ctx, type ConsoleContext } from './context';
 import { Shell } from './Shell';
+import { ErrorAlert } from './ErrorAlert';
 
 function errorText(e: unknown): string {
   if (e instanceof ApiError) {
@@ -147,11 +148,7 @@ function SignIn(props: {
         <button type="submit" disabled={working || props.busy}>
           Sign in
         </button>
-        {props.error && (
-          <p role="alert" className="error">
-            {props.error}
-          </p>
-        )}
+        <ErrorAlert error={props.error} />
       </form>
     </main>
   );

@@ -23,6 +23,7 @@ import type { Desk } from './useDesk';
 import { useArchiveActions } from './DeskPage';
 import { HistorySearch } from './HistorySearch';
 import { NoteForm } from './NoteForm';
+import { ErrorAlert } from './ErrorAlert';
 
 function errorText(e: unknown): string {
   if (e instanceof ApiError && e.code === 'window_closed')
@@ -313,11 +314,7 @@ function Compose({ desk, c }: { desk: Desk; c: Conversation }) {
           Send
         </button>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
     </form>
   );
 }
@@ -569,11 +566,7 @@ function WrapUpDialog({ desk, c }: { desk: Desk; c: Conversation }) {
         <button type="submit" className="primary" disabled={!reason}>
           Wrap up
         </button>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <ErrorAlert error={error} />
       </form>
     </div>
   );

@@ -4,6 +4,7 @@ import 'uplot/dist/uPlot.min.css';
 import { ok, serverClock, type DayFigures, type Figures } from '../api/client';
 import { COUNTS, dayColumns, formatSeconds, viewerZone, zonedDate } from '../logic/figures';
 import { useConsole } from './context';
+import { ErrorAlert } from './ErrorAlert';
 
 const PALETTE = ['#1f6feb', '#2da44e', '#bf8700', '#cf222e', '#8250df', '#57606a', '#e16f24'];
 
@@ -74,11 +75,7 @@ export default function DashboardPage() {
         )}
       </form>
       <p className="muted">Days are days in {tz}.</p>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {stats && (
         <section aria-labelledby="stats-title">
           <h2 id="stats-title">Last 24 hours</h2>

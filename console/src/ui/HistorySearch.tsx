@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { ok, type Conversation, type Message } from '../api/client';
 import { allPages } from '../api/pages';
 import { useConsole } from './context';
+import { ErrorAlert } from './ErrorAlert';
 
 /** The customer's past conversations the caller may see, searched by keyword. */
 export function HistorySearch({ waId, currentId }: { waId: string; currentId: string }) {
@@ -36,11 +37,7 @@ export function HistorySearch({ waId, currentId }: { waId: string; currentId: st
         />
         <button type="submit">Search</button>
       </form>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {items &&
         (items.length === 0 ? (
           <p className="muted">No earlier conversations found.</p>

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { ok } from '../api/client';
 import { useConsole } from './context';
+import { ErrorAlert } from './ErrorAlert';
 
 /** A supervisor's internal note on a conversation, from the desk or the supervision page. */
 export function NoteForm({
@@ -41,11 +42,7 @@ export function NoteForm({
         Notes are for agents and supervisors only; the customer never sees them.
       </p>
       <button type="submit">Add note</button>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
     </form>
   );
 }

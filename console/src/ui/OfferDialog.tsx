@@ -6,6 +6,7 @@ import { useConsole } from './context';
 import { useNow } from './hooks';
 import type { Desk } from './useDesk';
 import { announceOffer } from './notify';
+import { ErrorAlert } from './ErrorAlert';
 
 /** The deadline the API states for an offer, when it states one. */
 function offerDeadline(c: Conversation): string | null {
@@ -148,11 +149,7 @@ export function OfferDialog(props: {
         >
           Accept
         </button>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <ErrorAlert error={error} />
       </div>
     </>
   );

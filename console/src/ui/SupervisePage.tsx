@@ -4,6 +4,7 @@ import { useConsole } from './context';
 import { allPages } from '../api/pages';
 import type { LiveFeed } from './useLive';
 import { NoteForm } from './NoteForm';
+import { ErrorAlert } from './ErrorAlert';
 
 const STATUSES: ConversationStatus[] = [
   'bot',
@@ -87,11 +88,7 @@ export function SupervisePage({ live }: { live: LiveFeed }) {
             />
           </label>
         </form>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <ErrorAlert error={error} />
         <table className="grid">
           <thead>
             <tr>
