@@ -121,12 +121,17 @@ impl Desk {
             201,
         )
         .await;
-        self.post(&id, "end", &ana, json!({}), 200).await;
-        let done = self
-            .post(&id, "wrap-up", &ana, json!({"reason": "Resolved"}), 200)
-            .await;
-        assert_eq!(done["status"], "finished");
+        self.finish(&id, &ana).await;
         id
+    }
+
+    /// The owner (`token`) ends `id` and wraps it up as resolved: finished.
+    pub async fn finish(&self, id: &str, token: &str) {
+        self.post(id, "end", token, json!({}), 200).await;
+        let done = self
+            .post(id, "wrap-up", token, json!({"reason": "Resolved"}), 200)
+            .await;
+        assert_eq!(done["status"], "finished", "{done}");
     }
 
     /// `POST /conversations/{id}/{action}` as `token`, expecting `status`.

@@ -977,15 +977,7 @@ async fn the_runner_forgets_finished_conversations_after_their_retention() {
     let both = files(&desk);
     assert_eq!(both.len(), 2, "{both:?}");
     desk.post(&finished, "take", &ana, json!({}), 200).await;
-    desk.post(&finished, "end", &ana, json!({}), 200).await;
-    desk.post(
-        &finished,
-        "wrap-up",
-        &ana,
-        json!({"reason": "Resolved"}),
-        200,
-    )
-    .await;
+    desk.finish(&finished, &ana).await;
 
     desk.advance_clock(86_400 - 60).await;
     let (status, _) = desk
