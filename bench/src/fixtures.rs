@@ -19,7 +19,6 @@ use webhook::WebhookSettings;
 
 use crate::BoxError;
 
-/// The business number every benchmark message goes to.
 /// The Scheduler target and role of the benchmarks' stacks on moto (it only
 /// stores them).
 pub const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-timers";
@@ -37,6 +36,7 @@ pub fn moto_resources(table: &str, bus: &str, group: &str) -> wadesk_aws::config
     }
 }
 
+/// The business number every benchmark message goes to.
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
 pub const DISPLAY_PHONE_NUMBER: &str = "+1 555 0100";
 /// The webhook's secrets in the benches (the Lambdas read theirs from the environment).
