@@ -127,6 +127,10 @@ async fn route<S: DeskStore>(
     from_lambda_response(response)
 }
 
+/// How much of a refused upload form is read before the connection is
+/// dropped: enough for a file a little over the limit to be refused in words.
+const REFUSED_FORM_READ_BYTES: usize = 64 * 1024 * 1024;
+
 /// `POST /_local/uploads`: the stand-in of S3's presigned POST. A form
 /// larger than the target allows is refused like S3 refuses it; the browser
 /// page may post from another origin (the console on Vite's port), as to S3
@@ -173,17 +177,36 @@ async fn upload<S: wadesk_app::ConversationStore>(
             "Your proposed upload exceeds the maximum allowed size",
         ))
     };
-    if declared.is_some_and(|length| length > MAX_UPLOAD_FORM_BYTES) {
+    // A refused form is still read to its end (up to a bound), as S3 lets a
+    // client finish sending: a client cut off mid-body sees a reset
+    // connection instead of the refusal.
+    let mut oversized = declared.is_some_and(|length| length > MAX_UPLOAD_FORM_BYTES);
+    let mut body = request.into_body();
+    let mut form = Vec::new();
+    let mut read = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return cors(plain(400, "could not read the request body"));
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        read += data.len();
+        if read > MAX_UPLOAD_FORM_BYTES {
+            oversized = true;
+            form = Vec::new();
+        }
+        if read > REFUSED_FORM_READ_BYTES {
+            break;
+        }
+        if !oversized {
+            form.extend_from_slice(&data);
+        }
+    }
+    if oversized {
         return too_large();
     }
-    let body = match Limited::new(request.into_body(), MAX_UPLOAD_FORM_BYTES)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<LengthLimitError>() => return too_large(),
-        Err(_) => return cors(plain(400, "could not read the request body")),
-    };
+    let body = Bytes::from(form);
     match crate::media::accept(&runner.media.store, &content_type, &body) {
         Ok(()) => {
             let mut response = hyper::Response::new(Full::new(Bytes::new()));
