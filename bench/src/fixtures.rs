@@ -24,18 +24,6 @@ use crate::BoxError;
 pub const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wadesk-timers";
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
 
-/// A benchmark stack's resources on moto.
-pub fn moto_resources(table: &str, bus: &str, group: &str) -> wadesk_aws::config::Resources {
-    wadesk_aws::config::Resources {
-        table: table.to_owned(),
-        event_bus: bus.to_owned(),
-        schedule_group: group.to_owned(),
-        timers_target_arn: TARGET_ARN.to_owned(),
-        scheduler_role_arn: ROLE_ARN.to_owned(),
-        schedule_dead_letter_queue: None,
-    }
-}
-
 /// The business number every benchmark message goes to.
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
 pub const DISPLAY_PHONE_NUMBER: &str = "+1 555 0100";

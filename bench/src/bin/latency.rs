@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use wadesk_app::embedded::{LocalPoisonQueue, LocalWhatsApp};
+use wadesk_aws::config::Resources;
 use wadesk_bench::args::Args;
 use wadesk_bench::fixtures;
 use wadesk_bench::results::{self, LatencyReport, LatencyScenario};
@@ -301,7 +302,7 @@ async fn agent_text(
 pub fn aws_app(sdk: &SdkConfig, clock: &ManualClock, table: &str) -> AwsApp {
     wadesk_aws::lambda::aws_app(
         sdk,
-        &fixtures::moto_resources(table, BUS, GROUP),
+        &Resources::new(table, BUS, GROUP, fixtures::TARGET_ARN, fixtures::ROLE_ARN),
         clock.clone(),
         LocalWhatsApp::new(clock.clone()),
     )

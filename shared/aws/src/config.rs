@@ -29,6 +29,24 @@ pub struct Resources {
 }
 
 impl Resources {
+    /// The named resources, with no dead-letter queue for Scheduler.
+    pub fn new(
+        table: impl Into<String>,
+        event_bus: impl Into<String>,
+        schedule_group: impl Into<String>,
+        timers_target_arn: impl Into<String>,
+        scheduler_role_arn: impl Into<String>,
+    ) -> Self {
+        Self {
+            table: table.into(),
+            event_bus: event_bus.into(),
+            schedule_group: schedule_group.into(),
+            timers_target_arn: timers_target_arn.into(),
+            scheduler_role_arn: scheduler_role_arn.into(),
+            schedule_dead_letter_queue: None,
+        }
+    }
+
     pub fn from_env() -> Result<Self, MissingSetting> {
         Ok(Self {
             table: required("WADESK_TABLE")?,

@@ -10,17 +10,9 @@ pub const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wad
 const DEAD_LETTER_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:wadesk-schedule-dlq";
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
 
-/// A test stack's resources on moto: Scheduler only stores the target and
-/// role ARNs, and no fire is dead-lettered.
+/// A test stack's resources on moto (Scheduler only stores the ARNs).
 pub fn resources(table: &str, bus: &str, group: &str) -> wadesk_aws::config::Resources {
-    wadesk_aws::config::Resources {
-        table: table.to_owned(),
-        event_bus: bus.to_owned(),
-        schedule_group: group.to_owned(),
-        timers_target_arn: TARGET_ARN.to_owned(),
-        scheduler_role_arn: ROLE_ARN.to_owned(),
-        schedule_dead_letter_queue: None,
-    }
+    wadesk_aws::config::Resources::new(table, bus, group, TARGET_ARN, ROLE_ARN)
 }
 
 pub async fn schedule_group(client: &aws_sdk_scheduler::Client) -> String {

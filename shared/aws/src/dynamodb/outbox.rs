@@ -164,17 +164,7 @@ impl DynamoStore {
         for item in self.query_all(op, outbox_items).await? {
             desk.push((version_of(&item, VERSION), item_events(op, &item)?));
         }
-        let messages = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", AttributeValue::S(keys::conversation_pk(id)))
-            .expression_attribute_values(
-                ":prefix",
-                AttributeValue::S(keys::MESSAGE_SK_PREFIX.into()),
-            )
-            .consistent_read(true);
+        let messages = self.messages_query(id);
         // Message items come in time order; their wamid items keep that order.
         let mut wamid_keys = Vec::new();
         for item in self.query_all(op, messages).await? {

@@ -285,6 +285,20 @@ impl DynamoStore {
             .build())
     }
 
+    /// A conversation's message items in time order (strongly consistent).
+    pub(super) fn messages_query(&self, id: ConversationId) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::conversation_pk(id)))
+            .expression_attribute_values(
+                ":prefix",
+                AttributeValue::S(keys::MESSAGE_SK_PREFIX.into()),
+            )
+            .consistent_read(true)
+    }
+
     /// Every item of a Query, all pages.
     pub(super) async fn query_all(
         &self,
@@ -783,18 +797,7 @@ impl ConversationStore for DynamoStore {
     #[tracing::instrument(skip_all, err)]
     async fn list_messages(&self, id: ConversationId) -> Result<Vec<Message>, StoreError> {
         let op = "list_messages";
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", AttributeValue::S(keys::conversation_pk(id)))
-            .expression_attribute_values(
-                ":prefix",
-                AttributeValue::S(keys::MESSAGE_SK_PREFIX.into()),
-            )
-            .consistent_read(true);
-        self.query_all(op, query)
+        self.query_all(op, self.messages_query(id))
             .await?
             .into_iter()
             .map(|item| from_item(op, item))

@@ -248,17 +248,21 @@ async fn reopen_lease_read_times_out_and_the_lease_expires() {
 // ---------------------------------------------------------------------------
 // #STOP.
 
-#[tokio::test]
-async fn stop_confirmation_send_fails_and_the_redelivered_event_confirms_once() {
-    let (stack, outcome) = check(Flow::Stop, Plan::failing_sends("stop", 1)).await;
-    retried(&stack, "opt-out");
-    let confirmations = outcome.state["sent"]
+/// How many `#STOP` confirmations the customer of the stop flow was sent.
+fn stop_confirmations(outcome: &Outcome) -> usize {
+    outcome.state["sent"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|m| m["to"] == C_STOP && m["text"] == wadesk_app::opt_out::OPT_OUT_CONFIRMATION)
-        .count();
-    assert_eq!(confirmations, 1);
+        .count()
+}
+
+#[tokio::test]
+async fn stop_confirmation_send_fails_and_the_redelivered_event_confirms_once() {
+    let (stack, outcome) = check(Flow::Stop, Plan::failing_sends("stop", 1)).await;
+    retried(&stack, "opt-out");
+    assert_eq!(stop_confirmations(&outcome), 1);
 }
 
 #[tokio::test]
@@ -281,13 +285,7 @@ async fn stop_confirmation_answer_lost_and_the_customer_is_told_once() {
         "{:?}",
         stack.retries
     );
-    let confirmations = outcome.state["sent"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["to"] == C_STOP && m["text"] == wadesk_app::opt_out::OPT_OUT_CONFIRMATION)
-        .count();
-    assert_eq!(confirmations, 1);
+    assert_eq!(stop_confirmations(&outcome), 1);
 }
 
 #[tokio::test]
