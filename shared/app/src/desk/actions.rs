@@ -2,6 +2,24 @@
 
 use super::*;
 
+/// An action whose only agent known before the snapshot is the caller's:
+/// the conversation after it.
+async fn by_the_caller<'a, P>(
+    app: &App<P>,
+    acting: Acting<'a>,
+    id: ConversationId,
+    action: impl FnOnce(&'a Actor) -> Action<'a>,
+) -> Result<Conversation, DeskFailure>
+where
+    P: Ports<Store: DeskStore>,
+{
+    let actor = acting.actor;
+    let involved = std::slice::from_ref(&actor.id);
+    Ok(act(app, id, involved, action(actor), Some(acting))
+        .await?
+        .conversation)
+}
+
 pub async fn accept<'a, P>(
     app: &App<P>,
     acting: impl Into<Acting<'a>>,
@@ -10,12 +28,7 @@ pub async fn accept<'a, P>(
 where
     P: Ports<Store: DeskStore>,
 {
-    let acting = acting.into();
-    let actor = acting.actor;
-    let involved = std::slice::from_ref(&actor.id);
-    Ok(act(app, id, involved, Action::Accept(actor), Some(acting))
-        .await?
-        .conversation)
+    by_the_caller(app, acting.into(), id, Action::Accept).await
 }
 
 pub async fn take<'a, P>(
@@ -27,14 +40,7 @@ pub async fn take<'a, P>(
 where
     P: Ports<Store: DeskStore>,
 {
-    let acting = acting.into();
-    let actor = acting.actor;
-    let involved = std::slice::from_ref(&actor.id);
-    Ok(
-        act(app, id, involved, Action::Take(actor, force), Some(acting))
-            .await?
-            .conversation,
-    )
+    by_the_caller(app, acting.into(), id, |actor| Action::Take(actor, force)).await
 }
 
 pub async fn transfer<'a, P>(
@@ -46,14 +52,11 @@ pub async fn transfer<'a, P>(
 where
     P: Ports<Store: DeskStore>,
 {
-    let acting = acting.into();
-    let actor = acting.actor;
     // The target is read and checked with the snapshot (`Action::targets`).
-    let involved = std::slice::from_ref(&actor.id);
-    let action = Action::Transfer(actor, &target);
-    Ok(act(app, id, involved, action, Some(acting))
-        .await?
-        .conversation)
+    by_the_caller(app, acting.into(), id, |actor| {
+        Action::Transfer(actor, &target)
+    })
+    .await
 }
 
 /// The conference actions, by name.
@@ -96,13 +99,10 @@ pub async fn conference<'a, P>(
 where
     P: Ports<Store: DeskStore>,
 {
-    let acting = acting.into();
-    let actor = acting.actor;
-    let involved = std::slice::from_ref(&actor.id);
-    let action = Action::Conference(actor, action);
-    Ok(act(app, id, involved, action, Some(acting))
-        .await?
-        .conversation)
+    by_the_caller(app, acting.into(), id, |actor| {
+        Action::Conference(actor, action)
+    })
+    .await
 }
 
 pub async fn end<'a, P>(
@@ -113,12 +113,7 @@ pub async fn end<'a, P>(
 where
     P: Ports<Store: DeskStore>,
 {
-    let acting = acting.into();
-    let actor = acting.actor;
-    let involved = std::slice::from_ref(&actor.id);
-    Ok(act(app, id, involved, Action::End(actor), Some(acting))
-        .await?
-        .conversation)
+    by_the_caller(app, acting.into(), id, Action::End).await
 }
 
 pub async fn wrap_up<'a, P>(
@@ -130,14 +125,11 @@ pub async fn wrap_up<'a, P>(
 where
     P: Ports<Store: DeskStore>,
 {
-    let acting = acting.into();
-    let actor = acting.actor;
     // The configured reasons are read with the snapshot.
-    let involved = std::slice::from_ref(&actor.id);
-    let action = Action::WrapUp(actor, reason);
-    Ok(act(app, id, involved, action, Some(acting))
-        .await?
-        .conversation)
+    by_the_caller(app, acting.into(), id, |actor| {
+        Action::WrapUp(actor, reason)
+    })
+    .await
 }
 
 pub async fn done<'a, P>(
@@ -148,12 +140,7 @@ pub async fn done<'a, P>(
 where
     P: Ports<Store: DeskStore>,
 {
-    let acting = acting.into();
-    let actor = acting.actor;
-    let involved = std::slice::from_ref(&actor.id);
-    Ok(act(app, id, involved, Action::Done(actor), Some(acting))
-        .await?
-        .conversation)
+    by_the_caller(app, acting.into(), id, Action::Done).await
 }
 
 pub async fn add_note<'a, P>(
