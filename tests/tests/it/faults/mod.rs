@@ -144,20 +144,7 @@ async fn inbound_events_fail_to_publish_and_the_relay_retries_them_from_the_outb
     // relay's publish fails (every retry of the publisher), it reports the
     // record failed, and Lambda's retry of the batch publishes them with the
     // ids the commit gave them.
-    let (stack, outcome) = check(
-        Flow::Inbound,
-        Plan::at(
-            "second",
-            Rule::first(PUT_EVENTS, Fault::Status(500)).times(PUBLISH_ATTEMPTS),
-        ),
-    )
-    .await;
-    retried(&stack, "relay");
-    assert!(
-        stack.retries.iter().all(|r| r.starts_with("relay")),
-        "the webhook was not retried: {:?}",
-        stack.retries
-    );
+    let (_, outcome) = relay_publish_fails(Flow::Inbound, &["second"]).await;
     assert_eq!(
         outcome.deliveries,
         baseline(Flow::Inbound).await.deliveries,
@@ -248,6 +235,26 @@ async fn reopen_lease_read_times_out_and_the_lease_expires() {
 // ---------------------------------------------------------------------------
 // #STOP.
 
+/// Every publish of the relay fails at `steps` (each retry of the publisher):
+/// the flow's events reach the bus through the relay's retry alone, and
+/// nothing else is retried.
+async fn relay_publish_fails(flow: Flow, steps: &[&'static str]) -> (Stack, Outcome) {
+    let plan = steps.iter().fold(Plan::none(), |plan, step| {
+        plan.and(
+            step,
+            Rule::first(PUT_EVENTS, Fault::Status(500)).times(PUBLISH_ATTEMPTS),
+        )
+    });
+    let (stack, outcome) = check(flow, plan).await;
+    retried(&stack, "relay");
+    assert!(
+        stack.retries.iter().all(|r| r.starts_with("relay")),
+        "only the relay retries: {:?}",
+        stack.retries
+    );
+    (stack, outcome)
+}
+
 /// How many `#STOP` confirmations the customer of the stop flow was sent.
 fn stop_confirmations(outcome: &Outcome) -> usize {
     outcome.state["sent"]
@@ -290,26 +297,9 @@ async fn stop_confirmation_answer_lost_and_the_customer_is_told_once() {
 
 #[tokio::test]
 async fn stop_events_fail_to_publish_and_the_relay_retries_them_from_the_outbox() {
-    let (stack, _) = check(
-        Flow::Stop,
-        Plan::at(
-            "stop",
-            Rule::first(PUT_EVENTS, Fault::Status(500)).times(PUBLISH_ATTEMPTS),
-        )
-        .and(
-            "decline",
-            Rule::first(PUT_EVENTS, Fault::Status(500)).times(PUBLISH_ATTEMPTS),
-        ),
-    )
-    .await;
     // Both `#STOP`s answered at once; their events reach opt-out through the
     // relay's retries.
-    retried(&stack, "relay");
-    assert!(
-        stack.retries.iter().all(|r| r.starts_with("relay")),
-        "{:?}",
-        stack.retries
-    );
+    relay_publish_fails(Flow::Stop, &["stop", "decline"]).await;
 }
 
 // ---------------------------------------------------------------------------
@@ -349,15 +339,7 @@ async fn window_events_fail_after_the_save_and_the_refire_republishes_the_same_i
 
 #[tokio::test]
 async fn first_message_events_fail_to_publish_and_the_relay_retries_them_from_the_outbox() {
-    let (stack, outcome) = check(
-        Flow::Queued,
-        Plan::at(
-            "first",
-            Rule::first(PUT_EVENTS, Fault::Status(500)).times(PUBLISH_ATTEMPTS),
-        ),
-    )
-    .await;
-    retried(&stack, "relay");
+    let (_, outcome) = relay_publish_fails(Flow::Queued, &["first"]).await;
     assert_eq!(outcome.deliveries, baseline(Flow::Queued).await.deliveries);
 }
 
@@ -690,20 +672,7 @@ async fn reopen_events_fail_to_publish_and_the_relay_retries_them_from_the_outbo
     // makes no PutEvents call; the relay's publish fails (every retry of
     // the publisher), it reports the record failed, and Lambda's retry of the
     // batch publishes ChatReopened with the id the commit gave it.
-    let (stack, outcome) = check(
-        Flow::Reopen,
-        Plan::at(
-            "reopen",
-            Rule::first(PUT_EVENTS, Fault::Status(500)).times(PUBLISH_ATTEMPTS),
-        ),
-    )
-    .await;
-    retried(&stack, "relay");
-    assert!(
-        stack.retries.iter().all(|r| r.starts_with("relay")),
-        "{:?}",
-        stack.retries
-    );
+    let (stack, outcome) = relay_publish_fails(Flow::Reopen, &["reopen"]).await;
     assert!(outcome.events.values().any(|t| t == "ChatReopened"));
     assert_eq!(
         stack.counted(&Scope::Agent(ana().id)).await.agent_initiated,
