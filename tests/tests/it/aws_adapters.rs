@@ -10,8 +10,22 @@ pub const TARGET_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:wad
 const DEAD_LETTER_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:wadesk-schedule-dlq";
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/wadesk-scheduler";
 
-/// A test stack's resources on moto (Scheduler only stores the ARNs).
-pub fn resources(table: &str, bus: &str, group: &str) -> wadesk_aws::config::Resources {
+/// A fresh table, event bus and schedule group on moto, named from `prefix`
+/// (Scheduler only stores the target and role ARNs).
+pub async fn fresh_resources(prefix: &str) -> wadesk_aws::config::Resources {
+    let table = unique_name(prefix);
+    wadesk_aws::dynamodb::create_table(&wadesk_tests::dynamodb_client(None).await, &table)
+        .await
+        .unwrap();
+    let bus = unique_name(&format!("{prefix}-bus"));
+    wadesk_tests::eventbridge_client(None)
+        .await
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .unwrap();
+    let group = schedule_group(&wadesk_tests::scheduler_client(None).await).await;
     wadesk_aws::config::Resources::new(table, bus, group, TARGET_ARN, ROLE_ARN)
 }
 

@@ -28,7 +28,7 @@ use wadesk_redrive::{redrive, Invoker, Options, Outcome, PortError};
 use wadesk_tests::fault_proxy::{self, Fault, FaultProxy, Matcher, Rule, SdkRetries};
 use wadesk_tests::{moto_endpoint, unique_name, DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID};
 
-use crate::aws_adapters::{resources, schedule_group};
+use crate::aws_adapters::fresh_resources;
 use wadesk_aws::lambda::{aws_app, AwsApp};
 
 const APP_SECRET: &str = "redrive-test-app-secret";
@@ -66,32 +66,16 @@ impl Stack {
     async fn new(t0: DateTime<Utc>) -> Self {
         let proxy = FaultProxy::start(&moto_endpoint()).await;
         let sdk = fault_proxy::sdk_config(&proxy, SdkRetries::Disabled).await;
-        let table = unique_name("wadesk-redrive");
-        wadesk_aws::dynamodb::create_table(&wadesk_tests::dynamodb_client(None).await, &table)
-            .await
-            .unwrap();
-        let bus = unique_name("wadesk-redrive-bus");
-        wadesk_tests::eventbridge_client(None)
-            .await
-            .create_event_bus()
-            .name(&bus)
-            .send()
-            .await
-            .unwrap();
+        let resources = fresh_resources("wadesk-redrive").await;
         let scheduler = wadesk_tests::scheduler_client(None).await;
-        let group = schedule_group(&scheduler).await;
+        let group = resources.schedule_group.clone();
         let (sqs, failure_queue_url) = wadesk_tests::sqs_queue("wadesk-failures").await;
         let stream = tokio::sync::Mutex::new(wadesk_local_runner::stream::StreamReader::new(
             wadesk_tests::dynamodbstreams_client().await,
-            &table,
+            &resources.table,
         ));
         let clock = ManualClock::frozen_at(t0);
-        let app = aws_app(
-            &sdk,
-            &resources(&table, &bus, &group),
-            clock.clone(),
-            LocalWhatsApp::new(clock),
-        );
+        let app = aws_app(&sdk, &resources, clock.clone(), LocalWhatsApp::new(clock));
         let stack = Self {
             proxy,
             app,

@@ -25,9 +25,9 @@ use wadesk_domain::{
 };
 use wadesk_local_runner::stream::StreamReader;
 use wadesk_tests::fault_proxy::{self, FaultProxy, Matcher, Rule, SdkRetries};
-use wadesk_tests::{customer, moto_endpoint, unique_name, DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID};
+use wadesk_tests::{customer, moto_endpoint, DISPLAY_PHONE_NUMBER, PHONE_NUMBER_ID};
 
-use crate::aws_adapters::{resources, schedule_group};
+use crate::aws_adapters::fresh_resources;
 use wadesk_aws::lambda::{aws_app, AwsApp};
 
 pub(super) const APP_SECRET: &str = "fault-test-app-secret";
@@ -167,26 +167,18 @@ impl Stack {
         let proxy = FaultProxy::start(&moto_endpoint()).await;
         let sdk = fault_proxy::sdk_config(&proxy, retries).await;
 
-        let table = unique_name("wadesk-faults");
-        wadesk_aws::dynamodb::create_table(&wadesk_tests::dynamodb_client(None).await, &table)
-            .await
-            .unwrap();
-        let stream = StreamReader::new(wadesk_tests::dynamodbstreams_client().await, &table);
-        let bus = unique_name("wadesk-faults-bus");
-        wadesk_tests::eventbridge_client(None)
-            .await
-            .create_event_bus()
-            .name(&bus)
-            .send()
-            .await
-            .unwrap();
+        let resources = fresh_resources("wadesk-faults").await;
+        let stream = StreamReader::new(
+            wadesk_tests::dynamodbstreams_client().await,
+            &resources.table,
+        );
         let scheduler = wadesk_tests::scheduler_client(None).await;
-        let group = schedule_group(&scheduler).await;
+        let group = resources.schedule_group.clone();
 
         let clock = ManualClock::frozen_at(t0);
         let app = aws_app(
             &sdk,
-            &resources(&table, &bus, &group),
+            &resources,
             clock.clone(),
             FlakyWhatsApp {
                 local: LocalWhatsApp::new(clock),
