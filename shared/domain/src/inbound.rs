@@ -1,11 +1,14 @@
 //! A customer's message arrives.
 
+use std::collections::BTreeMap;
+
 use chrono::Duration;
 
+use crate::desk::{self, AgentChange, DeskContext, DeskDecision, DeskError, OfferTimeout};
 use crate::{
-    AgentId, Channel, Conversation, ConversationId, ConversationStatus, Customer, CustomerKey,
-    Direction, DomainEvent, EventEnvelope, ExpectedVersion, LiveSession, Message, MessageContent,
-    MessageId, Origin, Timestamp, Wamid, Window,
+    Agent, AgentId, Channel, Conversation, ConversationId, ConversationStatus, Customer,
+    CustomerKey, Direction, DomainEvent, EventEnvelope, ExpectedVersion, LiveSession, Message,
+    MessageContent, MessageId, Origin, Timestamp, Wamid, Window,
 };
 
 /// A customer message as WhatsApp delivered it, already parsed.
@@ -116,6 +119,20 @@ pub struct InboundDecision {
     /// The agent whose load grows because the conversation became active with
     /// them (a reply to a reopen; allowed above their limit).
     pub agent_load: Option<AgentId>,
+    /// The offer of the conversation this message starts, made in the same
+    /// commit ([`InboundDecision::offered`]).
+    pub offer: Option<StartOffer>,
+}
+
+/// What an offer made with the message that starts the conversation writes
+/// besides the conversation (which is stored already offered): the offered
+/// agent, on the version read from the directory as a desk commit writes
+/// agents (another offer that took them first fails the commit), and the
+/// offer's time-out, armed before the commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartOffer {
+    pub agent: AgentChange,
+    pub timeout: OfferTimeout,
 }
 
 impl InboundDecision {
@@ -124,6 +141,74 @@ impl InboundDecision {
     /// goes out after it (`docs/product.md#6-opting-out-with-stop`).
     pub fn waits_for_send_lease(&self) -> bool {
         self.message.content.is_stop_request()
+    }
+
+    /// The conversation this message starts, when routing has to offer it
+    /// ([`desk::awaits_offer`]): only then is the agent directory read.
+    pub fn awaiting_offer(&self) -> Option<&Conversation> {
+        match &self.conversation {
+            ConversationChange::Started(conversation) if desk::awaits_offer(conversation) => {
+                Some(conversation)
+            }
+            _ => None,
+        }
+    }
+
+    /// Routing's decision on the conversation this message starts, as if it
+    /// were stored (`docs/product.md#41-statuses-and-routing`): over
+    /// `directory` (every agent) and the customer as this message leaves
+    /// them. `Ok(None)` when it awaits no offer or nobody can take it now.
+    pub fn route_started(
+        &self,
+        directory: &BTreeMap<AgentId, Agent>,
+        now: Timestamp,
+    ) -> Result<Option<DeskDecision>, DeskError> {
+        let Some(conversation) = self.awaiting_offer() else {
+            return Ok(None);
+        };
+        desk::route(&DeskContext {
+            conversation,
+            agents: directory,
+            customer: Some(&self.customer),
+            now,
+        })
+    }
+
+    /// This decision with `offer` (from [`InboundDecision::route_started`])
+    /// folded in, so one commit stores the message and the offer: the
+    /// conversation is created already offered (its links name the offered
+    /// agent), the agent's change and the time-out ride along
+    /// ([`StartOffer`]), and the offer's events join the message's. The
+    /// conversation is still written once, so it keeps its first version
+    /// (`crate::version`) and the offer's events are keyed to it. An offer
+    /// changes neither the status nor the owner, so the customer's mirror
+    /// stays as this decision sets it. An offer of another conversation
+    /// leaves the decision as it is.
+    pub fn offered(mut self, offer: DeskDecision) -> Self {
+        let ConversationChange::Started(started) = &self.conversation else {
+            return self;
+        };
+        let (Some(agent), Some(timeout)) = (
+            offer.conversation.offered_to.clone(),
+            offer.arm_offer_timeout.clone(),
+        ) else {
+            return self;
+        };
+        if offer.before.id != started.id {
+            return self;
+        }
+        let Some(agent) = offer.agents.into_iter().find(|c| c.agent.id == agent) else {
+            return self;
+        };
+        let version = started.version;
+        let mut conversation = offer.conversation;
+        conversation.version = version;
+        self.events.extend(offer.events.into_iter().map(|envelope| {
+            EventEnvelope::for_change(envelope.event, conversation.id, version, envelope.at)
+        }));
+        self.conversation = ConversationChange::Started(conversation);
+        self.offer = Some(StartOffer { agent, timeout });
+        self
     }
 }
 
@@ -307,6 +392,7 @@ pub fn decide_inbound(
         events,
         auto_reply,
         agent_load,
+        offer: None,
     }
 }
 

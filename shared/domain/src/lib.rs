@@ -44,7 +44,9 @@ pub use events::{DomainEvent, EventEnvelope};
 pub use ids::{
     AgentId, ConversationId, CustomerKey, IdError, MessageId, PhoneNumberId, QueueId, WaId, Wamid,
 };
-pub use inbound::{decide_inbound, ConversationChange, InboundDecision, InboundMessage};
+pub use inbound::{
+    decide_inbound, ConversationChange, InboundDecision, InboundMessage, StartOffer,
+};
 pub use message::{
     Attachment, DeliveryStatus, Direction, Message, MessageContent, StatusUpdate, TemplateContent,
 };

@@ -12,6 +12,10 @@
 //! - The domain computes the next version, once, from what it read
 //!   ([`ExpectedVersion::of`], [`ExpectedVersion::next`]); adapters never add
 //!   to a version they were handed.
+//! - A decision folded into another that writes the same item writes it
+//!   once, at the version of that one write: a conversation a customer's
+//!   message starts and routing offers at once is created at 1, and the
+//!   offer's events are keyed to 1 ([`crate::InboundDecision::offered`]).
 //!
 //! A write conditioned on something other than the version (an inbound
 //! message continuing a conversation is conditioned on its status; a reply

@@ -1,5 +1,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::desk::DeskContext;
+use crate::Agent;
+
 use chrono::{Duration, Utc};
 use proptest::prelude::*;
 
@@ -529,4 +532,127 @@ proptest! {
         }
         prop_assert!(world.schedules.is_empty());
     }
+}
+
+fn available_agents(names: &[&str], now: Timestamp) -> BTreeMap<AgentId, Agent> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(idle, name)| {
+            let mut agent = crate::fixtures::agent(name, crate::Role::Agent, "sales");
+            agent.state = crate::AgentState::Available;
+            agent.idle_since = now - Duration::minutes(10 - idle as i64);
+            agent.version = 4;
+            (agent.id.clone(), agent)
+        })
+        .collect()
+}
+
+#[test]
+fn a_started_conversation_is_offered_in_the_decision_that_stores_its_message() {
+    let now = Utc::now();
+    let plain = decide_inbound(None, &channel(false), text(key(1), "w1", now, "hola"), now);
+    let directory = available_agents(&["ana", "bob"], now);
+    let offer = plain.route_started(&directory, now).unwrap().unwrap();
+    let ana = AgentId::parse("ana").unwrap();
+    // Today's path: routing decides on the stored conversation and writes it again.
+    let ConversationChange::Started(started) = plain.conversation.clone() else {
+        panic!("expected a new conversation");
+    };
+    let two_steps = crate::desk::route(&DeskContext {
+        conversation: &started,
+        agents: &directory,
+        customer: Some(&plain.customer),
+        now,
+    })
+    .unwrap()
+    .unwrap();
+
+    let merged = plain.clone().offered(offer);
+    let ConversationChange::Started(conversation) = &merged.conversation else {
+        panic!("still a new conversation");
+    };
+    assert_eq!(
+        conversation.offered_to.as_ref(),
+        Some(&ana),
+        "the longest idle"
+    );
+    assert_eq!(conversation.offered_at, Some(now));
+    assert_eq!(conversation.version, 1, "written once: its first version");
+    let mut expected = two_steps.conversation.clone();
+    expected.version = 1;
+    assert_eq!(
+        conversation, &expected,
+        "the conversation routing would store"
+    );
+    assert!(conversation
+        .agent_links()
+        .contains(&(ana.clone(), "offered")));
+
+    let offer = merged.offer.as_ref().unwrap();
+    assert_eq!(offer.agent.agent.id, ana);
+    assert_eq!(offer.agent.agent.load, 1, "the offer counts");
+    assert_eq!(offer.agent.expected_version, ExpectedVersion::Exactly(4));
+    assert_eq!(offer.agent.agent.version, 5);
+    assert_eq!(offer.timeout.agent, ana);
+    assert_eq!(offer.timeout.conversation_id, conversation.id);
+    assert_eq!(offer.timeout.offered_at, now);
+
+    let types: Vec<_> = merged.events.iter().map(|e| e.type_name()).collect();
+    assert_eq!(
+        types,
+        [
+            "ConversationStarted",
+            "MessageReceived",
+            "ConversationOffered"
+        ]
+    );
+    let offered = merged.events.last().unwrap();
+    assert_eq!(
+        offered.id,
+        EventEnvelope::for_change(offered.event.clone(), conversation.id, 1, now).id,
+        "keyed to the version that carries the offer"
+    );
+    // The rest of the decision is the message's as decided.
+    assert_eq!(merged.customer, plain.customer, "the mirror does not move");
+    assert_eq!(merged.message, plain.message);
+    assert_eq!(merged.arm_window_at, plain.arm_window_at);
+    assert_eq!(merged.events[..2], plain.events[..]);
+}
+
+#[test]
+fn nothing_is_offered_with_the_message_when_nobody_can_take_it_or_it_awaits_no_offer() {
+    let now = Utc::now();
+    let directory = available_agents(&["ana"], now);
+    let started = decide_inbound(None, &channel(false), text(key(1), "w1", now, "hola"), now);
+    assert!(started.awaiting_offer().is_some());
+    // Nobody available: it waits in its queue, as routing leaves it.
+    let mut busy = directory.clone();
+    busy.values_mut()
+        .for_each(|a| a.state = crate::AgentState::NotReady);
+    assert_eq!(started.route_started(&busy, now).unwrap(), None);
+    assert_eq!(started.route_started(&BTreeMap::new(), now).unwrap(), None);
+    assert_eq!(started.offer, None);
+
+    // With the bot, chat disabled, or a live session: no offer to make.
+    let bot = decide_inbound(None, &channel(true), text(key(2), "w2", now, "hi"), now);
+    let mut disabled = channel(false);
+    disabled.chat_enabled = false;
+    let archived = decide_inbound(None, &disabled, text(key(3), "w3", now, "hi"), now);
+    let continued = decide_inbound(
+        Some(&started.customer),
+        &channel(false),
+        text(key(1), "w4", now, "again"),
+        now,
+    );
+    for decision in [&bot, &archived, &continued] {
+        assert_eq!(decision.awaiting_offer(), None);
+        assert_eq!(decision.route_started(&directory, now).unwrap(), None);
+    }
+
+    // An offer of another conversation is not folded in.
+    let offer = started.route_started(&directory, now).unwrap().unwrap();
+    let other = decide_inbound(None, &channel(false), text(key(4), "w5", now, "hey"), now);
+    assert_eq!(other.clone().offered(offer.clone()), other);
+    assert_eq!(continued.clone().offered(offer), continued);
 }
