@@ -477,6 +477,16 @@ def test_timeout_never_cuts_a_send_off(function_id: str) -> None:
     )
 
 
+# An event another tally claimed is taken over only once that claim is older
+# than the consumer's whole run: until then its tally may still commit.
+CLAIM_HELD = rust_constant(r"pub const CLAIM_HELD_SECONDS: i64 = (\d+);", "shared/domain")
+
+
+def test_an_analytics_claim_is_held_past_the_consumers_run() -> None:
+    timeout = effective("AnalyticsConsumerFunction", "Timeout")
+    assert CLAIM_HELD > timeout, f"CLAIM_HELD_SECONDS {CLAIM_HELD} s <= the consumer's Timeout {timeout} s"
+
+
 # ---------------------------------------------------------------- alarms
 
 

@@ -261,8 +261,8 @@ pub async fn invoke_consumer<A: AnalyticsStore, P: wadesk_aws::parking::Parking>
 }
 
 /// Counts one batch of the analytics queue (each message an EventBridge
-/// event) with [`consume_batch`]: every counter item written once per batch,
-/// with the markers of the events counted. Messages whose event could not be
+/// event) with [`consume_batch`]: every counter item written once per tally,
+/// after the claims of the events counted. Messages whose event could not be
 /// counted are reported as batch item failures, so only they are delivered
 /// again; a message that can never be counted is parked and acknowledged.
 pub async fn consume_queue<A: AnalyticsStore, P: wadesk_aws::parking::Parking>(
@@ -310,15 +310,19 @@ pub async fn consume_queue<A: AnalyticsStore, P: wadesk_aws::parking::Parking>(
         duplicates = consumed.duplicates,
         not_counted = consumed.not_counted,
         uncounted = consumed.uncounted.len(),
+        held_elsewhere = consumed.held_elsewhere.len(),
         "batch consumed"
     );
     // The uncounted are delivered again (then moved to the failure queue),
-    // unless what stopped them is no retry's to fix.
+    // unless what stopped them is no retry's to fix. Events another tally
+    // holds always are: that tally counts them, or is abandoned by a later
+    // delivery, which counts them.
     let retried = consumed
         .error
         .is_none_or(|error| settle("counting a batch's events", error).is_some());
     for (id, event_id) in &messages {
-        if retried && consumed.uncounted.contains(event_id) {
+        let again = retried && consumed.uncounted.contains(event_id);
+        if again || consumed.held_elsewhere.contains(event_id) {
             fail(&mut response, id);
         }
     }

@@ -172,19 +172,33 @@ struct RefusesFirstTally {
 }
 
 impl wadesk_app::AnalyticsStore for RefusesFirstTally {
-    fn max_writes(&self) -> usize {
+    fn max_buckets(&self) -> usize {
         12
     }
 
-    async fn record(
+    async fn claim(
         &self,
         tally: &wadesk_domain::analytics::Tally,
-    ) -> Result<wadesk_app::Recorded, wadesk_app::CommitError> {
+    ) -> Result<wadesk_app::Claimed, wadesk_app::StoreError> {
+        self.inner.claim(tally).await
+    }
+
+    async fn commit(
+        &self,
+        tally: &wadesk_domain::analytics::Tally,
+    ) -> Result<wadesk_app::Committed, wadesk_app::CommitError> {
         if !self.refused.swap(true, std::sync::atomic::Ordering::SeqCst) {
             let refused = std::io::Error::other("refused by the test");
-            return Err(wadesk_app::StoreError::new("record_analytics", refused).into());
+            return Err(wadesk_app::StoreError::new("commit_analytics", refused).into());
         }
-        self.inner.record(tally).await
+        self.inner.commit(tally).await
+    }
+
+    async fn abandon(
+        &self,
+        tally: &wadesk_domain::analytics::Tally,
+    ) -> Result<wadesk_app::Committed, wadesk_app::StoreError> {
+        self.inner.abandon(tally).await
     }
 
     async fn hourly(

@@ -2,7 +2,7 @@
 //! embedded store, in the same table beside DynamoDB (as on AWS).
 
 use wadesk_app::embedded::{EmbeddedAnalytics, EmbeddedStore};
-use wadesk_app::{AnalyticsStore, CommitError, Recorded, StoreError};
+use wadesk_app::{AnalyticsStore, Claimed, CommitError, Committed, StoreError};
 use wadesk_aws::DynamoStore;
 use wadesk_domain::analytics::{Counters, Scope, Tally};
 use wadesk_domain::Timestamp;
@@ -32,17 +32,31 @@ impl WithAnalytics for DynamoStore {
 }
 
 impl AnalyticsStore for LocalAnalytics {
-    fn max_writes(&self) -> usize {
+    fn max_buckets(&self) -> usize {
         match self {
-            Self::Embedded(store) => store.max_writes(),
-            Self::Dynamo(store) => store.max_writes(),
+            Self::Embedded(store) => store.max_buckets(),
+            Self::Dynamo(store) => store.max_buckets(),
         }
     }
 
-    async fn record(&self, tally: &Tally) -> Result<Recorded, CommitError> {
+    async fn claim(&self, tally: &Tally) -> Result<Claimed, StoreError> {
         match self {
-            Self::Embedded(store) => store.record(tally).await,
-            Self::Dynamo(store) => store.record(tally).await,
+            Self::Embedded(store) => store.claim(tally).await,
+            Self::Dynamo(store) => store.claim(tally).await,
+        }
+    }
+
+    async fn commit(&self, tally: &Tally) -> Result<Committed, CommitError> {
+        match self {
+            Self::Embedded(store) => store.commit(tally).await,
+            Self::Dynamo(store) => store.commit(tally).await,
+        }
+    }
+
+    async fn abandon(&self, tally: &Tally) -> Result<Committed, StoreError> {
+        match self {
+            Self::Embedded(store) => store.abandon(tally).await,
+            Self::Dynamo(store) => store.abandon(tally).await,
         }
     }
 

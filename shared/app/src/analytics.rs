@@ -12,8 +12,8 @@ use wadesk_domain::analytics::{
 };
 use wadesk_domain::{Clock, EventEnvelope};
 
-use crate::error::{retry_on_conflict_from, Attempt};
-use crate::{AnalyticsStore, AppError, CommitError, DeskStore, Recorded, StoreError};
+use crate::error::{retry_on_conflict, Attempt};
+use crate::{AnalyticsStore, AppError, CommitError, Committed, DeskStore, StoreError};
 
 /// What consuming one event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,17 +37,21 @@ pub struct BatchConsumed {
     /// Events analytics does not count.
     pub not_counted: usize,
     /// Events not counted because their tally could not be written: deliver
-    /// them again (the others need not be, though they may).
+    /// them again (the others need not be, though they may), unless
+    /// [`BatchConsumed::error`] is one no retry can fix.
     pub uncounted: Vec<Uuid>,
+    /// Events another tally holds that may still commit (a concurrent or
+    /// dead delivery of the same events): not counted now, and always to be
+    /// delivered again, when the holder has committed or can be abandoned.
+    pub held_elsewhere: Vec<Uuid>,
     /// Why, the first failure.
     pub error: Option<AppError>,
 }
 
-/// The store answered that events were counted before, none of which it
-/// was asked to count: retrying the same tally would go round for ever.
-#[derive(Debug, thiserror::Error)]
-#[error("the store named {0} counted events that are not in the tally")]
-struct UnknownDuplicates(usize);
+/// How often a tally claims its events again under a fresh id after it was
+/// abandoned. Abandoning takes a tally judged dead (older than a consumer's
+/// run), so a live one meets it at most once in practice.
+const MAX_RENEWALS: usize = 3;
 
 /// Counts one event, once per event id. An error means nothing was counted and
 /// the delivery should be retried (the Lambda fails the invocation).
@@ -60,6 +64,11 @@ pub async fn consume<A: AnalyticsStore>(
     if let Some(error) = batch.error {
         return Err(error);
     }
+    if !batch.held_elsewhere.is_empty() {
+        return Err(AppError::InProgress {
+            what: "counting an event another tally holds",
+        });
+    }
     Ok(if batch.counted == 1 {
         Consumed::Counted
     } else if batch.duplicates == 1 {
@@ -71,11 +80,13 @@ pub async fn consume<A: AnalyticsStore>(
 }
 
 /// Counts a delivered batch: the increments summed in memory per counter
-/// item, each item written once per tally (as many events as one write may
-/// carry, [`AnalyticsStore::max_writes`]), with the markers of the tally's
-/// events, so each event counts once however the batch is delivered again
-/// (whole, in part, or cut differently). A tally that fails leaves its events
-/// in [`BatchConsumed::uncounted`]; the others are counted regardless.
+/// item, each item written once per tally (as many buckets as one commit may
+/// move, [`AnalyticsStore::max_buckets`]). A tally claims its events one by
+/// one, then commits the sums of those it holds, so each event counts once
+/// however the batch is delivered again (whole, in part, cut differently, or
+/// at the same time). Events a tally could not count (it failed, or another
+/// tally that may still commit holds them) are left in
+/// [`BatchConsumed::uncounted`]; the others are counted regardless.
 #[tracing::instrument(skip_all, fields(events = events.len()))]
 pub async fn consume_batch<A: AnalyticsStore>(
     store: &A,
@@ -91,79 +102,117 @@ pub async fn consume_batch<A: AnalyticsStore>(
         ..BatchConsumed::default()
     };
     let candidates = counted.len();
-    let tallies = Tally::split(counted, store.max_writes());
+    let tallies = Tally::split(counted, store.max_buckets());
     // Ids delivered twice within the batch.
     consumed.duplicates = candidates - tallies.iter().map(Tally::len).sum::<usize>();
     for tally in tallies {
-        match record_tally(store, tally).await {
-            Ok((counted, duplicates)) => {
-                consumed.counted += counted;
-                consumed.duplicates += duplicates;
-            }
-            Err((left, error)) => {
-                tracing::error!(%error, events = left.len(), "tally not counted");
-                consumed
-                    .uncounted
-                    .extend(left.events().iter().map(|(id, _)| *id));
-                consumed.error.get_or_insert(error);
-            }
+        let (outcome, error) = record_tally(store, tally).await;
+        consumed.counted += outcome.counted;
+        consumed.duplicates += outcome.counted_before;
+        if !outcome.held_elsewhere.is_empty() {
+            tracing::info!(
+                events = outcome.held_elsewhere.len(),
+                "events held by another tally that may still commit: left for a later delivery"
+            );
         }
+        consumed.held_elsewhere.extend(outcome.held_elsewhere);
+        if let Some(error) = error {
+            tracing::error!(%error, events = outcome.uncounted.len(), "tally not counted");
+            consumed.error.get_or_insert(error);
+        }
+        consumed.uncounted.extend(outcome.uncounted);
     }
     consumed
 }
 
-/// Writes one tally: without the events counted before, retried with
-/// back-off on conflicts. Answers (counted, duplicates), or what was left
-/// uncounted and why.
-async fn record_tally<A: AnalyticsStore>(
-    store: &A,
-    tally: Tally,
-) -> Result<(usize, usize), (Tally, AppError)> {
-    let ((pending, _), recorded) =
-        retry_on_conflict_from((tally, 0), |_, (mut pending, mut duplicates)| async move {
-            let answer = record_pending(store, &mut pending, &mut duplicates).await;
-            ((pending, duplicates), answer)
-        })
-        .await;
-    recorded.map_err(|error| (pending, error))
+/// What writing one tally came to.
+#[derive(Debug, Default)]
+struct TallyOutcome {
+    counted: usize,
+    counted_before: usize,
+    /// Held by another tally that may still commit.
+    held_elsewhere: Vec<Uuid>,
+    /// Not counted because the tally failed (with the error beside).
+    uncounted: Vec<Uuid>,
 }
 
-/// One try of [`record_tally`]: writes `pending`, leaving out (and adding to
-/// `duplicates`) the events the store finds counted before, until it is
-/// counted, a conflict calls for another try, or it fails. Leaving events out
-/// is no conflict: it takes neither a pause nor an attempt.
-async fn record_pending<A: AnalyticsStore>(
+/// Writes one tally: claims its events, then commits the sums of those it
+/// holds, the commit retried with back-off on conflicts (the claims stand).
+/// A tally abandoned before its commit claims its events again under a
+/// fresh id and commits again; one whose commit fails abandons itself.
+async fn record_tally<A: AnalyticsStore>(
     store: &A,
-    pending: &mut Tally,
-    duplicates: &mut usize,
-) -> Result<Attempt<(usize, usize)>, AppError> {
-    while !pending.is_empty() {
-        match store.record(pending).await {
-            Ok(Recorded::Counted) => return Ok(Attempt::Done((pending.len(), *duplicates))),
-            Ok(Recorded::AlreadyCounted(ids)) => {
-                let rest = pending.without(&ids);
-                if rest.len() == pending.len() {
-                    let error = StoreError::new("record_analytics", UnknownDuplicates(ids.len()));
-                    return Err(error.into());
+    mut tally: Tally,
+) -> (TallyOutcome, Option<AppError>) {
+    let mut outcome = TallyOutcome::default();
+    for _ in 0..MAX_RENEWALS {
+        let claimed = match store.claim(&tally).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                outcome.uncounted = ids(&tally);
+                return (outcome, Some(error.into()));
+            }
+        };
+        outcome.counted_before += claimed.counted_before.len();
+        let held = tally
+            .without(&claimed.counted_before)
+            .without(&claimed.held_elsewhere);
+        outcome.held_elsewhere.extend(claimed.held_elsewhere);
+        if held.is_empty() {
+            return (outcome, None);
+        }
+        match commit_held(store, &held).await {
+            Ok(Committed::Counted) => {
+                outcome.counted += held.len();
+                return (outcome, None);
+            }
+            Ok(Committed::Abandoned) => {
+                tracing::warn!(tally = %held.id(), "tally abandoned before it committed; claiming again");
+                tally = held.renewed();
+            }
+            Err(error) => {
+                // Settle it now: counted if the commit landed (its answer
+                // lost), else free for the next delivery to take over.
+                if let Ok(Committed::Counted) = store.abandon(&held).await {
+                    outcome.counted += held.len();
+                    return (outcome, None);
                 }
-                tracing::info!(
-                    events = pending.len() - rest.len(),
-                    "events already counted"
-                );
-                *duplicates += pending.len() - rest.len();
-                *pending = rest;
+                outcome.uncounted = ids(&held);
+                return (outcome, Some(error));
             }
-            // Another tally's transaction held the same hourly items.
-            Err(CommitError::Conflict) => return Ok(Attempt::Again),
-            Err(CommitError::Duplicate { .. }) => {
-                // Not an answer a tally gets (it is the webhook's wamid).
-                let error = StoreError::new("record_analytics", UnknownDuplicates(pending.len()));
-                return Err(error.into());
-            }
-            Err(CommitError::Store(error)) => return Err(error.into()),
         }
     }
-    Ok(Attempt::Done((0, *duplicates)))
+    outcome.uncounted = ids(&tally);
+    let error = AppError::Contention {
+        attempts: MAX_RENEWALS,
+    };
+    (outcome, Some(error))
+}
+
+/// Commits the held tally, again after a lost race on the hourly items.
+async fn commit_held<A: AnalyticsStore>(store: &A, held: &Tally) -> Result<Committed, AppError> {
+    retry_on_conflict(|_| async {
+        match store.commit(held).await {
+            Ok(committed) => Ok(Attempt::Done(committed)),
+            // Another tally's transaction held the same hourly items.
+            Err(CommitError::Conflict) => Ok(Attempt::Again),
+            Err(CommitError::Duplicate { .. }) => {
+                // Not an answer a tally gets (it is the webhook's wamid).
+                Err(StoreError::new("commit_analytics", UnexpectedDuplicate).into())
+            }
+            Err(CommitError::Store(error)) => Err(error.into()),
+        }
+    })
+    .await
+}
+
+/// A commit answered the webhook's "duplicate" outcome, which no tally gets.
+#[derive(Debug, thiserror::Error)]
+#[error("the store answered a tally's commit as a duplicate message")]
+struct UnexpectedDuplicate;
+
+fn ids(tally: &Tally) -> Vec<Uuid> {
+    tally.events().iter().map(|(id, _)| *id).collect()
 }
 
 /// The ports the read side needs: the counters, the conversations for the live
@@ -244,3 +293,201 @@ where
 
 /// Re-exported for handlers, so they need not name the domain module.
 pub use analytics::{scope_for, RangeError, ScopeError, ScopeRequest, UnknownZone, Zone};
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use wadesk_domain::{
+        AgentId, ConversationId, CustomerKey, DomainEvent, PhoneNumberId, QueueId, WaId,
+    };
+
+    use super::*;
+    use crate::Claimed;
+
+    fn finished(n: u64) -> EventEnvelope {
+        let customer = CustomerKey::new(
+            PhoneNumberId::parse("100000000000001").unwrap(),
+            WaId::parse(format!("3460000000{n}")).unwrap(),
+        );
+        EventEnvelope::new(
+            DomainEvent::ConversationFinished {
+                conversation_id: ConversationId::generate(),
+                customer,
+                agent: AgentId::parse("ana").unwrap(),
+                queue: QueueId::parse("sales").unwrap(),
+                reason: "Resolved".into(),
+                handling_seconds: Some(60),
+            },
+            "2024-05-01T09:10:00Z".parse().unwrap(),
+        )
+    }
+
+    /// Answers claims and commits as scripted, and keeps which tally ids
+    /// each was asked for.
+    struct Scripted {
+        held_elsewhere: Vec<Uuid>,
+        commits: Mutex<VecDeque<Result<Committed, CommitError>>>,
+        claimed: Mutex<Vec<(Uuid, usize)>>,
+        committed: Mutex<Vec<(Uuid, usize)>>,
+        abandoned: Mutex<Vec<Uuid>>,
+        abandon_answer: Committed,
+    }
+
+    impl Default for Scripted {
+        fn default() -> Self {
+            Self {
+                held_elsewhere: Vec::new(),
+                commits: Mutex::default(),
+                claimed: Mutex::default(),
+                committed: Mutex::default(),
+                abandoned: Mutex::default(),
+                abandon_answer: Committed::Abandoned,
+            }
+        }
+    }
+
+    impl AnalyticsStore for Scripted {
+        fn max_buckets(&self) -> usize {
+            usize::MAX
+        }
+
+        async fn claim(&self, tally: &Tally) -> Result<crate::Claimed, StoreError> {
+            self.claimed.lock().unwrap().push((tally.id(), tally.len()));
+            Ok(Claimed {
+                counted_before: Vec::new(),
+                held_elsewhere: self.held_elsewhere.clone(),
+            })
+        }
+
+        async fn commit(&self, tally: &Tally) -> Result<Committed, CommitError> {
+            self.committed
+                .lock()
+                .unwrap()
+                .push((tally.id(), tally.len()));
+            self.commits
+                .lock()
+                .unwrap()
+                .pop_front()
+                .unwrap_or(Ok(Committed::Counted))
+        }
+
+        async fn abandon(&self, tally: &Tally) -> Result<Committed, StoreError> {
+            self.abandoned.lock().unwrap().push(tally.id());
+            Ok(self.abandon_answer)
+        }
+
+        async fn hourly(
+            &self,
+            _: &Scope,
+            _: wadesk_domain::Timestamp,
+            _: wadesk_domain::Timestamp,
+        ) -> Result<Vec<(wadesk_domain::Timestamp, analytics::Counters)>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_commit_that_conflicts_is_retried_on_the_same_claims() {
+        let store = Scripted {
+            commits: Mutex::new(VecDeque::from([
+                Err(CommitError::Conflict),
+                Err(CommitError::Conflict),
+            ])),
+            ..Scripted::default()
+        };
+        let events: Vec<EventEnvelope> = (0..3).map(finished).collect();
+        let consumed = consume_batch(&store, &events).await;
+        assert_eq!(consumed.counted, 3);
+        assert_eq!(store.claimed.lock().unwrap().len(), 1, "claimed once");
+        let committed = store.committed.lock().unwrap().clone();
+        assert_eq!(committed.len(), 3);
+        assert!(committed.iter().all(|c| *c == committed[0]), "same tally");
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_tally_claims_its_events_again_under_a_fresh_id() {
+        let store = Scripted {
+            commits: Mutex::new(VecDeque::from([Ok(Committed::Abandoned)])),
+            ..Scripted::default()
+        };
+        let events: Vec<EventEnvelope> = (0..3).map(finished).collect();
+        let consumed = consume_batch(&store, &events).await;
+        assert_eq!(consumed.counted, 3);
+        assert!(consumed.error.is_none() && consumed.uncounted.is_empty());
+        let claimed = store.claimed.lock().unwrap().clone();
+        let committed = store.committed.lock().unwrap().clone();
+        assert_eq!(claimed.len(), 2);
+        assert_ne!(claimed[0].0, claimed[1].0, "a fresh id");
+        assert_eq!(committed, claimed, "each id committed after its claims");
+    }
+
+    #[tokio::test]
+    async fn a_tally_abandoned_again_and_again_gives_up_with_its_events_uncounted() {
+        let store = Scripted {
+            commits: Mutex::new(
+                (0..MAX_RENEWALS)
+                    .map(|_| Ok(Committed::Abandoned))
+                    .collect(),
+            ),
+            ..Scripted::default()
+        };
+        let events: Vec<EventEnvelope> = (0..2).map(finished).collect();
+        let consumed = consume_batch(&store, &events).await;
+        assert_eq!(consumed.counted, 0);
+        assert_eq!(consumed.uncounted.len(), 2);
+        assert!(consumed
+            .error
+            .is_some_and(|e| crate::error::Retryable::is_retryable(&e)));
+    }
+
+    #[tokio::test]
+    async fn events_another_tally_holds_are_left_for_a_later_delivery() {
+        let events: Vec<EventEnvelope> = (0..3).map(finished).collect();
+        let store = Scripted {
+            held_elsewhere: vec![events[1].id],
+            ..Scripted::default()
+        };
+        let consumed = consume_batch(&store, &events).await;
+        assert_eq!(consumed.counted, 2);
+        assert_eq!(consumed.held_elsewhere, [events[1].id]);
+        assert!(consumed.error.is_none() && consumed.uncounted.is_empty());
+        assert_eq!(store.committed.lock().unwrap()[0].1, 2, "without it");
+        // A single event (a replay) held elsewhere fails, to be retried.
+        let alone = consume(&store, &events[1]).await;
+        assert!(matches!(alone, Err(AppError::InProgress { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_tally_whose_commit_fails_abandons_itself_unless_it_had_committed() {
+        let refused = || {
+            let error = std::io::Error::other("refused by the test");
+            Err(CommitError::Store(StoreError::new(
+                "commit_analytics",
+                error,
+            )))
+        };
+        let events: Vec<EventEnvelope> = (0..2).map(finished).collect();
+        let failed = Scripted {
+            commits: Mutex::new(VecDeque::from([refused()])),
+            ..Scripted::default()
+        };
+        let consumed = consume_batch(&failed, &events).await;
+        assert_eq!(consumed.counted, 0);
+        assert_eq!(consumed.uncounted.len(), 2);
+        assert!(consumed.error.is_some());
+        let committed = failed.committed.lock().unwrap()[0].0;
+        assert_eq!(*failed.abandoned.lock().unwrap(), [committed]);
+
+        // The commit landed and only its answer was lost.
+        let landed = Scripted {
+            commits: Mutex::new(VecDeque::from([refused()])),
+            abandon_answer: Committed::Counted,
+            ..Scripted::default()
+        };
+        let consumed = consume_batch(&landed, &events).await;
+        assert_eq!(consumed.counted, 2);
+        assert!(consumed.error.is_none() && consumed.uncounted.is_empty());
+    }
+}

@@ -160,37 +160,6 @@ where
     Err(gave_up())
 }
 
-/// [`retry_on_conflict`] for a loop whose tries build on each other: each is
-/// handed `state` as the one before left it and hands it back with its
-/// answer, and the caller gets it back with the outcome (to say what was
-/// left undone on a give-up). Analytics needs it: the events a try finds
-/// counted before leave the tally for good, and the caller answers with
-/// what was still uncounted. (Borrowing the state instead, an `AsyncFnMut`,
-/// makes the callers' futures fail `Send`'s higher-ranked check. And
-/// [`retry_on_conflict`] keeps its own loop rather than calling this one:
-/// two more layers of future around a desk action overflowed a test
-/// thread's stack in a debug build.)
-pub(crate) async fn retry_on_conflict_from<S, T, E, F, Fut>(
-    mut state: S,
-    mut attempt: F,
-) -> (S, Result<T, E>)
-where
-    F: FnMut(usize, S) -> Fut,
-    Fut: Future<Output = (S, Result<Attempt<T>, E>)>,
-    E: From<AppError>,
-{
-    for number in 0..MAX_ATTEMPTS {
-        let (next, answer) = attempt(number, state).await;
-        state = next;
-        match answer {
-            Ok(Attempt::Done(value)) => return (state, Ok(value)),
-            Ok(Attempt::Again) => backoff(number).await,
-            Err(error) => return (state, Err(error)),
-        }
-    }
-    (state, Err(gave_up()))
-}
-
 /// What a retry loop answers after [`MAX_ATTEMPTS`] lost races.
 fn gave_up<E: From<AppError>>() -> E {
     AppError::Contention {
@@ -287,29 +256,6 @@ mod tests {
         let failed: Result<(), AppError> =
             retry_on_conflict(|_| async { Err(AppError::InProgress { what: "a test" }) }).await;
         assert!(matches!(failed, Err(AppError::InProgress { .. })));
-    }
-
-    #[tokio::test]
-    async fn a_carried_state_reaches_the_next_try_and_comes_back_on_give_up() {
-        let (seen, done): (Vec<usize>, Result<usize, AppError>) =
-            retry_on_conflict_from(Vec::new(), |number, mut seen| async move {
-                seen.push(number);
-                let answer = if number < 2 {
-                    Attempt::Again
-                } else {
-                    Attempt::Done(seen.len())
-                };
-                (seen, Ok(answer))
-            })
-            .await;
-        assert_eq!(seen, [0, 1, 2]);
-        assert_eq!(done.unwrap(), 3);
-
-        let (tries, never): (usize, Result<(), AppError>) =
-            retry_on_conflict_from(0, |_, tries| async move { (tries + 1, Ok(Attempt::Again)) })
-                .await;
-        assert_eq!(tries, MAX_ATTEMPTS);
-        assert!(matches!(never, Err(AppError::Contention { .. })));
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod status;
 pub mod window_fire;
 
 pub use error::AppError;
-pub use ports::{AnalyticsStore, Recorded};
+pub use ports::{AnalyticsStore, Claimed, Committed};
 pub use ports::{
     CommitError, ConversationStore, DeskItems, DeskKeys, DeskStore, EventPublisher, InboundContext,
     KeepError, MediaSource, MediaStore, OutboundContent, Page, PageRequest, Poison, PoisonItem,

@@ -33,5 +33,5 @@ pub use figures::{
 pub use increment::{hour_of, increment_for, Increment, COUNTED_EVENT_TYPES};
 pub use range::{parse_day, DayRange, RangeError, DEFAULT_DAYS, MAX_DAYS};
 pub use scope::{scope_for, Scope, ScopeError, ScopeRequest};
-pub use tally::{Bucket, Tally};
+pub use tally::{claim_verdict, Bucket, ClaimVerdict, Holder, Tally, CLAIM_HELD_SECONDS};
 pub use zone::{UnknownZone, Zone};

@@ -328,7 +328,8 @@ async fn one_event_list_gives_identical_exact_figures_on_every_store_once_or_twi
 
     let counter = RequestCounter::new();
     let dynamo = wadesk_tests::dynamo_store(Some(&counter)).await;
-    // First delivery: one TransactWriteItems per counted event, none for the rest.
+    // First delivery: per counted event, its claim (one PutItem) and one
+    // TransactWriteItems (its buckets and its tally's outcome); none for the rest.
     for event in &events {
         counter.reset();
         let consumed = consume(&dynamo, event).await.unwrap();
@@ -342,20 +343,24 @@ async fn one_event_list_gives_identical_exact_figures_on_every_store_once_or_twi
             }
         );
         let expected: Vec<String> = if counted {
-            vec!["dynamodb:TransactWriteItems".into()]
+            vec![
+                "dynamodb:PutItem".into(),
+                "dynamodb:TransactWriteItems".into(),
+            ]
         } else {
             Vec::new()
         };
         assert_eq!(counter.requests(), expected, "{}", event.type_name());
     }
     let dynamo_once = read_all(&dynamo, &dynamo, &clock, day).await;
-    // Redelivery: the same transaction fails on the marker; still one request.
+    // Redelivery: the claim fails on the marker, which names a tally whose
+    // outcome (one GetItem) says committed; no transaction.
     for event in &events {
         counter.reset();
         let consumed = consume(&dynamo, event).await.unwrap();
         if wadesk_domain::analytics::increment_for(event).is_some() {
             assert_eq!(consumed, Consumed::Duplicate);
-            assert_eq!(counter.requests(), ["dynamodb:TransactWriteItems"]);
+            assert_eq!(counter.requests(), ["dynamodb:PutItem", "dynamodb:GetItem"]);
         }
     }
 
@@ -428,21 +433,21 @@ async fn one_event_list_gives_identical_exact_figures_on_every_store_once_or_twi
     assert!(counter.requests().iter().all(|r| r == "dynamodb:Query"));
 }
 
-/// A store that refuses the `nth` tally it is asked to write (0-based) once,
-/// and writes at most `max_writes` items at a time (so a batch takes several
-/// tallies): a batch that fails part-way.
+/// A store that refuses the `nth` tally it is asked to commit (0-based)
+/// once, after its claims, and commits at most `max_buckets` counter items
+/// at a time (so a batch takes several tallies): a batch that fails part-way.
 struct FailingTally<A> {
     inner: A,
-    max_writes: usize,
+    max_buckets: usize,
     nth: usize,
     calls: std::sync::atomic::AtomicUsize,
 }
 
 impl<A> FailingTally<A> {
-    fn new(inner: A, max_writes: usize, nth: usize) -> Self {
+    fn new(inner: A, max_buckets: usize, nth: usize) -> Self {
         Self {
             inner,
-            max_writes,
+            max_buckets,
             nth,
             calls: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -450,20 +455,34 @@ impl<A> FailingTally<A> {
 }
 
 impl<A: AnalyticsStore> AnalyticsStore for FailingTally<A> {
-    fn max_writes(&self) -> usize {
-        self.max_writes
+    fn max_buckets(&self) -> usize {
+        self.max_buckets
     }
 
-    async fn record(
+    async fn claim(
         &self,
         tally: &wadesk_domain::analytics::Tally,
-    ) -> Result<wadesk_app::Recorded, wadesk_app::CommitError> {
+    ) -> Result<wadesk_app::Claimed, wadesk_app::StoreError> {
+        self.inner.claim(tally).await
+    }
+
+    async fn commit(
+        &self,
+        tally: &wadesk_domain::analytics::Tally,
+    ) -> Result<wadesk_app::Committed, wadesk_app::CommitError> {
         let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if call == self.nth {
             let refused = std::io::Error::other("refused by the test");
-            return Err(wadesk_app::StoreError::new("record_analytics", refused).into());
+            return Err(wadesk_app::StoreError::new("commit_analytics", refused).into());
         }
-        self.inner.record(tally).await
+        self.inner.commit(tally).await
+    }
+
+    async fn abandon(
+        &self,
+        tally: &wadesk_domain::analytics::Tally,
+    ) -> Result<wadesk_app::Committed, wadesk_app::StoreError> {
+        self.inner.abandon(tally).await
     }
 
     async fn hourly(
@@ -477,10 +496,71 @@ impl<A: AnalyticsStore> AnalyticsStore for FailingTally<A> {
     }
 }
 
-/// The scripted day delivered as batches: each counter item is written once
-/// per batch (one `TransactWriteItems` carries every event's marker and each
-/// item's sum), and a batch delivered again — whole, cut differently, or
-/// after it failed part-way — counts each event once, on both stores.
+/// A DynamoDB store whose claims are made `by` later than now: a delivery
+/// that comes once the claims of a run that died have aged.
+struct Later {
+    store: wadesk_aws::DynamoStore,
+    by: Duration,
+}
+
+impl Later {
+    /// Past the time a claim is held for a run that may still commit.
+    fn past_held_claims(store: &wadesk_aws::DynamoStore) -> Self {
+        let held = wadesk_domain::analytics::CLAIM_HELD_SECONDS;
+        Self {
+            store: store.clone(),
+            by: Duration::seconds(held + 1),
+        }
+    }
+}
+
+impl AnalyticsStore for Later {
+    fn max_buckets(&self) -> usize {
+        self.store.max_buckets()
+    }
+
+    async fn claim(
+        &self,
+        tally: &wadesk_domain::analytics::Tally,
+    ) -> Result<wadesk_app::Claimed, wadesk_app::StoreError> {
+        self.store.claim_at(tally, Utc::now() + self.by).await
+    }
+
+    async fn commit(
+        &self,
+        tally: &wadesk_domain::analytics::Tally,
+    ) -> Result<wadesk_app::Committed, wadesk_app::CommitError> {
+        self.store.commit(tally).await
+    }
+
+    async fn abandon(
+        &self,
+        tally: &wadesk_domain::analytics::Tally,
+    ) -> Result<wadesk_app::Committed, wadesk_app::StoreError> {
+        self.store.abandon(tally).await
+    }
+
+    async fn hourly(
+        &self,
+        scope: &Scope,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, wadesk_domain::analytics::Counters)>, wadesk_app::StoreError>
+    {
+        self.store.hourly(scope, first, last).await
+    }
+}
+
+fn sorted(mut ids: Vec<uuid::Uuid>) -> Vec<uuid::Uuid> {
+    ids.sort();
+    ids
+}
+
+/// The scripted day delivered as batches: each event is claimed with a
+/// single write and each counter item written once per batch (one
+/// `TransactWriteItems` carries each item's sum and the tally's outcome),
+/// and a batch delivered again — whole, cut differently, or after it failed
+/// part-way — counts each event once, on both stores.
 #[tokio::test]
 async fn a_batch_writes_each_counter_item_once_and_counts_once_however_it_is_redelivered() {
     let day = NaiveDate::from_ymd_opt(2024, 7, 1).unwrap();
@@ -498,8 +578,9 @@ async fn a_batch_writes_each_counter_item_once_and_counts_once_however_it_is_red
     }
     let expected = read_all(&one_by_one, &conversations, &clock, day).await;
 
-    // One batch on DynamoDB: one transaction, with a marker per counted
-    // event and one item per (scope, hour) bucket.
+    // One batch on DynamoDB: a single PutItem (1 write unit, not a
+    // transaction's 2) claims each counted event, then one transaction
+    // moves each (scope, hour) bucket once and records the tally's outcome.
     let counter = RequestCounter::new();
     let dynamo = wadesk_tests::dynamo_store(Some(&counter)).await;
     let batch = consume_batch(&dynamo, &events).await;
@@ -510,22 +591,27 @@ async fn a_batch_writes_each_counter_item_once_and_counts_once_however_it_is_red
         events
             .iter()
             .filter_map(|e| wadesk_domain::analytics::increment_for(e).map(|i| (e.id, i))),
-        dynamo.max_writes(),
+        dynamo.max_buckets(),
     );
     assert_eq!(tallies.len(), 1, "the scripted day fits one transaction");
-    assert!(
-        tallies[0].writes() < counted * 6,
-        "fewer items than one transaction per event wrote ({} for {counted} events)",
-        tallies[0].writes()
+    let mut claims = vec!["dynamodb:PutItem".to_owned(); counted];
+    claims.push("dynamodb:TransactWriteItems".into());
+    assert_eq!(
+        counter.requests(),
+        claims,
+        "one claim per event, one commit"
     );
-    assert_eq!(counter.requests(), ["dynamodb:TransactWriteItems"]);
     assert_eq!(read_all(&dynamo, &dynamo, &clock, day).await, expected);
 
-    // Delivered again whole: one transaction refused on the markers, nothing moves.
+    // Delivered again whole: the claims fail on markers naming one committed
+    // tally (read once); no transaction, nothing moves.
     counter.reset();
     let again = consume_batch(&dynamo, &events).await;
     assert_eq!((again.counted, again.duplicates), (0, counted));
-    assert_eq!(counter.requests(), ["dynamodb:TransactWriteItems"]);
+    assert!(again.held_elsewhere.is_empty() && again.error.is_none());
+    let mut refused = vec!["dynamodb:PutItem".to_owned(); counted];
+    refused.push("dynamodb:GetItem".into());
+    assert_eq!(counter.requests(), refused);
     // Delivered again cut differently, overlapping, with a duplicate inside.
     let (head, tail) = events.split_at(events.len() / 2);
     let mut shifted: Vec<EventEnvelope> = tail.to_vec();
@@ -533,12 +619,14 @@ async fn a_batch_writes_each_counter_item_once_and_counts_once_however_it_is_red
     shifted.push(events[events.len() - 1].clone());
     let recut = consume_batch(&dynamo, &shifted).await;
     assert_eq!(recut.counted, 0);
+    assert!(recut.held_elsewhere.is_empty());
     assert_eq!(read_all(&dynamo, &dynamo, &clock, day).await, expected);
 
-    // Part-way failures, on both stores: tallies of at most 12 items, the
-    // second refused. Its events (and only they) are left uncounted; the
-    // batch delivered again (only the failed events, or all of them, cut
-    // differently) counts each once.
+    // Part-way failures, on both stores: tallies of at most 12 buckets, the
+    // second one's commit refused. Its events (and only they) are left
+    // uncounted, and the tally abandons itself; the batch delivered again
+    // (only the failed events, or all of them, cut differently) takes them
+    // over at once and counts each once.
     for redeliver_all in [false, true] {
         let store_dynamo = FailingTally::new(wadesk_tests::dynamo_store(None).await, 12, 1);
         let store_embedded = FailingTally::new(EmbeddedAnalytics::new(), 12, 1);
@@ -568,6 +656,7 @@ async fn a_batch_writes_each_counter_item_once_and_counts_once_however_it_is_red
         let retried = consume_batch(&store_dynamo, &retry).await;
         assert!(retried.error.is_none(), "{:?}", retried.error);
         assert_eq!(retried.counted, first.uncounted.len());
+        assert!(retried.held_elsewhere.is_empty());
         let retried = consume_batch(&store_embedded, &retry).await;
         assert_eq!(retried.counted, first.uncounted.len());
         assert_eq!(
@@ -581,7 +670,99 @@ async fn a_batch_writes_each_counter_item_once_and_counts_once_however_it_is_red
             expected,
             "embedded"
         );
+        let once_more = consume_batch(&store_dynamo, &events).await;
+        assert_eq!((once_more.counted, once_more.duplicates), (0, counted));
     }
+}
+
+/// The day's finishes counted on `store`'s `ALL` counters in the hour of `at`.
+async fn finished_in_hour<A: AnalyticsStore>(store: &A, at: DateTime<Utc>) -> u64 {
+    let hour = wadesk_domain::analytics::hour_of(at);
+    store
+        .hourly(&Scope::All, hour, hour)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, c)| c.finished)
+        .sum()
+}
+
+/// A run that claims its events and dies before its commit: a delivery
+/// while the claims are young leaves the events uncounted (the run may
+/// still commit), one after counts them once, abandoning the dead tally; and
+/// if that tally was alive after all, its commit fails and moves nothing,
+/// and claiming again under a fresh id finds its events counted.
+#[tokio::test]
+async fn a_tally_that_died_after_its_claims_is_waited_for_then_abandoned_and_counted_once() {
+    use wadesk_app::Committed;
+    let day = NaiveDate::from_ymd_opt(2024, 5, 1).unwrap();
+    let when = at(day, "09:10:00");
+    let events: Vec<EventEnvelope> = (0..3).map(|_| finished_by_ana_at(when)).collect();
+    let dynamo = wadesk_tests::dynamo_store(None).await;
+    let [dead] =
+        <[wadesk_domain::analytics::Tally; 1]>::try_from(wadesk_domain::analytics::Tally::split(
+            events
+                .iter()
+                .filter_map(|e| wadesk_domain::analytics::increment_for(e).map(|i| (e.id, i))),
+            dynamo.max_buckets(),
+        ))
+        .unwrap();
+    let claimed = dynamo.claim_at(&dead, Utc::now()).await.unwrap();
+    assert_eq!(claimed, wadesk_app::Claimed::default(), "all held by it");
+
+    // Redelivered while the run may still commit: nothing counted, nothing
+    // acknowledged (a replayed single event fails, to be retried).
+    let early = consume_batch(&dynamo, &events).await;
+    assert_eq!((early.counted, early.duplicates), (0, 0));
+    assert_eq!(
+        sorted(early.held_elsewhere),
+        sorted(events.iter().map(|e| e.id).collect())
+    );
+    assert!(consume(&dynamo, &events[0]).await.is_err());
+    assert_eq!(finished_in_hour(&dynamo, when).await, 0);
+
+    // Redelivered once the claims are old: abandoned, taken over, counted once.
+    let later = Later::past_held_claims(&dynamo);
+    let late = consume_batch(&later, &events).await;
+    assert!(late.error.is_none(), "{:?}", late.error);
+    assert_eq!(late.counted, 3);
+    assert_eq!(finished_in_hour(&dynamo, when).await, 3);
+    let again = consume_batch(&later, &events).await;
+    assert_eq!((again.counted, again.duplicates), (0, 3));
+
+    // The abandoned tally was alive after all: its commit cannot land.
+    assert_eq!(dynamo.commit(&dead).await.unwrap(), Committed::Abandoned);
+    assert_eq!(finished_in_hour(&dynamo, when).await, 3);
+    let renewed = dead.renewed();
+    let reclaimed = dynamo.claim_at(&renewed, Utc::now()).await.unwrap();
+    assert_eq!(
+        sorted(reclaimed.counted_before),
+        sorted(events.iter().map(|e| e.id).collect())
+    );
+}
+
+/// Two deliveries of the same events at the same time (one cut
+/// differently): each event's marker names one of the two tallies, so each
+/// counts once, whichever commits first.
+#[tokio::test]
+async fn the_same_events_delivered_twice_at_once_count_once() {
+    let day = NaiveDate::from_ymd_opt(2024, 5, 1).unwrap();
+    let when = at(day, "10:10:00");
+    let events: Vec<EventEnvelope> = (0..40).map(|_| finished_by_ana_at(when)).collect();
+    let mut recut: Vec<EventEnvelope> = events[10..].to_vec();
+    recut.reverse();
+    let dynamo = wadesk_tests::dynamo_store(None).await;
+    let (first, second) = tokio::join!(
+        consume_batch(&dynamo, &events),
+        consume_batch(&dynamo, &recut)
+    );
+    assert!(first.error.is_none() && second.error.is_none());
+    assert_eq!(first.counted + second.counted, events.len());
+    assert_eq!(finished_in_hour(&dynamo, when).await, 40);
+    // Whatever either left for later is counted by then already.
+    let later = consume_batch(&Later::past_held_claims(&dynamo), &events).await;
+    assert_eq!((later.counted, later.duplicates), (0, 40));
+    assert_eq!(finished_in_hour(&dynamo, when).await, 40);
 }
 
 /// Ana finishes a sales conversation at `when`, after a minute's handling.
@@ -677,7 +858,15 @@ async fn concurrent_deliveries_of_the_same_events_count_each_once() {
             let dynamo = dynamo.clone();
             let embedded = embedded.clone();
             tasks.push(tokio::spawn(async move {
-                consume(&dynamo, &event).await.unwrap();
+                // Held by a concurrent delivery still committing: delivered
+                // again a little later, as the platform does.
+                while let Err(error) = consume(&dynamo, &event).await {
+                    assert!(
+                        matches!(error, wadesk_app::AppError::InProgress { .. }),
+                        "{error}"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
                 consume(&embedded, &event).await.unwrap();
             }));
         }

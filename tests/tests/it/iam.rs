@@ -618,6 +618,38 @@ async fn timers_opt_out_relay_and_analytics_run_under_their_generated_policies()
         events.iter().map(|e| &e.0).collect::<Vec<_>>()
     );
     desk.new_events().await;
+    // Delivered again: each claim finds its event's marker and reads the
+    // outcome of the tally it names (GetItem): counted before.
+    let mut counted = Vec::new();
+    for (kind, detail) in &events {
+        let event: EventEnvelope = serde_json::from_str(detail).unwrap();
+        if wadesk_domain::analytics::increment_for(&event).is_none() {
+            continue;
+        }
+        let delivered = serde_json::from_value(delivery(kind, detail)).unwrap();
+        let consumed = Box::pin(analytics::consume_delivery(&counters, delivered))
+            .await
+            .unwrap();
+        assert_eq!(consumed, wadesk_app::analytics::Consumed::Duplicate);
+        counted.push(event);
+    }
+    // A run that claimed an event and died before its commit: once the
+    // claim is old, the next delivery abandons its tally (PutItem) and takes
+    // the event over (UpdateItem), then counts it.
+    let mut orphan = counted.first().expect("a counted event").clone();
+    orphan.id = uuid::Uuid::new_v4();
+    let increment = wadesk_domain::analytics::increment_for(&orphan).unwrap();
+    let tallies = wadesk_domain::analytics::Tally::split(
+        [(orphan.id, increment)],
+        wadesk_app::AnalyticsStore::max_buckets(&counters),
+    );
+    let held = wadesk_domain::analytics::CLAIM_HELD_SECONDS + 1;
+    let long_ago = chrono::Utc::now() - Duration::seconds(held);
+    counters.claim_at(&tallies[0], long_ago).await.unwrap();
+    let consumed = Box::pin(wadesk_app::analytics::consume(&counters, &orphan))
+        .await
+        .unwrap();
+    assert_eq!(consumed, wadesk_app::analytics::Consumed::Counted);
 
     // Events that never parse are parked in each function's failure queue.
     for (function, queue) in [

@@ -6,7 +6,7 @@ use wadesk_domain::analytics::{Counters, Scope, Tally};
 use wadesk_domain::Timestamp;
 
 use super::lock;
-use crate::{AnalyticsStore, CommitError, Recorded, StoreError};
+use crate::{AnalyticsStore, Claimed, CommitError, Committed, StoreError};
 
 #[derive(Debug, Default)]
 struct State {
@@ -17,7 +17,10 @@ struct State {
 
 /// In-memory analytics counters: one lock around the event ids and the
 /// buckets, so the "once per id" check and the counts of a whole tally move
-/// together, as in the DynamoDB adapter's transaction.
+/// together. Nothing dies between a claim and its commit here, so a claim
+/// holds nothing: it only names the events counted before, and the commit
+/// checks again under the lock (a concurrent tally may have counted one
+/// since), counting only the others.
 #[derive(Debug, Clone, Default)]
 pub struct EmbeddedAnalytics {
     state: Arc<Mutex<State>>,
@@ -30,28 +33,45 @@ impl EmbeddedAnalytics {
 }
 
 impl AnalyticsStore for EmbeddedAnalytics {
-    fn max_writes(&self) -> usize {
+    fn max_buckets(&self) -> usize {
         usize::MAX
     }
 
-    async fn record(&self, tally: &Tally) -> Result<Recorded, CommitError> {
+    async fn claim(&self, tally: &Tally) -> Result<Claimed, StoreError> {
+        let state = lock(&self.state);
+        Ok(Claimed {
+            counted_before: tally
+                .events()
+                .iter()
+                .map(|(id, _)| *id)
+                .filter(|id| state.counted.contains(id))
+                .collect(),
+            held_elsewhere: Vec::new(),
+        })
+    }
+
+    async fn commit(&self, tally: &Tally) -> Result<Committed, CommitError> {
         let mut state = lock(&self.state);
-        let before: Vec<Uuid> = tally
+        let since: Vec<Uuid> = tally
             .events()
             .iter()
             .map(|(id, _)| *id)
             .filter(|id| state.counted.contains(id))
             .collect();
-        if !before.is_empty() {
-            return Ok(Recorded::AlreadyCounted(before));
-        }
+        let tally = tally.without(&since);
         state
             .counted
             .extend(tally.events().iter().map(|(id, _)| *id));
         for (bucket, counters) in tally.buckets() {
             *state.buckets.entry(bucket).or_default() += &counters;
         }
-        Ok(Recorded::Counted)
+        Ok(Committed::Counted)
+    }
+
+    /// A commit here is one step under the lock: one that failed wrote
+    /// nothing, and nothing holds its events.
+    async fn abandon(&self, _: &Tally) -> Result<Committed, StoreError> {
+        Ok(Committed::Abandoned)
     }
 
     async fn hourly(

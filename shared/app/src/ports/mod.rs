@@ -11,7 +11,7 @@ mod store;
 mod timers;
 mod whatsapp;
 
-pub use analytics_store::{AnalyticsStore, Recorded};
+pub use analytics_store::{AnalyticsStore, Claimed, Committed};
 pub use desk_store::{DeskItems, DeskKeys, DeskStore};
 pub use events::{EventPublisher, PublishError};
 pub use live::{

@@ -157,11 +157,18 @@ pub fn outbox_sk(version: u64) -> String {
     format!("v{version:020}")
 }
 
-/// The marker of a counted event: written once, in the counting transaction.
+/// The marker of a counted event: claimed by one tally at a time, naming it.
 pub fn event_marker_pk(id: uuid::Uuid) -> String {
     format!("EVENT#{id}")
 }
 pub const EVENT_MARKER_SK: &str = "EVENT";
+
+/// The outcome of an analytics tally (committed, or abandoned): the events
+/// whose markers name the tally count iff it says committed.
+pub fn tally_pk(id: uuid::Uuid) -> String {
+    format!("TALLY#{id}")
+}
+pub const TALLY_SK: &str = "TALLY";
 
 /// The audit trail of one UTC day: a day (or a few) is one Query per day.
 pub fn audit_pk(day: chrono::NaiveDate) -> String {
