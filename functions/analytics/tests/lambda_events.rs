@@ -344,3 +344,102 @@ async fn a_queue_batch_reports_only_what_was_not_counted_and_counts_once_when_de
         .unwrap();
     assert_eq!(finished().await as usize, events.len());
 }
+
+/// Reports the event `held` as held by another tally that may still commit
+/// (a concurrent or dead delivery of it), whenever asked to claim it.
+struct HoldsOne {
+    inner: EmbeddedAnalytics,
+    held: EventEnvelope,
+}
+
+impl wadesk_app::AnalyticsStore for HoldsOne {
+    fn max_buckets(&self) -> usize {
+        self.inner.max_buckets()
+    }
+
+    async fn claim(
+        &self,
+        tally: &wadesk_domain::analytics::Tally,
+    ) -> Result<wadesk_app::Claimed, wadesk_app::StoreError> {
+        let mut claimed = self.inner.claim(tally).await?;
+        if tally.events().iter().any(|(id, _)| *id == self.held.id) {
+            claimed.held_elsewhere.push(self.held.id);
+        }
+        Ok(claimed)
+    }
+
+    async fn commit(
+        &self,
+        tally: &wadesk_domain::analytics::Tally,
+    ) -> Result<wadesk_app::Committed, wadesk_app::CommitError> {
+        assert!(tally.events().iter().all(|(id, _)| *id != self.held.id));
+        self.inner.commit(tally).await
+    }
+
+    async fn abandon(
+        &self,
+        tally: &wadesk_domain::analytics::Tally,
+    ) -> Result<wadesk_app::Committed, wadesk_app::StoreError> {
+        self.inner.abandon(tally).await
+    }
+
+    async fn hourly(
+        &self,
+        scope: &wadesk_domain::analytics::Scope,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, wadesk_domain::analytics::Counters)>, wadesk_app::StoreError>
+    {
+        self.inner.hourly(scope, first, last).await
+    }
+}
+
+#[tokio::test]
+async fn an_event_another_tally_holds_is_reported_failed_and_the_others_counted() {
+    let at: DateTime<Utc> = "2024-05-01T09:10:00Z".parse().unwrap();
+    let events: Vec<EventEnvelope> = (0..3).map(|n| finished_by("ana", at, n)).collect();
+    let messages: Vec<(String, Value)> = events
+        .iter()
+        .enumerate()
+        .map(|(n, event)| {
+            let body = serde_json::to_value(delivery(
+                "ConversationFinished",
+                serde_json::to_value(event).unwrap(),
+            ))
+            .unwrap();
+            (format!("m{n}"), body)
+        })
+        .collect();
+    let store = HoldsOne {
+        inner: EmbeddedAnalytics::new(),
+        held: events[1].clone(),
+    };
+    let parked = Parked::default();
+    let function = "arn:aws:lambda:eu-west-1:123456789012:function:wadesk-analytics-consumer";
+    let answer = analytics::invoke_consumer(&store, &parked, function, &queue_batch(&messages))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{ "itemIdentifier": "m1" }])
+    );
+    let hour = wadesk_domain::analytics::hour_of(at);
+    let hours = store
+        .hourly(&wadesk_domain::analytics::Scope::All, hour, hour)
+        .await
+        .unwrap();
+    assert_eq!(hours[0].1.finished, 2);
+    // Replayed on its own (an EventBridge event): the invocation fails, to
+    // be retried, and nothing is parked.
+    let single = serde_json::to_value(delivery(
+        "ConversationFinished",
+        serde_json::to_value(&events[1]).unwrap(),
+    ))
+    .unwrap();
+    assert!(
+        analytics::invoke_consumer(&store, &parked, function, &single)
+            .await
+            .is_err()
+    );
+    assert!(parked.0.lock().unwrap().is_empty());
+}

@@ -141,16 +141,21 @@ fn claim_of(op: &'static str, marker: &Item) -> Result<ClaimAttempt, StoreError>
         .ok_or_else(|| {
             StoreError::new(
                 op,
-                MalformedMarker(string(marker, keys::PK).unwrap_or_default()),
+                UnexpectedItem::Malformed(string(marker, keys::PK).unwrap_or_default()),
             )
         })?;
     Ok(ClaimAttempt::HeldBy { tally, claimed_at })
 }
 
-/// An item this module wrote, read back without what it always writes.
+/// An analytics item read back not as this module writes it.
 #[derive(Debug, thiserror::Error)]
-#[error("the analytics item {0} is malformed")]
-struct MalformedMarker(String);
+enum UnexpectedItem {
+    #[error("the analytics item {0} is malformed")]
+    Malformed(String),
+    /// Its put was refused for an existing item, which a read then missed.
+    #[error("the outcome of tally {0} exists and does not")]
+    OutcomeVanished(Uuid),
+}
 
 fn holder_of(op: &'static str, outcome: Option<&Item>) -> Result<Holder, StoreError> {
     let Some(item) = outcome else {
@@ -161,7 +166,7 @@ fn holder_of(op: &'static str, outcome: Option<&Item>) -> Result<Holder, StoreEr
         Some(ABANDONED) => Ok(Holder::Abandoned),
         _ => Err(StoreError::new(
             op,
-            MalformedMarker(string(item, keys::PK).unwrap_or_default()),
+            UnexpectedItem::Malformed(string(item, keys::PK).unwrap_or_default()),
         )),
     }
 }
@@ -221,20 +226,20 @@ impl DynamoStore {
         for (holder, (claimed_at, events)) in holders {
             let outcome = self.get(op, tally_key(holder)).await?;
             let state = holder_of(op, outcome.as_ref())?;
-            let state = match claim_verdict(state, claimed_at, now) {
-                ClaimVerdict::CountedBefore => Holder::Committed,
+            let outcome = match claim_verdict(state, claimed_at, now) {
+                ClaimVerdict::CountedBefore => Committed::Counted,
                 ClaimVerdict::Wait => {
                     claimed.held_elsewhere.extend(events);
                     continue;
                 }
-                ClaimVerdict::TakeOver => Holder::Abandoned,
+                ClaimVerdict::TakeOver => Committed::Abandoned,
                 ClaimVerdict::Abandon => {
                     tracing::warn!(%holder, %claimed_at, "abandoning a tally whose run must have ended");
                     self.abandon_holder(op, holder, outcome_expiry(tally, now))
                         .await?
                 }
             };
-            if state == Holder::Committed {
+            if outcome == Committed::Counted {
                 claimed.counted_before.extend(events);
                 continue;
             }
@@ -296,13 +301,13 @@ impl DynamoStore {
     }
 
     /// Marks `holder` abandoned unless it has an outcome already; answers
-    /// its outcome now (abandoned, or committed meanwhile).
+    /// its outcome now: abandoned, or counted (it committed meanwhile).
     async fn abandon_holder(
         &self,
         op: &'static str,
         holder: Uuid,
         expiry: i64,
-    ) -> Result<Holder, StoreError> {
+    ) -> Result<Committed, StoreError> {
         let mut item = tally_key(holder);
         item.insert(TALLY_OUTCOME.into(), AttributeValue::S(ABANDONED.into()));
         item.insert(keys::TTL.into(), number(expiry));
@@ -315,13 +320,18 @@ impl DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match sent {
-            Ok(_) => Ok(Holder::Abandoned),
+        let existing = match sent {
+            Ok(_) => return Ok(Committed::Abandoned),
             Err(error) => match condition_failed_put(&error) {
-                Some(Some(outcome)) => holder_of(op, Some(&outcome)),
-                Some(None) => holder_of(op, self.get(op, tally_key(holder)).await?.as_ref()),
-                None => Err(StoreError::new(op, error)),
+                Some(Some(outcome)) => Some(outcome),
+                Some(None) => self.get(op, tally_key(holder)).await?,
+                None => return Err(StoreError::new(op, error)),
             },
+        };
+        match holder_of(op, existing.as_ref())? {
+            Holder::Committed => Ok(Committed::Counted),
+            Holder::Abandoned => Ok(Committed::Abandoned),
+            Holder::Undecided => Err(StoreError::new(op, UnexpectedItem::OutcomeVanished(holder))),
         }
     }
 
@@ -475,16 +485,9 @@ impl AnalyticsStore for DynamoStore {
     }
 
     async fn abandon(&self, tally: &Tally) -> Result<Committed, StoreError> {
-        let op = "abandon_analytics";
         let expiry = outcome_expiry(tally, SystemClock.now());
-        match self.abandon_holder(op, tally.id(), expiry).await? {
-            Holder::Committed => Ok(Committed::Counted),
-            Holder::Abandoned => Ok(Committed::Abandoned),
-            Holder::Undecided => Err(StoreError::new(
-                op,
-                MalformedMarker(keys::tally_pk(tally.id())),
-            )),
-        }
+        self.abandon_holder("abandon_analytics", tally.id(), expiry)
+            .await
     }
 
     /// One Query (`pk = STATS#{scope} AND sk BETWEEN first AND last`; more
