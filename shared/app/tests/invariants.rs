@@ -790,6 +790,15 @@ impl Harness {
                 "customer {}'s live-session mirror",
                 n
             );
+            // What its agent's reply decides on without reading the customer.
+            if let Some(conversation) = live.first() {
+                prop_assert_eq!(
+                    conversation.customer_window,
+                    customer.window,
+                    "customer {}'s window as their live conversation keeps it",
+                    n
+                );
+            }
             if customer.window_is_open(seen.now) {
                 let armed = customer
                     .armed_expiry

@@ -97,6 +97,17 @@ pub struct Conversation {
     /// Its channel's retention when it started (`None`: the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_days: Option<crate::protection::RetentionDays>,
+    /// The customer's 24-hour window as this conversation last learnt it
+    /// (`None` on conversations stored before it was kept). Kept equal to the
+    /// customer's while the conversation is live: every customer message
+    /// writes it in the transaction that writes the customer, WhatsApp's
+    /// early close writes it with the customer
+    /// ([`crate::CustomerChange::live_window`]), and every desk change that
+    /// read the customer refreshes it. A reply by the conversation's own
+    /// agent decides on it instead of reading the customer
+    /// ([`crate::desk::send_needs_customer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_window: Option<crate::Window>,
     /// Optimistic-concurrency version: every write checks and bumps it.
     #[serde(default)]
     pub version: u64,

@@ -235,6 +235,15 @@ impl CustomerChange {
 }
 
 impl CustomerChange {
+    /// The live conversation's copy of the window
+    /// ([`crate::Conversation::customer_window`]) to write with this change,
+    /// when the change is made apart from that conversation's own writes
+    /// (WhatsApp's early close of the window): its id and the window.
+    pub fn live_window(&self) -> Option<(ConversationId, Option<Window>)> {
+        let live = self.customer.live.as_ref()?;
+        Some((live.conversation_id, self.customer.window))
+    }
+
     /// Whether this write stands although its answer was lost: `stored` (read
     /// after it) is exactly it, so nothing changed the customer since. A
     /// claimed `#STOP` confirmation is then this attempt's to send.

@@ -241,6 +241,15 @@ impl<'a> Draft<'a> {
             })
         };
         let customer = set_outright.or_else(mirrored);
+        // The conversation keeps the window of the customer this change read
+        // (or writes), so its agent's next message need not read the customer.
+        if let Some(window) = customer
+            .as_ref()
+            .map(|change| change.customer.window)
+            .or(ctx.customer.map(|stored| stored.window))
+        {
+            conversation.customer_window = window;
+        }
         // Each drafted agent was copied from the context as read.
         let agents = self
             .agents
@@ -501,6 +510,37 @@ pub fn validate_outgoing(outgoing: &Outgoing) -> Result<MessageContent, DeskErro
 /// An agent sends a message. Sending to an unanswered conversation takes it;
 /// the agent who reopened a conversation may follow up at once, inside the
 /// window, without waiting for the customer's reply.
+/// Whether deciding `actor`'s message to `conversation` needs its customer
+/// read. Not when they own it (or are in its conference) and it is active or
+/// reopened, and it keeps the customer's window
+/// ([`Conversation::customer_window`]): the message then changes neither its
+/// status nor its owner, so nothing of the customer but the window is used,
+/// and the window is the conversation's copy. A message that takes or reopens
+/// the conversation, or one to a conversation stored without the copy,
+/// reads the customer.
+pub fn send_needs_customer(conversation: &Conversation, actor: &AgentId) -> bool {
+    let own = match conversation.status {
+        ConversationStatus::Active => {
+            conversation.owner.as_ref() == Some(actor) || conversation.participants.contains(actor)
+        }
+        ConversationStatus::Reopened => conversation.owner.as_ref() == Some(actor),
+        _ => false,
+    };
+    !own || conversation.customer_window.is_none()
+}
+
+/// Whether the customer's window is open now: the customer's own when it was
+/// read, else the conversation's copy of it ([`send_needs_customer`]).
+fn window_is_open(ctx: &DeskContext<'_>) -> bool {
+    match ctx.customer {
+        Some(customer) => customer.window_is_open(ctx.now),
+        None => ctx
+            .conversation
+            .customer_window
+            .is_some_and(|window| window.is_open(ctx.now)),
+    }
+}
+
 pub fn send(
     ctx: &DeskContext<'_>,
     actor: &Actor,
@@ -542,7 +582,7 @@ fn send_into(
         }
         _ => take_into(draft, actor, false)?,
     }
-    if !ctx.customer.is_some_and(|c| c.window_is_open(ctx.now)) {
+    if !window_is_open(ctx) {
         return Err(DeskError::WindowClosed);
     }
     let message = Message {

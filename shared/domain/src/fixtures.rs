@@ -51,6 +51,7 @@ pub(crate) fn conversation(status: ConversationStatus, owner: Option<&str>) -> C
         answered: false,
         finished_at: None,
         retention_days: None,
+        customer_window: None,
         version: 1,
     }
 }

@@ -49,6 +49,9 @@ pub enum ConversationChange {
         /// sets its own time too, so the time a customer wrote could be
         /// earlier than the last change).
         changed_at: Timestamp,
+        /// The customer's window as this message leaves it: the
+        /// conversation's copy ([`Conversation::customer_window`]).
+        customer_window: Option<Window>,
     },
 }
 
@@ -80,6 +83,7 @@ impl ConversationChange {
             received_at,
             last_inbound_at,
             changed_at,
+            customer_window,
             ..
         } = self
         else {
@@ -98,6 +102,9 @@ impl ConversationChange {
         }
         conversation.unanswered_since.get_or_insert(*received_at);
         conversation.updated_at = *changed_at;
+        if customer_window.is_some() {
+            conversation.customer_window = *customer_window;
+        }
         conversation.version += 1;
     }
 }
@@ -438,6 +445,7 @@ fn start_session(
         answered: false,
         finished_at: (status == ConversationStatus::Finished).then_some(received_at),
         retention_days: Some(channel.retention_days),
+        customer_window: customer.window,
         version: 1,
     };
     customer.live = LiveSession::of(&conversation);
@@ -480,6 +488,7 @@ fn continue_live(
                 received_at,
                 last_inbound_at,
                 changed_at: received.now,
+                customer_window: customer.window,
             };
         }
     }
@@ -492,6 +501,7 @@ fn continue_live(
         received_at,
         last_inbound_at,
         changed_at: received.now,
+        customer_window: customer.window,
     }
 }
 

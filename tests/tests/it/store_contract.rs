@@ -316,6 +316,65 @@ pub async fn statuses_move_forward_only<S: ConversationStore>(store: S) {
     );
 }
 
+/// The conversation's copy of its customer's window
+/// (`Conversation::customer_window`), as both stores keep it: written by
+/// every customer message, and by WhatsApp's early close (131047) with the
+/// customer, bumping the conversation's version so a desk decision read
+/// before cannot write the old copy back.
+pub async fn the_live_conversation_keeps_the_customers_window<S: ConversationStore>(store: S) {
+    let now = now_seconds();
+    let key = customer("34600000009");
+    let first = decide_inbound(
+        None,
+        &channel(),
+        text_message(&key, "wamid.W1", now, "a"),
+        now,
+    );
+    store.commit_inbound(&first).await.unwrap();
+    let id = first.conversation.conversation_id();
+    let later = now + Duration::minutes(5);
+    let second = decide_inbound(
+        Some(&first.customer),
+        &channel(),
+        text_message(&key, "wamid.W2", later, "b"),
+        later,
+    );
+    store.commit_inbound(&second).await.unwrap();
+    let conversation = store.get_conversation(id).await.unwrap().unwrap();
+    assert_ne!(first.customer.window, second.customer.window);
+    assert_eq!(conversation.customer_window, second.customer.window);
+
+    let outbound = wadesk_tests::outbound_hello(id, "wamid.OUTW", later + Duration::seconds(1));
+    store.record_outbound(&key, &outbound).await.unwrap();
+    let failed = wadesk_domain::StatusUpdate {
+        wamid: outbound.wamid.clone().unwrap(),
+        status: DeliveryStatus::Failed,
+        at: later + Duration::seconds(2),
+        error: Some(wadesk_domain::message::DeliveryError {
+            code: 131047,
+            title: "Re-engagement message".into(),
+        }),
+    };
+    let stored = store.get_customer(&key).await.unwrap().unwrap();
+    let wadesk_domain::StatusDecision::Apply {
+        expected,
+        message,
+        customer: Some(closed),
+        ..
+    } = wadesk_domain::decide_status(&outbound, Some(&stored), &failed, failed.at)
+    else {
+        panic!("131047 closes the window")
+    };
+    store
+        .commit_status(&message, expected, Some(&closed))
+        .await
+        .unwrap();
+    let after = store.get_conversation(id).await.unwrap().unwrap();
+    assert!(!after.customer_window.unwrap().is_open(failed.at));
+    assert_eq!(after.customer_window, closed.customer.window);
+    assert_eq!(after.version, conversation.version + 1);
+}
+
 /// The one version convention (`wadesk_domain::version`), as both stores
 /// hold it: a write expecting the customer absent creates it at version 1
 /// and only once; one expecting a version takes only that version, and its
@@ -489,6 +548,10 @@ macro_rules! contract_suite {
             #[tokio::test]
             async fn statuses_move_forward_only() {
                 super::statuses_move_forward_only($make).await;
+            }
+            #[tokio::test]
+            async fn the_live_conversation_keeps_the_customers_window() {
+                super::the_live_conversation_keeps_the_customers_window($make).await;
             }
             #[tokio::test]
             async fn save_customer_is_conditional() {

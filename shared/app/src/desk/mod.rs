@@ -181,9 +181,11 @@ impl Snapshot {
         let mut keys = DeskKeys::default();
         action.targets(&mut keys);
         if let Some(conversation) = &conversation {
-            keys.customer = Some(conversation.customer.clone());
-            keys.agents
-                .extend(conversation.agent_links().into_iter().map(|(id, _)| id));
+            if action.needs_customer(conversation) {
+                keys.customer = Some(conversation.customer.clone());
+                keys.agents
+                    .extend(conversation.agent_links().into_iter().map(|(id, _)| id));
+            }
             keys.agents.extend(involved.iter().cloned());
             if known_entry.is_none() {
                 keys.agents.extend(actor.map(|a| a.id.clone()));
@@ -315,6 +317,17 @@ impl Action<'_> {
                 Err(DeskError::Invalid(format!("no queue {queue}")))
             }
             _ => Ok(()),
+        }
+    }
+
+    /// Whether deciding needs the customer (and with it the agents the
+    /// conversation links): all but its own agent's message
+    /// ([`desk::send_needs_customer`]), which is decided on the conversation
+    /// and the caller alone, so it reads nothing after the conversation.
+    fn needs_customer(&self, conversation: &Conversation) -> bool {
+        match self {
+            Self::Send(actor, _) => desk::send_needs_customer(conversation, &actor.id),
+            _ => true,
         }
     }
 

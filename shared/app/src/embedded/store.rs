@@ -273,6 +273,12 @@ impl ConversationStore for EmbeddedStore {
         let mut state = lock(&self.state);
         if let Some(change) = customer {
             check_customer_version(&state, &change.customer.key, change.expected_version)?;
+            // As DynamoDB's condition: the conversation keeping the copy exists.
+            if let Some((id, _)) = change.live_window() {
+                if !state.conversations.contains_key(&id) {
+                    return Err(CommitError::Conflict);
+                }
+            }
         }
         let stored = state
             .messages
@@ -286,6 +292,12 @@ impl ConversationStore for EmbeddedStore {
             state
                 .customers
                 .insert(change.customer.key.clone(), change.customer.clone());
+            if let Some((id, window)) = change.live_window() {
+                if let Some(conversation) = state.conversations.get_mut(&id) {
+                    conversation.customer_window = window;
+                    conversation.version += 1;
+                }
+            }
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ use wadesk_app::{
 use wadesk_domain::{
     Channel, Conversation, ConversationChange, ConversationId, Customer, CustomerChange,
     CustomerKey, DeliveryStatus, EventEnvelope, ExpectedVersion, InboundDecision, Message,
-    PhoneNumberId, Wamid,
+    PhoneNumberId, Wamid, Window,
 };
 
 use super::error::{cancellation, commit_error, item_refused, store_error, Cancelled};
@@ -213,6 +213,7 @@ impl DynamoStore {
                 received_at,
                 last_inbound_at,
                 changed_at,
+                customer_window,
             } => {
                 // The status index moves with the status; `gsi1sk` (queued or
                 // created time) does not change here. The version bump keeps
@@ -248,6 +249,10 @@ impl DynamoStore {
                     set.push("last_inbound_at = :latest");
                     update = update.expression_attribute_values(":latest", to_value(op, latest)?);
                 }
+                if let Some(window) = customer_window {
+                    set.push("customer_window = :window");
+                    update = update.expression_attribute_values(":window", to_value(op, window)?);
+                }
                 if let Some(owner) = owner {
                     set.push("#owner = :owner");
                     set.push("participants = :participants");
@@ -271,6 +276,34 @@ impl DynamoStore {
                 Ok(TransactWriteItem::builder().update(update).build())
             }
         }
+    }
+
+    /// The conversation's copy of its customer's window, written with the
+    /// customer (the version bump makes a desk decision read before it
+    /// read again, so it cannot write the old copy back).
+    fn conversation_window(
+        &self,
+        op: &'static str,
+        id: ConversationId,
+        window: Option<&Window>,
+    ) -> Result<TransactWriteItem, CommitError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::key(
+                keys::conversation_pk(id),
+                keys::CONVERSATION_SK,
+            )))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", number(1));
+        let update = match window {
+            Some(window) => update
+                .update_expression("SET customer_window = :window ADD version :one")
+                .expression_attribute_values(":window", to_value(op, window)?),
+            None => update.update_expression("REMOVE customer_window ADD version :one"),
+        };
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(commit_error(op))?)
+            .build())
     }
 
     /// A plain Put of an item no condition guards (the transaction's other
@@ -707,6 +740,9 @@ impl ConversationStore for DynamoStore {
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
         if let Some(change) = customer {
             items.push(self.put_customer(op, &change.customer, change.expected_version)?);
+            if let Some((id, window)) = change.live_window() {
+                items.push(self.conversation_window(op, id, window.as_ref())?);
+            }
         }
         self.transact(op, items).await.map_err(CommitError::from)
     }

@@ -343,6 +343,7 @@ mod tests {
             answered,
             finished_at: None,
             retention_days: None,
+            customer_window: None,
             version: 1,
         };
         let list = [

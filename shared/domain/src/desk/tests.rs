@@ -976,3 +976,97 @@ fn an_agents_message_reopens_only_a_finished_conversation() {
         Err(DeskError::WindowClosed)
     );
 }
+
+/// The conversation's agent in it, active: a reply of theirs needs no customer.
+fn active_with_ana() -> World {
+    let mut w = World::new(&[("ana", 2), ("bob", 2)]);
+    w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    w
+}
+
+fn text(body: &str) -> MessageContent {
+    MessageContent::Text { text: body.into() }
+}
+
+#[test]
+fn a_started_conversation_keeps_the_customers_window() {
+    let w = World::new(&[]);
+    assert!(w.customer.window.is_some());
+    assert_eq!(w.conversation.customer_window, w.customer.window);
+}
+
+#[test]
+fn only_the_conversations_own_agent_replies_without_reading_the_customer() {
+    let w = active_with_ana();
+    assert!(!send_needs_customer(&w.conversation, &id("ana")));
+    // Someone else's reply takes or is refused: decided on the customer too.
+    assert!(send_needs_customer(&w.conversation, &id("bob")));
+    // Unanswered: the reply takes it (the customer's live session changes).
+    let fresh = World::new(&[("ana", 2)]);
+    assert!(send_needs_customer(&fresh.conversation, &id("ana")));
+    // Stored before the copy was kept: the customer is read.
+    let mut old = w.conversation.clone();
+    old.customer_window = None;
+    assert!(send_needs_customer(&old, &id("ana")));
+    // Finished: the reply reopens it.
+    let mut finished = w.conversation.clone();
+    finished.status = ConversationStatus::Finished;
+    assert!(send_needs_customer(&finished, &id("ana")));
+}
+
+#[test]
+fn a_reply_without_the_customer_decides_on_the_conversations_window() {
+    let mut w = active_with_ana();
+    let ctx = DeskContext {
+        customer: None,
+        ..w.ctx()
+    };
+    let decision = send(&ctx, &actor("ana"), text("hello")).unwrap();
+    assert!(decision.customer.is_none(), "the customer is not written");
+    assert_eq!(decision.conversation.customer_window, w.customer.window);
+    // Expired, or closed early by WhatsApp: refused as with the customer read.
+    w.now += Duration::hours(25);
+    let ctx = DeskContext {
+        customer: None,
+        ..w.ctx()
+    };
+    assert_eq!(
+        send(&ctx, &actor("ana"), text("late")),
+        Err(DeskError::WindowClosed)
+    );
+    w.now -= Duration::hours(25);
+    w.conversation.customer_window = w.customer.window.map(|win| win.closed_early(w.now));
+    let ctx = DeskContext {
+        customer: None,
+        ..w.ctx()
+    };
+    assert_eq!(
+        send(&ctx, &actor("ana"), text("closed")),
+        Err(DeskError::WindowClosed)
+    );
+}
+
+#[test]
+fn a_change_that_read_the_customer_refreshes_the_conversations_copy() {
+    let mut w = World::new(&[("ana", 2)]);
+    // A copy gone stale (or never kept): the next change that reads the
+    // customer writes the customer's window onto the conversation.
+    w.conversation.customer_window = None;
+    let d = w.apply(take(&w.ctx(), &actor("ana"), false).unwrap());
+    assert_eq!(d.conversation.customer_window, w.customer.window);
+}
+
+#[test]
+fn an_early_close_names_the_live_conversations_copy() {
+    let w = active_with_ana();
+    let closed = w.customer.window.map(|win| win.closed_early(w.now));
+    let mut next = w.customer.clone();
+    next.window = closed;
+    let change = CustomerChange::new(Some(&w.customer), next.clone());
+    assert_eq!(change.live_window(), Some((w.conversation.id, closed)));
+    next.live = None;
+    assert_eq!(
+        CustomerChange::new(Some(&w.customer), next).live_window(),
+        None
+    );
+}

@@ -656,3 +656,23 @@ fn nothing_is_offered_with_the_message_when_nobody_can_take_it_or_it_awaits_no_o
     assert_eq!(other.clone().offered(offer.clone()), other);
     assert_eq!(continued.clone().offered(offer), continued);
 }
+
+#[test]
+fn a_message_to_the_live_conversation_moves_its_copy_of_the_window() {
+    let now = Utc::now();
+    let first = decide_inbound(None, &channel(true), text(key(1), "w1", now, "a"), now);
+    let ConversationChange::Started(mut stored) = first.conversation.clone() else {
+        panic!("the first message starts a conversation")
+    };
+    assert_eq!(stored.customer_window, first.customer.window);
+    let later = now + Duration::hours(1);
+    let d = decide_inbound(
+        Some(&first.customer),
+        &channel(true),
+        text(key(1), "w2", later, "b"),
+        later,
+    );
+    assert_ne!(d.customer.window, first.customer.window);
+    d.conversation.apply(&mut stored);
+    assert_eq!(stored.customer_window, d.customer.window);
+}
