@@ -24,11 +24,11 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use wadesk_app::error::{error_chain, Retryable};
-use wadesk_app::inbound::{receive_messages, InboundOutcome};
+use wadesk_app::inbound::{receive_and_offer, InboundOutcome};
 use wadesk_app::status::{apply_status, StatusOutcome};
 use wadesk_app::Ports;
 use wadesk_app::{App, DeskStore, Poison, PoisonItem, PoisonKeeper, WhatsAppClient};
-use wadesk_domain::{Clock, ConversationStatus};
+use wadesk_domain::Clock;
 use wadesk_whatsapp::{parse_webhook, signature, subscription, Rejected};
 
 /// WhatsApp sends at most about 3 MB; anything far larger is not WhatsApp.
@@ -144,13 +144,14 @@ where
     // Messages the store refuses for what they hold: poison, like `rejected`.
     let mut refused: Vec<(String, String)> = Vec::new();
     // The batch's customers are read at once and handled concurrently, each
-    // customer's messages in order.
+    // customer's messages in order; a conversation a message starts is
+    // offered in the commit that stores the message when an agent can take it.
     let wamids: Vec<String> = batch
         .messages
         .iter()
         .map(|m| m.wamid.as_str().to_owned())
         .collect();
-    let outcomes = match receive_messages(app, batch.messages).await {
+    let outcomes = match receive_and_offer(app, batch.messages).await {
         Ok(outcomes) => outcomes,
         Err(error) => {
             failures += 1;
@@ -166,10 +167,12 @@ where
                 } else {
                     summary.duplicates += 1;
                 }
-                // A new queued conversation is offered. On a redelivery this is
-                // done again, so an offer lost to a failure is made on WhatsApp's
-                // retry (routing an offered conversation changes nothing).
-                if let Some((id, ConversationStatus::Unanswered)) = outcome.started() {
+                // A new queued conversation not offered with its message (nobody
+                // could take it then, or that commit lost a race) is routed. On
+                // a redelivery this is done again, so an offer lost to a failure
+                // is made on WhatsApp's retry (routing an offered conversation
+                // changes nothing).
+                if let Some(id) = outcome.to_route() {
                     if let Err(error) = wadesk_app::desk::route(app, id).await {
                         failures += 1;
                         tracing::error!(error = %error_chain(&error), "routing failed; WhatsApp will redeliver");

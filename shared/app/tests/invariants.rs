@@ -42,7 +42,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use wadesk_app::desk::{self, AgentProfile, DeskFailure};
 use wadesk_app::embedded::{EmbeddedStore, LocalEventBus, LocalScheduler, LocalWhatsApp};
-use wadesk_app::inbound::{receive_message, receive_messages, InboundOutcome};
+use wadesk_app::inbound::{receive_and_offer, receive_message, InboundOutcome};
 use wadesk_app::opt_out::{handle_event, OPT_OUT_CONFIRMATION};
 use wadesk_app::status::{apply_status, StatusOutcome};
 use wadesk_app::window_fire::{handle_window_fire, FireOutcome};
@@ -455,8 +455,11 @@ impl Harness {
         Ok(())
     }
 
-    /// What the webhook does with a batch: one message alone or a batch of
-    /// them, then routing of each new queued conversation.
+    /// What the webhook does with a batch: one message alone (stored, then
+    /// routed: the path a message takes when its offer lost a race) or a
+    /// batch of them (each new conversation offered with its message when
+    /// an agent can take it), then routing of each new queued conversation
+    /// not offered yet.
     async fn webhook(
         &mut self,
         messages: Vec<InboundMessage>,
@@ -467,14 +470,14 @@ impl Harness {
                 .await
                 .map(|outcome| vec![Ok(outcome)])
         } else {
-            receive_messages(&self.app, messages).await
+            receive_and_offer(&self.app, messages).await
         };
         let mut after = self.after("receive", &before).await?;
         let stored = stored
             .and_then(|outcomes| outcomes.into_iter().collect::<Result<Vec<_>, _>>())
             .map_err(|e| TestCaseError::fail(format!("receive: {e:?}")))?;
         for started in &stored {
-            if let Some((id, Status::Unanswered)) = started.started() {
+            if let Some(id) = started.to_route() {
                 let routed = desk::route(&self.app, id).await;
                 after = self.after("route", &after).await?;
                 outcome(routed, "route")?;

@@ -120,6 +120,8 @@ pub struct InboundDecision {
     pub message: Message,
     /// Arm a window schedule for this expiry (none is armed for a future time).
     pub arm_window_at: Option<Timestamp>,
+    /// The message's events (an offer made with it has its own:
+    /// [`StartOffer::events`]).
     pub events: Vec<EventEnvelope>,
     /// A message to send the customer at once (chat disabled on the channel).
     pub auto_reply: Option<String>,
@@ -134,12 +136,16 @@ pub struct InboundDecision {
 /// What an offer made with the message that starts the conversation writes
 /// besides the conversation (which is stored already offered): the offered
 /// agent, on the version read from the directory as a desk commit writes
-/// agents (another offer that took them first fails the commit), and the
-/// offer's time-out, armed before the commit.
+/// agents (another offer that took them first fails the commit), the offer's
+/// time-out, armed before the commit, and its events. They are kept apart
+/// from the message's: a store may carry them on another item of the same
+/// commit (DynamoDB puts them on the message's item, so the wamid item stays
+/// within one write unit).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartOffer {
     pub agent: AgentChange,
     pub timeout: OfferTimeout,
+    pub events: Vec<EventEnvelope>,
 }
 
 impl InboundDecision {
@@ -184,13 +190,12 @@ impl InboundDecision {
     /// This decision with `offer` (from [`InboundDecision::route_started`])
     /// folded in, so one commit stores the message and the offer: the
     /// conversation is created already offered (its links name the offered
-    /// agent), the agent's change and the time-out ride along
-    /// ([`StartOffer`]), and the offer's events join the message's. The
-    /// conversation is still written once, so it keeps its first version
-    /// (`crate::version`) and the offer's events are keyed to it. An offer
-    /// changes neither the status nor the owner, so the customer's mirror
-    /// stays as this decision sets it. An offer of another conversation
-    /// leaves the decision as it is.
+    /// agent), and the agent's change, the time-out and the offer's events
+    /// ride along ([`StartOffer`]). The conversation is still written once,
+    /// so it keeps its first version (`crate::version`) and the offer's
+    /// events are keyed to it. An offer changes neither the status nor the
+    /// owner, so the customer's mirror stays as this decision sets it. An
+    /// offer of another conversation leaves the decision as it is.
     pub fn offered(mut self, offer: DeskDecision) -> Self {
         let ConversationChange::Started(started) = &self.conversation else {
             return self;
@@ -210,11 +215,19 @@ impl InboundDecision {
         let version = started.version;
         let mut conversation = offer.conversation;
         conversation.version = version;
-        self.events.extend(offer.events.into_iter().map(|envelope| {
-            EventEnvelope::for_change(envelope.event, conversation.id, version, envelope.at)
-        }));
+        let events = offer
+            .events
+            .into_iter()
+            .map(|envelope| {
+                EventEnvelope::for_change(envelope.event, conversation.id, version, envelope.at)
+            })
+            .collect();
         self.conversation = ConversationChange::Started(conversation);
-        self.offer = Some(StartOffer { agent, timeout });
+        self.offer = Some(StartOffer {
+            agent,
+            timeout,
+            events,
+        });
         self
     }
 }

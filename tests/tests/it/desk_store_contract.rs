@@ -1053,6 +1053,105 @@ pub async fn a_desk_read_finds_what_it_asks_for<S: DeskStore>(store: S) {
     assert!(found.wrap_up_reasons.is_empty());
 }
 
+/// A customer's first message, decided on the stored directory and offered
+/// in the same decision, as the webhook does; not committed.
+async fn inbound_offered<S: DeskStore>(
+    store: &S,
+    key: &CustomerKey,
+    wamid: &str,
+    at: DateTime<Utc>,
+) -> wadesk_domain::InboundDecision {
+    let decision = decide_inbound(None, &channel(), text_message(key, wamid, at, "hola"), at);
+    let directory: BTreeMap<_, _> = store
+        .list_agents()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|agent| (agent.id.clone(), agent))
+        .collect();
+    let offer = decision.route_started(&directory, at).unwrap().unwrap();
+    decision.offered(offer)
+}
+
+pub async fn a_message_and_the_offer_of_its_conversation_commit_together<
+    S: DeskStore + OutboxReader,
+>(
+    store: S,
+) {
+    let t0 = now_seconds();
+    let ana = hire(&store, "ana", t0).await;
+    let decision = inbound_offered(&store, &customer("34610000051"), "wamid.MO1", t0).await;
+    let ConversationChange::Started(offered) = &decision.conversation else {
+        panic!("a new conversation");
+    };
+    assert_eq!(offered.offered_to.as_ref(), Some(&ana.id));
+    store.commit_inbound(&decision).await.unwrap();
+
+    // The conversation as offered, in ana's offered list and the queue's;
+    // ana with the offer counted; the events of both with the message's.
+    let id = offered.id;
+    assert_eq!(
+        store.get_conversation(id).await.unwrap().as_ref(),
+        Some(offered)
+    );
+    let listed = lists_of(&store, &ana.id).await;
+    assert_eq!(ids(&listed), [id], "linked to the offered agent");
+    assert_listed_as_stored(&store, &listed).await;
+    let queued = store
+        .list_by_status(ConversationStatus::Unanswered)
+        .await
+        .unwrap();
+    assert_eq!(ids(&queued), [id]);
+    let offer = decision.offer.as_ref().unwrap();
+    let stored_ana = store.get_agent(&ana.id).await.unwrap().unwrap();
+    assert_eq!(stored_ana, offer.agent.agent);
+    assert_eq!((stored_ana.load, stored_ana.version), (1, ana.version + 1));
+    let kinds: Vec<&str> = store
+        .outbox_of(id)
+        .await
+        .iter()
+        .map(|e| e.type_name())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ConversationStarted",
+            "MessageReceived",
+            "ConversationOffered"
+        ]
+    );
+    let mut committed = decision.events.clone();
+    committed.extend(offer.events.iter().cloned());
+    assert_eq!(event_ids(&store.outbox_of(id).await), event_ids(&committed));
+
+    // An offer decided on an agent version another offer replaced first:
+    // refused whole, the message with it.
+    let stale = {
+        let directory = BTreeMap::from([(ana.id.clone(), ana.clone())]);
+        let key = customer("34610000052");
+        let at = t0 + Duration::seconds(1);
+        let plain = decide_inbound(
+            None,
+            &channel(),
+            text_message(&key, "wamid.MO2", at, "hi"),
+            at,
+        );
+        let offer = plain.route_started(&directory, at).unwrap().unwrap();
+        plain.offered(offer)
+    };
+    assert!(matches!(
+        store.commit_inbound(&stale).await,
+        Err(CommitError::Conflict)
+    ));
+    let refused = stale.conversation.conversation_id();
+    assert_eq!(store.get_conversation(refused).await.unwrap(), None);
+    assert_eq!(store.list_messages(refused).await.unwrap(), []);
+    assert_eq!(store.outbox_of(refused).await, []);
+    assert_eq!(store.get_customer(&stale.customer.key).await.unwrap(), None);
+    assert_eq!(store.get_agent(&ana.id).await.unwrap(), Some(stored_ana));
+    assert_eq!(ids(&lists_of(&store, &ana.id).await), [id]);
+}
+
 macro_rules! desk_store_suite {
     ($adapter:ident, $make:expr) => {
         mod $adapter {
@@ -1107,6 +1206,10 @@ macro_rules! desk_store_suite {
             #[tokio::test]
             async fn paged_lists_agree_with_the_whole_lists() {
                 super::paged_lists_agree_with_the_whole_lists($make).await;
+            }
+            #[tokio::test]
+            async fn a_message_and_the_offer_of_its_conversation_commit_together() {
+                super::a_message_and_the_offer_of_its_conversation_commit_together($make).await;
             }
         }
     };

@@ -8,7 +8,7 @@
 
 use chrono::Duration;
 use wadesk_app::inbound::{receive_message, receive_messages, InboundOutcome};
-use wadesk_app::App;
+use wadesk_app::{App, ConversationStore, DeskStore};
 use wadesk_aws::{EventBridgePublisher, EventBridgeScheduler, RequestCounter};
 use wadesk_domain::ManualClock;
 use wadesk_tests::{customer, now_seconds, text_message, unique_name};
@@ -136,6 +136,87 @@ async fn inbound_messages_stay_within_the_request_budget() {
             "dynamodb:TransactWriteItems",
         ],
         "a batch of 3 armed-window messages"
+    );
+}
+
+/// The webhook on a customer's first message when an agent is available:
+/// the customer and channel read, the directory read, the window and the
+/// offer time-out armed, and one transaction that stores the message with
+/// the conversation already offered (no second write of the conversation,
+/// no outbox item, no reads after the commit). The next message, on the
+/// live session with its window armed: one read, one transaction.
+#[tokio::test]
+async fn the_webhook_offers_a_new_conversation_in_the_transaction_that_stores_it() {
+    const SECRET: &str = "budget-secret";
+    let counter = RequestCounter::new();
+    let store = wadesk_tests::dynamo_store(Some(&counter)).await;
+    let scheduler_client = wadesk_tests::scheduler_client(Some(&counter)).await;
+    let group = schedule_group(&scheduler_client).await;
+    let events_client = wadesk_tests::eventbridge_client(Some(&counter)).await;
+    let t0 = now_seconds();
+    let clock = ManualClock::frozen_at(t0);
+    let app = App::new(
+        store,
+        EventBridgePublisher::new(events_client, unique_name("wadesk-bus")),
+        EventBridgeScheduler::new(scheduler_client, &group, TARGET_ARN, ROLE_ARN),
+        clock.clone(),
+        wadesk_app::embedded::LocalWhatsApp::new(clock.clone()),
+    );
+    let ana = wadesk_domain::AgentId::parse("ana").unwrap();
+    wadesk_tests::hire_agent(&app, &ana, "Ana", 3).await;
+    wadesk_app::desk::set_state(&app, &ana, wadesk_domain::AgentState::Available)
+        .await
+        .unwrap();
+    let settings = webhook::WebhookSettings::new(SECRET, "verify");
+    let poison = wadesk_app::embedded::LocalPoisonQueue::new();
+    let deliver = |wamid: &str, at: chrono::DateTime<chrono::Utc>| {
+        let body = wadesk_whatsapp::text_message_body(
+            wadesk_tests::PHONE_NUMBER_ID,
+            wadesk_tests::DISPLAY_PHONE_NUMBER,
+            "34644000009",
+            "Lucía",
+            "hola",
+            wamid,
+            at.timestamp(),
+        );
+        wadesk_tests::signed_webhook_post(SECRET, &body.to_string())
+    };
+
+    counter.reset();
+    let answer = webhook::handle(&app, &poison, &settings, deliver("wamid.RBNEW1", t0)).await;
+    assert_eq!(answer.status(), 200);
+    let requests = counter.requests();
+    println!("new window, offered: {requests:?}");
+    assert_eq!(
+        requests,
+        [
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+            "scheduler:CreateSchedule",
+            "scheduler:CreateSchedule",
+            "dynamodb:TransactWriteItems",
+        ],
+        "a new window whose conversation is offered at once"
+    );
+    let customer = app
+        .store
+        .get_customer(&customer("34644000009"))
+        .await
+        .unwrap();
+    let id = customer.and_then(|c| c.live).unwrap().conversation_id;
+    let conversation = app.store.get_conversation(id).await.unwrap().unwrap();
+    assert_eq!(conversation.offered_to, Some(ana.clone()));
+    assert_eq!(app.store.get_agent(&ana).await.unwrap().unwrap().load, 1);
+
+    clock.advance(Duration::minutes(1));
+    counter.reset();
+    let at = t0 + Duration::minutes(1);
+    let answer = webhook::handle(&app, &poison, &settings, deliver("wamid.RBNEW2", at)).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        counter.requests(),
+        ["dynamodb:BatchGetItem", "dynamodb:TransactWriteItems"],
+        "a message on the live session, its window armed"
     );
 }
 

@@ -190,6 +190,10 @@ impl ConversationStore for EmbeddedStore {
         }
         let key = &decision.customer.key;
         check_customer_version(&state, key, decision.expected_customer_version)?;
+        if let Some(offer) = &decision.offer {
+            let stored = state.agents.get(&offer.agent.agent.id).map(|a| a.version);
+            check_version(stored, offer.agent.expected_version)?;
+        }
         match &decision.conversation {
             ConversationChange::Started(conversation) => {
                 if state.conversations.contains_key(&conversation.id) {
@@ -233,11 +237,20 @@ impl ConversationStore for EmbeddedStore {
             agent.load += 1;
             agent.version += 1;
         }
+        if let Some(offer) = &decision.offer {
+            state
+                .agents
+                .insert(offer.agent.agent.id.clone(), offer.agent.agent.clone());
+        }
         state
             .customers
             .insert(key.clone(), decision.customer.clone());
-        // The outbox, as the DynamoDB adapter writes it in the transaction.
+        // The outbox, as the DynamoDB adapter writes it in the transaction
+        // (an offer's events on the message, not with the wamid's).
         state.outbox.extend(decision.events.iter().cloned());
+        if let Some(offer) = &decision.offer {
+            state.outbox.extend(offer.events.iter().cloned());
+        }
         Ok(())
     }
 

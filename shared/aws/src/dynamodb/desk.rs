@@ -100,7 +100,7 @@ impl DynamoStore {
     }
 
     /// The agent, if the stored one is still at `expected_version`.
-    fn put_agent(
+    pub(super) fn put_agent(
         &self,
         op: &'static str,
         change: &AgentChange,

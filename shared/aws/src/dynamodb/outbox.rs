@@ -6,8 +6,10 @@
 //! Which item carries them is chosen so that no item is written only for
 //! them when another one is inserted anyway: an inbound message's events ride
 //! on its wamid item (which keeps them for a duplicate delivery in any case),
-//! a desk change that stores a message puts them on its first new message,
-//! and only a change without a new message writes an `OUTBOX#` item. Each of
+//! those of an offer made with it on its message (the wamid item would grow
+//! past 1 KB, one more write unit), a desk change that stores a message puts
+//! them on its first new message, and only a change without a new message
+//! writes an `OUTBOX#` item. Each of
 //! these items is inserted once (`attribute_not_exists`, or the conversation's
 //! version condition for `OUTBOX#` items), so each change's events reach the
 //! stream in exactly one `INSERT`.
@@ -137,12 +139,25 @@ impl DynamoStore {
         decision: &DeskDecision,
         message: &mut Item,
     ) -> Result<(), CommitError> {
-        if decision.events.is_empty() {
+        Self::with_change_events(op, &decision.events, decision.conversation.version, message)
+    }
+
+    /// Adds `events`, of the change that gave the conversation `version`, to
+    /// the item of a message the same transaction inserts (a desk change's
+    /// first new message, or the inbound message its conversation was
+    /// offered with).
+    pub(super) fn with_change_events(
+        op: &'static str,
+        events: &[EventEnvelope],
+        version: u64,
+        message: &mut Item,
+    ) -> Result<(), CommitError> {
+        if events.is_empty() {
             return Ok(());
         }
-        let events = serde_json::to_string(&decision.events).map_err(commit_error(op))?;
+        let events = serde_json::to_string(events).map_err(commit_error(op))?;
         message.insert(EVENTS.into(), AttributeValue::S(events));
-        message.insert(EVENTS_VERSION.into(), number(decision.conversation.version));
+        message.insert(EVENTS_VERSION.into(), number(version));
         Ok(())
     }
 

@@ -476,6 +476,28 @@ fn started_expiry(change: &ConversationChange) -> Option<wadesk_domain::Timestam
     }
 }
 
+impl DynamoStore {
+    /// An inbound message's item. An offer made with it carries its events
+    /// here (the message's own are on the wamid item).
+    fn put_inbound_message(
+        &self,
+        op: &'static str,
+        decision: &InboundDecision,
+    ) -> Result<TransactWriteItem, CommitError> {
+        let mut item = message_item(
+            op,
+            &decision.message,
+            started_expiry(&decision.conversation),
+        )?;
+        if let (Some(offer), ConversationChange::Started(conversation)) =
+            (&decision.offer, &decision.conversation)
+        {
+            Self::with_change_events(op, &offer.events, conversation.version, &mut item)?;
+        }
+        self.put_message_item(op, item)
+    }
+}
+
 pub(super) enum TransactFailure {
     Condition { index: usize, old: Option<Item> },
     Conflict,
@@ -595,7 +617,7 @@ impl ConversationStore for DynamoStore {
             )?,
             self.put_customer(op, &decision.customer, decision.expected_customer_version)?,
             self.conversation_write(op, &decision.conversation)?,
-            self.put_message(op, message, started_expiry(&decision.conversation))?,
+            self.put_inbound_message(op, decision)?,
         ];
         // The agents' links and the customer's history follow the conversation
         // in the same transaction, so the lists never disagree with it.
@@ -620,6 +642,12 @@ impl ConversationStore for DynamoStore {
                 agent_link_item(owner, &keys::live_link_sk(*id), *id, "owner"),
             )?),
             ConversationChange::Continued { .. } => {}
+        }
+        // Offered as it starts: the agent is written on the version routing
+        // read, as a desk commit writes agents (another offer that took them
+        // first cancels this one).
+        if let Some(offer) = &decision.offer {
+            items.push(self.put_agent(op, &offer.agent)?);
         }
         // Active with the reopening agent, even above their limit: a plain
         // increment (and version bump, so their pending decisions re-read).

@@ -27,13 +27,14 @@
 
 mod harness;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use uuid::Uuid;
 use wadesk_app::desk::DeskFailure;
-use wadesk_app::{AnalyticsStore, ConversationStore};
+use wadesk_app::{AnalyticsStore, ConversationStore, DeskStore};
 use wadesk_aws::DynamoStore;
 use wadesk_domain::analytics::Scope;
 use wadesk_domain::{Clock, EventEnvelope};
@@ -717,4 +718,142 @@ async fn stop_confirmation_mark_fails_and_the_customer_is_told_once() {
         Plan::at("stop", Rule::nth(PUT_ITEM, 2, Fault::Status(500))),
     )
     .await;
+}
+
+// ---------------------------------------------------------------------------
+// A new conversation offered in the transaction that stores its first message.
+
+/// How many times each conversation's `ConversationOffered` reached the bus.
+fn offers_on_the_bus(stack: &Stack) -> BTreeMap<wadesk_domain::ConversationId, usize> {
+    let mut offers = BTreeMap::new();
+    for detail in stack.proxy.published_details() {
+        let event: EventEnvelope = serde_json::from_str(&detail).unwrap();
+        if let wadesk_domain::DomainEvent::ConversationOffered {
+            conversation_id, ..
+        } = event.event
+        {
+            *offers.entry(conversation_id).or_default() += 1;
+        }
+    }
+    offers
+}
+
+async fn offered_to(stack: &Stack, wamid: &str) -> Option<wadesk_domain::AgentId> {
+    let id = Stack::conversation_of(wamid);
+    let conversation = stack.app.store.get_conversation(id).await.unwrap();
+    conversation.unwrap().offered_to
+}
+
+async fn ana_load(stack: &Stack) -> u32 {
+    stack
+        .app
+        .store
+        .get_agent(&ana().id)
+        .await
+        .unwrap()
+        .unwrap()
+        .load
+}
+
+#[tokio::test]
+async fn a_first_message_and_its_offer_commit_once_and_a_redelivery_offers_nothing_twice() {
+    let mut stack = Stack::new(t0(), SdkRetries::Disabled).await;
+    let writes = stack.proxy.count(&TRANSACT_WRITE);
+    let body = stack.signed_body(C_QUEUED, "wamid.OF1", "Hola");
+    assert_eq!(stack.deliver(&body).await, 200);
+    stack.pump().await;
+    assert_eq!(
+        stack.proxy.count(&TRANSACT_WRITE) - writes,
+        1,
+        "the message and the offer in one transaction"
+    );
+    assert_eq!(offered_to(&stack, "wamid.OF1").await, Some(ana().id));
+    assert_eq!(ana_load(&stack).await, 1);
+    let id = Stack::conversation_of("wamid.OF1");
+    assert_eq!(offers_on_the_bus(&stack), BTreeMap::from([(id, 1)]));
+
+    // WhatsApp delivers it again: a duplicate; routing finds it offered.
+    let writes = stack.proxy.count(&TRANSACT_WRITE);
+    assert_eq!(stack.deliver(&body).await, 200);
+    stack.pump().await;
+    assert_eq!(
+        stack.proxy.count(&TRANSACT_WRITE) - writes,
+        1,
+        "only the refused commit"
+    );
+    assert_eq!(ana_load(&stack).await, 1);
+    assert_eq!(offers_on_the_bus(&stack), BTreeMap::from([(id, 1)]));
+}
+
+#[tokio::test]
+async fn an_agent_taken_by_a_concurrent_offer_leaves_the_message_stored_and_routed_after() {
+    // Two new customers in one batch, decided side by side on the one
+    // directory read: both offers expect ana's same version, so the commit
+    // that comes second fails on her. That message is stored alone, then
+    // routed (ana can take three).
+    let mut stack = Stack::new(t0(), SdkRetries::Disabled).await;
+    let writes = stack.proxy.count(&TRANSACT_WRITE);
+    let at = stack.app.clock.now().timestamp();
+    let channel = (
+        wadesk_tests::PHONE_NUMBER_ID,
+        wadesk_tests::DISPLAY_PHONE_NUMBER,
+    );
+    let body = wadesk_whatsapp::WebhookBuilder::new(channel.0, channel.1)
+        .text(C_INBOUND, "Lucía", "Hola", "wamid.OF2", at)
+        .text(C_QUEUED, "Luis", "Buenas", "wamid.OF3", at)
+        .build()
+        .to_string();
+    assert_eq!(stack.deliver(&body).await, 200);
+    stack.pump().await;
+    assert_eq!(
+        stack.proxy.count(&TRANSACT_WRITE) - writes,
+        4,
+        "one offer with its message, one refused on ana, that message alone, its routing"
+    );
+    for wamid in ["wamid.OF2", "wamid.OF3"] {
+        assert_eq!(offered_to(&stack, wamid).await, Some(ana().id), "{wamid}");
+        let messages = stack
+            .app
+            .store
+            .list_messages(Stack::conversation_of(wamid))
+            .await
+            .unwrap();
+        assert_eq!(messages.len(), 1, "{wamid} stored once");
+    }
+    assert_eq!(ana_load(&stack).await, 2);
+    let offers = offers_on_the_bus(&stack);
+    assert_eq!(offers.len(), 2, "{offers:?}");
+    assert!(offers.values().all(|n| *n == 1), "{offers:?}");
+}
+
+#[tokio::test]
+async fn with_nobody_available_the_new_conversation_waits_in_its_queue() {
+    let mut stack = Stack::new(t0(), SdkRetries::Disabled).await;
+    Box::pin(wadesk_app::desk::set_state(
+        &stack.app,
+        &ana().id,
+        wadesk_domain::AgentState::NotReady,
+    ))
+    .await
+    .unwrap();
+    stack.pump().await;
+    let body = stack.signed_body(C_QUEUED, "wamid.OF4", "Hola");
+    assert_eq!(stack.deliver(&body).await, 200);
+    stack.pump().await;
+    assert_eq!(offered_to(&stack, "wamid.OF4").await, None);
+    let id = Stack::conversation_of("wamid.OF4");
+    let conversation = stack.app.store.get_conversation(id).await.unwrap().unwrap();
+    assert_eq!(
+        conversation.status,
+        wadesk_domain::ConversationStatus::Unanswered
+    );
+    assert_eq!(ana_load(&stack).await, 0);
+    assert_eq!(offers_on_the_bus(&stack), BTreeMap::new());
+    let waiting = stack
+        .app
+        .store
+        .list_by_status(wadesk_domain::ConversationStatus::Unanswered)
+        .await
+        .unwrap();
+    assert_eq!(waiting.iter().map(|c| c.id).collect::<Vec<_>>(), [id]);
 }
