@@ -820,6 +820,16 @@ async fn an_agent_taken_by_a_concurrent_offer_leaves_the_message_stored_and_rout
             .unwrap();
         assert_eq!(messages.len(), 1, "{wamid} stored once");
     }
+    // One was created offered (its first version), the other offered by
+    // routing after it was stored (its second).
+    let mut versions = Vec::new();
+    for wamid in ["wamid.OF2", "wamid.OF3"] {
+        let id = Stack::conversation_of(wamid);
+        let conversation = stack.app.store.get_conversation(id).await.unwrap();
+        versions.push(conversation.unwrap().version);
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, [1, 2]);
     assert_eq!(ana_load(&stack).await, 2);
     let offers = offers_on_the_bus(&stack);
     assert_eq!(offers.len(), 2, "{offers:?}");
