@@ -8,8 +8,8 @@ use std::sync::{Mutex, PoisonError};
 use futures_util::stream::{self, StreamExt};
 use tracing::Instrument;
 use wadesk_domain::{
-    decide_inbound, Agent, AgentId, Channel, Clock, ConversationId, ConversationStatus, Customer,
-    CustomerKey, InboundDecision, InboundMessage, WindowFire,
+    decide_inbound, starts_awaiting_offer, Agent, AgentId, Channel, Clock, ConversationId,
+    ConversationStatus, Customer, CustomerKey, InboundDecision, InboundMessage, WindowFire,
 };
 
 use crate::error::{retry_on_conflict, Attempt};
@@ -161,18 +161,17 @@ where
 {
     let (groups, mut contexts) = read_batch(app, messages).await?;
     // A customer's first message of the batch is the only one that can start
-    // a conversation; decided on what was read, it tells whether the
-    // directory is needed (a later attempt that re-reads may differ: it is
-    // then stored without an offer and routed after).
-    let now = app.clock.now();
+    // a conversation; what was read tells whether the directory is needed
+    // (a later attempt that re-reads may differ: it is then stored without an
+    // offer and routed after).
     let starts_one = groups.iter().any(|(key, group)| {
         let context = contexts.get(key);
         group.first().is_some_and(|(_, msg)| {
-            let channel = channel_of(context.and_then(|c| c.channel.clone()), msg);
             let customer = context.and_then(|c| c.customer.as_ref());
-            decide_inbound(customer, &channel, msg.clone(), now)
-                .awaiting_offer()
-                .is_some()
+            match context.and_then(|c| c.channel.as_ref()) {
+                Some(channel) => starts_awaiting_offer(customer, channel),
+                None => starts_awaiting_offer(customer, &channel_of(None, msg)),
+            }
         })
     });
     let directory = if starts_one {

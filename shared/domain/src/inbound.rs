@@ -416,21 +416,36 @@ pub fn decide_inbound(
     }
 }
 
+/// The status a conversation starts in on `channel`. With chat disabled the
+/// message is kept in a conversation that goes straight to the archive:
+/// nobody is offered it, nothing is queued.
+fn session_status(channel: &Channel) -> ConversationStatus {
+    if !channel.chat_enabled {
+        ConversationStatus::Finished
+    } else if channel.bot {
+        ConversationStatus::Bot
+    } else {
+        ConversationStatus::Unanswered
+    }
+}
+
+/// Whether a message from `customer` (`None`: never stored) on `channel`
+/// starts a conversation routing has to offer
+/// ([`InboundDecision::awaiting_offer`]), told without deciding the message:
+/// the customer has no live session and the channel queues new conversations.
+/// The webhook reads the agent directory only then.
+pub fn starts_awaiting_offer(customer: Option<&Customer>, channel: &Channel) -> bool {
+    customer.is_none_or(|c| c.live.is_none())
+        && session_status(channel) == ConversationStatus::Unanswered
+}
+
 fn start_session(
     customer: &mut Customer,
     channel: &Channel,
     msg: &InboundMessage,
     received_at: Timestamp,
 ) -> ConversationChange {
-    // With chat disabled the message is kept in a conversation that goes
-    // straight to the archive: nobody is offered it, nothing is queued.
-    let status = if !channel.chat_enabled {
-        ConversationStatus::Finished
-    } else if channel.bot {
-        ConversationStatus::Bot
-    } else {
-        ConversationStatus::Unanswered
-    };
+    let status = session_status(channel);
     let conversation = Conversation {
         id: ConversationId::derived_from(&format!("conversation/{}", msg.wamid)),
         customer: customer.key.clone(),

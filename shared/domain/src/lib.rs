@@ -45,7 +45,8 @@ pub use ids::{
     AgentId, ConversationId, CustomerKey, IdError, MessageId, PhoneNumberId, QueueId, WaId, Wamid,
 };
 pub use inbound::{
-    decide_inbound, ConversationChange, InboundDecision, InboundMessage, StartOffer,
+    decide_inbound, starts_awaiting_offer, ConversationChange, InboundDecision, InboundMessage,
+    StartOffer,
 };
 pub use message::{
     Attachment, DeliveryStatus, Direction, Message, MessageContent, StatusUpdate, TemplateContent,

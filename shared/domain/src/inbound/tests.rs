@@ -673,3 +673,29 @@ fn a_message_to_the_live_conversation_moves_its_copy_of_the_window() {
     d.conversation.apply(&mut stored);
     assert_eq!(stored.customer_window, d.customer.window);
 }
+
+#[test]
+fn whether_a_message_starts_a_conversation_to_offer_is_told_before_deciding_it() {
+    let now = Utc::now();
+    let first = decide_inbound(None, &channel(false), text(key(1), "s1", now, "a"), now);
+    let mut finished = first.customer.clone();
+    finished.live = None;
+    let mut disabled = channel(false);
+    disabled.chat_enabled = false;
+    let cases = [
+        (None, channel(false), true),
+        (Some(&first.customer), channel(false), false),
+        (Some(&finished), channel(false), true),
+        (None, disabled, false),
+        (None, channel(true), false),
+    ];
+    for (customer, channel, expected) in cases {
+        let decided = decide_inbound(customer, &channel, text(key(1), "s2", now, "b"), now);
+        assert_eq!(decided.awaiting_offer().is_some(), expected);
+        assert_eq!(
+            starts_awaiting_offer(customer, &channel),
+            expected,
+            "{customer:?} on {channel:?}"
+        );
+    }
+}
