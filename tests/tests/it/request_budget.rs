@@ -401,32 +401,29 @@ impl Desk {
         }
     }
 
-    /// `sub`'s text, which must be sent (201); its requests.
-    async fn text(&self, on: &Instance, sub: &str, text: &str) -> Vec<String> {
+    /// `sub`'s `text` posted to `action` (messages, notes), which must be
+    /// created (201); its requests.
+    async fn created(&self, on: &Instance, sub: &str, action: &str, text: &str) -> Vec<String> {
         let answer = self
-            .act(on, sub, "messages", serde_json::json!({ "text": text }))
+            .act(on, sub, action, serde_json::json!({ "text": text }))
             .await;
         assert_eq!(
             answer.status,
             lambda_http::http::StatusCode::CREATED,
-            "{sub}'s text: {}",
-            answer.body
-        );
-        side_by_side_sorted(answer.requests)
-    }
-
-    /// `sub`'s note, which must be kept (201); its requests.
-    async fn note(&self, on: &Instance, sub: &str, text: &str) -> Vec<String> {
-        let answer = self
-            .act(on, sub, "notes", serde_json::json!({ "text": text }))
-            .await;
-        assert_eq!(
-            answer.status,
-            lambda_http::http::StatusCode::CREATED,
-            "{sub}'s note: {}",
+            "{sub}'s {action}: {}",
             answer.body
         );
         answer.requests
+    }
+
+    /// `sub`'s text, which must be sent; its requests.
+    async fn text(&self, on: &Instance, sub: &str, text: &str) -> Vec<String> {
+        side_by_side_sorted(self.created(on, sub, "messages", text).await)
+    }
+
+    /// `sub`'s note, which must be kept; its requests.
+    async fn note(&self, on: &Instance, sub: &str, text: &str) -> Vec<String> {
+        self.created(on, sub, "notes", text).await
     }
 
     /// `sub`'s action, which must succeed (200).

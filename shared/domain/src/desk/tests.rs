@@ -95,6 +95,14 @@ impl World {
         }
     }
 
+    /// The context of an action decided without reading the customer.
+    fn ctx_without_customer(&self) -> DeskContext<'_> {
+        DeskContext {
+            customer: None,
+            ..self.ctx()
+        }
+    }
+
     fn apply(&mut self, decision: DeskDecision) -> DeskDecision {
         assert_eq!(
             decision.expected_version(),
@@ -1017,31 +1025,19 @@ fn only_the_conversations_own_agent_replies_without_reading_the_customer() {
 #[test]
 fn a_reply_without_the_customer_decides_on_the_conversations_window() {
     let mut w = active_with_ana();
-    let ctx = DeskContext {
-        customer: None,
-        ..w.ctx()
-    };
-    let decision = send(&ctx, &actor("ana"), text("hello")).unwrap();
+    let decision = send(&w.ctx_without_customer(), &actor("ana"), text("hello")).unwrap();
     assert!(decision.customer.is_none(), "the customer is not written");
     assert_eq!(decision.conversation.customer_window, w.customer.window);
     // Expired, or closed early by WhatsApp: refused as with the customer read.
     w.now += Duration::hours(25);
-    let ctx = DeskContext {
-        customer: None,
-        ..w.ctx()
-    };
     assert_eq!(
-        send(&ctx, &actor("ana"), text("late")),
+        send(&w.ctx_without_customer(), &actor("ana"), text("late")),
         Err(DeskError::WindowClosed)
     );
     w.now -= Duration::hours(25);
     w.conversation.customer_window = w.customer.window.map(|win| win.closed_early(w.now));
-    let ctx = DeskContext {
-        customer: None,
-        ..w.ctx()
-    };
     assert_eq!(
-        send(&ctx, &actor("ana"), text("closed")),
+        send(&w.ctx_without_customer(), &actor("ana"), text("closed")),
         Err(DeskError::WindowClosed)
     );
 }
