@@ -153,8 +153,8 @@ enum UnexpectedItem {
     #[error("the analytics item {0} is malformed")]
     Malformed(String),
     /// Its put was refused for an existing item, which a read then missed.
-    #[error("the outcome of tally {0} exists and does not")]
-    OutcomeVanished(Uuid),
+    #[error("the item exists and does not: {0}")]
+    Vanished(String),
 }
 
 fn holder_of(op: &'static str, outcome: Option<&Item>) -> Result<Holder, StoreError> {
@@ -181,6 +181,39 @@ fn condition_failed_put(
 }
 
 impl DynamoStore {
+    /// Puts `item` only where no item has its key: `None` when it was put,
+    /// else the item already there (read when DynamoDB did not return it; one
+    /// that is then gone is an error).
+    async fn put_new(&self, op: &'static str, item: Item) -> Result<Option<Item>, StoreError> {
+        let key: Item = [keys::PK, keys::SK]
+            .into_iter()
+            .filter_map(|name| Some((name.to_owned(), item.get(name)?.clone())))
+            .collect();
+        let sent = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(None),
+            Err(error) => match condition_failed_put(&error) {
+                Some(Some(existing)) => Ok(Some(existing)),
+                Some(None) => match self.get(op, key).await? {
+                    Some(existing) => Ok(Some(existing)),
+                    None => Err(StoreError::new(
+                        op,
+                        UnexpectedItem::Vanished(error.to_string()),
+                    )),
+                },
+                None => Err(StoreError::new(op, error)),
+            },
+        }
+    }
+
     /// Claims `tally`'s events for it at `now` (the trait's
     /// [`AnalyticsStore::claim`] with the clock given: tests age claims).
     #[tracing::instrument(skip_all, fields(tally = %tally.id(), events = tally.len()), err)]
@@ -277,26 +310,9 @@ impl DynamoStore {
         item.insert(MARKER_TALLY.into(), AttributeValue::S(tally.to_string()));
         item.insert(MARKER_CLAIMED_AT.into(), number(now.timestamp_millis()));
         item.insert(keys::TTL.into(), number(marker_expiry(hour).timestamp()));
-        let sent = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(ClaimAttempt::Held),
-            Err(error) => match condition_failed_put(&error) {
-                Some(Some(marker)) => claim_of(op, &marker),
-                // The marker exists but was not returned: read it.
-                Some(None) => match self.get(op, marker_key(event)).await? {
-                    Some(marker) => claim_of(op, &marker),
-                    None => Err(StoreError::new(op, error)),
-                },
-                None => Err(StoreError::new(op, error)),
-            },
+        match self.put_new(op, item).await? {
+            None => Ok(ClaimAttempt::Held),
+            Some(marker) => claim_of(op, &marker),
         }
     }
 
@@ -311,27 +327,16 @@ impl DynamoStore {
         let mut item = tally_key(holder);
         item.insert(TALLY_OUTCOME.into(), AttributeValue::S(ABANDONED.into()));
         item.insert(keys::TTL.into(), number(expiry));
-        let sent = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        let existing = match sent {
-            Ok(_) => return Ok(Committed::Abandoned),
-            Err(error) => match condition_failed_put(&error) {
-                Some(Some(outcome)) => Some(outcome),
-                Some(None) => self.get(op, tally_key(holder)).await?,
-                None => return Err(StoreError::new(op, error)),
-            },
+        let Some(existing) = self.put_new(op, item).await? else {
+            return Ok(Committed::Abandoned);
         };
-        match holder_of(op, existing.as_ref())? {
+        match holder_of(op, Some(&existing))? {
             Holder::Committed => Ok(Committed::Counted),
             Holder::Abandoned => Ok(Committed::Abandoned),
-            Holder::Undecided => Err(StoreError::new(op, UnexpectedItem::OutcomeVanished(holder))),
+            Holder::Undecided => Err(StoreError::new(
+                op,
+                UnexpectedItem::Malformed(holder.to_string()),
+            )),
         }
     }
 
